@@ -1,0 +1,123 @@
+"""Deployments: immutable, content-addressed file sets, and the process definitions they hold."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+
+from .errors import DeploymentInvalidError, NotFoundError, Problem
+from .identity import Actor, require
+from .models import DeploymentFileModel, DeploymentModel, ProcessDefinitionModel
+from .parsing import content_hash, file_kind
+from .runtime import Runtime
+from .validation import validate_files
+
+DEPLOYERS = {"analyst", "admin"}
+
+
+@dataclass(frozen=True)
+class DeploymentInfo:
+    """What a deploy call produced (or found)."""
+
+    id: int
+    hash: str
+    created: bool
+    deployed_at: datetime
+    comment: str
+    processes: list[tuple[str, int]]
+    files: list[str]
+
+
+@dataclass(frozen=True)
+class ProcessInfo:
+    """One deployed process definition."""
+
+    key: str
+    name: str
+    version: int
+    hash: str
+    deployment_id: int
+    deployed_at: datetime
+    latest: bool
+
+
+def validate(rt: Runtime, files: Mapping[str, bytes]) -> list[Problem]:
+    """Every problem in a file set; nothing is stored."""
+    return validate_files(files, rt.registry, rt.settings)[1]
+
+
+def _info(session, deployment: DeploymentModel, created: bool) -> DeploymentInfo:
+    defs = session.scalars(select(ProcessDefinitionModel).where(
+        ProcessDefinitionModel.deployment_id == deployment.id).order_by(ProcessDefinitionModel.key))
+    names = session.scalars(select(DeploymentFileModel.name).where(
+        DeploymentFileModel.deployment_id == deployment.id).order_by(DeploymentFileModel.name))
+    return DeploymentInfo(deployment.id, deployment.hash, created, deployment.deployed_at, deployment.comment,
+                          [(d.key, d.version) for d in defs], list(names))
+
+
+def deploy(rt: Runtime, files: Mapping[str, bytes], actor: Actor, comment: str = "") -> DeploymentInfo:
+    """Validate and store a file set; identical content returns the existing deployment."""
+    require(actor, DEPLOYERS, "deploy processes")
+    digest = content_hash(files)
+    with rt.uow() as uow:
+        existing = uow.session.scalar(select(DeploymentModel).where(DeploymentModel.hash == digest))
+        if existing is not None:
+            return _info(uow.session, existing, created=False)
+    parsed, problems = validate_files(files, rt.registry, rt.settings)
+    if problems or parsed is None:
+        raise DeploymentInvalidError(problems=problems)
+    now = rt.clock()
+    with rt.uow() as uow:
+        session = uow.session
+        existing = session.scalar(select(DeploymentModel).where(DeploymentModel.hash == digest))
+        if existing is not None:  # deployed by someone else meanwhile
+            return _info(session, existing, created=False)
+        deployment = DeploymentModel(hash=digest, comment=comment, deployed_by=actor.username, deployed_at=now)
+        session.add(deployment)
+        session.flush()
+        for name in sorted(files):
+            session.add(DeploymentFileModel(
+                deployment_id=deployment.id, name=name, kind=file_kind(name) or "other",
+                sha256=hashlib.sha256(files[name]).hexdigest(), content=files[name]))
+        for key, process in sorted(parsed.processes.items()):
+            latest = session.scalar(
+                select(func.max(ProcessDefinitionModel.version)).where(ProcessDefinitionModel.key == key)) or 0
+            session.add(ProcessDefinitionModel(
+                deployment_id=deployment.id, key=key, name=process.name, version=latest + 1,
+                file_name=process.file, deployed_at=now))
+        session.flush()
+        info = _info(session, deployment, created=True)
+        uow.commit()
+    rt.specs.put(deployment.id, parsed)
+    return info
+
+
+def list_processes(rt: Runtime, *, all_versions: bool = False) -> list[ProcessInfo]:
+    """Deployed process definitions, newest version first per key."""
+    with rt.uow() as uow:
+        rows = uow.session.execute(
+            select(ProcessDefinitionModel, DeploymentModel.hash)
+            .join(DeploymentModel, DeploymentModel.id == ProcessDefinitionModel.deployment_id)
+            .order_by(ProcessDefinitionModel.key, ProcessDefinitionModel.version.desc())
+        ).all()
+    result, seen = [], set()
+    for definition, digest in rows:
+        latest = definition.key not in seen
+        seen.add(definition.key)
+        if latest or all_versions:
+            result.append(ProcessInfo(definition.key, definition.name, definition.version, digest,
+                                      definition.deployment_id, definition.deployed_at, latest))
+    return result
+
+
+def deployed_file(rt: Runtime, deployment_id: int, name: str) -> bytes:
+    """The exact bytes of a deployed file."""
+    with rt.uow() as uow:
+        row = uow.session.get(DeploymentFileModel, (deployment_id, name))
+        if row is None:
+            raise NotFoundError(f"deployment {deployment_id} has no file {name!r}")
+        return row.content

@@ -1,0 +1,274 @@
+"""Running a loaded instance and writing back everything that changed, in the caller's transaction.
+
+Every service function follows the same shape: load the instance (`load`), change the workflow,
+`run_steps`, then `persist`, which records history, keeps the human-task and wait rows in step with
+the workflow, and saves the state under the instance's optimistic lock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import traceback
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import isodate
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from . import history
+from .errors import NotFoundError
+from .jsonutil import canonical_dumps, to_plain
+from .models import HumanTaskModel, IncidentModel, InstanceModel, MessageModel, WaitModel
+from .parsing import ParsedDeployment, ProcessSpecs
+from .roles import lane_role
+from .runtime import Runtime
+from .sandbox import SandboxError
+from .script_engine import RunContext, SandboxedScriptEngine
+
+
+@dataclass
+class Loaded:
+    """An instance row with its live workflow."""
+
+    instance: InstanceModel
+    workflow: BpmnWorkflow
+    parsed: ParsedDeployment
+    process: ProcessSpecs
+    run: RunContext
+    pending_events: list[tuple[str, str | None, str | None, dict[str, Any]]] = field(default_factory=list)
+
+    def record(self, type_: str, actor: str | None, task_key: str | None, payload: dict[str, Any]) -> None:
+        """Queue a history event; `persist` appends the queue in order."""
+        self.pending_events.append((type_, actor, task_key, payload))
+
+
+def new_engine(rt: Runtime, run: RunContext) -> SandboxedScriptEngine:
+    """A script engine bound to one operation."""
+    return SandboxedScriptEngine(rt.registry, rt.limits, run)
+
+
+def load(rt: Runtime, session: Session, instance_id: int, actor: str | None) -> Loaded:
+    """Load an instance and its workflow onto the cached specs of its pinned deployment."""
+    instance = session.get(InstanceModel, instance_id)
+    if instance is None:
+        raise NotFoundError(f"no instance {instance_id}")
+    parsed = rt.specs.get(session, instance.deployment_id)
+    process = parsed.processes[instance.process_key]
+    run = RunContext(session, rt.clock, instance.id, instance.business_key, actor)
+    workflow = rt.serializer.loads(instance.state, process.spec, process.subprocess_specs)
+    workflow.script_engine = new_engine(rt, run)
+    return Loaded(instance, workflow, parsed, process, run)
+
+
+def fingerprint(workflow: BpmnWorkflow) -> str:
+    """A hash of the workflow's state that a replay can recompute: which steps are in which state,
+    and the data; independent of task ids and times."""
+    parts = []
+    for task in workflow.get_tasks():
+        if task.state & (TaskState.COMPLETED | TaskState.READY | TaskState.WAITING | TaskState.ERROR
+                         | TaskState.STARTED | TaskState.CANCELLED):
+            parts.append((task.task_spec.name, TaskState.get_name(task.state)))
+    data = workflow.data if workflow.is_completed() else (workflow.last_task.data if workflow.last_task else {})
+    text = canonical_dumps({"tasks": sorted(parts), "data": _plain_data(data)})
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _plain_data(data: dict[str, Any]) -> Any:
+    try:
+        return to_plain({k: v for k, v in data.items() if not callable(v)})
+    except TypeError:
+        return {k: repr(v) for k, v in data.items()}
+
+
+def current_data(workflow: BpmnWorkflow) -> dict[str, Any]:
+    """The process data as it stands now."""
+    if workflow.is_completed():
+        return dict(workflow.data)
+    return dict(workflow.last_task.data) if workflow.last_task else dict(workflow.task_tree.data)
+
+
+def run_steps(rt: Runtime, loaded: Loaded, retrying: IncidentModel | None = None) -> IncidentModel | None:
+    """Run the engine until it waits; a failing step becomes an incident (or updates the one being
+    retried) instead of an exception."""
+    workflow = loaded.workflow
+    session = loaded.run.session
+    try:
+        workflow.do_engine_steps()
+    except (Exception, SandboxError) as exc:
+        _record_calls(loaded)
+        if retrying is not None:
+            return _incident_failed_again(rt, loaded, retrying, exc)
+        return _raise_incident(rt, session, loaded, exc)
+    _record_calls(loaded)
+    return None
+
+
+def _record_calls(loaded: Loaded) -> None:
+    for call in loaded.run.calls:
+        loaded.record("handler_executed", loaded.run.actor, call.task_key, {
+            "task_id": call.task_id, "operator": call.operator, "params": call.params, "result": call.result,
+        })
+    loaded.run.calls.clear()
+
+
+def _error_text(exc: BaseException) -> tuple[str, str]:
+    message = f"{type(exc).__name__}: {exc}".split("\n")[0][:2000]
+    return message, "".join(traceback.format_exception(exc))[-20000:]
+
+
+def _incident_failed_again(rt: Runtime, loaded: Loaded, incident: IncidentModel, exc: BaseException) -> IncidentModel:
+    now = rt.clock()
+    incident.error, incident.traceback = _error_text(exc)
+    failed = loaded.workflow.get_tasks(state=TaskState.ERROR)
+    if failed:
+        incident.spiff_task_id, incident.task_key = str(failed[0].id), failed[0].task_spec.bpmn_id
+    if incident.attempts < rt.settings.incident_max_retries:
+        incident.next_retry_at = now + timedelta(seconds=rt.settings.incident_backoff_seconds * 2**incident.attempts)
+    else:
+        incident.next_retry_at = None
+    loaded.record("incident_failed_again", loaded.run.actor, incident.task_key,
+                  {"incident": incident.id, "attempt": incident.attempts, "error": incident.error})
+    return incident
+
+
+def _raise_incident(rt: Runtime, session: Session, loaded: Loaded, exc: BaseException) -> IncidentModel:
+    failed = loaded.workflow.get_tasks(state=TaskState.ERROR)
+    task = failed[0] if failed else None
+    now = rt.clock()
+    message, trace = _error_text(exc)
+    incident = IncidentModel(
+        instance_id=loaded.instance.id, spiff_task_id=str(task.id) if task else "",
+        task_key=task.task_spec.bpmn_id if task else "", error=message,
+        traceback=trace, status="open", attempts=0,
+        next_retry_at=now + timedelta(seconds=rt.settings.incident_backoff_seconds)
+        if rt.settings.incident_max_retries > 0 else None,
+        created_at=now,
+    )
+    session.add(incident)
+    session.flush()
+    loaded.record("incident_raised", loaded.run.actor, incident.task_key,
+                  {"incident": incident.id, "error": message})
+    return incident
+
+
+def persist(rt: Runtime, session: Session, loaded: Loaded) -> None:
+    """Write back state, task rows, waits, thrown messages, status and history."""
+    instance, workflow = loaded.instance, loaded.workflow
+    now = rt.clock()
+    _route_thrown_messages(session, loaded, now)
+    data = current_data(workflow)
+    key = data.get("business_key")
+    if isinstance(key, str) and key and key != instance.business_key:
+        instance.business_key = key[:120]
+    ready = _sync_human_tasks(rt, session, loaded, now)
+    _sync_waits(session, loaded, now)
+    open_incident = session.scalar(select(IncidentModel.id).where(
+        IncidentModel.instance_id == instance.id, IncidentModel.status == "open").limit(1))
+    previous = instance.status
+    if workflow.is_completed():
+        instance.status = "completed"
+        instance.ended_at = now
+    elif open_incident is not None:
+        instance.status = "incident"
+    else:
+        instance.status = "running" if ready else "waiting"
+    if instance.status == "completed" and previous != "completed":
+        loaded.record("instance_completed", loaded.run.actor, None, {"data": _plain_data(workflow.data)})
+    instance.state = rt.serializer.dumps(workflow)
+    instance.serializer_version = rt.serializer.version
+    instance.updated_at = now
+    if loaded.pending_events:
+        loaded.pending_events[-1][3]["fingerprint"] = fingerprint(workflow)
+    for type_, actor, task_key, payload in loaded.pending_events:
+        history.append(session, instance, type_, actor=actor, at=now, task_key=task_key, payload=payload,
+                       protect=rt.protect)
+    loaded.pending_events.clear()
+    session.flush()
+
+
+def _route_thrown_messages(session: Session, loaded: Loaded, now: datetime) -> None:
+    for event in loaded.workflow.get_events():
+        definition = event.event_definition
+        if not isinstance(definition, MessageEventDefinition):
+            continue
+        payload = to_plain(event.payload) if event.payload is not None else None
+        session.add(MessageModel(
+            name=definition.name, payload=canonical_dumps(payload), correlations=canonical_dumps(
+                to_plain(event.correlations or {})), source_instance_id=loaded.instance.id, status="pending",
+            created_at=now))
+        loaded.record("message_sent", loaded.run.actor, None, {"name": definition.name, "payload": payload})
+
+
+def _sync_human_tasks(rt: Runtime, session: Session, loaded: Loaded, now: datetime) -> list[Any]:
+    instance = loaded.instance
+    ready = loaded.workflow.get_tasks(state=TaskState.READY, manual=True)
+    open_rows = {
+        row.spiff_task_id: row for row in session.scalars(select(HumanTaskModel).where(
+            HumanTaskModel.instance_id == instance.id, HumanTaskModel.status == "open"))
+    }
+    ready_ids = set()
+    for task in ready:
+        task_id = str(task.id)
+        ready_ids.add(task_id)
+        if task_id in open_rows:
+            continue
+        spec = task.task_spec
+        props = (spec.extensions or {}).get("properties", {})
+        role = lane_role(spec.lane)
+        due = props.get("dueIn")
+        session.add(HumanTaskModel(
+            instance_id=instance.id, spiff_task_id=task_id, process_key=instance.process_key,
+            business_key=instance.business_key, task_key=spec.bpmn_id, task_name=spec.bpmn_name or spec.bpmn_id,
+            lane=spec.lane, candidate_role=role, assignee=None if role else instance.started_by, status="open",
+            form=props.get("formJsonSchemaFilename"), separate_from=props.get("separateFrom"),
+            priority=int(props.get("priority", 50)), created_at=now,
+            due_at=now + isodate.parse_duration(due) if due else None,
+        ))
+    for task_id, row in open_rows.items():
+        if task_id not in ready_ids:
+            row.status = "cancelled"
+            row.completed_at = now
+    return ready
+
+
+def _waiting(workflow: BpmnWorkflow) -> list[tuple[str, str, str | None, datetime | None, str]]:
+    """(spiff task id, kind, message name, due, task key) for everything the workflow waits for."""
+    result = []
+    for task in list(workflow.event_manager.tasks.values()):
+        definition = task.task_spec.event_definition
+        defs = definition.event_definitions if isinstance(definition, MultipleEventDefinition) else [definition]
+        for item in defs:
+            if isinstance(item, TimerEventDefinition):
+                value = item.details(task).value
+                due = TimerEventDefinition.get_datetime(value) if isinstance(value, str) else None
+                result.append((str(task.id), "timer", item.name, due, task.task_spec.bpmn_id))
+            elif isinstance(item, MessageEventDefinition):
+                result.append((str(task.id), "message", item.name, None, task.task_spec.bpmn_id))
+    return result
+
+
+def _sync_waits(session: Session, loaded: Loaded, now: datetime) -> None:
+    instance = loaded.instance
+    current = {(t, k, n): (d, key) for t, k, n, d, key in _waiting(loaded.workflow)}
+    rows = {
+        (r.spiff_task_id, r.kind, r.name): r for r in session.scalars(select(WaitModel).where(
+            WaitModel.instance_id == instance.id, WaitModel.status == "pending"))
+    }
+    for key, (due, task_key) in current.items():
+        row = rows.get(key)
+        if row is None:
+            session.add(WaitModel(instance_id=instance.id, spiff_task_id=key[0], kind=key[1], name=key[2],
+                                  due_at=due, task_key=task_key, status="pending", created_at=now))
+        elif row.due_at != due:
+            row.due_at = due  # a cycle timer moved on
+    for key, row in rows.items():
+        if key not in current:
+            row.status = "done"
+            row.done_at = now

@@ -1,0 +1,170 @@
+"""The history: append-only events, hash-chained per instance, and the check that proves it intact."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .jsonutil import canonical_dumps
+from .models import EventModel, InstanceModel
+
+GENESIS = "0" * 64
+
+# Fields of a payload that may carry personal data: the composition root supplies a function that
+# protects them (encryption) before they are stored and hashed.
+PayloadProtector = Callable[[str, dict[str, Any]], dict[str, Any]]
+
+
+def no_protection(_event_type: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """The identity protector."""
+    return payload
+
+
+def event_hash(
+    prev_hash: str, instance_id: int, seq: int, type_: str, occurred_at: datetime, actor: str | None,
+    task_key: str | None, payload_text: str,
+) -> str:
+    """sha256 over the previous hash and the event's canonical JSON."""
+    body = canonical_dumps({
+        "instance": instance_id, "seq": seq, "type": type_, "at": occurred_at.isoformat(),
+        "actor": actor, "task": task_key, "payload": payload_text,
+    })
+    return hashlib.sha256((prev_hash + body).encode("utf-8")).hexdigest()
+
+
+def append(
+    session: Session, instance: InstanceModel, type_: str, *, actor: str | None, at: datetime,
+    task_key: str | None = None, payload: dict[str, Any] | None = None,
+    protect: PayloadProtector = no_protection,
+) -> EventModel:
+    """Append one event to the instance's chain (in the caller's transaction)."""
+    payload_text = canonical_dumps(protect(type_, payload or {}))
+    seq = instance.last_seq + 1
+    prev = instance.last_hash or GENESIS
+    digest = event_hash(prev, instance.id, seq, type_, at, actor, task_key, payload_text)
+    event = EventModel(
+        instance_id=instance.id, seq=seq, type=type_, occurred_at=at, actor=actor, task_key=task_key,
+        payload=payload_text, prev_hash=prev, hash=digest,
+    )
+    session.add(event)
+    instance.last_seq = seq
+    instance.last_hash = digest
+    return event
+
+
+def events_of(session: Session, instance_id: int) -> list[EventModel]:
+    """One instance's events in order."""
+    return list(session.scalars(
+        select(EventModel).where(EventModel.instance_id == instance_id).order_by(EventModel.seq)
+    ))
+
+
+def event_dict(event: EventModel) -> dict[str, Any]:
+    """An event as JSON-ready data."""
+    return {
+        "seq": event.seq, "type": event.type, "at": event.occurred_at.isoformat(), "actor": event.actor,
+        "task": event.task_key, "payload": json.loads(event.payload), "hash": event.hash,
+    }
+
+
+@dataclass(frozen=True)
+class ChainBreak:
+    """The first event of an instance's chain that does not check out, and why."""
+
+    instance_id: int
+    seq: int | None
+    event_id: int | None
+    reason: str
+
+    def __str__(self) -> str:
+        where = f"instance {self.instance_id}" + (f" event #{self.seq}" if self.seq is not None else "")
+        return f"{where}: {self.reason}"
+
+
+@dataclass
+class VerifyReport:
+    """The result of recomputing every chain."""
+
+    instances: int = 0
+    events: int = 0
+    breaks: list[ChainBreak] = field(default_factory=list)
+    heads: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        """Whether every chain is intact."""
+        return not self.breaks
+
+
+def _check_chain(instance_id: int, rows: Iterator[Any], head: tuple[int, str] | None) -> tuple[int, ChainBreak | None, str]:
+    prev, expected_seq, count = GENESIS, 1, 0
+    for row in rows:
+        count += 1
+        if row.seq != expected_seq:
+            kind = "missing or reordered" if row.seq > expected_seq else "duplicated or reordered"
+            return count, ChainBreak(instance_id, row.seq, row.id, f"expected event #{expected_seq} here ({kind})"), prev
+        if row.prev_hash != prev:
+            return count, ChainBreak(instance_id, row.seq, row.id, "does not link to the previous event (inserted, "
+                                     "deleted or reordered before it)"), prev
+        digest = event_hash(prev, row.instance_id, row.seq, row.type, row.occurred_at, row.actor, row.task_key,
+                            row.payload)
+        if digest != row.hash:
+            return count, ChainBreak(instance_id, row.seq, row.id, "content altered (hash mismatch)"), prev
+        prev, expected_seq = row.hash, expected_seq + 1
+    if head is None:
+        return count, ChainBreak(instance_id, None, None, "events exist for an instance that does not"), prev
+    last_seq, last_hash = head
+    if expected_seq - 1 != last_seq or prev != (last_hash or GENESIS):
+        return count, ChainBreak(instance_id, expected_seq, None,
+                                 f"chain ends at event #{expected_seq - 1} but the instance records "
+                                 f"#{last_seq}: events removed from the end"), prev
+    return count, None, prev
+
+
+def verify_chains(session: Session, instance_id: int | None = None) -> VerifyReport:
+    """Recompute every chain (or one) and name the first broken event of each."""
+    report = VerifyReport()
+    heads_query = select(InstanceModel.id, InstanceModel.last_seq, InstanceModel.last_hash)
+    events_query = select(
+        EventModel.id, EventModel.instance_id, EventModel.seq, EventModel.type, EventModel.occurred_at,
+        EventModel.actor, EventModel.task_key, EventModel.payload, EventModel.prev_hash, EventModel.hash,
+    ).order_by(EventModel.instance_id, EventModel.seq, EventModel.id)
+    if instance_id is not None:
+        heads_query = heads_query.where(InstanceModel.id == instance_id)
+        events_query = events_query.where(EventModel.instance_id == instance_id)
+    heads = {row.id: (row.last_seq, row.last_hash) for row in session.execute(heads_query)}
+    seen: set[int] = set()
+    rows = session.execute(events_query.execution_options(yield_per=2000))
+    current: list[Any] = []
+    current_id: int | None = None
+
+    def flush() -> None:
+        if current_id is None:
+            return
+        count, broken, last = _check_chain(current_id, iter(current), heads.get(current_id))
+        report.events += count
+        report.instances += 1
+        report.heads[current_id] = last
+        if broken:
+            report.breaks.append(broken)
+
+    for row in rows:
+        if row.instance_id != current_id:
+            flush()
+            current, current_id = [], row.instance_id
+            seen.add(row.instance_id)
+        current.append(row)
+    flush()
+    for missing in sorted(set(heads) - seen):
+        last_seq, _ = heads[missing]
+        report.instances += 1
+        if last_seq:
+            report.breaks.append(ChainBreak(missing, 1, None, f"all {last_seq} events are missing"))
+    return report

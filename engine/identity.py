@@ -1,0 +1,125 @@
+"""Who acts: users, their roles, API tokens, and the `Actor` the engine checks."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
+from .models import ApiTokenModel, UserModel, UserRoleModel
+from .settings import EngineSettings
+
+
+@dataclass(frozen=True)
+class Actor:
+    """A person (or the local operator) performing an engine operation."""
+
+    username: str
+    roles: frozenset[str]
+    # The operator at the command line: may deploy, run the worker, manage users. Never does
+    # human tasks — those need a named user with the task's role.
+    is_operator: bool = False
+
+    def has_any(self, roles: set[str] | frozenset[str]) -> bool:
+        """Whether the actor holds at least one of `roles`."""
+        return bool(self.roles & roles)
+
+
+OPERATOR = Actor("operator", frozenset(), is_operator=True)
+
+
+def require(actor: Actor, roles: set[str], doing: str) -> None:
+    """Raise ForbiddenError unless the actor is the operator or holds one of `roles`."""
+    if not actor.is_operator and not actor.has_any(roles):
+        raise ForbiddenError(f"{actor.username} may not {doing}: needs one of the roles {', '.join(sorted(roles))}")
+
+
+def hash_password(password: str) -> str:
+    """scrypt with a random salt, as `scrypt$n$r$p$salt$hash`."""
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=2**14, r=8, p=1)
+    return f"scrypt$16384$8$1${salt.hex()}${digest.hex()}"
+
+
+def check_password(stored: str | None, password: str) -> bool:
+    """Whether `password` matches the stored hash (constant-time)."""
+    if not stored:
+        return False
+    try:
+        _, n, r, p, salt, digest = stored.split("$")
+        actual = hashlib.scrypt(password.encode(), salt=bytes.fromhex(salt), n=int(n), r=int(r), p=int(p))
+    except ValueError:
+        return False
+    return hmac.compare_digest(actual.hex(), digest)
+
+
+def add_user(
+    session: Session, settings: EngineSettings, username: str, roles: list[str], password: str | None,
+    now: datetime, display_name: str = "",
+) -> UserModel:
+    """Create a user with roles; every role must be known."""
+    if not username or not username.replace("_", "").replace(".", "").replace("-", "").isalnum():
+        raise InvalidInputError(f"user name {username!r} may hold only letters, digits, '.', '-' and '_'")
+    unknown = sorted(set(roles) - settings.known_roles)
+    if unknown:
+        raise InvalidInputError(f"unknown role(s): {', '.join(unknown)} (known: {', '.join(sorted(settings.known_roles))})")
+    if session.scalar(select(UserModel).where(UserModel.username == username)) is not None:
+        raise ConflictError(f"user {username!r} already exists")
+    user = UserModel(
+        username=username, display_name=display_name or username, created_at=now, active=True,
+        password_hash=hash_password(password) if password else None,
+        roles=[UserRoleModel(role=r) for r in sorted(set(roles))],
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def find_user(session: Session, username: str) -> UserModel:
+    """The user named `username`, or NotFoundError."""
+    user = session.scalar(select(UserModel).where(UserModel.username == username))
+    if user is None:
+        raise NotFoundError(f"no user named {username!r}")
+    return user
+
+
+def actor_for(session: Session, username: str) -> Actor:
+    """The Actor of an active user."""
+    user = find_user(session, username)
+    if not user.active:
+        raise ForbiddenError(f"user {username!r} is deactivated")
+    return Actor(user.username, frozenset(r.role for r in user.roles))
+
+
+def list_users(session: Session) -> list[UserModel]:
+    """Every user, by name."""
+    return list(session.scalars(select(UserModel).order_by(UserModel.username)))
+
+
+def _token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(session: Session, username: str, now: datetime) -> str:
+    """A new bearer token for `username`; only its hash is stored, so it is shown once."""
+    user = find_user(session, username)
+    token = "ifw_" + secrets.token_urlsafe(32)
+    session.add(ApiTokenModel(user_id=user.id, token_hash=_token_digest(token), created_at=now))
+    session.flush()
+    return token
+
+
+def actor_for_token(session: Session, token: str) -> Actor:
+    """The Actor a bearer token stands for, or ForbiddenError."""
+    row = session.scalar(select(ApiTokenModel).where(ApiTokenModel.token_hash == _token_digest(token)))
+    if row is None or row.revoked_at is not None:
+        raise ForbiddenError("unknown or revoked token")
+    user = session.get(UserModel, row.user_id)
+    assert user is not None
+    return actor_for(session, user.username)

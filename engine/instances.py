@@ -1,0 +1,199 @@
+"""Process instances: start, look up, list, deliver messages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.util.event import BpmnEvent
+from SpiffWorkflow.exceptions import WorkflowException
+from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
+from sqlalchemy import func, select
+
+from . import history
+from .errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
+from .execution import Loaded, current_data, load, new_engine, persist, run_steps
+from .forms import check_submission
+from .identity import Actor
+from .jsonutil import to_plain
+from .models import DeploymentModel, HumanTaskModel, InstanceModel, ProcessDefinitionModel
+from .roles import lane_role
+from .runtime import Runtime
+from .script_engine import RunContext
+
+READ_ALL_ROLES = {"auditor", "admin"}
+
+
+@dataclass(frozen=True)
+class InstanceSummary:
+    """An instance as lists and the CLI show it."""
+
+    id: int
+    process_key: str
+    version: int
+    business_key: str | None
+    status: str
+    started_by: str
+    started_at: datetime
+    updated_at: datetime
+    ended_at: datetime | None
+    open_tasks: list[dict[str, Any]]
+    data: dict[str, Any] | None = None
+
+
+def _summary(session, instance: InstanceModel, version: int, data: dict[str, Any] | None = None) -> InstanceSummary:
+    tasks = session.scalars(select(HumanTaskModel).where(
+        HumanTaskModel.instance_id == instance.id, HumanTaskModel.status == "open").order_by(HumanTaskModel.id))
+    return InstanceSummary(
+        instance.id, instance.process_key, version, instance.business_key, instance.status, instance.started_by,
+        instance.started_at, instance.updated_at, instance.ended_at,
+        [{"id": t.id, "task": t.task_key, "name": t.task_name, "role": t.candidate_role, "assignee": t.assignee}
+         for t in tasks],
+        data,
+    )
+
+
+def _start_role(workflow: BpmnWorkflow) -> str | None:
+    start = workflow.spec.start
+    for task_spec in start.outputs:
+        role = lane_role(getattr(task_spec, "lane", None))
+        if role:
+            return role
+    return None
+
+
+def start_instance(
+    rt: Runtime, process_key: str, data: dict[str, Any] | None, actor: Actor, business_key: str | None = None
+) -> InstanceSummary:
+    """Start the newest version of a process with initial data and run it until it waits."""
+    check_submission(data or {}, None)
+    now = rt.clock()
+    with rt.uow() as uow:
+        session = uow.session
+        definition = session.scalar(
+            select(ProcessDefinitionModel).where(ProcessDefinitionModel.key == process_key)
+            .order_by(ProcessDefinitionModel.version.desc()).limit(1))
+        if definition is None:
+            raise NotFoundError(f"no deployed process {process_key!r}")
+        parsed = rt.specs.get(session, definition.deployment_id)
+        process = parsed.processes[process_key]
+        workflow = BpmnWorkflow(process.spec, process.subprocess_specs)
+        role = _start_role(workflow)
+        if actor.is_operator:
+            raise ForbiddenError("instances are started by a named user (use --as USER)")
+        if role and role not in actor.roles:
+            raise ForbiddenError(f"{actor.username} may not start {process_key}: needs role {role}")
+        instance = InstanceModel(
+            definition_id=definition.id, deployment_id=definition.deployment_id, process_key=process_key,
+            business_key=business_key, status="running", version=1, state=b"", serializer_version="",
+            started_by=actor.username, started_at=now, updated_at=now, last_seq=0, last_hash="",
+        )
+        session.add(instance)
+        session.flush()
+        run = RunContext(session, rt.clock, instance.id, business_key, actor.username)
+        workflow.script_engine = new_engine(rt, run)
+        workflow.task_tree.data.update(data or {})
+        loaded = Loaded(instance, workflow, parsed, process, run)
+        digest = session.scalar(select(DeploymentModel.hash).where(DeploymentModel.id == definition.deployment_id))
+        loaded.record("instance_started", actor.username, None, {
+            "process": process_key, "version": definition.version, "deployment": digest,
+            "data": to_plain(data or {}), "business_key": business_key,
+        })
+        run_steps(rt, loaded)
+        persist(rt, session, loaded)
+        summary = _summary(session, instance, definition.version)
+        uow.commit()
+    return summary
+
+
+def _version_of(session, instance: InstanceModel) -> int:
+    return session.scalar(select(ProcessDefinitionModel.version).where(
+        ProcessDefinitionModel.id == instance.definition_id)) or 0
+
+
+def show_instance(rt: Runtime, instance_id: int, actor: Actor) -> InstanceSummary:
+    """One instance with its open tasks and current data."""
+    with rt.uow() as uow:
+        loaded = load(rt, uow.session, instance_id, actor.username)
+        _check_can_read(uow.session, loaded.instance, actor)
+        data = to_plain_safe(current_data(loaded.workflow))
+        return _summary(uow.session, loaded.instance, _version_of(uow.session, loaded.instance), data)
+
+
+def to_plain_safe(data: dict[str, Any]) -> dict[str, Any]:
+    """Task data as JSON-ready values."""
+    return to_plain({k: v for k, v in data.items() if not callable(v)})
+
+
+def _check_can_read(session, instance: InstanceModel, actor: Actor) -> None:
+    if actor.is_operator or actor.has_any(READ_ALL_ROLES) or instance.started_by == actor.username:
+        return
+    involved = session.scalar(select(func.count()).select_from(HumanTaskModel).where(
+        HumanTaskModel.instance_id == instance.id,
+        (HumanTaskModel.candidate_role.in_(actor.roles)) | (HumanTaskModel.assignee == actor.username)
+        | (HumanTaskModel.completed_by == actor.username)))
+    if not involved:
+        raise ForbiddenError(f"{actor.username} has no part in instance {instance.id}")
+
+
+def list_instances(
+    rt: Runtime, actor: Actor, *, status: str | None = None, process_key: str | None = None,
+    business_key: str | None = None, limit: int = 50, offset: int = 0,
+) -> tuple[list[InstanceSummary], int]:
+    """Instances, newest first, with the total count for paging."""
+    if not (actor.is_operator or actor.has_any(READ_ALL_ROLES)):
+        raise ForbiddenError(f"{actor.username} may not list all instances")
+    query = select(InstanceModel)
+    if status:
+        query = query.where(InstanceModel.status == status)
+    if process_key:
+        query = query.where(InstanceModel.process_key == process_key)
+    if business_key:
+        query = query.where(InstanceModel.business_key == business_key)
+    with rt.uow() as uow:
+        session = uow.session
+        total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+        rows = session.scalars(query.order_by(InstanceModel.id.desc()).limit(limit).offset(offset))
+        return [_summary(session, r, _version_of(session, r)) for r in rows], total
+
+
+def instance_history(rt: Runtime, instance_id: int, actor: Actor) -> list[dict[str, Any]]:
+    """The event log of one instance."""
+    with rt.uow() as uow:
+        instance = uow.session.get(InstanceModel, instance_id)
+        if instance is None:
+            raise NotFoundError(f"no instance {instance_id}")
+        _check_can_read(uow.session, instance, actor)
+        return [history.event_dict(e) for e in history.events_of(uow.session, instance_id)]
+
+
+def deliver_message(
+    rt: Runtime, instance_id: int, name: str, payload: dict[str, Any] | None, actor: Actor
+) -> InstanceSummary:
+    """Deliver a message to one instance that is waiting for it."""
+    if payload is not None and not isinstance(payload, dict):
+        raise InvalidInputError("message data must be a JSON object")
+    with rt.uow() as uow:
+        session = uow.session
+        loaded = load(rt, session, instance_id, actor.username)
+        if not actor.is_operator:
+            _check_can_read(session, loaded.instance, actor)
+        if loaded.instance.status in ("completed", "terminated"):
+            raise ConflictError(f"instance {instance_id} is {loaded.instance.status}")
+        receive(loaded, name, payload, actor.username)
+        run_steps(rt, loaded)
+        persist(rt, session, loaded)
+        summary = _summary(session, loaded.instance, _version_of(session, loaded.instance))
+        uow.commit()
+    return summary
+
+
+def receive(loaded: Loaded, name: str, payload: Any, actor: str | None) -> None:
+    """Hand a message to the workflow and record it; ConflictError if nothing waits for it."""
+    try:
+        loaded.workflow.send_event(BpmnEvent(MessageEventDefinition(name), payload=payload))
+    except WorkflowException as exc:
+        raise ConflictError(f"instance {loaded.instance.id} is not waiting for message {name!r}") from exc
+    loaded.record("message_delivered", actor, None, {"name": name, "payload": to_plain(payload)})

@@ -1,0 +1,157 @@
+"""Turning a deployment's files into SpiffWorkflow specs (and saying exactly what is wrong)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+from typing import Any
+
+from lxml import etree
+from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
+from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
+
+from .errors import Problem
+from .xml_safety import element_at_line, parse_untrusted_xml
+
+KINDS = {".bpmn": "bpmn", ".dmn": "dmn", ".json": "form"}
+
+
+def file_kind(name: str) -> str | None:
+    """'bpmn', 'dmn' or 'form' by the file's extension; None for anything else."""
+    return KINDS.get(PurePosixPath(name).suffix.lower())
+
+
+def content_hash(files: Mapping[str, bytes]) -> str:
+    """sha256 over the set: each file's name and content hash, in name order."""
+    outer = hashlib.sha256()
+    for name in sorted(files):
+        outer.update(name.encode() + b"\0" + hashlib.sha256(files[name]).hexdigest().encode() + b"\n")
+    return outer.hexdigest()
+
+
+@dataclass
+class ProcessSpecs:
+    """An executable process: its spec and the specs of everything it calls."""
+
+    key: str
+    name: str
+    file: str
+    spec: BpmnProcessSpec
+    subprocess_specs: dict[str, BpmnProcessSpec]
+
+
+@dataclass
+class ParsedDeployment:
+    """The specs and forms of one file set."""
+
+    processes: dict[str, ProcessSpecs] = field(default_factory=dict)
+    forms: dict[str, dict[str, Any]] = field(default_factory=dict)
+    trees: dict[str, etree._ElementTree] = field(default_factory=dict)
+
+    def form(self, filename: str) -> dict[str, Any] | None:
+        """The JSON Schema a task names with `formJsonSchemaFilename`."""
+        return self.forms.get(PurePosixPath(filename).name)
+
+
+_DMN_VALIDATORS: dict[str, BpmnValidator] = {}
+
+
+def _xsd_problems(name: str, tree: etree._ElementTree, kind: str) -> list[Problem]:
+    if kind == "bpmn":
+        VALIDATOR.preprocess(tree)
+        schema = VALIDATOR.validator
+    else:
+        ns = tree.getroot().nsmap.get(tree.getroot().prefix)
+        xsd = SpiffBpmnParser.dmn_schemas.get(ns)
+        if xsd is None:
+            return [Problem(name, f"unknown DMN namespace {ns!r}", line=tree.getroot().sourceline)]
+        if ns not in _DMN_VALIDATORS:
+            _DMN_VALIDATORS[ns] = BpmnValidator(xsd)
+        schema = _DMN_VALIDATORS[ns].validator
+    if schema.validate(tree):
+        return []
+    return [
+        Problem(name, f"schema: {err.message}", element=element_at_line(tree, err.line), line=err.line)
+        for err in schema.error_log
+    ]
+
+
+def _spiff_problem(exc: ValidationException, default_file: str) -> Problem:
+    name = getattr(exc, "file_name", None) or default_file
+    element = getattr(exc, "id", None) or None
+    line = getattr(exc, "line_number", None) or None
+    message = str(getattr(exc, "error_msg", None) or exc).split("\n")[0]
+    return Problem(str(PurePosixPath(str(name)).name if "/" in str(name) else name), message, element, line)
+
+
+def parse_deployment(
+    files: Mapping[str, bytes], *, check_schema: bool = True
+) -> tuple[ParsedDeployment, list[Problem]]:
+    """Parse every file; the problems list is complete unless a file could not be read at all."""
+    parsed = ParsedDeployment()
+    problems: list[Problem] = []
+    parser = SpiffBpmnParser()
+    dmn_trees, bpmn_trees = [], []
+    for name in sorted(files):
+        kind = file_kind(name)
+        content = files[name]
+        if kind == "form":
+            try:
+                schema = json.loads(content)
+            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+                problems.append(Problem(name, f"not valid JSON: {exc}"))
+                continue
+            base = PurePosixPath(name).name
+            if base in parsed.forms:
+                problems.append(Problem(name, f"two form files are named {base!r}"))
+            parsed.forms[base] = schema
+            continue
+        if kind is None:
+            problems.append(Problem(name, "only .bpmn, .dmn and .json (form schema) files can be deployed"))
+            continue
+        tree, found = parse_untrusted_xml(name, content)
+        problems += found
+        if tree is None:
+            continue
+        if check_schema:
+            found = _xsd_problems(name, tree, kind)
+            problems += found
+            if found:
+                continue
+        parsed.trees[name] = tree
+        (bpmn_trees if kind == "bpmn" else dmn_trees).append((name, tree))
+    for name, tree in dmn_trees:
+        try:
+            parser.add_dmn_xml(tree.getroot(), filename=name)
+        except ValidationException as exc:
+            problems.append(_spiff_problem(exc, name))
+        except Exception as exc:  # the DMN parser raises plain errors on malformed tables
+            problems.append(Problem(name, f"decision table cannot be read: {exc}"))
+    for name, tree in bpmn_trees:
+        try:
+            parser.add_bpmn_xml(tree, filename=name)
+        except ValidationException as exc:
+            problems.append(_spiff_problem(exc, name))
+    executable = parser.get_process_ids()
+    if not executable and not problems:
+        problems.append(Problem(", ".join(sorted(n for n, _ in bpmn_trees)) or "(no BPMN file)",
+                                "no executable process (isExecutable=\"true\")"))
+    for key in executable:
+        process_parser = parser.get_process_parser(key)
+        file = process_parser.filename
+        try:
+            spec = parser.get_spec(key)
+            subprocess_specs = parser.get_subprocess_specs(key)
+        except ValidationException as exc:
+            problems.append(_spiff_problem(exc, file))
+            continue
+        except Exception as exc:  # e.g. a business rule task naming a decision that is not in the set
+            problems.append(Problem(file, str(exc).split("\n")[0], element=key))
+            continue
+        parsed.processes[key] = ProcessSpecs(key, process_parser.get_name() or key, file, spec, subprocess_specs)
+    return parsed, problems

@@ -1,0 +1,92 @@
+"""The handler registry: plain typed functions registered by the operator name diagrams use.
+
+A handler is `def name(ctx: HandlerContext, param: type, ...) -> JSON-ready data`. Its parameters
+without defaults are the ones a diagram must supply; validation refuses a diagram that names an
+unknown operator or leaves out a required parameter.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from .clock import Clock
+
+
+@dataclass(frozen=True)
+class HandlerContext:
+    """What a handler gets besides its parameters."""
+
+    session: Session
+    clock: Clock
+    instance_id: int
+    business_key: str | None
+    task_key: str
+    # Stable across retries of the same step: side-effecting handlers key their effect on it.
+    idempotency_key: str
+    actor: str | None = None
+
+    def now(self) -> datetime:
+        """The engine's current time."""
+        return self.clock()
+
+
+@dataclass(frozen=True)
+class Handler:
+    """A registered handler and the parameters it declares."""
+
+    name: str
+    func: Callable[..., Any]
+    required: frozenset[str]
+    optional: frozenset[str]
+    description: str = ""
+
+
+@dataclass
+class HandlerRegistry:
+    """Operator name → handler; the only thing the engine knows about `tasks/`."""
+
+    _handlers: dict[str, Handler] = field(default_factory=dict)
+
+    def register(self, name: str | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Decorator: register `func` under `name` (default: the function's name)."""
+
+        def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
+            self.add(name or func.__name__, func)
+            return func
+
+        return decorate
+
+    def add(self, name: str, func: Callable[..., Any]) -> None:
+        """Register `func` under `name`; a name may be registered once."""
+        if name in self._handlers:
+            raise ValueError(f"handler {name!r} is already registered")
+        params = list(inspect.signature(func).parameters.values())
+        if not params or params[0].name != "ctx":
+            raise TypeError(f"handler {name!r} must take `ctx: HandlerContext` as its first parameter")
+        required, optional = set(), set()
+        for p in params[1:]:
+            if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+                continue
+            (optional if p.default is not p.empty else required).add(p.name)
+        doc = (inspect.getdoc(func) or "").splitlines()
+        self._handlers[name] = Handler(name, func, frozenset(required), frozenset(optional), doc[0] if doc else "")
+
+    def get(self, name: str) -> Handler | None:
+        """The handler registered under `name`, if any."""
+        return self._handlers.get(name)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._handlers
+
+    def __iter__(self) -> Iterator[Handler]:
+        return iter(sorted(self._handlers.values(), key=lambda h: h.name))
+
+    def names(self) -> Iterable[str]:
+        """Every registered operator name."""
+        return sorted(self._handlers)

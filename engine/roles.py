@@ -1,0 +1,10 @@
+"""The diagram convention that ties lanes to roles."""
+
+from __future__ import annotations
+
+
+def lane_role(lane: str | None) -> str | None:
+    """Lane "Claims clerk" → role `claims_clerk`; no lane → None."""
+    if not lane or not lane.strip():
+        return None
+    return "_".join(lane.strip().lower().split())

@@ -1,0 +1,77 @@
+"""The engine's dependencies in one place, handed to every service function."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from .clock import Clock, system_clock
+from .history import PayloadProtector, no_protection
+from .models import DeploymentFileModel
+from .parsing import ParsedDeployment, parse_deployment
+from .registry import HandlerRegistry
+from .sandbox import Limits
+from .serialization import WorkflowStateSerializer
+from .settings import EngineSettings
+from .unit_of_work import UnitOfWork
+
+
+class SpecCache:
+    """Parsed specs per deployment: parsed once, shared by every instance pinned to it."""
+
+    def __init__(self, capacity: int = 64):
+        self._capacity = capacity
+        self._items: OrderedDict[int, ParsedDeployment] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def put(self, deployment_id: int, parsed: ParsedDeployment) -> None:
+        """Remember the parsed form of a deployment."""
+        with self._lock:
+            parsed.trees.clear()
+            self._items[deployment_id] = parsed
+            self._items.move_to_end(deployment_id)
+            while len(self._items) > self._capacity:
+                self._items.popitem(last=False)
+
+    def get(self, session: Session, deployment_id: int) -> ParsedDeployment:
+        """The parsed deployment, parsing the stored XML on a miss."""
+        with self._lock:
+            parsed = self._items.get(deployment_id)
+            if parsed is not None:
+                self._items.move_to_end(deployment_id)
+                return parsed
+        files = {
+            f.name: f.content for f in session.scalars(
+                select(DeploymentFileModel).where(DeploymentFileModel.deployment_id == deployment_id))
+        }
+        parsed, problems = parse_deployment(files, check_schema=False)
+        if problems:
+            raise RuntimeError(f"deployment {deployment_id} no longer parses: {problems[0]}")
+        self.put(deployment_id, parsed)
+        return parsed
+
+
+@dataclass
+class Runtime:
+    """Configuration, the database, the handler registry, the clock and the caches."""
+
+    session_factory: sessionmaker[Session]
+    registry: HandlerRegistry
+    settings: EngineSettings = field(default_factory=EngineSettings)
+    clock: Clock = system_clock
+    protect: PayloadProtector = no_protection
+    specs: SpecCache = field(default_factory=SpecCache)
+    serializer: WorkflowStateSerializer = field(default_factory=WorkflowStateSerializer)
+
+    @property
+    def limits(self) -> Limits:
+        """The script sandbox's budget."""
+        return Limits(max_steps=self.settings.script_max_steps, max_seconds=self.settings.script_max_seconds)
+
+    def uow(self) -> UnitOfWork:
+        """A new unit of work."""
+        return UnitOfWork(self.session_factory)

@@ -1,0 +1,76 @@
+"""Workflow state ⇄ bytes, with the process spec stored by reference to its deployment.
+
+SpiffWorkflow embeds the whole process definition in every serialized instance (about two thirds
+of its size). The deployment already keeps the exact XML and a cache of parsed specs, so the
+instance row stores only the running state; on load the cached specs are attached again.
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from datetime import date
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
+from SpiffWorkflow.bpmn.serializer.helpers.registry import DefaultRegistry
+from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
+from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+
+CODEC = "json+zlib"
+
+
+class _ByReferenceWorkflowConverter(BpmnWorkflowConverter):
+    def to_dict(self, workflow: BpmnWorkflow) -> dict[str, Any]:
+        dct = WorkflowConverter.to_dict(self, workflow)
+        dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
+        dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
+        return dct
+
+    def from_dict(  # type: ignore[override]
+        self, dct: dict[str, Any], spec: BpmnProcessSpec, subprocess_specs: dict[str, BpmnProcessSpec]
+    ) -> BpmnWorkflow:
+        workflow = self.target_class(spec, subprocess_specs, deserializing=True)
+        workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
+        workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
+        self.set_default_attributes(workflow, dct)
+        self.subprocesses_from_dict(dct["subprocesses"], workflow)
+        workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
+        return workflow
+
+
+def _registry() -> DefaultRegistry:
+    registry = DefaultRegistry()
+    registry.register(Decimal, lambda v: {"value": str(v)}, lambda v: Decimal(v["value"]))
+    registry.register(date, lambda v: {"value": v.isoformat()}, lambda v: date.fromisoformat(v["value"]))
+    config = dict(SPIFF_CONFIG)
+    config[BpmnWorkflow] = _ByReferenceWorkflowConverter
+    return BpmnWorkflowSerializer.configure(config, registry)
+
+
+class WorkflowStateSerializer:
+    """Dumps running state to compressed JSON and loads it onto cached specs."""
+
+    def __init__(self) -> None:
+        self._inner = BpmnWorkflowSerializer(_registry())
+        self.version = self._inner.VERSION
+
+    def dumps(self, workflow: BpmnWorkflow) -> bytes:
+        """The workflow's running state (no spec) as compressed JSON."""
+        return zlib.compress(self._inner.serialize_json(workflow).encode("utf-8"), 1)
+
+    def loads(
+        self, state: bytes, spec: BpmnProcessSpec, subprocess_specs: dict[str, BpmnProcessSpec]
+    ) -> BpmnWorkflow:
+        """Rebuild a workflow from `dumps` output, upgrading older serializer versions first."""
+        dct = json.loads(zlib.decompress(state))
+        self._inner.migrate(dct)
+        return self._inner.registry.restore(dct, spec=spec, subprocess_specs=subprocess_specs)
+
+    def data_to_json(self, data: Any) -> Any:
+        """Task data as JSON-ready values, the way the serializer converts it."""
+        return self._inner.registry.convert(self._inner.registry.clean(data))

@@ -1,0 +1,61 @@
+"""The unit of work: owns one session and one transaction, commits only when told."""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
+
+from .errors import ConflictError
+
+
+class UnitOfWork:
+    """`with uow:` opens a transaction; `uow.commit()` makes it durable; leaving without it rolls back."""
+
+    def __init__(self, session_factory: sessionmaker[Session]):
+        self._session_factory = session_factory
+        self.session: Session
+
+    def __enter__(self) -> UnitOfWork:
+        self.session = self._session_factory()
+        self.session.begin()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        # close() rolls back whatever was not committed and detaches loaded objects without
+        # expiring them, so read-only callers can use what they loaded after the block.
+        self.session.close()
+        if isinstance(exc, StaleDataError):
+            raise ConflictError("the case was changed by someone else meanwhile; reload and try again") from exc
+        if isinstance(exc, OperationalError) and _is_serialization_failure(exc):
+            raise ConflictError("the case is being changed by someone else; try again") from exc
+
+    def flush(self) -> None:
+        """Send pending changes so that the database checks them now."""
+        try:
+            self.session.flush()
+        except StaleDataError as exc:
+            raise ConflictError("the case was changed by someone else meanwhile; reload and try again") from exc
+
+    def commit(self) -> None:
+        """Make everything done in this unit durable."""
+        try:
+            self.session.commit()
+        except StaleDataError as exc:
+            raise ConflictError("the case was changed by someone else meanwhile; reload and try again") from exc
+
+    def rollback(self) -> None:
+        """Drop everything done in this unit."""
+        self.session.rollback()
+
+
+def _is_serialization_failure(exc: OperationalError) -> bool:
+    text = str(exc.orig).lower()
+    return "could not serialize" in text or "deadlock detected" in text or "database is locked" in text

@@ -1,0 +1,263 @@
+"""Everything checked before a file set is stored: each problem names file, element and what is wrong."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+
+import isodate
+from jsonschema import SchemaError
+from jsonschema.validators import validator_for
+from lxml import etree
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+
+from .errors import Problem
+from .parsing import ParsedDeployment, file_kind, parse_deployment
+from .registry import HandlerRegistry
+from .roles import lane_role
+from .sandbox import check_expression, check_script
+from .settings import EngineSettings
+
+BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+SPIFF = "http://spiffworkflow.org/bpmn/schema/1.0/core"
+NS = {"bpmn": BPMN, "spiff": SPIFF}
+HUMAN_TASKS = ("userTask", "manualTask")
+
+
+def validate_files(
+    files: Mapping[str, bytes], registry: HandlerRegistry, settings: EngineSettings
+) -> tuple[ParsedDeployment | None, list[Problem]]:
+    """Parse and check a file set; the problems list holds every problem found."""
+    problems = list(_size_problems(files, settings))
+    if problems:
+        return None, problems
+    parsed, problems = parse_deployment(files)
+    for name, schema in sorted(parsed.forms.items()):
+        problems += _form_problems(_full_name(files, name), schema)
+    for name, tree in sorted(parsed.trees.items()):
+        if file_kind(name) == "bpmn":
+            problems += _bpmn_problems(name, tree, parsed, registry, settings)
+        else:
+            problems += _dmn_problems(name, tree)
+    return parsed, sorted(set(problems), key=lambda p: (p.file, p.line or 0, p.element or "", p.message))
+
+
+def _full_name(files: Mapping[str, bytes], base: str) -> str:
+    return next((n for n in files if n.rsplit("/", 1)[-1] == base), base)
+
+
+def _size_problems(files: Mapping[str, bytes], settings: EngineSettings) -> Iterable[Problem]:
+    if not files:
+        yield Problem("(upload)", "no files")
+    if len(files) > settings.max_files:
+        yield Problem("(upload)", f"{len(files)} files; at most {settings.max_files} may be deployed at once")
+    for name, content in files.items():
+        if len(content) > settings.max_file_bytes:
+            yield Problem(name, f"{len(content):,} bytes; files may have at most {settings.max_file_bytes:,}")
+        if "\\" in name or name.startswith("/") or ".." in name.split("/"):
+            yield Problem(name, "file names must be relative paths without '..'")
+
+
+def _form_problems(name: str, schema: object) -> list[Problem]:
+    if not isinstance(schema, dict):
+        return [Problem(name, "a form schema must be a JSON object")]
+    try:
+        validator_for(schema).check_schema(schema)
+    except SchemaError as exc:
+        path = "/".join(str(p) for p in exc.path) or None
+        return [Problem(name, f"invalid JSON Schema: {exc.message}", element=path)]
+    if schema.get("type", "object") != "object":
+        return [Problem(name, "a form schema must describe an object (\"type\": \"object\")")]
+    return []
+
+
+def _code_problems(file: str, element: str | None, line: int | None, source: str, *, script: bool) -> list[Problem]:
+    found = check_script(source) if script else check_expression(source)
+    return [
+        Problem(file, f"{'script' if script else 'expression'} refused: {err.reason}", element,
+                (line + (err.lineno or 1) - 1) if line and script else line)
+        for err in found
+    ]
+
+
+def _owner_id(node: etree._Element) -> str | None:
+    while node is not None and node.get("id") is None:
+        node = node.getparent()
+    return node.get("id") if node is not None else None
+
+
+def _properties(task: etree._Element) -> dict[str, str]:
+    return {
+        p.get("name"): p.get("value", "")
+        for p in task.findall("bpmn:extensionElements/spiff:properties/spiff:property", NS)
+    }
+
+
+def _bpmn_problems(
+    name: str, tree: etree._ElementTree, parsed: ParsedDeployment, registry: HandlerRegistry, settings: EngineSettings
+) -> list[Problem]:
+    problems: list[Problem] = []
+    for process in tree.iterfind(".//bpmn:process", NS):
+        human = {
+            t.get("id"): t for kind in HUMAN_TASKS for t in process.iter(f"{{{BPMN}}}{kind}")
+        }
+        for lane in process.iter(f"{{{BPMN}}}lane"):
+            refs = [r.text.strip() for r in lane.findall("bpmn:flowNodeRef", NS) if r.text]
+            role = lane_role(lane.get("name"))
+            if not role or role in settings.system_lanes or not any(r in human for r in refs):
+                continue
+            if role not in settings.known_roles:
+                problems.append(Problem(
+                    name, f"lane {lane.get('name')!r} holds user tasks but {role!r} is not a known role "
+                    f"(known: {', '.join(sorted(settings.known_roles))})", lane.get("id"), lane.sourceline))
+        for task_id, task in human.items():
+            problems += _human_task_problems(name, task_id, task, human, parsed)
+        for task in process.iter(f"{{{BPMN}}}serviceTask"):
+            problems += _service_task_problems(name, task, registry)
+    for script in tree.iterfind(".//bpmn:scriptTask/bpmn:script", NS):
+        problems += _code_problems(name, _owner_id(script), script.sourceline, script.text or "", script=True)
+    for tag in ("preScript", "postScript"):
+        for script in tree.iterfind(f".//spiff:{tag}", NS):
+            problems += _code_problems(name, _owner_id(script), script.sourceline, script.text or "", script=True)
+    for cond in tree.iterfind(".//bpmn:conditionExpression", NS):
+        problems += _code_problems(name, _owner_id(cond), cond.sourceline, cond.text or "", script=False)
+    for timer in tree.iterfind(".//bpmn:timerEventDefinition", NS):
+        problems += _timer_problems(name, timer)
+    for tag in ("bpmn:completionCondition", "bpmn:loopCardinality", "bpmn:loopCondition", "spiff:messagePayload",
+                "bpmn:messagePath", "bpmn:formalExpression"):
+        for expr in tree.iterfind(f".//{tag}", NS):
+            if expr.getparent().tag == f"{{{BPMN}}}sequenceFlow" or not (expr.text or "").strip():
+                continue
+            problems += _code_problems(name, _owner_id(expr), expr.sourceline, expr.text or "", script=False)
+    return problems
+
+
+def _human_task_problems(
+    name: str, task_id: str, task: etree._Element, human: dict[str, etree._Element], parsed: ParsedDeployment
+) -> list[Problem]:
+    problems = []
+    props = _properties(task)
+    line = task.sourceline
+    form = props.get("formJsonSchemaFilename")
+    if form is not None and parsed.form(form) is None:
+        problems.append(Problem(name, f"formJsonSchemaFilename {form!r} is not in the deployed files", task_id, line))
+    separate = props.get("separateFrom")
+    if separate is not None and separate not in human:
+        problems.append(Problem(name, f"separateFrom names {separate!r}, which is no user task of this process",
+                                task_id, line))
+    if separate == task_id:
+        problems.append(Problem(name, "separateFrom names the task itself", task_id, line))
+    due = props.get("dueIn")
+    if due is not None:
+        try:
+            isodate.parse_duration(due)
+        except (isodate.ISO8601Error, ValueError):
+            problems.append(Problem(name, f"dueIn {due!r} is not an ISO 8601 duration (e.g. P3D, PT4H)", task_id, line))
+    priority = props.get("priority")
+    if priority is not None and not (priority.isdigit() and 0 <= int(priority) <= 100):
+        problems.append(Problem(name, f"priority {priority!r} must be a whole number from 0 to 100", task_id, line))
+    return problems
+
+
+def _service_task_problems(name: str, task: etree._Element, registry: HandlerRegistry) -> list[Problem]:
+    task_id, line = task.get("id"), task.sourceline
+    operator = task.find("bpmn:extensionElements/spiff:serviceTaskOperator", NS)
+    if operator is None:
+        return [Problem(name, "service task names no operator (spiffworkflow:serviceTaskOperator)", task_id, line)]
+    op_name = operator.get("id")
+    params = {p.get("id"): p for p in operator.iterfind("spiff:parameters/spiff:parameter", NS)}
+    problems = []
+    handler = registry.get(op_name)
+    if handler is None:
+        problems.append(Problem(name, f"unknown service task operator {op_name!r} (known: "
+                                f"{', '.join(registry.names()) or 'none'})", task_id, line))
+    else:
+        for missing in sorted(handler.required - params.keys()):
+            problems.append(Problem(name, f"operator {op_name!r} needs parameter {missing!r}", task_id, line))
+        for extra in sorted(params.keys() - handler.required - handler.optional):
+            problems.append(Problem(name, f"operator {op_name!r} has no parameter {extra!r}", task_id, line))
+    for pid, param in params.items():
+        value = param.get("value")
+        if value is None or not value.strip():
+            problems.append(Problem(name, f"parameter {pid!r} has no value expression", task_id, param.sourceline))
+        else:
+            problems += _code_problems(name, task_id, param.sourceline, value, script=False)
+    return problems
+
+
+def _timer_problems(name: str, timer: etree._Element) -> list[Problem]:
+    event_id = _owner_id(timer.getparent())
+    problems = []
+    for child in timer:
+        if not isinstance(child.tag, str):
+            continue
+        kind = etree.QName(child).localname
+        text = (child.text or "").strip()
+        if not text:
+            problems.append(Problem(name, f"timer {kind} is empty", event_id, child.sourceline))
+            continue
+        found = _code_problems(name, event_id, child.sourceline, text, script=False)
+        problems += found
+        if found:
+            continue
+        try:
+            literal = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            continue  # an expression over process data: checked when it runs
+        if not isinstance(literal, str):
+            problems.append(Problem(name, f"timer {kind} must give an ISO 8601 string", event_id, child.sourceline))
+            continue
+        try:
+            if kind == "timeDuration":
+                TimerEventDefinition.parse_iso_duration(literal)
+            elif kind == "timeDate":
+                datetime.fromisoformat(literal)
+            else:
+                TimerEventDefinition.parse_iso_recurring_interval(literal)
+        except Exception:
+            problems.append(Problem(name, f"timer {kind} {literal!r} is not valid ISO 8601", event_id,
+                                    child.sourceline))
+    return problems
+
+
+def _dmn_problems(name: str, tree: etree._ElementTree) -> list[Problem]:
+    problems: list[Problem] = []
+
+    def local(node: etree._Element, tag: str) -> list[etree._Element]:
+        return node.xpath(f".//*[local-name()='{tag}']")
+
+    for table in local(tree.getroot(), "decisionTable"):
+        inputs = []
+        for inp in table.xpath("./*[local-name()='input']"):
+            texts = local(inp, "text")
+            expr = (texts[0].text or "").strip() if texts else ""
+            inputs.append(expr)
+            if expr:
+                problems += _code_problems(name, inp.get("id"), texts[0].sourceline, expr, script=False)
+        for rule in table.xpath("./*[local-name()='rule']"):
+            entries = rule.xpath("./*[local-name()='inputEntry']")
+            for index, entry in enumerate(entries):
+                texts = local(entry, "text")
+                text = (texts[0].text or "").strip() if texts else ""
+                if not text or text == "-" or index >= len(inputs):
+                    continue
+                problems += _code_problems(name, rule.get("id"), texts[0].sourceline,
+                                           _dmn_match(inputs[index] or "None", text), script=False)
+            for out in rule.xpath("./*[local-name()='outputEntry']"):
+                texts = local(out, "text")
+                text = (texts[0].text or "").strip() if texts else ""
+                if text:
+                    problems += _code_problems(name, rule.get("id"), texts[0].sourceline, text, script=False)
+    return problems
+
+
+def _dmn_match(input_expr: str, match: str) -> str:
+    """The expression SpiffWorkflow's DMN engine evaluates for one cell (see DMNEngine.evaluate)."""
+    if "?" in match:
+        return match.replace("?", "dmninputexpr")
+    try:
+        compile(match, "<cell>", "eval")
+        return f"({input_expr}) == ({match})"
+    except SyntaxError:
+        return f"{input_expr} {match}"

@@ -1,0 +1,145 @@
+"""The worker: fires due timers, delivers queued messages, retries incidents — each exactly once.
+
+Timers and messages are found through their rows, never by deserializing instances. With several
+workers on PostgreSQL each picks rows with FOR UPDATE SKIP LOCKED; on SQLite every transaction
+takes the single write lock first (see database.py), so a row one worker handled is seen as done by
+the next. The instance's optimistic lock is the last line: a stale write is a conflict, retried on
+the next tick.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select
+
+from .clock import fixed_clock, using_clock
+from .errors import ConflictError, NotFoundError
+from .execution import load, persist, run_steps
+from .incidents import due_incidents, retry_incident
+from .instances import receive
+from .models import InstanceModel, MessageModel, WaitModel
+from .runtime import Runtime
+
+log = logging.getLogger("insureflow.worker")
+
+
+@dataclass
+class TickReport:
+    """What one pass of the worker did."""
+
+    timers_fired: int = 0
+    messages_delivered: int = 0
+    incidents_retried: int = 0
+    conflicts: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def _at(rt: Runtime, now: datetime | None) -> Runtime:
+    return rt if now is None else dataclasses.replace(rt, clock=fixed_clock(now))
+
+
+def fire_due_timers(rt: Runtime, report: TickReport, limit: int = 500) -> None:
+    """Fire every timer due by the runtime's clock."""
+    skip: set[int] = set()
+    now = rt.clock()
+    for _ in range(limit):
+        with rt.uow() as uow, using_clock(rt.clock):
+            session = uow.session
+            query = (select(WaitModel).where(WaitModel.kind == "timer", WaitModel.status == "pending",
+                                             WaitModel.due_at <= now, WaitModel.id.not_in(skip))
+                     .order_by(WaitModel.due_at, WaitModel.id).limit(1))
+            if session.bind.dialect.name == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            wait = session.scalar(query)
+            if wait is None:
+                return
+            skip.add(wait.id)
+            instance = session.get(InstanceModel, wait.instance_id)
+            if instance is None or instance.status in ("completed", "terminated"):
+                wait.status = "done"
+                wait.done_at = now
+                uow.commit()
+                continue
+            loaded = load(rt, session, wait.instance_id, None)
+            loaded.record("timer_fired", None, wait.task_key, {
+                "due": wait.due_at.isoformat() if wait.due_at else None, "wait": wait.id})
+            loaded.workflow.refresh_timers()
+            run_steps(rt, loaded)
+            persist(rt, session, loaded)
+            if wait.status == "pending":
+                log.warning("timer %s of instance %s was due but did not fire", wait.id, wait.instance_id)
+                continue  # leaves the transaction uncommitted: nothing recorded
+            uow.commit()
+            report.timers_fired += 1
+
+
+def deliver_messages(rt: Runtime, report: TickReport, limit: int = 500) -> None:
+    """Deliver each queued message to one instance waiting for it (correlation decides which)."""
+    with rt.uow() as uow:
+        pending = list(uow.session.scalars(select(MessageModel.id).where(MessageModel.status == "pending")
+                                           .order_by(MessageModel.id).limit(limit)))
+    for message_id in pending:
+        with rt.uow() as uow:
+            session = uow.session
+            message = session.get(MessageModel, message_id)
+            if message is None or message.status != "pending":
+                continue
+            candidates = list(session.scalars(
+                select(WaitModel.instance_id).where(
+                    WaitModel.kind == "message", WaitModel.status == "pending", WaitModel.name == message.name,
+                    WaitModel.instance_id != (message.source_instance_id or 0))
+                .distinct().order_by(WaitModel.instance_id)))
+            payload = json.loads(message.payload)
+            for instance_id in candidates:
+                loaded = load(rt, session, instance_id, None)
+                try:
+                    receive(loaded, message.name, payload, None)
+                except ConflictError:
+                    continue
+                run_steps(rt, loaded)
+                persist(rt, session, loaded)
+                message.status = "delivered"
+                message.delivered_at = rt.clock()
+                message.delivered_to = instance_id
+                uow.commit()
+                report.messages_delivered += 1
+                break
+
+
+def retry_incidents(rt: Runtime, report: TickReport) -> None:
+    """Retry incidents whose back-off has passed."""
+    for incident_id in due_incidents(rt, rt.clock()):
+        try:
+            retry_incident(rt, incident_id, None)
+            report.incidents_retried += 1
+        except (ConflictError, NotFoundError):
+            report.conflicts += 1
+
+
+def tick(rt: Runtime, now: datetime | None = None) -> TickReport:
+    """One pass: timers, then messages, then incident retries."""
+    rt = _at(rt, now)
+    report = TickReport()
+    for step in (fire_due_timers, deliver_messages, retry_incidents):
+        try:
+            step(rt, report)
+        except ConflictError as exc:
+            report.conflicts += 1
+            log.info("conflict, retried next tick: %s", exc)
+    return report
+
+
+def run_forever(rt: Runtime, interval: float = 1.0, stop: object = None) -> None:
+    """Tick until interrupted."""
+    while stop is None or not stop.is_set():
+        report = tick(rt)
+        if report.timers_fired or report.messages_delivered or report.incidents_retried:
+            log.info("fired %d timers, delivered %d messages, retried %d incidents", report.timers_fired,
+                     report.messages_delivered, report.incidents_retried)
+        time.sleep(interval)

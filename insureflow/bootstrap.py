@@ -1,0 +1,61 @@
+"""The composition root: configuration, database, handler registry, engine runtime — wired once,
+used by the command line and the web app alike."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+
+from engine.database import make_engine, make_session_factory
+from engine.registry import HandlerRegistry
+from engine.runtime import Runtime
+from engine.settings import EngineSettings
+
+from .instance_folder import InstanceConfig, InstanceFolderError
+
+
+@dataclass
+class App:
+    """Everything wired for one instance folder."""
+
+    config: InstanceConfig
+    db: Engine
+    runtime: Runtime
+
+
+def build_registry(extra_modules: list[str]) -> HandlerRegistry:
+    """The handler registry: InsureFlow's own handlers plus any configured modules."""
+    registry = HandlerRegistry()
+    import tasks
+
+    tasks.register_handlers(registry)
+    for name in extra_modules:
+        try:
+            module = importlib.import_module(name)
+        except ImportError as exc:
+            raise InstanceFolderError(f"handler module {name!r} cannot be imported: {exc}") from exc
+        module.register(registry)
+    return registry
+
+
+def build_settings(overrides: dict[str, object]) -> EngineSettings:
+    """Engine settings with the instance's overrides applied."""
+    known = {f.name for f in dataclasses.fields(EngineSettings)}
+    unknown = sorted(set(overrides) - known)
+    if unknown:
+        raise InstanceFolderError(f"unknown [engine] settings: {', '.join(unknown)}")
+    return dataclasses.replace(EngineSettings(), **overrides)  # type: ignore[arg-type]
+
+
+def build_app(config: InstanceConfig) -> App:
+    """Wire the runtime for an instance folder."""
+    db = make_engine(config.database_url)
+    runtime = Runtime(
+        session_factory=make_session_factory(db),
+        registry=build_registry(config.handler_modules),
+        settings=build_settings(config.engine),
+    )
+    return App(config, db, runtime)

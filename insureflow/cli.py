@@ -1,0 +1,295 @@
+"""`insureflow`: the operator's and scripts' face of InsureFlow — a thin layer over the engine."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import click
+
+from engine import deployments, incidents, instances, task_service, worker
+from engine.errors import InvalidInputError
+from engine.history import verify_chains
+from engine.identity import OPERATOR
+
+from . import cli_admin, instance_folder, schema
+from .bootstrap import build_app
+from .cli_context import Context, handled, parse_data, pass_ctx, read_files
+from .output import EXIT_INVALID, fail, short_time, table
+
+as_option = click.option("--as", "as_user", required=True, metavar="USER", help="Act as this user.")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--instance", metavar="DIR", help="Instance folder (default: $INSUREFLOW_INSTANCE or ./instance).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON on standard output.")
+@click.pass_context
+def cli(click_ctx: click.Context, instance: str | None, as_json: bool) -> None:
+    """InsureFlow: an insurer's processes as BPMN, run by SpiffWorkflow."""
+    click_ctx.obj = Context(instance, as_json)
+
+
+@cli.command()
+@click.option("--demo", is_flag=True, help="Also create demo users and deploy bpmn/.")
+@click.option("--database-url", help="Use this database instead of the embedded SQLite file.")
+@pass_ctx
+@handled
+def init(ctx: Context, demo: bool, database_url: str | None) -> None:
+    """Create (or upgrade) an instance folder: configuration, keys, database schema."""
+    config = instance_folder.create(ctx.folder, database_url)
+    revision = schema.upgrade(build_app(config).db)
+    result: dict[str, Any] = {"instance": str(ctx.folder), "database": config.database_url, "schema": revision}
+    if demo:
+        from .demo import load_demo
+
+        result["demo"] = load_demo(ctx.app)
+    ctx.out.result(result, [f"instance folder {ctx.folder} ready (schema {revision})"]
+                   + ([f"demo: {line}" for line in result["demo"]["summary"]] if demo else []))
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True)
+@pass_ctx
+@handled
+def validate(ctx: Context, paths: tuple[str, ...]) -> None:
+    """Check BPMN/DMN/form files and report every problem; deploy nothing."""
+    problems = deployments.validate(ctx.app.runtime, read_files(paths))
+    ctx.out.result({"ok": not problems, "problems": [p.to_dict() for p in problems]},
+                   [str(p) for p in problems] + [f"{len(problems)} problem(s)" if problems else "valid"])
+    if problems:
+        sys.exit(EXIT_INVALID)
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--comment", default="", help="Why this version is deployed.")
+@pass_ctx
+@handled
+def deploy(ctx: Context, paths: tuple[str, ...], comment: str) -> None:
+    """Validate and deploy a file set; identical content is a no-op."""
+    info = deployments.deploy(ctx.app.runtime, read_files(paths), OPERATOR, comment)
+    verb = "deployed" if info.created else "unchanged, already deployed as"
+    ctx.out.result(info, [f"{verb} deployment {info.id} ({info.hash[:12]})"]
+                   + [f"  {key} version {version}" for key, version in info.processes])
+
+
+@cli.command()
+@pass_ctx
+@handled
+def processes(ctx: Context) -> None:
+    """List deployed process definitions (newest version of each)."""
+    rows = deployments.list_processes(ctx.app.runtime)
+    ctx.out.result(rows, table([[p.key, p.name, p.version, p.hash[:12], short_time(p.deployed_at)] for p in rows],
+                               ["KEY", "NAME", "VERSION", "HASH", "DEPLOYED"]))
+
+
+@cli.command()
+@click.argument("key")
+@click.option("--data", help="Initial data as a JSON object.")
+@click.option("--business-key", help="Claim number, policy number… for look-up.")
+@as_option
+@pass_ctx
+@handled
+def start(ctx: Context, key: str, data: str | None, business_key: str | None, as_user: str) -> None:
+    """Start an instance of a process."""
+    summary = instances.start_instance(ctx.app.runtime, key, parse_data(data), ctx.actor(as_user), business_key)
+    ctx.out.result(summary, _instance_lines(summary))
+
+
+def _instance_lines(summary: instances.InstanceSummary) -> list[str]:
+    lines = [f"instance {summary.id} ({summary.process_key} v{summary.version}) {summary.status}"
+             + (f", business key {summary.business_key}" if summary.business_key else "")]
+    lines += [f"  task {t['id']}: {t['name']} [{t['role'] or 'starter'}]"
+              + (f" held by {t['assignee']}" if t["assignee"] else "") for t in summary.open_tasks]
+    return lines
+
+
+@cli.command("tasks")
+@click.option("--scope", type=click.Choice(["all", "mine", "role"]), default="all", show_default=True)
+@as_option
+@pass_ctx
+@handled
+def tasks_cmd(ctx: Context, scope: str, as_user: str) -> None:
+    """The user's inbox: tasks assigned to them or open to their roles."""
+    rows, total = task_service.inbox(ctx.app.runtime, ctx.actor(as_user), scope=scope, limit=200)
+    ctx.out.result({"total": total, "tasks": rows}, table(
+        [[t.id, t.instance_id, t.business_key, t.name, t.role, t.assignee, short_time(t.due_at), t.priority]
+         for t in rows], ["ID", "INSTANCE", "KEY", "TASK", "ROLE", "ASSIGNEE", "DUE", "PRIO"]))
+
+
+def _task_command(name: str, action: Callable[..., Any], help_text: str) -> None:
+    @cli.command(name, help=help_text)
+    @click.argument("task", type=int)
+    @as_option
+    @pass_ctx
+    @handled
+    def command(ctx: Context, task: int, as_user: str) -> None:
+        view = action(ctx.app.runtime, task, ctx.actor(as_user))
+        ctx.out.result(view, f"task {view.id} ({view.name}) {'held by ' + view.assignee if view.assignee else 'open'}")
+
+
+_task_command("claim", task_service.claim, "Claim a task from your role's pool.")
+_task_command("release", task_service.release, "Give a claimed task back to its role's pool.")
+
+
+@cli.command()
+@click.argument("task", type=int)
+@click.option("--to", "to_user", required=True, metavar="USER", help="The colleague who gets the task.")
+@as_option
+@pass_ctx
+@handled
+def assign(ctx: Context, task: int, to_user: str, as_user: str) -> None:
+    """Hand a task to a named colleague (managers)."""
+    view = task_service.assign(ctx.app.runtime, task, ctx.actor(as_user), to_user)
+    ctx.out.result(view, f"task {view.id} ({view.name}) assigned to {view.assignee}")
+
+
+@cli.command()
+@click.argument("task", type=int)
+@click.option("--data", help="The form data as a JSON object.")
+@as_option
+@pass_ctx
+@handled
+def complete(ctx: Context, task: int, data: str | None, as_user: str) -> None:
+    """Submit a task's form data."""
+    summary = task_service.complete(ctx.app.runtime, task, ctx.actor(as_user), parse_data(data))
+    ctx.out.result(summary, [f"task {task} completed"] + _instance_lines(summary))
+
+
+@cli.command("instances")
+@click.option("--status", type=click.Choice(["running", "waiting", "completed", "incident", "terminated"]))
+@click.option("--process", "process_key", help="Only this process key.")
+@click.option("--business-key", help="Only this business key.")
+@pass_ctx
+@handled
+def instances_cmd(ctx: Context, status: str | None, process_key: str | None, business_key: str | None) -> None:
+    """List instances, newest first."""
+    rows, total = instances.list_instances(ctx.app.runtime, OPERATOR, status=status, process_key=process_key,
+                                           business_key=business_key, limit=500)
+    ctx.out.result({"total": total, "instances": rows}, table(
+        [[r.id, r.process_key, r.version, r.business_key, r.status, r.started_by, short_time(r.updated_at)]
+         for r in rows], ["ID", "PROCESS", "V", "KEY", "STATUS", "STARTED BY", "UPDATED"]))
+
+
+@cli.command()
+@click.argument("instance_id", type=int)
+@pass_ctx
+@handled
+def show(ctx: Context, instance_id: int) -> None:
+    """One instance: status, open tasks, data."""
+    summary = instances.show_instance(ctx.app.runtime, instance_id, OPERATOR)
+    data = json.dumps(summary.data, ensure_ascii=False, indent=2, sort_keys=True)
+    ctx.out.result(summary, _instance_lines(summary) + ["data:"] + ["  " + line for line in data.splitlines()])
+
+
+@cli.command("history")
+@click.argument("instance_id", type=int)
+@pass_ctx
+@handled
+def history_cmd(ctx: Context, instance_id: int) -> None:
+    """The event log of one instance."""
+    events = instances.instance_history(ctx.app.runtime, instance_id, OPERATOR)
+    ctx.out.result(events, table([[e["seq"], e["at"][:19], e["type"], e["actor"], e["task"], _brief(e)]
+                                  for e in events], ["#", "AT", "EVENT", "ACTOR", "TASK", "DETAILS"]))
+
+
+def _brief(event: dict[str, Any]) -> str:
+    payload = {k: v for k, v in event["payload"].items() if k not in ("fingerprint", "delta", "task_id")}
+    text = json.dumps(payload, ensure_ascii=False, sort_keys=True)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+@cli.command()
+@click.argument("instance_id", type=int)
+@click.argument("name")
+@click.option("--data", help="The message payload as a JSON object.")
+@pass_ctx
+@handled
+def message(ctx: Context, instance_id: int, name: str, data: str | None) -> None:
+    """Deliver a message to a waiting instance."""
+    summary = instances.deliver_message(ctx.app.runtime, instance_id, name, parse_data(data), OPERATOR)
+    ctx.out.result(summary, [f"message {name!r} delivered"] + _instance_lines(summary))
+
+
+@cli.group("incidents", invoke_without_command=True)
+@click.option("--all", "include_resolved", is_flag=True, help="Include resolved incidents.")
+@click.pass_context
+def incidents_group(click_ctx: click.Context, include_resolved: bool) -> None:
+    """List open incidents (or retry one: `incidents retry ID`)."""
+    if click_ctx.invoked_subcommand is None:
+        _list_incidents(click_ctx.obj, include_resolved)
+
+
+@handled
+def _list_incidents(ctx: Context, include_resolved: bool) -> None:
+    rows = incidents.list_incidents(ctx.app.runtime, OPERATOR, include_resolved=include_resolved)
+    ctx.out.result(rows, table([[r.id, r.instance_id, r.task_key, r.status, r.attempts, short_time(r.next_retry_at),
+                                 r.error[:60]] for r in rows],
+                               ["ID", "INSTANCE", "TASK", "STATUS", "TRIES", "NEXT RETRY", "ERROR"]))
+
+
+@incidents_group.command("retry")
+@click.argument("incident_id", type=int)
+@pass_ctx
+@handled
+def incidents_retry(ctx: Context, incident_id: int) -> None:
+    """Run an incident's failed step again."""
+    view = incidents.retry_incident(ctx.app.runtime, incident_id, OPERATOR)
+    ctx.out.result(view, f"incident {view.id} {view.status}" + ("" if view.status == "resolved"
+                                                                   else f": {view.error}"))
+
+
+@cli.command("worker")
+@click.option("--once", is_flag=True, help="One pass, then exit.")
+@click.option("--now", "now_text", metavar="ISO", help="Act as if it were this moment (with --once).")
+@click.option("--interval", default=1.0, show_default=True, help="Seconds between passes.")
+@pass_ctx
+@handled
+def worker_cmd(ctx: Context, once: bool, now_text: str | None, interval: float) -> None:
+    """Fire due timers, deliver messages, retry incidents."""
+    now = None
+    if now_text:
+        try:
+            now = datetime.fromisoformat(now_text)
+        except ValueError:
+            raise InvalidInputError(f"--now {now_text!r} is not an ISO 8601 date-time") from None
+        now = now if now.tzinfo else now.replace(tzinfo=UTC)
+    if not once:
+        if now is not None:
+            fail("--now needs --once")
+        click.echo(f"worker running on {ctx.folder} (Ctrl-C stops)", err=True)
+        try:
+            worker.run_forever(ctx.app.runtime, interval)
+        except KeyboardInterrupt:
+            return
+    report = worker.tick(ctx.app.runtime, now)
+    ctx.out.result(report, f"fired {report.timers_fired} timer(s), delivered {report.messages_delivered} "
+                           f"message(s), retried {report.incidents_retried} incident(s)")
+
+
+@cli.command()
+@pass_ctx
+@handled
+def verify(ctx: Context) -> None:
+    """Recompute every history chain; name the first broken event."""
+    with ctx.app.runtime.uow() as uow:
+        report = verify_chains(uow.session)
+    ctx.out.result({"ok": report.ok, "instances": report.instances, "events": report.events,
+                    "breaks": [{"instance": b.instance_id, "seq": b.seq, "event_id": b.event_id, "reason": b.reason}
+                               for b in report.breaks]},
+                   [f"BROKEN {b}" for b in report.breaks]
+                   + [f"{'ok' if report.ok else 'FAILED'}: {report.events} events in {report.instances} "
+                      f"instance chains checked"])
+    if not report.ok:
+        sys.exit(EXIT_INVALID)
+
+
+cli_admin.register(cli)
+
+
+def main() -> None:
+    """Console entry point."""
+    cli(prog_name="insureflow")

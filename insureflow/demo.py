@@ -1,0 +1,48 @@
+"""Demo data: a user for every role and the diagrams under bpmn/ deployed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from engine import deployments
+from engine.identity import OPERATOR, add_user
+from engine.models import UserModel
+from engine.settings import DEFAULT_ROLES
+
+from .bootstrap import App
+
+BPMN_DIR = Path(__file__).resolve().parent.parent / "bpmn"
+
+
+def demo_password(role: str) -> str:
+    """The printed demo password of a role's demo user."""
+    return f"{role}-demo"
+
+
+def load_demo(app: App) -> dict[str, Any]:
+    """Create demo users (idempotent) and deploy bpmn/ when it holds diagrams."""
+    rt = app.runtime
+    created = []
+    with rt.uow() as uow:
+        for role in DEFAULT_ROLES:
+            name = role.replace("_", ".")
+            if uow.session.scalar(select(UserModel).where(UserModel.username == name)) is None:
+                add_user(uow.session, rt.settings, name, [role], demo_password(role), rt.clock())
+                created.append(name)
+        uow.commit()
+    files = {
+        p.relative_to(BPMN_DIR).as_posix(): p.read_bytes()
+        for p in sorted(BPMN_DIR.rglob("*")) if p.is_file() and p.suffix in (".bpmn", ".dmn", ".json")
+    }
+    deployment = None
+    if any(name.endswith(".bpmn") for name in files):
+        deployment = deployments.deploy(rt, files, OPERATOR, "demo")
+    logins = [f"{role.replace('_', '.')} / {demo_password(role)}" for role in DEFAULT_ROLES]
+    summary = [f"{len(created)} demo user(s) created"] + [f"login {line}" for line in logins]
+    if deployment:
+        summary.append(f"deployment {deployment.id} with {len(deployment.processes)} process(es)")
+    return {"users_created": created, "logins": logins,
+            "deployment": deployment.id if deployment else None, "summary": summary}

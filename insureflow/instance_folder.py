@@ -1,0 +1,95 @@
+"""The instance folder: configuration, database and keys of one InsureFlow installation."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cryptography.fernet import Fernet
+
+CONFIG_NAME = "insureflow.toml"
+DEFAULT_FOLDER = "instance"
+
+
+class InstanceFolderError(Exception):
+    """The instance folder is missing or unreadable."""
+
+
+@dataclass
+class InstanceConfig:
+    """What `insureflow.toml` holds."""
+
+    path: Path
+    database_url: str
+    handler_modules: list[str] = field(default_factory=list)
+    engine: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def secret_key_file(self) -> Path:
+        """The key that signs web sessions."""
+        return self.path / "keys" / "secret.key"
+
+    @property
+    def data_key_file(self) -> Path:
+        """The key that encrypts personal data."""
+        return self.path / "keys" / "data.key"
+
+
+def resolve(path: str | os.PathLike[str] | None) -> Path:
+    """The folder named by --instance, INSUREFLOW_INSTANCE, or ./instance."""
+    chosen = path or os.environ.get("INSUREFLOW_INSTANCE") or DEFAULT_FOLDER
+    return Path(chosen).expanduser().resolve()
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def create(folder: Path, database_url: str | None = None) -> InstanceConfig:
+    """Create the folder with configuration and fresh keys; existing files are kept."""
+    folder.mkdir(parents=True, exist_ok=True)
+    keys = folder / "keys"
+    keys.mkdir(mode=0o700, exist_ok=True)
+    config_file = folder / CONFIG_NAME
+    if not config_file.exists():
+        url = database_url or f"sqlite:///{folder / 'insureflow.db'}"
+        config_file.write_text(
+            "# InsureFlow instance configuration\n"
+            f"database_url = {_toml_value(url)}\n"
+            "# Extra modules whose register(registry) adds service-task handlers\n"
+            "handler_modules = []\n\n"
+            "[engine]\n"
+            "# incident_max_retries = 3\n"
+            "# incident_backoff_seconds = 30\n"
+            "# max_file_bytes = 2000000\n",
+            encoding="utf-8",
+        )
+    for key_file, make in ((keys / "secret.key", lambda: secrets.token_hex(32).encode()),
+                           (keys / "data.key", Fernet.generate_key)):
+        if not key_file.exists():
+            key_file.write_bytes(make())
+            key_file.chmod(0o600)
+    return load(folder)
+
+
+def load(folder: Path) -> InstanceConfig:
+    """Read the folder's configuration."""
+    config_file = folder / CONFIG_NAME
+    if not config_file.exists():
+        raise InstanceFolderError(f"{folder} is not an InsureFlow instance folder (run `insureflow init`)")
+    try:
+        raw = tomllib.loads(config_file.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise InstanceFolderError(f"{config_file}: {exc}") from exc
+    url = os.environ.get("INSUREFLOW_DATABASE_URL") or raw.get("database_url")
+    if not url:
+        raise InstanceFolderError(f"{config_file} names no database_url")
+    return InstanceConfig(folder, url, list(raw.get("handler_modules", [])), dict(raw.get("engine", {})))
