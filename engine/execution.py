@@ -23,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from . import history
+from .clock import using_clock
 from .errors import NotFoundError
 from .jsonutil import canonical_dumps, to_plain
 from .models import HumanTaskModel, IncidentModel, InstanceModel, MessageModel, WaitModel
@@ -100,7 +101,8 @@ def run_steps(rt: Runtime, loaded: Loaded, retrying: IncidentModel | None = None
     workflow = loaded.workflow
     session = loaded.run.session
     try:
-        workflow.do_engine_steps()
+        with using_clock(rt.clock):
+            workflow.do_engine_steps()
     except (Exception, SandboxError) as exc:
         _record_calls(loaded)
         if retrying is not None:

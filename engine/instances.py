@@ -13,6 +13,7 @@ from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from sqlalchemy import func, select
 
 from . import history
+from .clock import using_clock
 from .errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
 from .execution import Loaded, current_data, load, new_engine, persist, run_steps
 from .forms import check_submission
@@ -182,7 +183,8 @@ def deliver_message(
             _check_can_read(session, loaded.instance, actor)
         if loaded.instance.status in ("completed", "terminated"):
             raise ConflictError(f"instance {instance_id} is {loaded.instance.status}")
-        receive(loaded, name, payload, actor.username)
+        with using_clock(rt.clock):
+            receive(loaded, name, payload, actor.username)
         run_steps(rt, loaded)
         persist(rt, session, loaded)
         summary = _summary(session, loaded.instance, _version_of(session, loaded.instance))

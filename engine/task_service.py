@@ -12,6 +12,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from . import authorization, history
+from .clock import using_clock
 from .errors import ConflictError, NotFoundError
 from .execution import current_data, load, persist, run_steps
 from .forms import check_submission
@@ -171,7 +172,8 @@ def complete(rt: Runtime, task_id: int, actor: Actor, data: dict[str, Any] | Non
         check_submission(data, loaded.parsed.form(row.form) if row.form else None)
         before = to_plain_safe(task.data)
         task.data.update(data)
-        task.run()
+        with using_clock(rt.clock):
+            task.run()
         now = rt.clock()
         row.status = "completed"
         row.completed_by = actor.username

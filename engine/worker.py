@@ -99,7 +99,8 @@ def deliver_messages(rt: Runtime, report: TickReport, limit: int = 500) -> None:
             for instance_id in candidates:
                 loaded = load(rt, session, instance_id, None)
                 try:
-                    receive(loaded, message.name, payload, None)
+                    with using_clock(rt.clock):
+                        receive(loaded, message.name, payload, None)
                 except ConflictError:
                     continue
                 run_steps(rt, loaded)
