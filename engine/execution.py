@@ -55,9 +55,19 @@ def new_engine(rt: Runtime, run: RunContext) -> SandboxedScriptEngine:
     return SandboxedScriptEngine(rt.registry, rt.limits, run)
 
 
-def load(rt: Runtime, session: Session, instance_id: int, actor: str | None) -> Loaded:
-    """Load an instance and its workflow onto the cached specs of its pinned deployment."""
-    instance = session.get(InstanceModel, instance_id)
+def lock_instance(session: Session, instance_id: int) -> InstanceModel:
+    """The instance row, locked for this transaction (PostgreSQL: FOR UPDATE; SQLite already holds
+    the single write lock), re-read so that what follows sees the last committed state."""
+    instance = session.get(InstanceModel, instance_id, with_for_update=True, populate_existing=True)
+    if instance is None:
+        raise NotFoundError(f"no instance {instance_id}")
+    return instance
+
+
+def load(rt: Runtime, session: Session, instance_id: int, actor: str | None, *, lock: bool = True) -> Loaded:
+    """Load an instance and its workflow onto the cached specs of its pinned deployment; writers
+    lock the row first so that two changes to one case queue instead of colliding."""
+    instance = lock_instance(session, instance_id) if lock else session.get(InstanceModel, instance_id)
     if instance is None:
         raise NotFoundError(f"no instance {instance_id}")
     parsed = rt.specs.get(session, instance.deployment_id)

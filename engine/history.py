@@ -103,13 +103,16 @@ class VerifyReport:
         return not self.breaks
 
 
-def _check_chain(instance_id: int, rows: Iterator[Any], head: tuple[int, str] | None) -> tuple[int, ChainBreak | None, str]:
+def _check_chain(
+    instance_id: int, rows: Iterator[Any], head: tuple[int, str] | None
+) -> tuple[int, ChainBreak | None, str]:
     prev, expected_seq, count = GENESIS, 1, 0
     for row in rows:
         count += 1
         if row.seq != expected_seq:
             kind = "missing or reordered" if row.seq > expected_seq else "duplicated or reordered"
-            return count, ChainBreak(instance_id, row.seq, row.id, f"expected event #{expected_seq} here ({kind})"), prev
+            reason = f"expected event #{expected_seq} here ({kind})"
+            return count, ChainBreak(instance_id, row.seq, row.id, reason), prev
         if row.prev_hash != prev:
             return count, ChainBreak(instance_id, row.seq, row.id, "does not link to the previous event (inserted, "
                                      "deleted or reordered before it)"), prev

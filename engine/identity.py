@@ -68,7 +68,8 @@ def add_user(
         raise InvalidInputError(f"user name {username!r} may hold only letters, digits, '.', '-' and '_'")
     unknown = sorted(set(roles) - settings.known_roles)
     if unknown:
-        raise InvalidInputError(f"unknown role(s): {', '.join(unknown)} (known: {', '.join(sorted(settings.known_roles))})")
+        known = ", ".join(sorted(settings.known_roles))
+        raise InvalidInputError(f"unknown role(s): {', '.join(unknown)} (known: {known})")
     if session.scalar(select(UserModel).where(UserModel.username == username)) is not None:
         raise ConflictError(f"user {username!r} already exists")
     user = UserModel(

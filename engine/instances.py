@@ -117,7 +117,7 @@ def _version_of(session, instance: InstanceModel) -> int:
 def show_instance(rt: Runtime, instance_id: int, actor: Actor) -> InstanceSummary:
     """One instance with its open tasks and current data."""
     with rt.uow() as uow:
-        loaded = load(rt, uow.session, instance_id, actor.username)
+        loaded = load(rt, uow.session, instance_id, actor.username, lock=False)
         _check_can_read(uow.session, loaded.instance, actor)
         data = to_plain_safe(current_data(loaded.workflow))
         return _summary(uow.session, loaded.instance, _version_of(uow.session, loaded.instance), data)

@@ -6,6 +6,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -61,13 +62,19 @@ class ParsedDeployment:
 _DMN_VALIDATORS: dict[str, BpmnValidator] = {}
 
 
+@lru_cache(maxsize=1)
+def _dmn_schema_files() -> dict[str, str]:
+    # SpiffWorkflow keeps the DMN namespace → XSD map on parser instances, not on the class.
+    return dict(SpiffBpmnParser().dmn_schemas)
+
+
 def _xsd_problems(name: str, tree: etree._ElementTree, kind: str) -> list[Problem]:
     if kind == "bpmn":
         VALIDATOR.preprocess(tree)
         schema = VALIDATOR.validator
     else:
         ns = tree.getroot().nsmap.get(tree.getroot().prefix)
-        xsd = SpiffBpmnParser.dmn_schemas.get(ns)
+        xsd = _dmn_schema_files().get(ns)
         if xsd is None:
             return [Problem(name, f"unknown DMN namespace {ns!r}", line=tree.getroot().sourceline)]
         if ns not in _DMN_VALIDATORS:
@@ -86,7 +93,7 @@ def _spiff_problem(exc: ValidationException, default_file: str) -> Problem:
     element = getattr(exc, "id", None) or None
     line = getattr(exc, "line_number", None) or None
     message = str(getattr(exc, "error_msg", None) or exc).split("\n")[0]
-    return Problem(str(PurePosixPath(str(name)).name if "/" in str(name) else name), message, element, line)
+    return Problem(str(name), message, element, line)
 
 
 def parse_deployment(

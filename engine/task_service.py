@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from . import authorization, history
 from .clock import using_clock
 from .errors import ConflictError, NotFoundError
-from .execution import current_data, load, persist, run_steps
+from .execution import current_data, load, lock_instance, persist, run_steps
 from .forms import check_submission
 from .identity import Actor, actor_for
 from .instances import InstanceSummary, _check_can_read, _summary, _version_of, to_plain_safe
@@ -62,10 +62,13 @@ def _performers(session: Session, task: HumanTaskModel) -> set[str]:
         HumanTaskModel.status == "completed")))
 
 
-def _task(session: Session, task_id: int) -> HumanTaskModel:
+def _task(session: Session, task_id: int, *, lock: bool = True) -> HumanTaskModel:
     row = session.get(HumanTaskModel, task_id)
     if row is None:
         raise NotFoundError(f"no task {task_id}")
+    if lock:  # serialize with every other change to the same case, then read the task afresh
+        lock_instance(session, row.instance_id)
+        session.refresh(row)
     return row
 
 
@@ -92,8 +95,8 @@ def get_task(rt: Runtime, task_id: int, actor: Actor) -> TaskView:
     """One task with its form schema, instructions and the case's current data."""
     with rt.uow() as uow:
         session = uow.session
-        row = _task(session, task_id)
-        loaded = load(rt, session, row.instance_id, actor.username)
+        row = _task(session, task_id, lock=False)
+        loaded = load(rt, session, row.instance_id, actor.username, lock=False)
         _check_can_read(session, loaded.instance, actor)
         spec_task = loaded.workflow.get_task_from_id(UUID(row.spiff_task_id))
         instructions = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from types import TracebackType
 
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -34,15 +34,11 @@ class UnitOfWork:
         self.session.close()
         if isinstance(exc, StaleDataError):
             raise ConflictError("the case was changed by someone else meanwhile; reload and try again") from exc
+        if isinstance(exc, IntegrityError):
+            # A unique key hit by a concurrent writer (e.g. the next history number) — never a lost update.
+            raise ConflictError("the case was changed by someone else at the same moment; try again") from exc
         if isinstance(exc, OperationalError) and _is_serialization_failure(exc):
             raise ConflictError("the case is being changed by someone else; try again") from exc
-
-    def flush(self) -> None:
-        """Send pending changes so that the database checks them now."""
-        try:
-            self.session.flush()
-        except StaleDataError as exc:
-            raise ConflictError("the case was changed by someone else meanwhile; reload and try again") from exc
 
     def commit(self) -> None:
         """Make everything done in this unit durable."""

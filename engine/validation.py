@@ -82,7 +82,8 @@ def _code_problems(file: str, element: str | None, line: int | None, source: str
 
 
 def _owner_id(node: etree._Element) -> str | None:
-    while node is not None and node.get("id") is None:
+    """The id of the flow element a piece of code belongs to (an event, not its event definition)."""
+    while node is not None and (node.get("id") is None or etree.QName(node).localname.endswith("EventDefinition")):
         node = node.getparent()
     return node.get("id") if node is not None else None
 
@@ -105,9 +106,14 @@ def _bpmn_problems(
         for lane in process.iter(f"{{{BPMN}}}lane"):
             refs = [r.text.strip() for r in lane.findall("bpmn:flowNodeRef", NS) if r.text]
             role = lane_role(lane.get("name"))
-            if not role or role in settings.system_lanes or not any(r in human for r in refs):
+            holds_human = [r for r in refs if r in human]
+            if not role or not holds_human:
                 continue
-            if role not in settings.known_roles:
+            if role in settings.system_lanes:
+                problems.append(Problem(
+                    name, f"lane {lane.get('name')!r} is for automated steps but holds user task(s) "
+                    f"{', '.join(holds_human)}, which nobody could do", lane.get("id"), lane.sourceline))
+            elif role not in settings.known_roles:
                 problems.append(Problem(
                     name, f"lane {lane.get('name')!r} holds user tasks but {role!r} is not a known role "
                     f"(known: {', '.join(sorted(settings.known_roles))})", lane.get("id"), lane.sourceline))
@@ -125,7 +131,7 @@ def _bpmn_problems(
     for timer in tree.iterfind(".//bpmn:timerEventDefinition", NS):
         problems += _timer_problems(name, timer)
     for tag in ("bpmn:completionCondition", "bpmn:loopCardinality", "bpmn:loopCondition", "spiff:messagePayload",
-                "bpmn:messagePath", "bpmn:formalExpression"):
+                "bpmn:messagePath", "bpmn:formalExpression", "bpmn:condition"):
         for expr in tree.iterfind(f".//{tag}", NS):
             if expr.getparent().tag == f"{{{BPMN}}}sequenceFlow" or not (expr.text or "").strip():
                 continue
@@ -155,7 +161,7 @@ def _human_task_problems(
         except (isodate.ISO8601Error, ValueError):
             problems.append(Problem(name, f"dueIn {due!r} is not an ISO 8601 duration (e.g. P3D, PT4H)", task_id, line))
     priority = props.get("priority")
-    if priority is not None and not (priority.isdigit() and 0 <= int(priority) <= 100):
+    if priority is not None and not (priority.isascii() and priority.isdigit() and 0 <= int(priority) <= 100):
         problems.append(Problem(name, f"priority {priority!r} must be a whole number from 0 to 100", task_id, line))
     return problems
 

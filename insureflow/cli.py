@@ -40,7 +40,11 @@ def cli(click_ctx: click.Context, instance: str | None, as_json: bool) -> None:
 def init(ctx: Context, demo: bool, database_url: str | None) -> None:
     """Create (or upgrade) an instance folder: configuration, keys, database schema."""
     config = instance_folder.create(ctx.folder, database_url)
-    revision = schema.upgrade(build_app(config).db)
+    db = build_app(config).db
+    try:
+        revision = schema.upgrade(db)
+    finally:
+        db.dispose()
     result: dict[str, Any] = {"instance": str(ctx.folder), "database": config.database_url, "schema": revision}
     if demo:
         from .demo import load_demo

@@ -33,6 +33,7 @@ class Context:
         """The wired application of the selected instance folder."""
         if self._app is None:
             self._app = build_app(instance_folder.load(self.folder))
+            click.get_current_context().find_root().call_on_close(self._app.db.dispose)
         return self._app
 
     def actor(self, username: str | None) -> Actor:
