@@ -38,8 +38,8 @@ def _tune_sqlite(engine: Engine) -> None:
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    """Sessions that keep loaded objects usable after commit."""
-    return sessionmaker(engine, expire_on_commit=False)
+    """Sessions that keep loaded objects usable after commit; the engine flushes when it needs to."""
+    return sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
 def is_sqlite(engine: Engine) -> bool:

@@ -19,7 +19,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefin
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from . import history
@@ -34,6 +34,11 @@ from .sandbox import SandboxError
 from .script_engine import RunContext, SandboxedScriptEngine
 
 
+_OPEN_TASKS = select(HumanTaskModel).where(
+    HumanTaskModel.instance_id == bindparam("instance"), HumanTaskModel.status == "open")
+_PENDING_WAITS = select(WaitModel).where(WaitModel.instance_id == bindparam("instance"), WaitModel.status == "pending")
+
+
 @dataclass
 class Loaded:
     """An instance row with its live workflow."""
@@ -44,6 +49,8 @@ class Loaded:
     process: ProcessSpecs
     run: RunContext
     pending_events: list[tuple[str, str | None, str | None, dict[str, Any]]] = field(default_factory=list)
+    incident_open: bool = False
+    open_tasks: list[HumanTaskModel] = field(default_factory=list)
 
     def record(self, type_: str, actor: str | None, task_key: str | None, payload: dict[str, Any]) -> None:
         """Queue a history event; `persist` appends the queue in order."""
@@ -56,12 +63,20 @@ def new_engine(rt: Runtime, run: RunContext) -> SandboxedScriptEngine:
 
 
 def lock_instance(session: Session, instance_id: int) -> InstanceModel:
-    """The instance row, locked for this transaction (PostgreSQL: FOR UPDATE; SQLite already holds
-    the single write lock), re-read so that what follows sees the last committed state."""
-    instance = session.get(InstanceModel, instance_id, with_for_update=True, populate_existing=True)
+    """The instance row, locked for this transaction and re-read so that what follows sees the last
+    committed state. SQLite transactions already hold the single write lock (see database.py)."""
+    if session.bind.dialect.name == "sqlite":
+        instance = session.get(InstanceModel, instance_id)
+    else:
+        instance = session.get(InstanceModel, instance_id, with_for_update=True, populate_existing=True)
     if instance is None:
         raise NotFoundError(f"no instance {instance_id}")
     return instance
+
+
+def needs_refresh(session: Session) -> bool:
+    """Whether rows read before taking the case lock may be stale (not on SQLite's single writer)."""
+    return session.bind.dialect.name != "sqlite"
 
 
 def load(rt: Runtime, session: Session, instance_id: int, actor: str | None, *, lock: bool = True) -> Loaded:
@@ -75,7 +90,7 @@ def load(rt: Runtime, session: Session, instance_id: int, actor: str | None, *, 
     run = RunContext(session, rt.clock, instance.id, instance.business_key, actor)
     workflow = rt.serializer.loads(instance.state, process.spec, process.subprocess_specs)
     workflow.script_engine = new_engine(rt, run)
-    return Loaded(instance, workflow, parsed, process, run)
+    return Loaded(instance, workflow, parsed, process, run, incident_open=instance.status == "incident")
 
 
 def fingerprint(workflow: BpmnWorkflow) -> str:
@@ -117,6 +132,7 @@ def run_steps(rt: Runtime, loaded: Loaded, retrying: IncidentModel | None = None
         _record_calls(loaded)
         if retrying is not None:
             return _incident_failed_again(rt, loaded, retrying, exc)
+        loaded.incident_open = True
         return _raise_incident(rt, session, loaded, exc)
     _record_calls(loaded)
     return None
@@ -181,13 +197,11 @@ def persist(rt: Runtime, session: Session, loaded: Loaded) -> None:
         instance.business_key = key[:120]
     ready = _sync_human_tasks(rt, session, loaded, now)
     _sync_waits(session, loaded, now)
-    open_incident = session.scalar(select(IncidentModel.id).where(
-        IncidentModel.instance_id == instance.id, IncidentModel.status == "open").limit(1))
     previous = instance.status
     if workflow.is_completed():
         instance.status = "completed"
         instance.ended_at = now
-    elif open_incident is not None:
+    elif loaded.incident_open:
         instance.status = "incident"
     else:
         instance.status = "running" if ready else "waiting"
@@ -198,9 +212,7 @@ def persist(rt: Runtime, session: Session, loaded: Loaded) -> None:
     instance.updated_at = now
     if loaded.pending_events:
         loaded.pending_events[-1][3]["fingerprint"] = fingerprint(workflow)
-    for type_, actor, task_key, payload in loaded.pending_events:
-        history.append(session, instance, type_, actor=actor, at=now, task_key=task_key, payload=payload,
-                       protect=rt.protect)
+        history.append_many(session, instance, loaded.pending_events, at=now, protect=rt.protect)
     loaded.pending_events.clear()
     session.flush()
 
@@ -221,32 +233,34 @@ def _route_thrown_messages(session: Session, loaded: Loaded, now: datetime) -> N
 def _sync_human_tasks(rt: Runtime, session: Session, loaded: Loaded, now: datetime) -> list[Any]:
     instance = loaded.instance
     ready = loaded.workflow.get_tasks(state=TaskState.READY, manual=True)
-    open_rows = {
-        row.spiff_task_id: row for row in session.scalars(select(HumanTaskModel).where(
-            HumanTaskModel.instance_id == instance.id, HumanTaskModel.status == "open"))
-    }
+    open_rows = {row.spiff_task_id: row for row in session.scalars(_OPEN_TASKS, {"instance": instance.id})}
+    still_open = []
     ready_ids = set()
     for task in ready:
         task_id = str(task.id)
         ready_ids.add(task_id)
         if task_id in open_rows:
+            still_open.append(open_rows[task_id])
             continue
         spec = task.task_spec
         props = (spec.extensions or {}).get("properties", {})
         role = lane_role(spec.lane)
         due = props.get("dueIn")
-        session.add(HumanTaskModel(
+        row = HumanTaskModel(
             instance_id=instance.id, spiff_task_id=task_id, process_key=instance.process_key,
             business_key=instance.business_key, task_key=spec.bpmn_id, task_name=spec.bpmn_name or spec.bpmn_id,
             lane=spec.lane, candidate_role=role, assignee=None if role else instance.started_by, status="open",
             form=props.get("formJsonSchemaFilename"), separate_from=props.get("separateFrom"),
             priority=int(props.get("priority", 50)), created_at=now,
             due_at=now + isodate.parse_duration(due) if due else None,
-        ))
+        )
+        session.add(row)
+        still_open.append(row)
     for task_id, row in open_rows.items():
-        if task_id not in ready_ids:
+        if task_id not in ready_ids and row.status == "open":
             row.status = "cancelled"
             row.completed_at = now
+    loaded.open_tasks = still_open
     return ready
 
 
@@ -269,10 +283,7 @@ def _waiting(workflow: BpmnWorkflow) -> list[tuple[str, str, str | None, datetim
 def _sync_waits(session: Session, loaded: Loaded, now: datetime) -> None:
     instance = loaded.instance
     current = {(t, k, n): (d, key) for t, k, n, d, key in _waiting(loaded.workflow)}
-    rows = {
-        (r.spiff_task_id, r.kind, r.name): r for r in session.scalars(select(WaitModel).where(
-            WaitModel.instance_id == instance.id, WaitModel.status == "pending"))
-    }
+    rows = {(r.spiff_task_id, r.kind, r.name): r for r in session.scalars(_PENDING_WAITS, {"instance": instance.id})}
     for key, (due, task_key) in current.items():
         row = rows.get(key)
         if row is None:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from .jsonutil import canonical_dumps
@@ -57,6 +57,24 @@ def append(
     instance.last_seq = seq
     instance.last_hash = digest
     return event
+
+
+def append_many(
+    session: Session, instance: InstanceModel, events: list[tuple[str, str | None, str | None, dict[str, Any]]],
+    *, at: datetime, protect: PayloadProtector = no_protection,
+) -> None:
+    """Append several events (type, actor, task key, payload) in order, in one statement."""
+    rows = []
+    seq, prev = instance.last_seq, instance.last_hash or GENESIS
+    for type_, actor, task_key, payload in events:
+        payload_text = canonical_dumps(protect(type_, payload))
+        seq += 1
+        digest = event_hash(prev, instance.id, seq, type_, at, actor, task_key, payload_text)
+        rows.append({"instance_id": instance.id, "seq": seq, "type": type_, "occurred_at": at, "actor": actor,
+                     "task_key": task_key, "payload": payload_text, "prev_hash": prev, "hash": digest})
+        prev = digest
+    session.execute(insert(EventModel), rows)
+    instance.last_seq, instance.last_hash = seq, prev
 
 
 def events_of(session: Session, instance_id: int) -> list[EventModel]:

@@ -70,6 +70,7 @@ def retry_incident(rt: Runtime, incident_id: int, actor: Actor | None) -> Incide
         loaded.record("incident_retried", who, incident.task_key,
                       {"incident": incident.id, "attempt": incident.attempts})
         if run_steps(rt, loaded, retrying=incident) is None:
+            loaded.incident_open = False
             incident.status = "resolved"
             incident.resolved_at = rt.clock()
             incident.next_retry_at = None

@@ -44,8 +44,11 @@ class InstanceSummary:
     data: dict[str, Any] | None = None
 
 
-def _summary(session, instance: InstanceModel, version: int, data: dict[str, Any] | None = None) -> InstanceSummary:
-    tasks = session.scalars(select(HumanTaskModel).where(
+def _summary(
+    session, instance: InstanceModel, version: int, open_tasks: list[HumanTaskModel] | None = None,
+    data: dict[str, Any] | None = None,
+) -> InstanceSummary:
+    tasks = open_tasks if open_tasks is not None else session.scalars(select(HumanTaskModel).where(
         HumanTaskModel.instance_id == instance.id, HumanTaskModel.status == "open").order_by(HumanTaskModel.id))
     return InstanceSummary(
         instance.id, instance.process_key, version, instance.business_key, instance.status, instance.started_by,
@@ -104,14 +107,19 @@ def start_instance(
         })
         run_steps(rt, loaded)
         persist(rt, session, loaded)
-        summary = _summary(session, instance, definition.version)
+        summary = _summary(session, instance, definition.version, loaded.open_tasks)
         uow.commit()
     return summary
 
 
-def _version_of(session, instance: InstanceModel) -> int:
-    return session.scalar(select(ProcessDefinitionModel.version).where(
-        ProcessDefinitionModel.id == instance.definition_id)) or 0
+def _version_of(rt: Runtime, session, instance: InstanceModel) -> int:
+    """The version number of the instance's definition (immutable, so remembered)."""
+    version = rt.definition_versions.get(instance.definition_id)
+    if version is None:
+        version = session.scalar(select(ProcessDefinitionModel.version).where(
+            ProcessDefinitionModel.id == instance.definition_id)) or 0
+        rt.definition_versions[instance.definition_id] = version
+    return version
 
 
 def show_instance(rt: Runtime, instance_id: int, actor: Actor) -> InstanceSummary:
@@ -120,7 +128,7 @@ def show_instance(rt: Runtime, instance_id: int, actor: Actor) -> InstanceSummar
         loaded = load(rt, uow.session, instance_id, actor.username, lock=False)
         _check_can_read(uow.session, loaded.instance, actor)
         data = to_plain_safe(current_data(loaded.workflow))
-        return _summary(uow.session, loaded.instance, _version_of(uow.session, loaded.instance), data)
+        return _summary(uow.session, loaded.instance, _version_of(rt, uow.session, loaded.instance), data=data)
 
 
 def to_plain_safe(data: dict[str, Any]) -> dict[str, Any]:
@@ -157,7 +165,7 @@ def list_instances(
         session = uow.session
         total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
         rows = session.scalars(query.order_by(InstanceModel.id.desc()).limit(limit).offset(offset))
-        return [_summary(session, r, _version_of(session, r)) for r in rows], total
+        return [_summary(session, r, _version_of(rt, session, r)) for r in rows], total
 
 
 def instance_history(rt: Runtime, instance_id: int, actor: Actor) -> list[dict[str, Any]]:
@@ -187,7 +195,7 @@ def deliver_message(
             receive(loaded, name, payload, actor.username)
         run_steps(rt, loaded)
         persist(rt, session, loaded)
-        summary = _summary(session, loaded.instance, _version_of(session, loaded.instance))
+        summary = _summary(session, loaded.instance, _version_of(rt, session, loaded.instance), loaded.open_tasks)
         uow.commit()
     return summary
 

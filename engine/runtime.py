@@ -66,6 +66,8 @@ class Runtime:
     protect: PayloadProtector = no_protection
     specs: SpecCache = field(default_factory=SpecCache)
     serializer: WorkflowStateSerializer = field(default_factory=WorkflowStateSerializer)
+    # Process definitions never change once deployed: their version numbers are remembered here.
+    definition_versions: dict[int, int] = field(default_factory=dict)
 
     @property
     def limits(self) -> Limits:

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from . import authorization, history
 from .clock import using_clock
 from .errors import ConflictError, NotFoundError
-from .execution import current_data, load, lock_instance, persist, run_steps
+from .execution import current_data, load, lock_instance, needs_refresh, persist, run_steps
 from .forms import check_submission
 from .identity import Actor, actor_for
 from .instances import InstanceSummary, _check_can_read, _summary, _version_of, to_plain_safe
@@ -68,7 +68,8 @@ def _task(session: Session, task_id: int, *, lock: bool = True) -> HumanTaskMode
         raise NotFoundError(f"no task {task_id}")
     if lock:  # serialize with every other change to the same case, then read the task afresh
         lock_instance(session, row.instance_id)
-        session.refresh(row)
+        if needs_refresh(session):
+            session.refresh(row)
     return row
 
 
@@ -189,6 +190,6 @@ def complete(rt: Runtime, task_id: int, actor: Actor, data: dict[str, Any] | Non
         })
         run_steps(rt, loaded)
         persist(rt, session, loaded)
-        summary = _summary(session, loaded.instance, _version_of(session, loaded.instance))
+        summary = _summary(session, loaded.instance, _version_of(rt, session, loaded.instance), loaded.open_tasks)
         uow.commit()
     return summary
