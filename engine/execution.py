@@ -33,7 +33,6 @@ from .runtime import Runtime
 from .sandbox import SandboxError
 from .script_engine import RunContext, SandboxedScriptEngine
 
-
 _OPEN_TASKS = select(HumanTaskModel).where(
     HumanTaskModel.instance_id == bindparam("instance"), HumanTaskModel.status == "open")
 _PENDING_WAITS = select(WaitModel).where(WaitModel.instance_id == bindparam("instance"), WaitModel.status == "pending")

@@ -6,7 +6,7 @@ import hashlib
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import insert, select
@@ -33,7 +33,7 @@ def event_hash(
 ) -> str:
     """sha256 over the previous hash and the event's canonical JSON."""
     body = canonical_dumps({
-        "instance": instance_id, "seq": seq, "type": type_, "at": occurred_at.isoformat(),
+        "instance": instance_id, "seq": seq, "type": type_, "at": occurred_at.astimezone(UTC).isoformat(),
         "actor": actor, "task": task_key, "payload": payload_text,
     })
     return hashlib.sha256((prev_hash + body).encode("utf-8")).hexdigest()
@@ -64,6 +64,8 @@ def append_many(
     *, at: datetime, protect: PayloadProtector = no_protection,
 ) -> None:
     """Append several events (type, actor, task key, payload) in order, in one statement."""
+    if not events:
+        return
     rows = []
     seq, prev = instance.last_seq, instance.last_hash or GENESIS
     for type_, actor, task_key, payload in events:

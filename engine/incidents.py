@@ -50,6 +50,7 @@ def list_incidents(rt: Runtime, actor: Actor, *, include_resolved: bool = False)
 
 def retry_incident(rt: Runtime, incident_id: int, actor: Actor | None) -> IncidentView:
     """Run the failed step again; resolved when the process moves on, rescheduled when it fails again."""
+    rt = rt.frozen()
     if actor is not None:
         require(actor, OPERATORS, "retry incidents")
     who = actor.username if actor else None

@@ -72,6 +72,7 @@ def start_instance(
     rt: Runtime, process_key: str, data: dict[str, Any] | None, actor: Actor, business_key: str | None = None
 ) -> InstanceSummary:
     """Start the newest version of a process with initial data and run it until it waits."""
+    rt = rt.frozen()
     check_submission(data or {}, None)
     now = rt.clock()
     with rt.uow() as uow:
@@ -182,6 +183,7 @@ def deliver_message(
     rt: Runtime, instance_id: int, name: str, payload: dict[str, Any] | None, actor: Actor
 ) -> InstanceSummary:
     """Deliver a message to one instance that is waiting for it."""
+    rt = rt.frozen()
     if payload is not None and not isinstance(payload, dict):
         raise InvalidInputError("message data must be a JSON object")
     with rt.uow() as uow:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -73,6 +74,12 @@ class Runtime:
     def limits(self) -> Limits:
         """The script sandbox's budget."""
         return Limits(max_steps=self.settings.script_max_steps, max_seconds=self.settings.script_max_seconds)
+
+    def frozen(self) -> Runtime:
+        """This runtime with the clock stopped at this moment: one operation sees one time, which
+        the history records and a replay can use again."""
+        moment = self.clock()
+        return dataclasses.replace(self, clock=lambda: moment)
 
     def uow(self) -> UnitOfWork:
         """A new unit of work."""

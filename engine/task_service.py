@@ -120,6 +120,7 @@ def _touch(rt: Runtime, session: Session, row: HumanTaskModel, type_: str, actor
 
 def claim(rt: Runtime, task_id: int, actor: Actor) -> TaskView:
     """Take an open task from the role's pool."""
+    rt = rt.frozen()
     with rt.uow() as uow:
         session = uow.session
         row = _task(session, task_id)
@@ -135,6 +136,7 @@ def claim(rt: Runtime, task_id: int, actor: Actor) -> TaskView:
 
 def release(rt: Runtime, task_id: int, actor: Actor) -> TaskView:
     """Give a claimed task back to the role's pool."""
+    rt = rt.frozen()
     with rt.uow() as uow:
         session = uow.session
         row = _task(session, task_id)
@@ -149,6 +151,7 @@ def release(rt: Runtime, task_id: int, actor: Actor) -> TaskView:
 
 def assign(rt: Runtime, task_id: int, actor: Actor, to_username: str) -> TaskView:
     """Hand a task to a named colleague who holds its role (managers only)."""
+    rt = rt.frozen()
     with rt.uow() as uow:
         session = uow.session
         row = _task(session, task_id)
@@ -164,6 +167,7 @@ def assign(rt: Runtime, task_id: int, actor: Actor, to_username: str) -> TaskVie
 
 def complete(rt: Runtime, task_id: int, actor: Actor, data: dict[str, Any] | None) -> InstanceSummary:
     """Submit a task's data, run the process on, and save — or change nothing at all."""
+    rt = rt.frozen()
     data = {} if data is None else data
     with rt.uow() as uow:
         session = uow.session

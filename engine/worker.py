@@ -41,7 +41,7 @@ class TickReport:
 
 
 def _at(rt: Runtime, now: datetime | None) -> Runtime:
-    return rt if now is None else dataclasses.replace(rt, clock=fixed_clock(now))
+    return rt.frozen() if now is None else dataclasses.replace(rt, clock=fixed_clock(now))
 
 
 def fire_due_timers(rt: Runtime, report: TickReport, limit: int = 500) -> None:

@@ -260,7 +260,7 @@ def worker_cmd(ctx: Context, once: bool, now_text: str | None, interval: float) 
             now = datetime.fromisoformat(now_text)
         except ValueError:
             raise InvalidInputError(f"--now {now_text!r} is not an ISO 8601 date-time") from None
-        now = now if now.tzinfo else now.replace(tzinfo=UTC)
+        now = now.astimezone(UTC) if now.tzinfo else now.replace(tzinfo=UTC)
     if not once:
         if now is not None:
             fail("--now needs --once")
