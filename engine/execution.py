@@ -19,37 +19,33 @@ from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefin
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import bindparam, select
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
-from . import history
+from . import history, store
 from .clock import using_clock
-from .errors import NotFoundError
 from .jsonutil import canonical_dumps, to_plain
-from .models import HumanTaskModel, IncidentModel, InstanceModel, MessageModel, WaitModel
+from .models import IncidentModel, MessageModel
 from .parsing import ParsedDeployment, ProcessSpecs
 from .roles import lane_role
 from .runtime import Runtime
 from .sandbox import SandboxError
 from .script_engine import RunContext, SandboxedScriptEngine
-
-_OPEN_TASKS = select(HumanTaskModel).where(
-    HumanTaskModel.instance_id == bindparam("instance"), HumanTaskModel.status == "open")
-_PENDING_WAITS = select(WaitModel).where(WaitModel.instance_id == bindparam("instance"), WaitModel.status == "pending")
+from .store import HumanTaskRecord, InstanceRecord
 
 
 @dataclass
 class Loaded:
     """An instance row with its live workflow."""
 
-    instance: InstanceModel
+    instance: InstanceRecord
     workflow: BpmnWorkflow
     parsed: ParsedDeployment
     process: ProcessSpecs
     run: RunContext
     pending_events: list[tuple[str, str | None, str | None, dict[str, Any]]] = field(default_factory=list)
     incident_open: bool = False
-    open_tasks: list[HumanTaskModel] = field(default_factory=list)
+    open_tasks: list[HumanTaskRecord] = field(default_factory=list)
 
     def record(self, type_: str, actor: str | None, task_key: str | None, payload: dict[str, Any]) -> None:
         """Queue a history event; `persist` appends the queue in order."""
@@ -61,29 +57,14 @@ def new_engine(rt: Runtime, run: RunContext) -> SandboxedScriptEngine:
     return SandboxedScriptEngine(rt.registry, rt.limits, run)
 
 
-def lock_instance(session: Session, instance_id: int) -> InstanceModel:
-    """The instance row, locked for this transaction and re-read so that what follows sees the last
-    committed state. SQLite transactions already hold the single write lock (see database.py)."""
-    if session.bind.dialect.name == "sqlite":
-        instance = session.get(InstanceModel, instance_id)
-    else:
-        instance = session.get(InstanceModel, instance_id, with_for_update=True, populate_existing=True)
-    if instance is None:
-        raise NotFoundError(f"no instance {instance_id}")
-    return instance
-
-
-def needs_refresh(session: Session) -> bool:
-    """Whether rows read before taking the case lock may be stale (not on SQLite's single writer)."""
-    return session.bind.dialect.name != "sqlite"
-
-
-def load(rt: Runtime, session: Session, instance_id: int, actor: str | None, *, lock: bool = True) -> Loaded:
+def load(
+    rt: Runtime, session: Session, instance_id: int, actor: str | None, *, lock: bool = True,
+    instance: InstanceRecord | None = None,
+) -> Loaded:
     """Load an instance and its workflow onto the cached specs of its pinned deployment; writers
     lock the row first so that two changes to one case queue instead of colliding."""
-    instance = lock_instance(session, instance_id) if lock else session.get(InstanceModel, instance_id)
     if instance is None:
-        raise NotFoundError(f"no instance {instance_id}")
+        instance = store.get_instance(session.connection(), instance_id, lock=lock)
     parsed = rt.specs.get(session, instance.deployment_id)
     process = parsed.processes[instance.process_key]
     run = RunContext(session, rt.clock, instance.id, instance.business_key, actor)
@@ -188,14 +169,15 @@ def _raise_incident(rt: Runtime, session: Session, loaded: Loaded, exc: BaseExce
 def persist(rt: Runtime, session: Session, loaded: Loaded) -> None:
     """Write back state, task rows, waits, thrown messages, status and history."""
     instance, workflow = loaded.instance, loaded.workflow
+    conn = session.connection()
     now = rt.clock()
     _route_thrown_messages(session, loaded, now)
     data = current_data(workflow)
     key = data.get("business_key")
     if isinstance(key, str) and key and key != instance.business_key:
         instance.business_key = key[:120]
-    ready = _sync_human_tasks(rt, session, loaded, now)
-    _sync_waits(session, loaded, now)
+    ready = _sync_human_tasks(conn, loaded, now)
+    _sync_waits(conn, loaded, now)
     previous = instance.status
     if workflow.is_completed():
         instance.status = "completed"
@@ -211,9 +193,9 @@ def persist(rt: Runtime, session: Session, loaded: Loaded) -> None:
     instance.updated_at = now
     if loaded.pending_events:
         loaded.pending_events[-1][3]["fingerprint"] = fingerprint(workflow)
-        history.append_many(session, instance, loaded.pending_events, at=now, protect=rt.protect)
+        history.append_many(conn, instance, loaded.pending_events, at=now, protect=rt.protect)
     loaded.pending_events.clear()
-    session.flush()
+    store.save_instance(conn, instance)
 
 
 def _route_thrown_messages(session: Session, loaded: Loaded, now: datetime) -> None:
@@ -229,36 +211,30 @@ def _route_thrown_messages(session: Session, loaded: Loaded, now: datetime) -> N
         loaded.record("message_sent", loaded.run.actor, None, {"name": definition.name, "payload": payload})
 
 
-def _sync_human_tasks(rt: Runtime, session: Session, loaded: Loaded, now: datetime) -> list[Any]:
+def _sync_human_tasks(conn: Connection, loaded: Loaded, now: datetime) -> list[Any]:
     instance = loaded.instance
     ready = loaded.workflow.get_tasks(state=TaskState.READY, manual=True)
-    open_rows = {row.spiff_task_id: row for row in session.scalars(_OPEN_TASKS, {"instance": instance.id})}
+    open_rows = {row.spiff_task_id: row for row in store.open_tasks(conn, instance.id)}
     still_open = []
-    ready_ids = set()
     for task in ready:
         task_id = str(task.id)
-        ready_ids.add(task_id)
-        if task_id in open_rows:
-            still_open.append(open_rows[task_id])
-            continue
-        spec = task.task_spec
-        props = (spec.extensions or {}).get("properties", {})
-        role = lane_role(spec.lane)
-        due = props.get("dueIn")
-        row = HumanTaskModel(
-            instance_id=instance.id, spiff_task_id=task_id, process_key=instance.process_key,
-            business_key=instance.business_key, task_key=spec.bpmn_id, task_name=spec.bpmn_name or spec.bpmn_id,
-            lane=spec.lane, candidate_role=role, assignee=None if role else instance.started_by, status="open",
-            form=props.get("formJsonSchemaFilename"), separate_from=props.get("separateFrom"),
-            priority=int(props.get("priority", 50)), created_at=now,
-            due_at=now + isodate.parse_duration(due) if due else None,
-        )
-        session.add(row)
+        row = open_rows.pop(task_id, None)
+        if row is None:
+            spec = task.task_spec
+            props = (spec.extensions or {}).get("properties", {})
+            role = lane_role(spec.lane)
+            due = props.get("dueIn")
+            row = store.insert_task(
+                conn, instance_id=instance.id, spiff_task_id=task_id, process_key=instance.process_key,
+                business_key=instance.business_key, task_key=spec.bpmn_id, task_name=spec.bpmn_name or spec.bpmn_id,
+                lane=spec.lane, candidate_role=role, assignee=None if role else instance.started_by, status="open",
+                form=props.get("formJsonSchemaFilename"), separate_from=props.get("separateFrom"),
+                priority=int(props.get("priority", 50)), created_at=now,
+                due_at=now + isodate.parse_duration(due) if due else None,
+            )
         still_open.append(row)
-    for task_id, row in open_rows.items():
-        if task_id not in ready_ids and row.status == "open":
-            row.status = "cancelled"
-            row.completed_at = now
+    for row in open_rows.values():  # no longer ready: withdrawn by a boundary event, a gateway…
+        store.update_task(conn, row, status="cancelled", completed_at=now)
     loaded.open_tasks = still_open
     return ready
 
@@ -279,18 +255,19 @@ def _waiting(workflow: BpmnWorkflow) -> list[tuple[str, str, str | None, datetim
     return result
 
 
-def _sync_waits(session: Session, loaded: Loaded, now: datetime) -> None:
+def _sync_waits(conn: Connection, loaded: Loaded, now: datetime) -> None:
     instance = loaded.instance
     current = {(t, k, n): (d, key) for t, k, n, d, key in _waiting(loaded.workflow)}
-    rows = {(r.spiff_task_id, r.kind, r.name): r for r in session.scalars(_PENDING_WAITS, {"instance": instance.id})}
+    rows = {(r.spiff_task_id, r.kind, r.name): r for r in store.pending_waits(conn, instance.id)}
+    new = []
     for key, (due, task_key) in current.items():
         row = rows.get(key)
         if row is None:
-            session.add(WaitModel(instance_id=instance.id, spiff_task_id=key[0], kind=key[1], name=key[2],
-                                  due_at=due, task_key=task_key, status="pending", created_at=now))
+            new.append({"instance_id": instance.id, "spiff_task_id": key[0], "kind": key[1], "name": key[2],
+                        "due_at": due, "task_key": task_key, "status": "pending", "created_at": now})
         elif row.due_at != due:
-            row.due_at = due  # a cycle timer moved on
+            store.update_wait(conn, row.id, due_at=due)  # a cycle timer moved on
+    store.insert_waits(conn, new)
     for key, row in rows.items():
         if key not in current:
-            row.status = "done"
-            row.done_at = now
+            store.update_wait(conn, row.id, status="done", done_at=now)

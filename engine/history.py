@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import Connection, insert, select
 from sqlalchemy.orm import Session
 
 from .jsonutil import canonical_dumps
@@ -40,27 +40,16 @@ def event_hash(
 
 
 def append(
-    session: Session, instance: InstanceModel, type_: str, *, actor: str | None, at: datetime,
+    conn: Connection, instance: Any, type_: str, *, actor: str | None, at: datetime,
     task_key: str | None = None, payload: dict[str, Any] | None = None,
     protect: PayloadProtector = no_protection,
-) -> EventModel:
+) -> None:
     """Append one event to the instance's chain (in the caller's transaction)."""
-    payload_text = canonical_dumps(protect(type_, payload or {}))
-    seq = instance.last_seq + 1
-    prev = instance.last_hash or GENESIS
-    digest = event_hash(prev, instance.id, seq, type_, at, actor, task_key, payload_text)
-    event = EventModel(
-        instance_id=instance.id, seq=seq, type=type_, occurred_at=at, actor=actor, task_key=task_key,
-        payload=payload_text, prev_hash=prev, hash=digest,
-    )
-    session.add(event)
-    instance.last_seq = seq
-    instance.last_hash = digest
-    return event
+    append_many(conn, instance, [(type_, actor, task_key, payload or {})], at=at, protect=protect)
 
 
 def append_many(
-    session: Session, instance: InstanceModel, events: list[tuple[str, str | None, str | None, dict[str, Any]]],
+    conn: Connection, instance: Any, events: list[tuple[str, str | None, str | None, dict[str, Any]]],
     *, at: datetime, protect: PayloadProtector = no_protection,
 ) -> None:
     """Append several events (type, actor, task key, payload) in order, in one statement."""
@@ -75,7 +64,7 @@ def append_many(
         rows.append({"instance_id": instance.id, "seq": seq, "type": type_, "occurred_at": at, "actor": actor,
                      "task_key": task_key, "payload": payload_text, "prev_hash": prev, "hash": digest})
         prev = digest
-    session.execute(insert(EventModel), rows)
+    conn.execute(insert(EventModel.__table__), rows)
     instance.last_seq, instance.last_hash = seq, prev
 
 

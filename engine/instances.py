@@ -12,7 +12,7 @@ from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from sqlalchemy import func, select
 
-from . import history
+from . import history, store
 from .clock import using_clock
 from .errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
 from .execution import Loaded, current_data, load, new_engine, persist, run_steps
@@ -23,6 +23,7 @@ from .models import DeploymentModel, HumanTaskModel, InstanceModel, ProcessDefin
 from .roles import lane_role
 from .runtime import Runtime
 from .script_engine import RunContext
+from .store import InstanceRecord
 
 READ_ALL_ROLES = {"auditor", "admin"}
 
@@ -45,7 +46,7 @@ class InstanceSummary:
 
 
 def _summary(
-    session, instance: InstanceModel, version: int, open_tasks: list[HumanTaskModel] | None = None,
+    session, instance: InstanceModel | InstanceRecord, version: int, open_tasks: list[Any] | None = None,
     data: dict[str, Any] | None = None,
 ) -> InstanceSummary:
     tasks = open_tasks if open_tasks is not None else session.scalars(select(HumanTaskModel).where(
@@ -90,13 +91,10 @@ def start_instance(
             raise ForbiddenError("instances are started by a named user (use --as USER)")
         if role and role not in actor.roles:
             raise ForbiddenError(f"{actor.username} may not start {process_key}: needs role {role}")
-        instance = InstanceModel(
-            definition_id=definition.id, deployment_id=definition.deployment_id, process_key=process_key,
-            business_key=business_key, status="running", version=1, state=b"", serializer_version="",
-            started_by=actor.username, started_at=now, updated_at=now, last_seq=0, last_hash="",
-        )
-        session.add(instance)
-        session.flush()
+        instance = store.insert_instance(
+            session.connection(), definition_id=definition.id, deployment_id=definition.deployment_id,
+            process_key=process_key, business_key=business_key, status="running", started_by=actor.username,
+            started_at=now, updated_at=now)
         run = RunContext(session, rt.clock, instance.id, business_key, actor.username)
         workflow.script_engine = new_engine(rt, run)
         workflow.task_tree.data.update(data or {})
@@ -113,7 +111,7 @@ def start_instance(
     return summary
 
 
-def _version_of(rt: Runtime, session, instance: InstanceModel) -> int:
+def _version_of(rt: Runtime, session, instance: InstanceModel | InstanceRecord) -> int:
     """The version number of the instance's definition (immutable, so remembered)."""
     version = rt.definition_versions.get(instance.definition_id)
     if version is None:
@@ -137,7 +135,7 @@ def to_plain_safe(data: dict[str, Any]) -> dict[str, Any]:
     return to_plain({k: v for k, v in data.items() if not callable(v)})
 
 
-def _check_can_read(session, instance: InstanceModel, actor: Actor) -> None:
+def _check_can_read(session, instance: InstanceModel | InstanceRecord, actor: Actor) -> None:
     if actor.is_operator or actor.has_any(READ_ALL_ROLES) or instance.started_by == actor.username:
         return
     involved = session.scalar(select(func.count()).select_from(HumanTaskModel).where(

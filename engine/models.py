@@ -125,8 +125,6 @@ class InstanceModel(Base):
     last_seq: Mapped[int] = mapped_column(Integer, default=0)
     last_hash: Mapped[str] = mapped_column(String(64), default="")
 
-    __mapper_args__ = {"version_id_col": version}
-
 
 class HumanTaskModel(Base):
     __tablename__ = "human_tasks"

@@ -8,19 +8,20 @@ from typing import Any
 from uuid import UUID
 
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Connection, and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from . import authorization, history
+from . import authorization, history, store
 from .clock import using_clock
-from .errors import ConflictError, NotFoundError
-from .execution import current_data, load, lock_instance, needs_refresh, persist, run_steps
+from .errors import ConflictError
+from .execution import current_data, load, persist, run_steps
 from .forms import check_submission
 from .identity import Actor, actor_for
 from .instances import InstanceSummary, _check_can_read, _summary, _version_of, to_plain_safe
 from .jsonutil import to_plain
-from .models import HumanTaskModel, InstanceModel
+from .models import HumanTaskModel
 from .runtime import Runtime
+from .store import HumanTaskRecord, InstanceRecord
 
 
 @dataclass(frozen=True)
@@ -47,30 +48,25 @@ class TaskView:
     data: dict[str, Any] | None = None
 
 
-def _view(row: HumanTaskModel, **extra: Any) -> TaskView:
+def _view(row: HumanTaskModel | HumanTaskRecord, **extra: Any) -> TaskView:
     return TaskView(
         row.id, row.instance_id, row.process_key, row.business_key, row.task_key, row.task_name, row.lane,
         row.candidate_role, row.assignee, row.status, row.priority, row.created_at, row.due_at, row.completed_by,
         row.form, **extra)
 
 
-def _performers(session: Session, task: HumanTaskModel) -> set[str]:
-    if not task.separate_from:
-        return set()
-    return set(session.scalars(select(HumanTaskModel.completed_by).where(
-        HumanTaskModel.instance_id == task.instance_id, HumanTaskModel.task_key == task.separate_from,
-        HumanTaskModel.status == "completed")))
+def _performers(conn: Connection, task: HumanTaskRecord) -> set[str]:
+    return store.performers(conn, task.instance_id, task.separate_from) if task.separate_from else set()
 
 
-def _task(session: Session, task_id: int, *, lock: bool = True) -> HumanTaskModel:
-    row = session.get(HumanTaskModel, task_id)
-    if row is None:
-        raise NotFoundError(f"no task {task_id}")
-    if lock:  # serialize with every other change to the same case, then read the task afresh
-        lock_instance(session, row.instance_id)
-        if needs_refresh(session):
-            session.refresh(row)
-    return row
+def _locked_task(conn: Connection, task_id: int) -> tuple[HumanTaskRecord, InstanceRecord]:
+    """The task and its case, with the case locked so that changes to one case queue up; the task
+    is read again after the lock unless the database runs one writer at a time anyway (SQLite)."""
+    task = store.get_task(conn, task_id)
+    instance = store.get_instance(conn, task.instance_id, lock=True)
+    if conn.dialect.name != "sqlite":
+        task = store.get_task(conn, task_id)
+    return task, instance
 
 
 def inbox(
@@ -96,7 +92,7 @@ def get_task(rt: Runtime, task_id: int, actor: Actor) -> TaskView:
     """One task with its form schema, instructions and the case's current data."""
     with rt.uow() as uow:
         session = uow.session
-        row = _task(session, task_id, lock=False)
+        row = store.get_task(session.connection(), task_id)
         loaded = load(rt, session, row.instance_id, actor.username, lock=False)
         _check_can_read(session, loaded.instance, actor)
         spec_task = loaded.workflow.get_task_from_id(UUID(row.spiff_task_id))
@@ -109,60 +105,60 @@ def get_task(rt: Runtime, task_id: int, actor: Actor) -> TaskView:
         return _view(row, form_schema=schema, instructions=instructions, data=data)
 
 
-def _touch(rt: Runtime, session: Session, row: HumanTaskModel, type_: str, actor: Actor,
-           payload: dict[str, Any]) -> None:
-    instance = session.get(InstanceModel, row.instance_id)
-    assert instance is not None
-    instance.updated_at = rt.clock()
-    history.append(session, instance, type_, actor=actor.username, at=rt.clock(), task_key=row.task_key,
-                   payload={"task": row.id, **payload}, protect=rt.protect)
+def _change_ownership(rt: Runtime, task_id: int, actor: Actor, check: Any, event: str) -> TaskView:
+    """Claim, release and assign: check, set the assignee, record the event — one transaction."""
+    rt = rt.frozen()
+    with rt.uow() as uow:
+        conn = uow.session.connection()
+        task, instance = _locked_task(conn, task_id)
+        target = check(uow.session, conn, task)
+        if target is _UNCHANGED:
+            return _view(task)
+        previous = task.assignee
+        now = rt.clock()
+        store.update_task(conn, task, assignee=target, claimed_at=now if target else None)
+        payload = {"task": task.id, "from": previous, "to": target} if event == "task_assigned" else (
+            {"task": task.id, "from": previous} if event == "task_released" else {"task": task.id})
+        history.append(conn, instance, event, actor=actor.username, at=now, task_key=task.task_key,
+                       payload=payload, protect=rt.protect)
+        instance.updated_at = now
+        store.save_instance(conn, instance)
+        uow.commit()
+        return _view(task)
+
+
+_UNCHANGED = object()
 
 
 def claim(rt: Runtime, task_id: int, actor: Actor) -> TaskView:
     """Take an open task from the role's pool."""
-    rt = rt.frozen()
-    with rt.uow() as uow:
-        session = uow.session
-        row = _task(session, task_id)
-        authorization.check_claim(row, actor, _performers(session, row))
-        if row.assignee == actor.username:
-            return _view(row)
-        row.assignee = actor.username
-        row.claimed_at = rt.clock()
-        _touch(rt, session, row, "task_claimed", actor, {})
-        uow.commit()
-        return _view(row)
+
+    def check(session: Session, conn: Connection, task: HumanTaskRecord) -> object:
+        authorization.check_claim(task, actor, _performers(conn, task))
+        return _UNCHANGED if task.assignee == actor.username else actor.username
+
+    return _change_ownership(rt, task_id, actor, check, "task_claimed")
 
 
 def release(rt: Runtime, task_id: int, actor: Actor) -> TaskView:
     """Give a claimed task back to the role's pool."""
-    rt = rt.frozen()
-    with rt.uow() as uow:
-        session = uow.session
-        row = _task(session, task_id)
-        authorization.check_release(row, actor, rt.settings)
-        previous = row.assignee
-        row.assignee = None
-        row.claimed_at = None
-        _touch(rt, session, row, "task_released", actor, {"from": previous})
-        uow.commit()
-        return _view(row)
+
+    def check(session: Session, conn: Connection, task: HumanTaskRecord) -> object:
+        authorization.check_release(task, actor, rt.settings)
+        return None
+
+    return _change_ownership(rt, task_id, actor, check, "task_released")
 
 
 def assign(rt: Runtime, task_id: int, actor: Actor, to_username: str) -> TaskView:
     """Hand a task to a named colleague who holds its role (managers only)."""
-    rt = rt.frozen()
-    with rt.uow() as uow:
-        session = uow.session
-        row = _task(session, task_id)
+
+    def check(session: Session, conn: Connection, task: HumanTaskRecord) -> object:
         target = actor_for(session, to_username)
-        authorization.check_assign(row, actor, target, rt.settings, _performers(session, row))
-        previous = row.assignee
-        row.assignee = target.username
-        row.claimed_at = rt.clock()
-        _touch(rt, session, row, "task_assigned", actor, {"from": previous, "to": target.username})
-        uow.commit()
-        return _view(row)
+        authorization.check_assign(task, actor, target, rt.settings, _performers(conn, task))
+        return target.username
+
+    return _change_ownership(rt, task_id, actor, check, "task_assigned")
 
 
 def complete(rt: Runtime, task_id: int, actor: Actor, data: dict[str, Any] | None) -> InstanceSummary:
@@ -171,9 +167,10 @@ def complete(rt: Runtime, task_id: int, actor: Actor, data: dict[str, Any] | Non
     data = {} if data is None else data
     with rt.uow() as uow:
         session = uow.session
-        row = _task(session, task_id)
-        authorization.check_complete(row, actor, _performers(session, row))
-        loaded = load(rt, session, row.instance_id, actor.username)
+        conn = session.connection()
+        row, instance = _locked_task(conn, task_id)
+        authorization.check_complete(row, actor, _performers(conn, row))
+        loaded = load(rt, session, row.instance_id, actor.username, instance=instance)
         task = loaded.workflow.get_task_from_id(UUID(row.spiff_task_id))
         if task is None or task.state != TaskState.READY:
             raise ConflictError(f"task {task_id} is no longer waiting for input")
@@ -183,10 +180,8 @@ def complete(rt: Runtime, task_id: int, actor: Actor, data: dict[str, Any] | Non
         with using_clock(rt.clock):
             task.run()
         now = rt.clock()
-        row.status = "completed"
-        row.completed_by = actor.username
-        row.completed_at = now
-        row.assignee = row.assignee or actor.username
+        store.update_task(conn, row, status="completed", completed_by=actor.username, completed_at=now,
+                          assignee=row.assignee or actor.username)
         submitted = to_plain(data)
         delta = {k: {"before": before.get(k), "after": v} for k, v in submitted.items() if before.get(k) != v}
         loaded.record("task_completed", actor.username, row.task_key, {

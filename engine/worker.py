@@ -18,12 +18,13 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from . import store
 from .clock import fixed_clock, using_clock
 from .errors import ConflictError, NotFoundError
 from .execution import load, persist, run_steps
 from .incidents import due_incidents, retry_incident
 from .instances import receive
-from .models import InstanceModel, MessageModel, WaitModel
+from .models import MessageModel, WaitModel
 from .runtime import Runtime
 
 log = logging.getLogger("insureflow.worker")
@@ -51,28 +52,30 @@ def fire_due_timers(rt: Runtime, report: TickReport, limit: int = 500) -> None:
     for _ in range(limit):
         with rt.uow() as uow, using_clock(rt.clock):
             session = uow.session
-            query = (select(WaitModel).where(WaitModel.kind == "timer", WaitModel.status == "pending",
-                                             WaitModel.due_at <= now, WaitModel.id.not_in(skip))
+            conn = session.connection()
+            query = (select(WaitModel.id).where(WaitModel.kind == "timer", WaitModel.status == "pending",
+                                                WaitModel.due_at <= now, WaitModel.id.not_in(skip))
                      .order_by(WaitModel.due_at, WaitModel.id).limit(1))
-            if session.bind.dialect.name == "postgresql":
+            if conn.dialect.name == "postgresql":
                 query = query.with_for_update(skip_locked=True)
-            wait = session.scalar(query)
-            if wait is None:
+            wait_id = session.scalar(query)
+            if wait_id is None:
                 return
-            skip.add(wait.id)
-            instance = session.get(InstanceModel, wait.instance_id)
-            if instance is None or instance.status in ("completed", "terminated"):
-                wait.status = "done"
-                wait.done_at = now
+            skip.add(wait_id)
+            wait = store.get_wait(conn, wait_id)
+            instance = store.get_instance(conn, wait.instance_id, lock=True)
+            if instance.status in ("completed", "terminated"):
+                store.update_wait(conn, wait.id, status="done", done_at=now)
                 uow.commit()
                 continue
-            loaded = load(rt, session, wait.instance_id, None)
+            loaded = load(rt, session, wait.instance_id, None, instance=instance)
             loaded.record("timer_fired", None, wait.task_key, {
                 "due": wait.due_at.isoformat() if wait.due_at else None, "wait": wait.id})
             loaded.workflow.refresh_timers()
             run_steps(rt, loaded)
             persist(rt, session, loaded)
-            if wait.status == "pending":
+            after = store.get_wait(conn, wait.id)
+            if after is not None and after.status == "pending":
                 log.warning("timer %s of instance %s was due but did not fire", wait.id, wait.instance_id)
                 continue  # leaves the transaction uncommitted: nothing recorded
             uow.commit()
