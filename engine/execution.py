@@ -73,16 +73,20 @@ def load(
     return Loaded(instance, workflow, parsed, process, run, incident_open=instance.status == "incident")
 
 
+_SETTLED = (TaskState.COMPLETED | TaskState.READY | TaskState.WAITING | TaskState.ERROR | TaskState.STARTED
+            | TaskState.CANCELLED)
+
+
 def fingerprint(workflow: BpmnWorkflow) -> str:
     """A hash of the workflow's state that a replay can recompute: which steps are in which state,
     and the data; independent of task ids and times."""
-    parts = []
-    for task in workflow.get_tasks():
-        if task.state & (TaskState.COMPLETED | TaskState.READY | TaskState.WAITING | TaskState.ERROR
-                         | TaskState.STARTED | TaskState.CANCELLED):
-            parts.append((task.task_spec.name, TaskState.get_name(task.state)))
+    parts = sorted(
+        (wf.spec.name, task.task_spec.name, task.state)
+        for wf in (workflow, *workflow.subprocesses.values()) for task in wf.tasks.values()
+        if task.state & _SETTLED
+    )
     data = workflow.data if workflow.is_completed() else (workflow.last_task.data if workflow.last_task else {})
-    text = canonical_dumps({"tasks": sorted(parts), "data": _plain_data(data)})
+    text = canonical_dumps({"tasks": parts, "data": _plain_data(data)})
     return hashlib.sha256(text.encode()).hexdigest()
 
 

@@ -41,8 +41,11 @@ def check_submission(data: Any, schema: dict[str, Any] | None) -> None:
             missing = error.message.split("'")[1] if "'" in error.message else ""
             path = f"{path}.{missing}" if path else missing
             message = "is required"
-        elif error.validator == "additionalProperties":
-            message = error.message
+        elif error.validator == "additionalProperties" and isinstance(error.instance, dict):
+            known = set(error.schema.get("properties", {}))
+            for extra in sorted(set(error.instance) - known):
+                fields.setdefault(f"{path}.{extra}" if path else extra, "is not a field of this form")
+            continue
         else:
             message = error.message
         fields.setdefault(path or "(form)", message)

@@ -52,11 +52,15 @@ def check_password(stored: str | None, password: str) -> bool:
     if not stored:
         return False
     try:
-        _, n, r, p, salt, digest = stored.split("$")
-        actual = hashlib.scrypt(password.encode(), salt=bytes.fromhex(salt), n=int(n), r=int(r), p=int(p))
-    except ValueError:
+        scheme, n, r, p, salt, digest = stored.split("$")
+        if scheme != "scrypt" or not 2 <= int(n) <= 2**20:  # refuse absurd cost parameters outright
+            return False
+        expected = bytes.fromhex(digest)
+        actual = hashlib.scrypt(password.encode(), salt=bytes.fromhex(salt), n=int(n), r=int(r), p=int(p),
+                                dklen=len(expected) or 64)
+    except (ValueError, TypeError, OverflowError):  # a malformed stored value never matches
         return False
-    return hmac.compare_digest(actual.hex(), digest)
+    return hmac.compare_digest(actual, expected)
 
 
 def add_user(

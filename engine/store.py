@@ -96,6 +96,9 @@ _PERFORMERS = select(TASKS.c.completed_by).where(
     TASKS.c.status == "completed")
 _INSERT_TASK = insert(TASKS).returning(TASKS.c.id)
 _PENDING_WAITS = select(WAITS).where(WAITS.c.instance_id == bindparam("instance"), WAITS.c.status == "pending")
+# The SET clause comes from the parameter names given; the statement itself is built once.
+_UPDATE_TASK = update(TASKS).where(TASKS.c.id == bindparam("b_id"))
+_UPDATE_WAIT = update(WAITS).where(WAITS.c.id == bindparam("b_id"))
 _GET_WAIT = select(WAITS).where(WAITS.c.id == bindparam("id"))
 
 
@@ -156,7 +159,7 @@ def insert_task(conn: Connection, **values: Any) -> HumanTaskRecord:
 
 def update_task(conn: Connection, task: HumanTaskRecord, **values: Any) -> None:
     """Change columns of a human-task row (and the record)."""
-    conn.execute(update(TASKS).where(TASKS.c.id == task.id).values(**values))
+    conn.execute(_UPDATE_TASK, {"b_id": task.id, **values})
     for key, value in values.items():
         setattr(task, key, value)
 
@@ -180,7 +183,7 @@ def insert_waits(conn: Connection, rows: list[dict[str, Any]]) -> None:
 
 def update_wait(conn: Connection, wait_id: int, **values: Any) -> None:
     """Change columns of a wait row."""
-    conn.execute(update(WAITS).where(WAITS.c.id == wait_id).values(**values))
+    conn.execute(_UPDATE_WAIT, {"b_id": wait_id, **values})
 
 
 def insert_events(conn: Connection, rows: list[dict[str, Any]]) -> None:

@@ -81,9 +81,6 @@ def test_a_malformed_stored_value_never_checks(value: str | None) -> None:
     assert check_password(value, "s3cret") is False
 
 
-@pytest.mark.xfail(strict=True, reason="BUG engine/identity.py:56+59: only ValueError is caught; a negative or "
-                   "huge scrypt parameter raises TypeError from hashlib.scrypt, and a non-ASCII digest raises "
-                   "TypeError from hmac.compare_digest")
 @pytest.mark.parametrize("value", [
     "scrypt$-1$8$1$00$00",
     "scrypt$" + str(2**70) + "$8$1$00$00",
