@@ -32,6 +32,7 @@ from .runtime import Runtime
 from .sandbox import SandboxError
 from .script_engine import RunContext, SandboxedScriptEngine
 from .store import HumanTaskRecord, InstanceRecord
+from .unit_of_work import after_commit
 
 
 @dataclass
@@ -68,7 +69,9 @@ def load(
     parsed = rt.specs.get(session, instance.deployment_id)
     process = parsed.processes[instance.process_key]
     run = RunContext(session, rt.clock, instance.id, instance.business_key, actor)
-    workflow = rt.serializer.loads(instance.state, process.spec, process.subprocess_specs)
+    workflow = rt.workflows.take(instance.id, instance.version) if lock else None
+    if workflow is None:
+        workflow = rt.serializer.loads(instance.state, process.spec, process.subprocess_specs)
     workflow.script_engine = new_engine(rt, run)
     return Loaded(instance, workflow, parsed, process, run, incident_open=instance.status == "incident")
 
@@ -200,6 +203,7 @@ def persist(rt: Runtime, session: Session, loaded: Loaded) -> None:
         history.append_many(conn, instance, loaded.pending_events, at=now, protect=rt.protect)
     loaded.pending_events.clear()
     store.save_instance(conn, instance)
+    after_commit(session, lambda: rt.workflows.put(instance.id, instance.version, workflow))
 
 
 def _route_thrown_messages(session: Session, loaded: Loaded, now: datetime) -> None:

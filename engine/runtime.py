@@ -6,6 +6,7 @@ import dataclasses
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -56,6 +57,36 @@ class SpecCache:
         return parsed
 
 
+class WorkflowCache:
+    """Live workflows of recently changed instances, so the next step on a case can skip
+    deserializing it. Entries are keyed by the instance version they were saved as: a case changed
+    elsewhere (another process) has a newer version and misses. `take` removes the entry — one owner
+    at a time — and only a committed step puts it back, so a failed step never leaves a half-changed
+    workflow behind."""
+
+    def __init__(self, capacity: int = 256):
+        self._capacity = capacity
+        self._items: OrderedDict[int, tuple[int, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def take(self, instance_id: int, version: int) -> Any:
+        """The workflow saved as `version` of the instance, or None."""
+        with self._lock:
+            entry = self._items.pop(instance_id, None)
+        return entry[1] if entry is not None and entry[0] == version else None
+
+    def put(self, instance_id: int, version: int, workflow: Any) -> None:
+        """Remember the workflow as it was committed at `version`."""
+        if self._capacity <= 0:
+            return
+        workflow.script_engine = None  # drop the finished step's session and context
+        with self._lock:
+            self._items[instance_id] = (version, workflow)
+            self._items.move_to_end(instance_id)
+            while len(self._items) > self._capacity:
+                self._items.popitem(last=False)
+
+
 @dataclass
 class Runtime:
     """Configuration, the database, the handler registry, the clock and the caches."""
@@ -67,6 +98,7 @@ class Runtime:
     protect: PayloadProtector = no_protection
     specs: SpecCache = field(default_factory=SpecCache)
     serializer: WorkflowStateSerializer = field(default_factory=WorkflowStateSerializer)
+    workflows: WorkflowCache = field(default_factory=WorkflowCache)
     # Process definitions never change once deployed: their version numbers are remembered here.
     definition_versions: dict[int, int] = field(default_factory=dict)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import TracebackType
 
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -9,6 +10,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from .errors import ConflictError
+
+
+AFTER_COMMIT = "insureflow.after_commit"
+
+
+def after_commit(session: Session, callback: Callable[[], None]) -> None:
+    """Run `callback` once the session's transaction has committed (never after a rollback)."""
+    session.info.setdefault(AFTER_COMMIT, []).append(callback)
 
 
 class UnitOfWork:
@@ -29,6 +38,7 @@ class UnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        self.session.info.pop(AFTER_COMMIT, None)
         # close() rolls back whatever was not committed and detaches loaded objects without
         # expiring them, so read-only callers can use what they loaded after the block.
         self.session.close()
@@ -41,11 +51,13 @@ class UnitOfWork:
             raise ConflictError("the case is being changed by someone else; try again") from exc
 
     def commit(self) -> None:
-        """Make everything done in this unit durable."""
+        """Make everything done in this unit durable, then run what waited for that."""
         try:
             self.session.commit()
         except StaleDataError as exc:
             raise ConflictError("the case was changed by someone else meanwhile; reload and try again") from exc
+        for callback in self.session.info.pop(AFTER_COMMIT, []):
+            callback()
 
     def rollback(self) -> None:
         """Drop everything done in this unit."""
