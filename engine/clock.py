@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as _spiff_timer
 
@@ -43,11 +43,30 @@ def using_clock(clock: Clock) -> Iterator[None]:
         _current.reset(token)
 
 
-class _ClockedDatetime(datetime):
+class ClockedDatetime(datetime):
+    """`datetime` whose now() reads the engine's clock: timers and scripts see the step's time, so a
+    replay sees the same time again."""
+
     @classmethod
     def now(cls, tz=None):  # type: ignore[override]
         moment = _current.get()()
         return moment.astimezone(tz) if tz is not None else moment.replace(tzinfo=None)
 
+    @classmethod
+    def today(cls):  # type: ignore[override]
+        return cls.now()
 
-_spiff_timer.datetime = _ClockedDatetime  # type: ignore[misc]
+    @classmethod
+    def utcnow(cls):  # type: ignore[override]
+        return _current.get()().astimezone(UTC).replace(tzinfo=None)
+
+
+class ClockedDate(date):
+    """`date` whose today() reads the engine's clock."""
+
+    @classmethod
+    def today(cls):  # type: ignore[override]
+        return _current.get()().date()
+
+
+_spiff_timer.datetime = ClockedDatetime  # type: ignore[misc]

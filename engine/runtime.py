@@ -96,6 +96,8 @@ class Runtime:
     settings: EngineSettings = field(default_factory=EngineSettings)
     clock: Clock = system_clock
     protect: PayloadProtector = no_protection
+    # The inverse of `protect`, for replay: what was protected in history, made readable again.
+    reveal: PayloadProtector = no_protection
     specs: SpecCache = field(default_factory=SpecCache)
     serializer: WorkflowStateSerializer = field(default_factory=WorkflowStateSerializer)
     workflows: WorkflowCache = field(default_factory=WorkflowCache)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import zlib
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -20,6 +20,8 @@ from SpiffWorkflow.bpmn.serializer.helpers.registry import DefaultRegistry
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+
+from .clock import ClockedDate, ClockedDatetime
 
 CODEC = "json+zlib"
 
@@ -47,6 +49,11 @@ def _registry() -> DefaultRegistry:
     registry = DefaultRegistry()
     registry.register(Decimal, lambda v: {"value": str(v)}, lambda v: Decimal(v["value"]))
     registry.register(date, lambda v: {"value": v.isoformat()}, lambda v: date.fromisoformat(v["value"]))
+    # Values scripts build with the offered (clock-aware) classes are stored as plain dates and times.
+    registry.register(ClockedDatetime, lambda v: {"value": v.isoformat()},
+                      lambda v: datetime.fromisoformat(v["value"]), typename="datetime")
+    registry.register(ClockedDate, lambda v: {"value": v.isoformat()}, lambda v: date.fromisoformat(v["value"]),
+                      typename="date")
     config = dict(SPIFF_CONFIG)
     config[BpmnWorkflow] = _ByReferenceWorkflowConverter
     return BpmnWorkflowSerializer.configure(config, registry)

@@ -11,7 +11,6 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from .errors import ConflictError
 
-
 AFTER_COMMIT = "insureflow.after_commit"
 
 

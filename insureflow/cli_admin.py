@@ -6,10 +6,11 @@ import sys
 
 import click
 
-from engine.identity import add_user, create_token, list_users
+from engine.identity import OPERATOR, add_user, create_token, list_users
+from engine.replay import replay_all, replay_instance
 
 from .cli_context import Context, handled, pass_ctx
-from .output import fail, table
+from .output import EXIT_INVALID, fail, table
 
 
 def register(cli: click.Group) -> None:
@@ -102,11 +103,17 @@ def demo(ctx: Context) -> None:
 
 @click.command()
 @click.argument("instance_id", required=False, type=int)
-@click.option("--all", "all_instances", is_flag=True)
+@click.option("--all", "all_instances", is_flag=True, help="Replay every instance.")
 @pass_ctx
+@handled
 def replay(ctx: Context, instance_id: int | None, all_instances: bool) -> None:
-    """Deterministic replay of an instance's history (arrives with the auditor work)."""
-    if instance_id is None and not all_instances:
+    """Re-run instances from their recorded inputs and compare the state after every step."""
+    if (instance_id is None) == (not all_instances):
         fail("give an instance ID or --all")
-    fail("replay is not available in this version yet; `insureflow verify` checks the history chains")
-    sys.exit(2)
+    rt = ctx.app.runtime
+    results = replay_all(rt, OPERATOR) if all_instances else [replay_instance(rt, instance_id, OPERATOR)]
+    bad = [r for r in results if not r.consistent]
+    ctx.out.result({"ok": not bad, "results": results},
+                   [str(r) for r in results] + [f"{len(results) - len(bad)} of {len(results)} consistent"])
+    if bad:
+        sys.exit(EXIT_INVALID)

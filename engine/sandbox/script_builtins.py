@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
 from RestrictedPython import limited_builtins, safe_builtins
 
+from ..clock import ClockedDate, ClockedDatetime
 from .limits import _check_decimal
 
 
@@ -48,5 +49,7 @@ _BUILTINS: dict[str, Any] = {
     "dict": dict, "set": set, "frozenset": frozenset, "list": list, "map": map, "filter": filter,
     "reversed": reversed, "abs": abs, "len": len, "str": str, "float": float, "bool": bool,
     "isinstance": isinstance, "next": next, "int": _Int, "round": _round,
-    "Decimal": Decimal, "date": date, "datetime": datetime, "timedelta": timedelta, "timezone": timezone,
+    # now()/today() read the engine's clock (the step's time), never the wall clock: replay sees the same.
+    "Decimal": Decimal, "date": ClockedDate, "datetime": ClockedDatetime, "timedelta": timedelta,
+    "timezone": timezone,
 }

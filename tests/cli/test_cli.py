@@ -59,6 +59,11 @@ def test_a_diagram_goes_from_validate_to_completion_with_history_and_verify(run:
     verified = run.json("verify")
     assert verified == {"ok": True, "instances": 2, "events": verified["events"], "breaks": []}
     assert run("verify").output.startswith("ok:")
+    replayed = run.json("replay", "--all")
+    assert replayed["ok"] and [r["steps"] for r in replayed["results"]] == [5, 3]
+    assert run("replay", str(instance_id)).output.splitlines()[0] == f"instance {instance_id}: consistent, 5 steps"
+    assert run("replay").exit_code == 2
+    assert run("replay", "4242").exit_code == 3
 
 
 def test_exit_codes_follow_the_contract(deployed_cli: Cli) -> None:

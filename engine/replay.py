@@ -1,0 +1,192 @@
+"""Deterministic replay: re-run an instance on its pinned deployment from the recorded inputs only.
+
+Each step of the history (the events one engine operation wrote together, the last carrying the
+state fingerprint) is re-applied: the recorded start data, form submissions, timer firings, messages
+and incident retries, at the step's recorded time, with every handler answered from its recorded
+result — no handler runs, no side effect happens. After each step the fingerprint of the replayed
+state must equal the recorded one; the first step where it does not is reported.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+from SpiffWorkflow.bpmn.util.event import BpmnEvent
+from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select
+
+from .clock import fixed_clock, using_clock
+from .errors import NotFoundError
+from .execution import fingerprint
+from .identity import Actor, require
+from .models import EventModel, InstanceModel
+from .runtime import Runtime
+from .sandbox import RestrictedEnvironment, SandboxError
+
+REPLAYERS = {"auditor", "admin"}
+# Events that change who holds a task but not the workflow: nothing to re-run.
+_OWNERSHIP = {"task_claimed", "task_released", "task_assigned"}
+
+
+class ReplayDivergedError(Exception):
+    """The recorded history cannot be re-applied at this point."""
+
+
+@dataclass(frozen=True)
+class ReplayResult:
+    """'consistent, N steps', or the first step that differs."""
+
+    instance_id: int
+    consistent: bool
+    steps: int
+    seq: int | None = None
+    event: str | None = None
+    expected: str | None = None
+    actual: str | None = None
+    reason: str | None = None
+
+    def __str__(self) -> str:
+        if self.consistent:
+            return f"instance {self.instance_id}: consistent, {self.steps} steps"
+        return (f"instance {self.instance_id}: diverges at event #{self.seq} ({self.event}): {self.reason}"
+                + (f" — expected {self.expected[:12]}…, replay gave {self.actual[:12]}…" if self.actual else ""))
+
+
+class _RecordedFailure(Exception):
+    """Stands in for a handler that failed when the step first ran."""
+
+
+class _ReplayScriptEngine(PythonScriptEngine):
+    """Scripts run in the same sandbox; service tasks answer from the recorded results."""
+
+    def __init__(self, rt: Runtime):
+        super().__init__(environment=RestrictedEnvironment(limits=rt.limits))
+        self.results: deque[dict[str, Any]] = deque()
+        self.failure: str | None = None
+
+    def call_service(self, task: Any, operation_name: str, operation_params: dict[str, Any]) -> str:
+        if not self.results:
+            if self.failure is not None:
+                raise _RecordedFailure(self.failure)
+            raise ReplayDivergedError(f"{task.task_spec.bpmn_id} calls {operation_name!r}, but no result was recorded")
+        recorded = self.results.popleft()
+        if recorded["operator"] != operation_name or recorded["task"] != task.task_spec.bpmn_id:
+            raise ReplayDivergedError(f"{task.task_spec.bpmn_id} calls {operation_name!r}, but the record has "
+                                      f"{recorded['operator']!r} at {recorded['task']}")
+        return json.dumps(recorded["result"])
+
+
+def _steps(rt: Runtime, events: list[EventModel]) -> list[list[tuple[EventModel, dict[str, Any]]]]:
+    """Group the history into engine steps: each ends with the event that carries a fingerprint."""
+    steps, current = [], []
+    for event in events:
+        if event.type in _OWNERSHIP:
+            continue
+        payload = rt.reveal(event.type, json.loads(event.payload))
+        current.append((event, payload))
+        if "fingerprint" in payload:
+            steps.append(current)
+            current = []
+    if current:
+        steps.append(current)
+    return steps
+
+
+def _diverged(exc: BaseException) -> ReplayDivergedError | None:
+    while exc is not None:
+        if isinstance(exc, ReplayDivergedError):
+            return exc
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
+def _ready(workflow: BpmnWorkflow, task_key: str, state: TaskState = TaskState.READY) -> Any:
+    for task in workflow.get_tasks(state=state):
+        if task.task_spec.bpmn_id == task_key:
+            return task
+    raise ReplayDivergedError(f"no task {task_key!r} is {TaskState.get_name(state)} at this point")
+
+
+def _apply(rt: Runtime, workflow: BpmnWorkflow | None, first: EventModel, payload: dict[str, Any],
+           process: Any, engine: _ReplayScriptEngine) -> BpmnWorkflow:
+    kind = first.type
+    if kind == "instance_started":
+        workflow = BpmnWorkflow(process.spec, process.subprocess_specs, script_engine=engine)
+        workflow.task_tree.data.update(payload.get("data") or {})
+        return workflow
+    if workflow is None:
+        raise ReplayDivergedError("the history does not begin with instance_started")
+    if kind == "task_completed":
+        task = _ready(workflow, first.task_key)
+        task.data.update(payload.get("data") or {})
+        task.run()
+    elif kind == "message_delivered":
+        workflow.send_event(BpmnEvent(MessageEventDefinition(payload["name"]), payload=payload.get("payload")))
+    elif kind == "timer_fired":
+        workflow.refresh_timers()
+    elif kind == "incident_retried":
+        workflow.reset_from_task_id(_ready(workflow, first.task_key, TaskState.ERROR).id)
+    else:
+        raise ReplayDivergedError(f"a step cannot begin with {kind}")
+    return workflow
+
+
+def replay_instance(rt: Runtime, instance_id: int, actor: Actor) -> ReplayResult:
+    """Replay one instance and compare its state after every step with the recorded fingerprint."""
+    require(actor, REPLAYERS, "replay instances")
+    with rt.uow() as uow:
+        instance = uow.session.get(InstanceModel, instance_id)
+        if instance is None:
+            raise NotFoundError(f"no instance {instance_id}")
+        events = list(uow.session.scalars(select(EventModel).where(EventModel.instance_id == instance_id)
+                                          .order_by(EventModel.seq)))
+        process = rt.specs.get(uow.session, instance.deployment_id).processes[instance.process_key]
+    engine = _ReplayScriptEngine(rt)
+    workflow: BpmnWorkflow | None = None
+    steps = _steps(rt, events)
+    for number, step in enumerate(steps, start=1):
+        first, first_payload = step[0]
+        last, last_payload = step[-1]
+        engine.results = deque({"operator": p["operator"], "task": e.task_key, "result": p["result"]}
+                               for e, p in step if e.type == "handler_executed")
+        failures = [p.get("error") for e, p in step if e.type in ("incident_raised", "incident_failed_again")]
+        engine.failure = failures[0] if failures else None
+        try:
+            with using_clock(fixed_clock(first.occurred_at)):
+                workflow = _apply(rt, workflow, first, first_payload, process, engine)
+                workflow.script_engine = engine
+                try:
+                    workflow.do_engine_steps()
+                except (Exception, SandboxError) as exc:
+                    if _diverged(exc) or engine.failure is None:
+                        raise
+        except (Exception, SandboxError) as exc:
+            diverged = _diverged(exc)
+            reason = str(diverged) if diverged else f"replay raised {type(exc).__name__}: {exc}"
+            return ReplayResult(instance_id, False, number - 1, first.seq, first.type, reason=reason)
+        recorded = last_payload.get("fingerprint")
+        if engine.results:
+            return ReplayResult(instance_id, False, number - 1, first.seq, first.type,
+                                reason=f"{len(engine.results)} recorded handler result(s) were never asked for")
+        if recorded is None:
+            return ReplayResult(instance_id, False, number - 1, last.seq, last.type,
+                                reason="the step's recorded fingerprint is missing")
+        actual = fingerprint(workflow)
+        if actual != recorded:
+            return ReplayResult(instance_id, False, number - 1, last.seq, last.type, recorded, actual,
+                                "the replayed state differs from the recorded one")
+    return ReplayResult(instance_id, True, len(steps))
+
+
+def replay_all(rt: Runtime, actor: Actor) -> list[ReplayResult]:
+    """Replay every instance."""
+    require(actor, REPLAYERS, "replay instances")
+    with rt.uow() as uow:
+        ids = list(uow.session.scalars(select(InstanceModel.id).order_by(InstanceModel.id)))
+    return [replay_instance(rt, i, actor) for i in ids]
