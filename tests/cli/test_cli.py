@@ -142,3 +142,25 @@ def test_users_and_tokens(run: Cli) -> None:
     db.dispose()
     assert len(stored) == 1 and token not in stored[0] and len(stored[0]) == 64
     assert run("tokens", "create", "nobody").exit_code == 3
+
+
+def test_init_again_upgrades_in_place_and_keeps_everything(deployed_cli: Cli) -> None:
+    run = deployed_cli
+    key_file = run.folder / "keys" / "data.key"
+    key = key_file.read_bytes()
+    instance_id, _ = _start(run)
+    again = run.json("init")
+    assert again["schema"] == "0001"
+    assert key_file.read_bytes() == key
+    assert run.json("show", str(instance_id))["status"] == "running"
+    assert oct(key_file.stat().st_mode)[-3:] == "600"
+
+
+def test_a_missing_instance_folder_is_one_clear_line(tmp_path) -> None:
+    from click.testing import CliRunner
+
+    from insureflow.cli import cli
+
+    result = CliRunner().invoke(cli, ["--instance", str(tmp_path / "nowhere"), "processes"])
+    assert result.exit_code == 2
+    assert "not an InsureFlow instance folder" in result.stderr and "Traceback" not in result.output
