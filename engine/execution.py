@@ -18,6 +18,8 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.util.event import BpmnEvent
+from SpiffWorkflow.spiff.specs.event_definitions import ErrorEventDefinition
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
@@ -27,6 +29,7 @@ from .clock import using_clock
 from .jsonutil import canonical_dumps, to_plain
 from .models import IncidentModel, MessageModel
 from .parsing import ParsedDeployment, ProcessSpecs
+from .registry import BpmnError
 from .roles import lane_role
 from .runtime import Runtime
 from .sandbox import SandboxError
@@ -71,7 +74,7 @@ def load(
     run = RunContext(session, rt.clock, instance.id, instance.business_key, actor)
     workflow = rt.workflows.take(instance.id, instance.version) if lock else None
     if workflow is None:
-        workflow = rt.serializer.loads(instance.state, process.spec, process.subprocess_specs)
+        workflow = rt.serializer.loads(rt.unseal(instance.state), process.spec, process.subprocess_specs)
     workflow.script_engine = new_engine(rt, run)
     return Loaded(instance, workflow, parsed, process, run, incident_open=instance.status == "incident")
 
@@ -114,7 +117,7 @@ def run_steps(rt: Runtime, loaded: Loaded, retrying: IncidentModel | None = None
     session = loaded.run.session
     try:
         with using_clock(rt.clock):
-            workflow.do_engine_steps()
+            advance(workflow)
     except (Exception, SandboxError) as exc:
         _record_calls(loaded)
         if retrying is not None:
@@ -123,6 +126,35 @@ def run_steps(rt: Runtime, loaded: Loaded, retrying: IncidentModel | None = None
         return _raise_incident(rt, session, loaded, exc)
     _record_calls(loaded)
     return None
+
+
+def advance(workflow: BpmnWorkflow) -> None:
+    """Run engine steps until the workflow waits, handing handlers' BpmnErrors to boundary events."""
+    while True:
+        try:
+            workflow.do_engine_steps()
+            return
+        except BpmnError as exc:
+            if not throw_bpmn_error(workflow, exc):
+                raise
+
+
+def throw_bpmn_error(workflow: BpmnWorkflow, error: BpmnError) -> bool:
+    """Hand a handler's BpmnError to the error boundary events around the failed task; False when
+    none catches it (then it is an incident)."""
+    failed = workflow.get_tasks(state=TaskState.ERROR)
+    if not failed:
+        return False
+    task = failed[0]
+    pending = len(workflow.bpmn_events)
+    event = BpmnEvent(ErrorEventDefinition(error.code, code=error.code),
+                      payload={"code": error.code, "message": error.message, **error.data}, target=task.workflow)
+    workflow.catch(event)
+    if len(workflow.bpmn_events) > pending:  # nobody caught it
+        workflow.bpmn_events = workflow.bpmn_events[:pending]
+        return False
+    task._set_state(TaskState.CANCELLED)  # the boundary event took over from the failed task
+    return True
 
 
 def _record_calls(loaded: Loaded) -> None:
@@ -195,7 +227,7 @@ def persist(rt: Runtime, session: Session, loaded: Loaded) -> None:
         instance.status = "running" if ready else "waiting"
     if instance.status == "completed" and previous != "completed":
         loaded.record("instance_completed", loaded.run.actor, None, {"data": _plain_data(workflow.data)})
-    instance.state = rt.serializer.dumps(workflow)
+    instance.state = rt.seal(rt.serializer.dumps(workflow))
     instance.serializer_version = rt.serializer.version
     instance.updated_at = now
     if loaded.pending_events:
@@ -232,10 +264,14 @@ def _sync_human_tasks(conn: Connection, loaded: Loaded, now: datetime) -> list[A
             props = (spec.extensions or {}).get("properties", {})
             role = lane_role(spec.lane)
             due = props.get("dueIn")
+            # assignTo names a data variable holding the user who must do this task (e.g. the
+            # surveyor a scheduling handler chose); the lane's role is still required of them.
+            named = task.data.get(props["assignTo"]) if props.get("assignTo") else None
             row = store.insert_task(
                 conn, instance_id=instance.id, spiff_task_id=task_id, process_key=instance.process_key,
                 business_key=instance.business_key, task_key=spec.bpmn_id, task_name=spec.bpmn_name or spec.bpmn_id,
-                lane=spec.lane, candidate_role=role, assignee=None if role else instance.started_by, status="open",
+                lane=spec.lane, candidate_role=role, status="open",
+                assignee=named if isinstance(named, str) and named else (None if role else instance.started_by),
                 form=props.get("formJsonSchemaFilename"), separate_from=props.get("separateFrom"),
                 priority=int(props.get("priority", 50)), created_at=now,
                 due_at=now + isodate.parse_duration(due) if due else None,

@@ -18,6 +18,18 @@ from sqlalchemy.orm import Session
 from .clock import Clock
 
 
+class BpmnError(Exception):
+    """Raised by a handler for a business failure the diagram handles: an error boundary event with
+    this `code` on the service task (or a call activity around it) takes over. What the handler wrote
+    before raising is kept; with no boundary event to catch it, it becomes an incident."""
+
+    def __init__(self, code: str, message: str = "", data: dict[str, Any] | None = None):
+        super().__init__(f"{code}: {message}" if message else code)
+        self.code = code
+        self.message = message or code
+        self.data = data or {}
+
+
 @dataclass(frozen=True)
 class HandlerContext:
     """What a handler gets besides its parameters."""

@@ -23,9 +23,10 @@ from sqlalchemy import select
 
 from .clock import fixed_clock, using_clock
 from .errors import NotFoundError
-from .execution import fingerprint
+from .execution import advance, fingerprint
 from .identity import Actor, require
 from .models import EventModel, InstanceModel
+from .registry import BpmnError
 from .runtime import Runtime
 from .sandbox import RestrictedEnvironment, SandboxError
 
@@ -79,7 +80,10 @@ class _ReplayScriptEngine(PythonScriptEngine):
         if recorded["operator"] != operation_name or recorded["task"] != task.task_spec.bpmn_id:
             raise ReplayDivergedError(f"{task.task_spec.bpmn_id} calls {operation_name!r}, but the record has "
                                       f"{recorded['operator']!r} at {recorded['task']}")
-        return json.dumps(recorded["result"])
+        result = recorded["result"]
+        if isinstance(result, dict) and "bpmn_error" in result:
+            raise BpmnError(result["bpmn_error"], result.get("message", ""), result.get("data"))
+        return json.dumps(result)
 
 
 def _steps(rt: Runtime, events: list[EventModel]) -> list[list[tuple[EventModel, dict[str, Any]]]]:
@@ -162,7 +166,7 @@ def replay_instance(rt: Runtime, instance_id: int, actor: Actor) -> ReplayResult
                 workflow = _apply(rt, workflow, first, first_payload, process, engine)
                 workflow.script_engine = engine
                 try:
-                    workflow.do_engine_steps()
+                    advance(workflow)
                 except (Exception, SandboxError) as exc:
                     if _diverged(exc) or engine.failure is None:
                         raise

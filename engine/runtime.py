@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +21,10 @@ from .sandbox import Limits
 from .serialization import WorkflowStateSerializer
 from .settings import EngineSettings
 from .unit_of_work import UnitOfWork
+
+
+def _same(data: bytes) -> bytes:
+    return data
 
 
 class SpecCache:
@@ -98,6 +103,9 @@ class Runtime:
     protect: PayloadProtector = no_protection
     # The inverse of `protect`, for replay: what was protected in history, made readable again.
     reveal: PayloadProtector = no_protection
+    # Encryption of the stored workflow state (it holds the process data, personal data included).
+    seal: Callable[[bytes], bytes] = _same
+    unseal: Callable[[bytes], bytes] = _same
     specs: SpecCache = field(default_factory=SpecCache)
     serializer: WorkflowStateSerializer = field(default_factory=WorkflowStateSerializer)
     workflows: WorkflowCache = field(default_factory=WorkflowCache)

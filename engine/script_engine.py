@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from .clock import Clock
 from .jsonutil import canonical_dumps, to_plain
-from .registry import HandlerContext, HandlerRegistry
+from .registry import BpmnError, HandlerContext, HandlerRegistry
 from .sandbox import Limits, RestrictedEnvironment
 
 
@@ -67,10 +67,22 @@ class SandboxedScriptEngine(PythonScriptEngine):
             idempotency_key=f"{run.instance_id}:{task.id}",
             actor=run.actor,
         )
-        # A savepoint: when the handler raises, what it wrote is undone, and the rest of the
-        # operation (earlier steps, the incident record) still commits.
-        with run.session.begin_nested():
+        # A savepoint: when the handler fails, what it wrote is undone, and the rest of the
+        # operation (earlier steps, the incident record) still commits. A BpmnError is an outcome,
+        # not a failure: its writes stay, and it is recorded like a result so replay can repeat it.
+        savepoint = run.session.begin_nested()
+        try:
             result = handler.func(ctx, **params)
+        except BpmnError as exc:
+            savepoint.commit()
+            run.calls.append(HandlerCall(str(task.id), task.task_spec.bpmn_id, operation_name, to_plain(params),
+                                         {"bpmn_error": exc.code, "message": exc.message,
+                                          "data": to_plain(exc.data)}))
+            raise
+        except BaseException:
+            savepoint.rollback()
+            raise
+        savepoint.commit()
         text = canonical_dumps(result)
         run.calls.append(HandlerCall(str(task.id), task.task_spec.bpmn_id, operation_name, to_plain(params),
                                      to_plain(result)))

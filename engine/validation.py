@@ -160,6 +160,9 @@ def _human_task_problems(
             isodate.parse_duration(due)
         except (isodate.ISO8601Error, ValueError):
             problems.append(Problem(name, f"dueIn {due!r} is not an ISO 8601 duration (e.g. P3D, PT4H)", task_id, line))
+    assign_to = props.get("assignTo")
+    if assign_to is not None and not assign_to.isidentifier():
+        problems.append(Problem(name, f"assignTo {assign_to!r} must name a process variable", task_id, line))
     priority = props.get("priority")
     if priority is not None and not (priority.isascii() and priority.isdigit() and 0 <= int(priority) <= 100):
         problems.append(Problem(name, f"priority {priority!r} must be a whole number from 0 to 100", task_id, line))
