@@ -71,7 +71,7 @@ def load(
         instance = store.get_instance(session.connection(), instance_id, lock=lock)
     parsed = rt.specs.get(session, instance.deployment_id)
     process = parsed.processes[instance.process_key]
-    run = RunContext(session, rt.clock, instance.id, instance.business_key, actor)
+    run = RunContext(session, rt.clock, instance.id, instance.business_key, actor, rt.services)
     workflow = rt.workflows.take(instance.id, instance.version) if lock else None
     if workflow is None:
         workflow = rt.serializer.loads(rt.unseal(instance.state), process.spec, process.subprocess_specs)

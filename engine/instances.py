@@ -95,7 +95,7 @@ def start_instance(
             session.connection(), definition_id=definition.id, deployment_id=definition.deployment_id,
             process_key=process_key, business_key=business_key, status="running", started_by=actor.username,
             started_at=now, updated_at=now)
-        run = RunContext(session, rt.clock, instance.id, business_key, actor.username)
+        run = RunContext(session, rt.clock, instance.id, business_key, actor.username, rt.services)
         workflow.script_engine = new_engine(rt, run)
         workflow.task_tree.data.update(data or {})
         loaded = Loaded(instance, workflow, parsed, process, run)

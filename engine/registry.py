@@ -42,6 +42,9 @@ class HandlerContext:
     # Stable across retries of the same step: side-effecting handlers key their effect on it.
     idempotency_key: str
     actor: str | None = None
+    # Whatever the composition root hands handlers (the domain's cipher, payment gateway…); the
+    # engine passes it through without looking.
+    services: Any = None
 
     def now(self) -> datetime:
         """The engine's current time."""

@@ -109,6 +109,8 @@ class Runtime:
     specs: SpecCache = field(default_factory=SpecCache)
     serializer: WorkflowStateSerializer = field(default_factory=WorkflowStateSerializer)
     workflows: WorkflowCache = field(default_factory=WorkflowCache)
+    # Handed to every handler as `ctx.services` (see engine.registry.HandlerContext).
+    services: Any = None
     # Process definitions never change once deployed: their version numbers are remembered here.
     definition_versions: dict[int, int] = field(default_factory=dict)
 

@@ -38,6 +38,7 @@ class RunContext:
     instance_id: int
     business_key: str | None
     actor: str | None
+    services: Any = None
     calls: list[HandlerCall] = field(default_factory=list)
 
 
@@ -66,6 +67,7 @@ class SandboxedScriptEngine(PythonScriptEngine):
             task_key=task.task_spec.bpmn_id,
             idempotency_key=f"{run.instance_id}:{task.id}",
             actor=run.actor,
+            services=run.services,
         )
         # A savepoint: when the handler fails, what it wrote is undone, and the rest of the
         # operation (earlier steps, the incident record) still commits. A BpmnError is an outcome,

@@ -13,6 +13,9 @@ from engine.database import make_engine, make_session_factory
 from engine.registry import HandlerRegistry
 from engine.runtime import Runtime
 from engine.settings import EngineSettings
+from tasks.crypto import PersonalDataCipher
+from tasks.payment_gateway import SimulatedGateway
+from tasks.services import DomainServices
 
 from .instance_folder import InstanceConfig, InstanceFolderError
 
@@ -50,12 +53,28 @@ def build_settings(overrides: dict[str, object]) -> EngineSettings:
     return dataclasses.replace(EngineSettings(), **overrides)  # type: ignore[arg-type]
 
 
+def build_services(config: InstanceConfig) -> DomainServices:
+    """The domain's dependencies: the personal-data cipher from the instance's key, the gateway."""
+    try:
+        key = config.data_key_file.read_bytes().strip()
+    except OSError as exc:
+        raise InstanceFolderError(f"cannot read the data key {config.data_key_file}: {exc}") from exc
+    return DomainServices(cipher=PersonalDataCipher(key), gateway=SimulatedGateway())
+
+
 def build_app(config: InstanceConfig) -> App:
     """Wire the runtime for an instance folder."""
     db = make_engine(config.database_url)
+    services = build_services(config)
+    cipher = services.cipher
     runtime = Runtime(
         session_factory=make_session_factory(db),
         registry=build_registry(config.handler_modules),
         settings=build_settings(config.engine),
+        protect=cipher.protect,
+        reveal=cipher.reveal,
+        seal=cipher.seal,
+        unseal=cipher.unseal,
+        services=services,
     )
     return App(config, db, runtime)

@@ -4,9 +4,10 @@ from alembic import context
 from sqlalchemy import create_engine
 
 from engine.models import Base
+from tasks.records import DomainBase
 
 config = context.config
-target_metadata = Base.metadata
+target_metadata = [Base.metadata, DomainBase.metadata]
 
 
 def run_migrations_online() -> None:

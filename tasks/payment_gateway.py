@@ -1,0 +1,62 @@
+"""The payment gateway interface, and the simulated gateway used by the demo and the tests."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Protocol
+
+
+class GatewayTimeoutError(Exception):
+    """No answer: the payment may or may not have been accepted. Ask `status` before paying again."""
+
+
+@dataclass(frozen=True)
+class GatewayAnswer:
+    """The gateway's answer to a payment or a status question."""
+
+    accepted: bool
+    reference: str | None = None
+    reason: str | None = None
+
+
+class PaymentGateway(Protocol):
+    """What InsureFlow needs from a bank or payment provider."""
+
+    def pay(self, key: str, amount: Decimal, account: str, purpose: str) -> GatewayAnswer:
+        """Pay once per `key`: a repeated key never pays twice. May raise GatewayTimeoutError."""
+
+    def status(self, key: str) -> GatewayAnswer | None:
+        """What happened to the payment with `key`; None when the gateway never received it."""
+
+
+@dataclass
+class SimulatedGateway:
+    """An in-process gateway that can be told to fail, time out, or time out after accepting.
+
+    `script` holds the behaviour of the next calls, one word each: "ok", "decline", "timeout"
+    (nothing happens), "accept_then_timeout" (the payment is made but the answer is lost).
+    """
+
+    script: list[str] = field(default_factory=list)
+    paid: dict[str, tuple[Decimal, str]] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def pay(self, key: str, amount: Decimal, account: str, purpose: str) -> GatewayAnswer:
+        with self._lock:
+            if key in self.paid:  # the gateway is idempotent per key, like real ones
+                return GatewayAnswer(True, f"SIM-{key}")
+            behaviour = self.script.pop(0) if self.script else "ok"
+            if behaviour == "decline":
+                return GatewayAnswer(False, reason="account closed")
+            if behaviour == "timeout":
+                raise GatewayTimeoutError("payment gateway did not answer")
+            self.paid[key] = (amount, purpose)
+            if behaviour == "accept_then_timeout":
+                raise GatewayTimeoutError("payment gateway did not answer")
+            return GatewayAnswer(True, f"SIM-{key}")
+
+    def status(self, key: str) -> GatewayAnswer | None:
+        with self._lock:
+            return GatewayAnswer(True, f"SIM-{key}") if key in self.paid else None

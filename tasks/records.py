@@ -1,0 +1,296 @@
+"""The insurance domain's records. Personal data lives only in the `*_enc` columns (Fernet) and is
+found by value through the keyed `*_hash` columns (see tasks/crypto.py)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    Numeric,
+    String,
+    Text,
+    Time,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+Money = Numeric(14, 2)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Naive UTC in the database, aware UTC in Python."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: object) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are ambiguous; pass an aware UTC datetime")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: object) -> datetime | None:
+        return value.replace(tzinfo=UTC) if value is not None else None
+
+
+class DomainBase(DeclarativeBase):
+    """Base of the domain tables (the engine's tables have their own)."""
+
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class CustomerRecord(DomainBase):
+    __tablename__ = "customers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    id_number_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    id_number_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    birth_date: Mapped[date] = mapped_column(Date)
+    gender: Mapped[str | None] = mapped_column(String(1))
+    phone_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    region: Mapped[str | None] = mapped_column(String(40))
+    consent_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ProductRecord(DomainBase):
+    """A product and its terms; rules that vary by case live in the DMN tables."""
+
+    __tablename__ = "products"
+
+    code: Mapped[str] = mapped_column(String(20), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    name_zh: Mapped[str] = mapped_column(String(100))
+    line: Mapped[str] = mapped_column(String(20))  # medical / accident / life / property / savings
+    risk_level: Mapped[str] = mapped_column(String(10))  # low / medium / high
+    min_age: Mapped[int] = mapped_column(Integer)
+    max_age: Mapped[int] = mapped_column(Integer)
+    claim_types: Mapped[list[Any]] = mapped_column()
+    deductible: Mapped[Decimal] = mapped_column(Money)
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+class RateRecord(DomainBase):
+    """Annual premium per 1,000 of sum insured, by product, age band and term."""
+
+    __tablename__ = "rates"
+    __table_args__ = (Index("ix_rates_lookup", "product_code", "age_min", "term_years"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_code: Mapped[str] = mapped_column(ForeignKey("products.code"))
+    age_min: Mapped[int] = mapped_column(Integer)
+    age_max: Mapped[int] = mapped_column(Integer)
+    term_years: Mapped[int] = mapped_column(Integer)
+    rate_per_thousand: Mapped[Decimal] = mapped_column(Numeric(10, 4))
+
+
+class SurrenderValueRecord(DomainBase):
+    """Share of premiums paid that a surrender returns, by product and policy year."""
+
+    __tablename__ = "surrender_values"
+    __table_args__ = (UniqueConstraint("product_code", "policy_year"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_code: Mapped[str] = mapped_column(ForeignKey("products.code"))
+    policy_year: Mapped[int] = mapped_column(Integer)
+    percent_of_premiums: Mapped[Decimal] = mapped_column(Numeric(5, 2))
+
+
+class PolicyRecord(DomainBase):
+    __tablename__ = "policies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(24), unique=True)
+    product_code: Mapped[str] = mapped_column(ForeignKey("products.code"))
+    holder_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    insured_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    beneficiary_ids: Mapped[list[Any]] = mapped_column(default=list)
+    sum_insured: Mapped[Decimal] = mapped_column(Money)
+    remaining_sum_insured: Mapped[Decimal] = mapped_column(Money)
+    annual_premium: Mapped[Decimal] = mapped_column(Money)
+    loading: Mapped[Decimal] = mapped_column(Numeric(6, 3), default=Decimal("1"))
+    term_years: Mapped[int] = mapped_column(Integer)
+    start_date: Mapped[date] = mapped_column(Date)
+    end_date: Mapped[date] = mapped_column(Date)
+    cooling_off_end: Mapped[date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(20))  # in_force / terminated
+    terminated_reason: Mapped[str | None] = mapped_column(String(40))
+    terminated_on: Mapped[date | None] = mapped_column(Date)
+    premiums_paid: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    instance_id: Mapped[int | None] = mapped_column(Integer)
+
+
+class ClaimRecord(DomainBase):
+    __tablename__ = "claims"
+    __table_args__ = (Index("ix_claims_policy_incident", "policy_id", "incident_date"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(24), unique=True)
+    policy_id: Mapped[int] = mapped_column(ForeignKey("policies.id"), index=True)
+    claimant_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    incident_date: Mapped[date] = mapped_column(Date)
+    claim_type: Mapped[str] = mapped_column(String(30))
+    description: Mapped[str] = mapped_column(Text, default="")
+    claimed_amount: Mapped[Decimal] = mapped_column(Money)
+    payee_account_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    payee_account_hash: Mapped[str] = mapped_column(String(64), index=True)
+    region: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(30))
+    check_code: Mapped[str] = mapped_column(String(4))  # the second factor of the public status page
+    assessed_amount: Mapped[Decimal | None] = mapped_column(Money)
+    paid_amount: Mapped[Decimal | None] = mapped_column(Money)
+    rejection_reason: Mapped[str | None] = mapped_column(Text)
+    reported_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    instance_id: Mapped[int | None] = mapped_column(Integer, index=True)
+
+
+class ClaimDocumentRecord(DomainBase):
+    __tablename__ = "claim_documents"
+    __table_args__ = (UniqueConstraint("claim_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    filename: Mapped[str | None] = mapped_column(String(255))
+    content_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ClaimStatusRecord(DomainBase):
+    """The customer-facing timeline of a claim."""
+
+    __tablename__ = "claim_status_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id"), index=True)
+    status: Mapped[str] = mapped_column(String(30))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class PaymentRecord(DomainBase):
+    """One outgoing payment; at most one per idempotency key, whatever retries happen."""
+
+    __tablename__ = "payments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(String(120), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))  # claim_payout / refund
+    claim_id: Mapped[int | None] = mapped_column(ForeignKey("claims.id"), index=True)
+    policy_id: Mapped[int] = mapped_column(ForeignKey("policies.id"), index=True)
+    amount: Mapped[Decimal] = mapped_column(Money)
+    payee_account_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    status: Mapped[str] = mapped_column(String(20))  # pending / accepted / failed
+    gateway_ref: Mapped[str | None] = mapped_column(String(80))
+    failure: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class PremiumPaymentRecord(DomainBase):
+    """Premium received, for AML screening (cash per payer per day)."""
+
+    __tablename__ = "premium_payments"
+    __table_args__ = (Index("ix_premium_payer_day", "payer_hash", "paid_on"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(String(120), unique=True)
+    holder_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    payer_hash: Mapped[str] = mapped_column(String(64))
+    payer_name: Mapped[str] = mapped_column(String(100))
+    amount: Mapped[Decimal] = mapped_column(Money)
+    method: Mapped[str] = mapped_column(String(20))  # cash / transfer / card
+    paid_on: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class SurveyorRecord(DomainBase):
+    __tablename__ = "surveyors"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(20), default="surveyor")  # surveyor / examiner (medical exams)
+    regions: Mapped[list[Any]] = mapped_column()
+    work_start: Mapped[time] = mapped_column(Time)
+    work_end: Mapped[time] = mapped_column(Time)
+    slot_minutes: Mapped[int] = mapped_column(Integer, default=120)
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+class AppointmentRecord(DomainBase):
+    """A surveyor's (or examiner's) booked slot; the unique key makes double-booking impossible."""
+
+    __tablename__ = "appointments"
+    __table_args__ = (UniqueConstraint("surveyor_id", "starts_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    surveyor_id: Mapped[int] = mapped_column(ForeignKey("surveyors.id"), index=True)
+    claim_id: Mapped[int | None] = mapped_column(ForeignKey("claims.id"), index=True)
+    purpose: Mapped[str] = mapped_column(String(30))  # survey / medical_exam
+    reference: Mapped[str] = mapped_column(String(120), unique=True)  # idempotency key of the booking
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class HolidayRecord(DomainBase):
+    __tablename__ = "holidays"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+
+
+class WatchListRecord(DomainBase):
+    """Sanctions and fraud watch list: matched by name, ID number hash or account hash."""
+
+    __tablename__ = "watch_list"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(100), index=True)
+    id_number_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    account_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    reason: Mapped[str] = mapped_column(String(200))
+    listed_on: Mapped[date] = mapped_column(Date)
+
+
+class UnderwritingOutcomeRecord(DomainBase):
+    """Past underwriting decisions per person, for the anti-fraud look-up."""
+
+    __tablename__ = "underwriting_outcomes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    id_number_hash: Mapped[str] = mapped_column(String(64), index=True)
+    product_code: Mapped[str] = mapped_column(String(20))
+    decision: Mapped[str] = mapped_column(String(20))
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    instance_id: Mapped[int | None] = mapped_column(Integer)
+
+
+class NotificationRecord(DomainBase):
+    """The outbox of customer messages."""
+
+    __tablename__ = "notifications"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(String(120), unique=True)
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(20))  # sms / email / letter
+    template: Mapped[str] = mapped_column(String(60))
+    params: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
