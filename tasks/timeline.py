@@ -1,0 +1,41 @@
+"""The customer-facing claim timeline and the outbox of customer messages."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .records import ClaimRecord, ClaimStatusRecord, NotificationRecord
+
+CLAIM_STATUSES = ("registered", "documents_requested", "under_review", "under_investigation", "survey_scheduled",
+                  "assessing", "approved", "paid", "rejected", "withdrawn")
+
+
+def set_claim_status(session: Session, claim: ClaimRecord, status: str, at: datetime) -> None:
+    """Move a claim to `status` and add it to its timeline (once per status change)."""
+    if status not in CLAIM_STATUSES:
+        raise ValueError(f"unknown claim status {status!r}")
+    if claim.status == status:
+        return
+    claim.status = status
+    if status in ("paid", "rejected", "withdrawn"):
+        claim.closed_at = at
+    session.add(ClaimStatusRecord(claim_id=claim.id, status=status, occurred_at=at))
+
+
+def queue_notification(
+    session: Session, key: str, customer_id: int | None, template: str, params: dict[str, Any], at: datetime,
+    channel: str = "sms",
+) -> NotificationRecord:
+    """Put a customer message in the outbox, once per idempotency key."""
+    existing = session.scalar(select(NotificationRecord).where(NotificationRecord.idempotency_key == key))
+    if existing is not None:
+        return existing
+    record = NotificationRecord(idempotency_key=key, customer_id=customer_id, channel=channel, template=template,
+                                params=params, created_at=at)
+    session.add(record)
+    session.flush()
+    return record
