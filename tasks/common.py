@@ -41,7 +41,8 @@ def services(ctx: HandlerContext) -> DomainServices:
 
 def customer_by_id_number(session: Session, svc: DomainServices, id_number: str) -> CustomerRecord | None:
     """The customer with this resident ID number, found by its keyed hash."""
-    return session.scalar(select(CustomerRecord).where(CustomerRecord.id_number_hash == svc.cipher.lookup_hash(id_number)))
+    digest = svc.cipher.lookup_hash(id_number)
+    return session.scalar(select(CustomerRecord).where(CustomerRecord.id_number_hash == digest))
 
 
 def age_on(birth: date, day: date) -> int:
