@@ -133,3 +133,39 @@ def deployed(world: World) -> World:
 
     deploy(world.rt, fixture_files(), OPERATOR)
     return world
+
+
+@dataclass
+class Domain:
+    """A migrated database with the domain's services, for handler tests."""
+
+    url: str
+    session_factory: object
+    services: object
+    clock: TestClock
+
+    def ctx(self, session, *, instance_id: int = 1, task_key: str = "task", key: str | None = None,
+            business_key: str | None = None):
+        """A HandlerContext as the engine would build it for one step."""
+        from engine.registry import HandlerContext
+
+        return HandlerContext(session=session, clock=self.clock, instance_id=instance_id, business_key=business_key,
+                              task_key=task_key, idempotency_key=key or f"{instance_id}:{task_key}",
+                              actor="tester", services=self.services)
+
+
+@pytest.fixture
+def domain(db_url: str) -> Iterator[Domain]:
+    """Domain tables on a fresh database (SQLite and PostgreSQL), a cipher with a fresh key, a
+    simulated gateway, and a hand-moved clock."""
+    from cryptography.fernet import Fernet
+
+    from tasks.crypto import PersonalDataCipher
+    from tasks.payment_gateway import SimulatedGateway
+    from tasks.services import DomainServices
+
+    db = make_engine(db_url)
+    schema.upgrade(db)
+    services = DomainServices(cipher=PersonalDataCipher(Fernet.generate_key()), gateway=SimulatedGateway())
+    yield Domain(db_url, make_session_factory(db), services, TestClock())
+    db.dispose()
