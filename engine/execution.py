@@ -210,7 +210,7 @@ def persist(rt: Runtime, session: Session, loaded: Loaded) -> None:
     instance, workflow = loaded.instance, loaded.workflow
     conn = session.connection()
     now = rt.clock()
-    _route_thrown_messages(session, loaded, now)
+    _route_thrown_messages(rt, session, loaded, now)
     data = current_data(workflow)
     key = data.get("business_key")
     if isinstance(key, str) and key and key != instance.business_key:
@@ -238,14 +238,15 @@ def persist(rt: Runtime, session: Session, loaded: Loaded) -> None:
     after_commit(session, lambda: rt.workflows.put(instance.id, instance.version, workflow))
 
 
-def _route_thrown_messages(session: Session, loaded: Loaded, now: datetime) -> None:
+def _route_thrown_messages(rt: Runtime, session: Session, loaded: Loaded, now: datetime) -> None:
     for event in loaded.workflow.get_events():
         definition = event.event_definition
         if not isinstance(definition, MessageEventDefinition):
             continue
         payload = to_plain(event.payload) if event.payload is not None else None
         session.add(MessageModel(
-            name=definition.name, payload=canonical_dumps(payload), correlations=canonical_dumps(
+            name=definition.name, payload=canonical_dumps(rt.protect("message", {"payload": payload})),
+            correlations=canonical_dumps(
                 to_plain(event.correlations or {})), source_instance_id=loaded.instance.id, status="pending",
             created_at=now))
         loaded.record("message_sent", loaded.run.actor, None, {"name": definition.name, "payload": payload})

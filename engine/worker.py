@@ -98,7 +98,7 @@ def deliver_messages(rt: Runtime, report: TickReport, limit: int = 500) -> None:
                     WaitModel.kind == "message", WaitModel.status == "pending", WaitModel.name == message.name,
                     WaitModel.instance_id != (message.source_instance_id or 0))
                 .distinct().order_by(WaitModel.instance_id)))
-            payload = json.loads(message.payload)
+            payload = rt.reveal("message", json.loads(message.payload))["payload"]
             for instance_id in candidates:
                 loaded = load(rt, session, instance_id, None)
                 try:
