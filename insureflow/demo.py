@@ -13,6 +13,7 @@ from engine.models import UserModel
 from engine.settings import DEFAULT_ROLES
 
 from .bootstrap import App
+from .demo_data import SURVEYORS, seed_customers, seed_reference_data
 
 BPMN_DIR = Path(__file__).resolve().parent.parent / "bpmn"
 
@@ -23,7 +24,7 @@ def demo_password(role: str) -> str:
 
 
 def load_demo(app: App) -> dict[str, Any]:
-    """Create demo users (idempotent) and deploy bpmn/ when it holds diagrams."""
+    """Create demo users and reference data (idempotent) and deploy bpmn/ when it holds diagrams."""
     rt = app.runtime
     created = []
     with rt.uow() as uow:
@@ -32,6 +33,13 @@ def load_demo(app: App) -> dict[str, Any]:
             if uow.session.scalar(select(UserModel).where(UserModel.username == name)) is None:
                 add_user(uow.session, rt.settings, name, [role], demo_password(role), rt.clock())
                 created.append(name)
+        for username, display, _regions in SURVEYORS:
+            if uow.session.scalar(select(UserModel).where(UserModel.username == username)) is None:
+                add_user(uow.session, rt.settings, username, ["surveyor"], demo_password("surveyor"), rt.clock(),
+                         display)
+                created.append(username)
+        seed_reference_data(uow.session, rt.clock())
+        seed_customers(uow.session, rt.services.cipher, rt.clock())
         uow.commit()
     files = {
         p.relative_to(BPMN_DIR).as_posix(): p.read_bytes()

@@ -1,0 +1,153 @@
+"""Demo reference data: products and their rate and surrender tables, surveyors and examiners,
+holidays, a watch list, customers with policies — an insurer's world small enough to read."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tasks.crypto import PersonalDataCipher
+from tasks.idcard import check_digit
+from tasks.records import (
+    CustomerRecord,
+    HolidayRecord,
+    PolicyRecord,
+    ProductRecord,
+    RateRecord,
+    SurrenderValueRecord,
+    SurveyorRecord,
+    WatchListRecord,
+)
+
+PRODUCTS = [
+    # code, name, Chinese name, line, risk, min age, max age, claim types, deductible
+    ("MED01", "Medical Care Plus", "医疗保障加", "medical", "low", 0, 65, ["hospitalization", "outpatient"], "500"),
+    ("ACC01", "Accident Shield", "意外护盾", "accident", "low", 18, 70,
+     ["accident_injury", "disability", "death"], "0"),
+    ("LIFE20", "Term Life 20", "定期寿险20", "life", "medium", 18, 60, ["death", "disability"], "0"),
+    ("HOME01", "Home Protect", "家财保", "property", "low", 18, 80, ["property_damage", "total_loss"], "1000"),
+    ("INV01", "Wealth Builder (investment-linked)", "财富积累投连险", "savings", "high", 18, 65, ["death"], "0"),
+]
+AGE_BANDS = [(0, 17), (18, 30), (31, 40), (41, 50), (51, 60), (61, 70), (71, 80)]
+TERMS = [1, 5, 10, 20, 30]
+BASE_RATE = {"MED01": "1.80", "ACC01": "0.90", "LIFE20": "1.20", "HOME01": "0.60", "INV01": "9.50"}
+AGE_FACTOR = [Decimal("0.8"), Decimal("1.0"), Decimal("1.3"), Decimal("1.9"), Decimal("2.8"), Decimal("4.0"),
+              Decimal("5.5")]
+SURRENDER = {"LIFE20": [0, 20, 35, 50, 60, 70, 75, 80, 85, 90], "INV01": [70, 80, 85, 90, 92, 94, 96, 98, 99, 100]}
+REGIONS = ["beijing", "shanghai", "guangzhou", "shenzhen", "chengdu", "hangzhou"]
+SURVEYORS = [
+    ("surveyor.wang", "Wang Lei 王磊", ["beijing"]),
+    ("surveyor.li", "Li Na 李娜", ["beijing", "hangzhou"]),
+    ("surveyor.zhang", "Zhang Wei 张伟", ["shanghai", "hangzhou"]),
+    ("surveyor.chen", "Chen Jie 陈杰", ["guangzhou", "shenzhen"]),
+    ("surveyor.liu", "Liu Yang 刘洋", ["shenzhen"]),
+    ("surveyor.zhao", "Zhao Min 赵敏", ["chengdu"]),
+]
+EXAMINERS = [(f"clinic.{region}", f"{region.title()} Health Check Centre", [region]) for region in REGIONS]
+HOLIDAYS = [
+    ("2026-01-01", "New Year's Day"), ("2026-02-16", "Spring Festival"), ("2026-02-17", "Spring Festival"),
+    ("2026-02-18", "Spring Festival"), ("2026-02-19", "Spring Festival"), ("2026-02-20", "Spring Festival"),
+    ("2026-04-06", "Qingming"), ("2026-05-01", "Labour Day"), ("2026-05-05", "Labour Day"),
+    ("2026-06-19", "Dragon Boat Festival"), ("2026-09-25", "Mid-Autumn Festival"), ("2026-10-01", "National Day"),
+    ("2026-10-02", "National Day"), ("2026-10-05", "National Day"), ("2026-10-06", "National Day"),
+    ("2026-10-07", "National Day"), ("2027-01-01", "New Year's Day"), ("2027-02-05", "Spring Festival"),
+    ("2027-02-08", "Spring Festival"), ("2027-02-09", "Spring Festival"), ("2027-02-10", "Spring Festival"),
+    ("2027-02-11", "Spring Festival"),
+]
+
+
+def id_number(region: str, birth: date, sequence: int) -> str:
+    """A well-formed resident ID number (GB 11643) for demo people."""
+    first17 = f"{region}{birth:%Y%m%d}{sequence:03d}"
+    return first17 + check_digit(first17)
+
+
+CUSTOMERS = [
+    # name, region code, birth date, sequence (odd = male), phone, region
+    ("Li Hua 李华", "110105", date(1985, 3, 14), 101, "13812345601", "beijing"),
+    ("Wang Fang 王芳", "310104", date(1990, 7, 2), 202, "13912345602", "shanghai"),
+    ("Zhang Qiang 张强", "440106", date(1978, 11, 23), 303, "13712345603", "guangzhou"),
+    ("Liu Mei 刘梅", "510107", date(1995, 1, 9), 404, "13612345604", "chengdu"),
+    ("Chen Gang 陈刚", "330106", date(1969, 5, 30), 505, "13512345605", "hangzhou"),
+    ("Zhou Xin 周鑫", "440305", date(2001, 9, 17), 607, "15012345606", "shenzhen"),
+]
+# Policies already in force: customer index, product, sum insured, term, start date, annual premium
+POLICIES = [
+    (0, "MED01", "200000", 5, date(2025, 6, 1), "1296.00"),
+    (1, "HOME01", "1500000", 10, date(2024, 3, 15), "900.00"),
+    (2, "LIFE20", "1000000", 20, date(2023, 9, 1), "2280.00"),
+    (3, "ACC01", "500000", 5, date(2026, 10, 20), "450.00"),
+    (4, "HOME01", "800000", 10, date(2025, 1, 10), "1520.00"),
+    (5, "MED01", "100000", 1, date(2026, 11, 1), "180.00"),
+]
+
+
+def seed_reference_data(session: Session, now: datetime) -> bool:
+    """Products, rates, surrender values, surveyors, examiners, holidays; False when already there."""
+    if session.get(ProductRecord, "MED01") is not None:
+        return False
+    for code, name, name_zh, line, risk, min_age, max_age, claim_types, deductible in PRODUCTS:
+        session.add(ProductRecord(code=code, name=name, name_zh=name_zh, line=line, risk_level=risk, min_age=min_age,
+                                  max_age=max_age, claim_types=claim_types, deductible=Decimal(deductible)))
+    session.flush()
+    for code, *_ in PRODUCTS:
+        for (age_min, age_max), factor in zip(AGE_BANDS, AGE_FACTOR, strict=True):
+            for term in TERMS:
+                term_factor = Decimal("1") + Decimal(term) / Decimal("100")
+                rate = (Decimal(BASE_RATE[code]) * factor * term_factor).quantize(Decimal("0.0001"))
+                session.add(RateRecord(product_code=code, age_min=age_min, age_max=age_max, term_years=term,
+                                       rate_per_thousand=rate))
+    for code, percents in SURRENDER.items():
+        for year, percent in enumerate(percents, start=1):
+            session.add(SurrenderValueRecord(product_code=code, policy_year=year, percent_of_premiums=Decimal(percent)))
+    for username, name, regions in SURVEYORS:
+        session.add(SurveyorRecord(username=username, name=name, kind="surveyor", regions=regions,
+                                   work_start=time(9), work_end=time(17), slot_minutes=120))
+    for username, name, regions in EXAMINERS:
+        session.add(SurveyorRecord(username=username, name=name, kind="examiner", regions=regions,
+                                   work_start=time(8, 30), work_end=time(16, 30), slot_minutes=60))
+    for day, name in HOLIDAYS:
+        session.add(HolidayRecord(day=date.fromisoformat(day), name=name))
+    session.flush()
+    return True
+
+
+def seed_customers(session: Session, cipher: PersonalDataCipher, now: datetime) -> list[CustomerRecord]:
+    """Demo customers, each with a policy in force, plus a watch-list entry; idempotent."""
+    customers = []
+    for name, region_code, birth, sequence, phone, region in CUSTOMERS:
+        number = id_number(region_code, birth, sequence)
+        digest = cipher.lookup_hash(number)
+        customer = session.scalar(select(CustomerRecord).where(CustomerRecord.id_number_hash == digest))
+        if customer is None:
+            customer = CustomerRecord(name=name, id_number_enc=cipher.encrypt(number), id_number_hash=digest,
+                                      birth_date=birth, gender="M" if sequence % 2 else "F",
+                                      phone_enc=cipher.encrypt(phone), region=region, consent_at=now, created_at=now)
+            session.add(customer)
+            session.flush()
+        customers.append(customer)
+    for index, (who, product, sum_insured, term, start, premium) in enumerate(POLICIES, start=1):
+        number = f"PDEMO{index:04d}"
+        if session.scalar(select(PolicyRecord).where(PolicyRecord.number == number)) is not None:
+            continue
+        holder = customers[who]
+        session.add(PolicyRecord(
+            number=number, product_code=product, holder_id=holder.id, insured_id=holder.id, beneficiary_ids=[],
+            sum_insured=Decimal(sum_insured), remaining_sum_insured=Decimal(sum_insured),
+            annual_premium=Decimal(premium), term_years=term, start_date=start,
+            end_date=start.replace(year=start.year + term), cooling_off_end=None, status="in_force",
+            premiums_paid=Decimal(premium), issued_at=datetime.combine(start, time(9), tzinfo=UTC)))
+    watched = "Hu Heiming 胡黑名"
+    if session.scalar(select(WatchListRecord).where(WatchListRecord.name == watched)) is None:
+        session.add(WatchListRecord(name=watched, reason="sanctions list (demo)", listed_on=now.date()))
+    session.flush()
+    return customers
+
+
+def demo_identity(index: int) -> tuple[str, str, str]:
+    """(name, ID number, phone) of a demo customer, for scripts and the demo story."""
+    name, region_code, birth, sequence, phone, _region = CUSTOMERS[index]
+    return name, id_number(region_code, birth, sequence), phone
