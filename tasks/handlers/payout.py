@@ -1,0 +1,111 @@
+"""Payout handlers: claim payments and refunds through the payment gateway, one payment per attempt key."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+
+from engine.registry import BpmnError, HandlerContext
+
+from ..common import as_float, money, services
+from ..payment_gateway import GatewayAnswer
+from ..records import ClaimRecord, CustomerRecord, PaymentRecord, PolicyRecord
+from ..timeline import queue_notification, set_claim_status
+from .claims import watch_listed
+
+AML_HIT = "payee on the sanctions/watch list"
+
+
+def pay_claim(ctx: HandlerContext, claim_id: int, amount: float) -> dict[str, Any]:
+    """Screen the payee, then pay the claim once per attempt key — BPMN error `payment_failed` on a hit or decline."""
+    session = ctx.session
+    claim = session.get(ClaimRecord, int(claim_id))
+    if claim is None:
+        raise LookupError(f"no claim with id {claim_id}")
+    if claim.status in ("rejected", "withdrawn"):  # a diagram that pays a closed claim has a bug: an incident
+        raise ValueError(f"claim {claim.number} is {claim.status} and cannot be paid")
+    value = _positive(amount)
+    if watch_listed(session, claim.payee_account_hash, session.get(CustomerRecord, claim.claimant_id)):
+        raise BpmnError("payment_failed", AML_HIT, {"reason": "aml_hit"})
+    payment = _settle(ctx, "claim_payout", claim.policy_id, claim.id, value, claim.payee_account_enc,
+                      f"claim {claim.number}")
+    # Repeating these for an already accepted payment is harmless: each is idempotent.
+    claim.paid_amount = payment.amount
+    set_claim_status(session, claim, "paid", ctx.now())
+    queue_notification(session, f"claim_paid:{claim.id}", claim.claimant_id, "claim_paid",
+                       {"claim_number": claim.number, "amount": as_float(payment.amount)}, ctx.now())
+    session.flush()
+    return _result(payment)
+
+
+def pay_refund(ctx: HandlerContext, policy_id: int, amount: float, payee_account: str) -> dict[str, Any]:
+    """Screen the payee, then pay a policy refund once per attempt key — BPMN error `payment_failed` on failure."""
+    session = ctx.session
+    policy = session.get(PolicyRecord, int(policy_id))
+    if policy is None:
+        raise LookupError(f"no policy with id {policy_id}")
+    if money(amount) == 0:  # a surrender in a year with no surrender value: nothing to send
+        return {"payment_id": None, "gateway_ref": None, "status": "nothing_to_pay"}
+    value = _positive(amount)
+    cipher = services(ctx).cipher
+    if watch_listed(session, cipher.lookup_hash(payee_account), session.get(CustomerRecord, policy.holder_id)):
+        raise BpmnError("payment_failed", AML_HIT, {"reason": "aml_hit"})
+    payment = _settle(ctx, "refund", policy.id, None, value, cipher.encrypt(payee_account),
+                      f"refund policy {policy.number}")
+    return _result(payment)
+
+
+def _settle(
+    ctx: HandlerContext, kind: str, policy_id: int, claim_id: int | None, amount: Decimal, account_enc: bytes,
+    purpose: str,
+) -> PaymentRecord:
+    """The accepted payment for this step's key, paying it if the gateway has not yet; raises on failure."""
+    session, now, key = ctx.session, ctx.now(), ctx.idempotency_key
+    payment = session.scalar(select(PaymentRecord).where(PaymentRecord.idempotency_key == key))
+    if payment is None:
+        payment = PaymentRecord(idempotency_key=key, kind=kind, claim_id=claim_id, policy_id=policy_id,
+                                amount=amount, payee_account_enc=account_enc, status="pending", attempts=0,
+                                created_at=now, updated_at=now)
+        session.add(payment)
+        session.flush()
+    if payment.status == "accepted":
+        return payment
+    if payment.status == "failed":  # the gateway's answer for this key is final
+        raise BpmnError("payment_failed", payment.failure or "payment declined", {"reason": "declined"})
+    gateway = services(ctx).gateway
+    # Always ask before paying. A timeout raises out of this handler and the engine rolls back its
+    # savepoint, so neither this pending row nor its `attempts` survives into the retry: the retry
+    # finds no row and cannot tell that an earlier call reached the gateway (and perhaps paid, as in
+    # "accept, then time out"). The gateway is the only record that outlives the rollback, so its
+    # answer for the key decides; pay is called only when the gateway has never seen the key.
+    answer: GatewayAnswer | None = gateway.status(key)
+    if answer is None:
+        payment.attempts += 1
+        payment.updated_at = now
+        # A GatewayTimeoutError propagates: an incident, and the engine retries this step with the same key.
+        answer = gateway.pay(key, payment.amount, services(ctx).cipher.decrypt(payment.payee_account_enc), purpose)
+    payment.updated_at = now
+    if answer.accepted:
+        payment.status, payment.gateway_ref = "accepted", answer.reference
+        session.flush()
+        return payment
+    payment.status, payment.failure = "failed", answer.reason or "payment declined"
+    session.flush()
+    # A BPMN error keeps what the handler wrote, so the failed row stays with its reason.
+    raise BpmnError("payment_failed", payment.failure, {"reason": "declined"})
+
+
+def _positive(amount: float) -> Decimal:
+    value = money(amount)
+    if value <= 0:
+        raise ValueError(f"a payment needs a positive amount, not {value}")
+    return value
+
+
+def _result(payment: PaymentRecord) -> dict[str, Any]:
+    return {"payment_id": payment.id, "gateway_ref": payment.gateway_ref, "status": payment.status}
+
+
+HANDLERS = [pay_claim, pay_refund]

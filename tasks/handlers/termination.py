@@ -1,0 +1,118 @@
+"""Termination handlers: who may end a policy, what it refunds, ending it, and a claim's effect on the cover."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select
+
+from engine.registry import HandlerContext
+
+from ..common import age_on, as_date, as_float, money, services
+from ..records import ClaimRecord, CustomerRecord, PolicyRecord, SurrenderValueRecord
+from ..timeline import queue_notification
+
+TERMINATION_REASONS = ("death", "total_loss", "exhausted", "cooling_off_cancellation", "surrender")
+
+
+def verify_requester(ctx: HandlerContext, policy_number: str, requester_id_number: str) -> dict[str, Any]:
+    """Check that a surrender or cancellation request comes from the holder of a policy in force."""
+    session = ctx.session
+    policy = session.scalar(select(PolicyRecord).where(PolicyRecord.number == policy_number.strip()))
+    if policy is None:
+        return {"verified": False, "policy_id": None, "customer_id": None, "reasons": ["policy_not_found"]}
+    reasons = []
+    if policy.status != "in_force" or policy.end_date < ctx.now().date():
+        reasons.append("policy_not_in_force")
+    holder = session.get(CustomerRecord, policy.holder_id)
+    if holder is None or holder.id_number_hash != services(ctx).cipher.lookup_hash(requester_id_number):
+        reasons.append("not_policyholder")
+    return {"verified": not reasons, "policy_id": policy.id, "customer_id": policy.holder_id, "reasons": reasons}
+
+
+def compute_refund(ctx: HandlerContext, policy_id: int, request_date: str, cancellation_fee: float) -> dict[str, Any]:
+    """Within cooling-off: premiums paid minus the fee; after it: the surrender value of the policy year."""
+    policy = _policy(ctx, policy_id)
+    requested = as_date(request_date)
+    paid = policy.premiums_paid or Decimal("0")
+    # Policy year 1 runs from the start date to the day before its first anniversary.
+    year = max(age_on(policy.start_date, requested) + 1, 1)
+    in_cooling_off = policy.cooling_off_end is not None and requested <= policy.cooling_off_end
+    if in_cooling_off:
+        refund = max(paid - money(cancellation_fee), Decimal("0"))
+    else:
+        refund = money(paid * _surrender_percent(ctx, policy.product_code, year) / 100)
+    return {"refund": as_float(refund), "in_cooling_off": in_cooling_off, "premiums_paid": as_float(paid),
+            "policy_year": year}
+
+
+def terminate_policy(ctx: HandlerContext, policy_id: int, reason: str, effective_date: str) -> dict[str, Any]:
+    """End a policy with a reason and date, once; the holder is told."""
+    policy = _policy(ctx, policy_id)
+    _terminate(ctx, policy, reason, as_date(effective_date))
+    return {"terminated": True, "reason": policy.terminated_reason}
+
+
+def terminate_liability(ctx: HandlerContext, claim_id: int, paid_amount: float, total_loss: bool) -> dict[str, Any]:
+    """After a payout: end the policy on death, total loss or exhausted cover, else reduce the remaining cover."""
+    session = ctx.session
+    claim = session.get(ClaimRecord, int(claim_id))
+    if claim is None:
+        raise LookupError(f"no claim with id {claim_id}")
+    policy = _policy(ctx, claim.policy_id)
+    if claim.paid_amount is None:
+        # Paid outside pay_claim (finance resolved a failed payment by hand): the diagram's amount
+        # is what was paid. When pay_claim recorded it, the recorded payment wins.
+        claim.paid_amount = money(paid_amount)
+        session.flush()
+    # Idempotent by construction, without a marker: the remaining cover is recomputed as the sum
+    # insured minus everything paid on the policy's claims, so applying the same claim again (a
+    # retry, a replayed step) yields the same figure instead of reducing it twice.
+    paid_on_policy = session.scalar(select(func.coalesce(func.sum(ClaimRecord.paid_amount), 0))
+                                    .where(ClaimRecord.policy_id == policy.id))
+    remaining = max(policy.sum_insured - money(paid_on_policy or 0), Decimal("0"))
+    reason = ("death" if claim.claim_type == "death" else "total_loss" if total_loss
+              else "exhausted" if remaining <= 0 else None)
+    if reason is None and policy.status != "terminated":
+        policy.remaining_sum_insured = remaining
+        session.flush()
+        return {"policy_terminated": False, "remaining_sum_insured": as_float(remaining)}
+    if reason is not None:
+        _terminate(ctx, policy, reason, claim.incident_date)
+    # A terminated policy carries no more liability, whatever was left of the sum insured.
+    policy.remaining_sum_insured = Decimal("0")
+    session.flush()
+    return {"policy_terminated": True, "remaining_sum_insured": 0.0}
+
+
+def _policy(ctx: HandlerContext, policy_id: int) -> PolicyRecord:
+    policy = ctx.session.get(PolicyRecord, int(policy_id))
+    if policy is None:
+        raise LookupError(f"no policy with id {policy_id}")
+    return policy
+
+
+def _surrender_percent(ctx: HandlerContext, product_code: str, year: int) -> Decimal:
+    """The surrender table's percent for the policy year, or of the latest year before it; 0 without one."""
+    percent = ctx.session.scalar(
+        select(SurrenderValueRecord.percent_of_premiums)
+        .where(SurrenderValueRecord.product_code == product_code, SurrenderValueRecord.policy_year <= year)
+        .order_by(SurrenderValueRecord.policy_year.desc()).limit(1))
+    return percent if percent is not None else Decimal("0")
+
+
+def _terminate(ctx: HandlerContext, policy: PolicyRecord, reason: str, effective: date) -> None:
+    if reason not in TERMINATION_REASONS:
+        raise ValueError(f"unknown termination reason {reason!r}")
+    if policy.status == "terminated":  # the first termination stands: retries and later claims change nothing
+        return
+    policy.status, policy.terminated_reason, policy.terminated_on = "terminated", reason, effective
+    ctx.session.flush()
+    queue_notification(ctx.session, f"policy_terminated:{policy.id}", policy.holder_id, "policy_terminated",
+                       {"policy_number": policy.number, "reason": reason, "effective_date": effective.isoformat()},
+                       ctx.now())
+
+
+HANDLERS = [verify_requester, compute_refund, terminate_policy, terminate_liability]

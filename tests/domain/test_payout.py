@@ -1,0 +1,268 @@
+"""Payouts: AML screening first, then exactly one payment per attempt key under every gateway behaviour."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from itertools import count
+
+import pytest
+from sqlalchemy import func, select
+
+from engine.registry import BpmnError
+from tasks.handlers.payout import pay_claim, pay_refund
+from tasks.payment_gateway import GatewayAnswer, GatewayTimeoutError, SimulatedGateway
+from tasks.records import (
+    ClaimRecord,
+    ClaimStatusRecord,
+    CustomerRecord,
+    NotificationRecord,
+    PaymentRecord,
+    PolicyRecord,
+    ProductRecord,
+    WatchListRecord,
+)
+from tasks.services import DomainServices
+
+_seq = count(1)
+ACCOUNT = "6222020000000077"
+JAN_1 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+@dataclass
+class CountingGateway(SimulatedGateway):
+    """The simulated gateway, counting how often InsureFlow asked it to pay."""
+
+    pay_calls: int = 0
+
+    def pay(self, key: str, amount: Decimal, account: str, purpose: str) -> GatewayAnswer:
+        self.pay_calls += 1
+        return super().pay(key, amount, account, purpose)
+
+
+@dataclass
+class Case:
+    """A claim ready for payout, and what a payout step needs."""
+
+    session: object
+    gateway: CountingGateway
+    services: DomainServices
+    claim: ClaimRecord
+    policy: PolicyRecord
+    holder: CustomerRecord
+
+    def ctx(self, domain, key: str = "41:pay-out"):
+        return replace(domain.ctx(self.session, key=key), services=self.services)
+
+
+@pytest.fixture
+def case(domain) -> Iterator[Case]:
+    cipher = domain.services.cipher
+    with domain.session_factory() as session:
+        holder = CustomerRecord(name="Zhao Min", id_number_enc=cipher.encrypt("110101198001010011"),
+                                id_number_hash=cipher.lookup_hash("110101198001010011"), birth_date=date(1980, 1, 1),
+                                consent_at=JAN_1, created_at=JAN_1)
+        session.add_all([holder, ProductRecord(code="MED1", name="Medical", name_zh="医疗险", line="medical",
+                                               risk_level="low", min_age=0, max_age=65, claim_types=["medical"],
+                                               deductible=Decimal("0"))])
+        session.flush()
+        policy = PolicyRecord(number="P000000001", product_code="MED1", holder_id=holder.id, insured_id=holder.id,
+                              sum_insured=Decimal("100000"), remaining_sum_insured=Decimal("100000"),
+                              annual_premium=Decimal("1200"), term_years=1, start_date=date(2026, 1, 1),
+                              end_date=date(2026, 12, 31), status="in_force", issued_at=JAN_1)
+        session.add(policy)
+        session.flush()
+        claim = ClaimRecord(number="C20261001000001", policy_id=policy.id, claimant_id=holder.id,
+                            incident_date=date(2026, 10, 1), claim_type="medical", claimed_amount=Decimal("5000"),
+                            payee_account_enc=cipher.encrypt(ACCOUNT), payee_account_hash=cipher.lookup_hash(ACCOUNT),
+                            region="shanghai", status="approved", check_code="0011", reported_at=JAN_1)
+        session.add(claim)
+        session.flush()
+        gateway = CountingGateway()
+        yield Case(session, gateway, DomainServices(cipher=cipher, gateway=gateway), claim, policy, holder)
+
+
+def as_engine_step(ctx, handler, *args):
+    """Run a handler as the engine does: in a savepoint that is rolled back when it raises anything but a
+    BpmnError — so nothing written by a failed attempt survives into the retry."""
+    savepoint = ctx.session.begin_nested()
+    try:
+        result = handler(ctx, *args)
+    except BpmnError:
+        savepoint.commit()
+        raise
+    except Exception:
+        savepoint.rollback()
+        raise
+    savepoint.commit()
+    return result
+
+
+def payments(session) -> list[PaymentRecord]:
+    return list(session.scalars(select(PaymentRecord).order_by(PaymentRecord.id)))
+
+
+def test_pay_claim_pays_the_claimant_and_marks_the_claim_paid(domain, case):
+    result = as_engine_step(case.ctx(domain), pay_claim, case.claim.id, 4800)
+    [payment] = payments(case.session)
+    assert result == {"payment_id": payment.id, "gateway_ref": "SIM-41:pay-out", "status": "accepted"}
+    assert case.gateway.paid == {"41:pay-out": (Decimal("4800.00"), "claim C20261001000001")}
+    assert (payment.kind, payment.claim_id, payment.amount, payment.attempts) == ("claim_payout", case.claim.id,
+                                                                                  Decimal("4800.00"), 1)
+    assert domain.services.cipher.decrypt(payment.payee_account_enc) == ACCOUNT
+    assert (case.claim.status, case.claim.paid_amount, case.claim.closed_at) == ("paid", Decimal("4800.00"),
+                                                                                 domain.clock.now)
+    [note] = case.session.scalars(select(NotificationRecord))
+    assert (note.template, note.customer_id, note.params) == ("claim_paid", case.holder.id,
+                                                              {"claim_number": "C20261001000001", "amount": 4800.0})
+
+
+def test_pay_claim_run_again_with_the_same_key_returns_the_first_payment(domain, case):
+    first = as_engine_step(case.ctx(domain), pay_claim, case.claim.id, 4800)
+    again = as_engine_step(case.ctx(domain), pay_claim, case.claim.id, 4800)
+    assert again == first
+    assert case.gateway.pay_calls == 1
+    assert len(payments(case.session)) == 1
+    assert case.session.scalar(select(func.count(NotificationRecord.id))) == 1
+    assert case.session.scalar(select(func.count(ClaimStatusRecord.id))) == 1
+
+
+def test_a_declined_payment_is_a_bpmn_error_and_leaves_a_failed_payment(domain, case):
+    case.gateway.script.append("decline")
+    with pytest.raises(BpmnError) as caught:
+        as_engine_step(case.ctx(domain), pay_claim, case.claim.id, 4800)
+    assert (caught.value.code, caught.value.message, caught.value.data) == ("payment_failed", "account closed",
+                                                                            {"reason": "declined"})
+    [payment] = payments(case.session)
+    assert (payment.status, payment.failure) == ("failed", "account closed")
+    assert case.gateway.paid == {}
+    assert (case.claim.status, case.claim.paid_amount) == ("approved", None)
+
+
+def test_a_declined_key_is_never_sent_again(domain, case):
+    case.gateway.script.append("decline")
+    for _ in range(2):
+        with pytest.raises(BpmnError):
+            as_engine_step(case.ctx(domain), pay_claim, case.claim.id, 4800)
+    assert case.gateway.pay_calls == 1
+
+
+def test_a_timeout_is_an_incident_and_the_retry_pays_once(domain, case):
+    case.gateway.script.append("timeout")
+    with pytest.raises(GatewayTimeoutError):
+        as_engine_step(case.ctx(domain), pay_claim, case.claim.id, 4800)
+    assert payments(case.session) == []  # the engine rolled the attempt back
+    result = as_engine_step(case.ctx(domain), pay_claim, case.claim.id, 4800)
+    assert result["status"] == "accepted"
+    assert list(case.gateway.paid) == ["41:pay-out"]
+    assert len(payments(case.session)) == 1
+
+
+def test_accepted_then_timed_out_the_retry_asks_the_gateway_and_never_pays_twice(domain, case):
+    case.gateway.script.append("accept_then_timeout")
+    with pytest.raises(GatewayTimeoutError):
+        as_engine_step(case.ctx(domain), pay_claim, case.claim.id, 4800)
+    assert payments(case.session) == []  # nothing local remembers that the gateway paid
+    result = as_engine_step(case.ctx(domain), pay_claim, case.claim.id, 4800)
+    [payment] = payments(case.session)
+    assert result == {"payment_id": payment.id, "gateway_ref": "SIM-41:pay-out", "status": "accepted"}
+    assert case.gateway.pay_calls == 1
+    assert case.gateway.paid == {"41:pay-out": (Decimal("4800.00"), "claim C20261001000001")}
+    assert case.claim.status == "paid"
+
+
+def test_a_pending_payment_that_survived_a_timeout_counts_its_attempts(domain, case):
+    case.gateway.script.append("timeout")
+    with pytest.raises(GatewayTimeoutError):
+        pay_claim(case.ctx(domain), case.claim.id, 4800)  # outside the engine: nothing is rolled back
+    [payment] = payments(case.session)
+    assert (payment.status, payment.attempts) == ("pending", 1)
+    pay_claim(case.ctx(domain), case.claim.id, 4800)
+    assert (payment.status, payment.attempts) == ("accepted", 2)
+    assert len(case.gateway.paid) == 1
+
+
+def test_another_attempt_key_is_another_payment(domain, case):
+    as_engine_step(case.ctx(domain, key="41:first"), pay_claim, case.claim.id, 100)
+    as_engine_step(case.ctx(domain, key="41:second"), pay_claim, case.claim.id, 100)
+    assert sorted(case.gateway.paid) == ["41:first", "41:second"]
+
+
+@pytest.mark.parametrize("listed_by", ["account", "name", "id_number"])
+def test_a_watch_listed_payee_stops_the_payout_before_the_gateway(domain, case, listed_by):
+    cipher = domain.services.cipher
+    entry = {"account": {"account_hash": cipher.lookup_hash(ACCOUNT)}, "name": {"name": "Zhao Min"},
+             "id_number": {"id_number_hash": case.holder.id_number_hash}}[listed_by]
+    case.session.add(WatchListRecord(reason="sanctions", listed_on=date(2026, 1, 1), **entry))
+    case.session.flush()
+    with pytest.raises(BpmnError) as caught:
+        as_engine_step(case.ctx(domain), pay_claim, case.claim.id, 4800)
+    assert (caught.value.code, caught.value.data) == ("payment_failed", {"reason": "aml_hit"})
+    assert case.gateway.pay_calls == 0
+    assert payments(case.session) == []
+    assert case.claim.status == "approved"
+
+
+def test_pay_claim_refuses_a_rejected_claim(domain, case):
+    case.claim.status = "rejected"
+    with pytest.raises(ValueError):
+        pay_claim(case.ctx(domain), case.claim.id, 4800)
+    assert case.gateway.pay_calls == 0
+
+
+def test_pay_claim_refuses_a_non_positive_amount(domain, case):
+    with pytest.raises(ValueError):
+        pay_claim(case.ctx(domain), case.claim.id, 0)
+    assert case.gateway.pay_calls == 0
+
+
+# --- refunds ------------------------------------------------------------------------------------------
+
+REFUND_ACCOUNT = "6217000000000099"
+
+
+def test_pay_refund_pays_the_given_account_once(domain, case):
+    result = as_engine_step(case.ctx(domain), pay_refund, case.policy.id, 1190, REFUND_ACCOUNT)
+    again = as_engine_step(case.ctx(domain), pay_refund, case.policy.id, 1190, REFUND_ACCOUNT)
+    [payment] = payments(case.session)
+    assert result == again == {"payment_id": payment.id, "gateway_ref": "SIM-41:pay-out", "status": "accepted"}
+    assert (payment.kind, payment.claim_id, payment.policy_id) == ("refund", None, case.policy.id)
+    assert domain.services.cipher.decrypt(payment.payee_account_enc) == REFUND_ACCOUNT
+    assert case.gateway.paid == {"41:pay-out": (Decimal("1190.00"), "refund policy P000000001")}
+
+
+def test_pay_refund_accepted_then_timed_out_pays_once_on_retry(domain, case):
+    case.gateway.script.append("accept_then_timeout")
+    with pytest.raises(GatewayTimeoutError):
+        as_engine_step(case.ctx(domain), pay_refund, case.policy.id, 1190, REFUND_ACCOUNT)
+    assert as_engine_step(case.ctx(domain), pay_refund, case.policy.id, 1190, REFUND_ACCOUNT)["status"] == "accepted"
+    assert case.gateway.pay_calls == 1
+    assert len(payments(case.session)) == 1
+
+
+def test_pay_refund_declined_is_a_bpmn_error(domain, case):
+    case.gateway.script.append("decline")
+    with pytest.raises(BpmnError) as caught:
+        as_engine_step(case.ctx(domain), pay_refund, case.policy.id, 1190, REFUND_ACCOUNT)
+    assert (caught.value.code, caught.value.data) == ("payment_failed", {"reason": "declined"})
+    assert payments(case.session)[0].status == "failed"
+
+
+def test_pay_refund_to_a_watch_listed_account_is_an_aml_hit(domain, case):
+    cipher = domain.services.cipher
+    case.session.add(WatchListRecord(account_hash=cipher.lookup_hash(REFUND_ACCOUNT), reason="sanctions",
+                                     listed_on=date(2026, 1, 1)))
+    case.session.flush()
+    with pytest.raises(BpmnError) as caught:
+        as_engine_step(case.ctx(domain), pay_refund, case.policy.id, 1190, REFUND_ACCOUNT)
+    assert caught.value.data == {"reason": "aml_hit"}
+    assert case.gateway.pay_calls == 0
+
+
+def test_pay_refund_of_nothing_sends_nothing(domain, case):
+    result = pay_refund(case.ctx(domain), case.policy.id, 0, REFUND_ACCOUNT)
+    assert result == {"payment_id": None, "gateway_ref": None, "status": "nothing_to_pay"}
+    assert case.gateway.pay_calls == 0
+    assert payments(case.session) == []
