@@ -1,0 +1,78 @@
+"""Underwriting: the premium quote from the rate table, and the record of each decision."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+
+from sqlalchemy import select
+
+from engine.registry import HandlerContext
+
+from ..common import CENT, age_on, as_float
+from ..records import ProductRecord, RateRecord, UnderwritingOutcomeRecord
+from .customers import get_customer
+
+THOUSAND = Decimal(1000)
+
+
+def whole_years(value: int | float | str) -> int:
+    """A term in years from process data (a form may send 20.0); a fraction of a year is a fault."""
+    years = Decimal(str(value))
+    if years != years.to_integral_value() or years <= 0:
+        raise ValueError(f"term_years must be a positive whole number, not {value!r}")
+    return int(years)
+
+
+def _unavailable(age: int, reason: str) -> dict:
+    return {"available": False, "annual_premium": 0.0, "rate_per_thousand": 0.0, "age": age, "reason": reason}
+
+
+def price_quote(ctx: HandlerContext, product_code: str, customer_id: int, sum_insured: float, term_years: int,
+                loading: float) -> dict:
+    """Annual premium = sum insured / 1,000 × rate for the customer's age band and term × loading."""
+    insured, factor, term = Decimal(str(sum_insured)), Decimal(str(loading)), whole_years(term_years)
+    if insured <= 0 or factor <= 0:
+        raise ValueError(f"sum insured and loading must be positive (got {sum_insured!r}, {loading!r})")
+    age = age_on(get_customer(ctx.session, customer_id).birth_date, ctx.now().date())
+    product = ctx.session.get(ProductRecord, product_code)
+    # An unavailable quote is an answer, not a failure: the agent offers another product.
+    if product is None:
+        return _unavailable(age, f"no product {product_code}")
+    if not product.active:
+        return _unavailable(age, f"product {product_code} is no longer sold")
+    if not product.min_age <= age <= product.max_age:
+        return _unavailable(age, f"no rate for age {age}: the product covers ages {product.min_age}–{product.max_age}")
+    rate = ctx.session.scalar(
+        select(RateRecord.rate_per_thousand)
+        .where(RateRecord.product_code == product_code, RateRecord.age_min <= age, RateRecord.age_max >= age,
+               RateRecord.term_years == term)
+        .order_by(RateRecord.age_min.desc())  # overlapping bands: the one starting nearest the age wins
+        .limit(1)
+    )
+    if rate is None:
+        return _unavailable(age, f"no rate for age {age} and term {term} years")
+    premium = (insured / THOUSAND * rate * factor).quantize(CENT, rounding=ROUND_HALF_UP)
+    return {"available": True, "annual_premium": as_float(premium), "rate_per_thousand": float(rate), "age": age,
+            "reason": None}
+
+
+def record_underwriting(ctx: HandlerContext, customer_id: int, product_code: str, decision: str) -> dict:
+    """Keep the decision on this person's record for later anti-fraud look-ups (once per case and product)."""
+    customer = get_customer(ctx.session, customer_id)
+    # The table has no idempotency key: a retry of this case's step is recognised by instance and product.
+    existing = ctx.session.scalar(
+        select(UnderwritingOutcomeRecord.id).where(
+            UnderwritingOutcomeRecord.instance_id == ctx.instance_id,
+            UnderwritingOutcomeRecord.product_code == product_code,
+            UnderwritingOutcomeRecord.decision == decision,
+        ).limit(1)
+    )
+    if existing is None:
+        ctx.session.add(UnderwritingOutcomeRecord(id_number_hash=customer.id_number_hash, product_code=product_code,
+                                                  decision=decision, decided_at=ctx.now(),
+                                                  instance_id=ctx.instance_id))
+        ctx.session.flush()
+    return {"recorded": True}
+
+
+HANDLERS = [price_quote, record_underwriting]
