@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -30,6 +31,15 @@ def as_float(value: Decimal) -> float:
 def as_date(value: Any) -> date:
     """An ISO date string (or date) as a date."""
     return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+
+
+# Business dates (policy start, premium day, claim numbers) are the insurer's local dates.
+BUSINESS_TZ = ZoneInfo("Asia/Shanghai")
+
+
+def business_date(ctx: HandlerContext) -> date:
+    """Today in the insurer's time zone (UTC+8 runs ahead of UTC for eight hours a day)."""
+    return ctx.now().astimezone(BUSINESS_TZ).date()
 
 
 def services(ctx: HandlerContext) -> DomainServices:

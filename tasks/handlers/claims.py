@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from engine.registry import HandlerContext
 
-from ..common import as_date, as_float, customer_by_id_number, money, services
+from ..common import as_date, as_float, business_date, customer_by_id_number, money, services
 from ..idcard import parse_id_number
 from ..records import ClaimDocumentRecord, ClaimRecord, CustomerRecord, PolicyRecord, ProductRecord, WatchListRecord
 from ..timeline import set_claim_status
@@ -38,13 +38,13 @@ def open_claim(
     svc = services(ctx)
     claimant = customer_by_id_number(session, svc, claimant_id_number)
     if claimant is None:
-        check = parse_id_number(claimant_id_number, ctx.now().date())
+        check = parse_id_number(claimant_id_number, business_date(ctx))
         if not check.valid or check.birth_date is None:  # the reason names the flaw, never the number itself
             return _not_opened(f"the claimant's ID number is not valid ({', '.join(check.reasons)})")
         claimant = _new_customer(ctx, claimant_name, claimant_id_number, check.birth_date, check.gender, region)
     now = ctx.now()
     claim = ClaimRecord(
-        number=_next_claim_number(session, now.date()), policy_id=policy.id, claimant_id=claimant.id,
+        number=_next_claim_number(session, business_date(ctx)), policy_id=policy.id, claimant_id=claimant.id,
         incident_date=as_date(incident_date), claim_type=claim_type, description=description or "",
         claimed_amount=money(claimed_amount), payee_account_enc=svc.cipher.encrypt(payee_account),
         payee_account_hash=svc.cipher.lookup_hash(payee_account), region=region,

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from engine.registry import HandlerContext
 
-from ..common import age_on, as_date, customer_by_id_number, services
+from ..common import age_on, as_date, business_date, customer_by_id_number, services
 from ..idcard import parse_id_number, valid_phone
 from ..records import ClaimRecord, CustomerRecord, UnderwritingOutcomeRecord, WatchListRecord
 
@@ -36,7 +36,7 @@ def register_customer(ctx: HandlerContext, name: str, id_number: str, birth_date
     cipher = services(ctx).cipher
     now = ctx.now()
     born = as_date(birth_date)
-    gender = parse_id_number(id_number, now.date()).gender
+    gender = parse_id_number(id_number, business_date(ctx)).gender
     phone_enc = cipher.encrypt(phone) if phone else None
     customer = customer_by_id_number(ctx.session, services(ctx), id_number)
     if customer is None:
@@ -51,14 +51,14 @@ def register_customer(ctx: HandlerContext, name: str, id_number: str, birth_date
     customer.region = region or None
     customer.consent_at = now
     ctx.session.flush()
-    return {"customer_id": customer.id, "age": age_on(born, now.date())}
+    return {"customer_id": customer.id, "age": age_on(born, business_date(ctx))}
 
 
 def verify_applicant(ctx: HandlerContext, customer_id: int) -> dict:
     """Check the applicant's ID number, birth date, phone and the watch list; name every failure."""
     cipher = services(ctx).cipher
     customer = get_customer(ctx.session, customer_id)
-    today = ctx.now().date()
+    today = business_date(ctx)
     check = parse_id_number(cipher.decrypt(customer.id_number_enc), today)
     reasons = list(check.reasons)
     if check.birth_date is not None and check.birth_date != customer.birth_date:

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from engine.registry import HandlerContext
 
-from ..common import as_float, money
+from ..common import BUSINESS_TZ, as_float, business_date, money
 from ..common import services as domain_services
 from ..idcard import iso7064_mod11_2
 from ..records import PolicyRecord, PremiumPaymentRecord, ProductRecord
@@ -72,7 +72,7 @@ def collect_premium(ctx: HandlerContext, customer_id: int, amount: float, method
         payer_hash = cipher.lookup_hash(payer_id_number) if payer_id_number else holder.id_number_hash
         payment = PremiumPaymentRecord(
             idempotency_key=ctx.idempotency_key, holder_id=holder.id, payer_hash=payer_hash,
-            payer_name=payer_name or holder.name, amount=paid, method=method, paid_on=ctx.now().date(),
+            payer_name=payer_name or holder.name, amount=paid, method=method, paid_on=business_date(ctx),
             created_at=ctx.now(),
         )
         ctx.session.add(payment)
@@ -94,8 +94,8 @@ def collect_premium(ctx: HandlerContext, customer_id: int, amount: float, method
 
 def _issued(policy: PolicyRecord) -> dict:
     last_day = policy.cooling_off_end or policy.start_date  # a policy without cooling-off: none after its start
-    # The timer fires when the last cooling-off day is over: midnight (UTC) after it.
-    until = datetime.combine(last_day + timedelta(days=1), time.min, tzinfo=UTC)
+    # The timer fires when the last cooling-off day is over: local midnight after it, given in UTC.
+    until = datetime.combine(last_day + timedelta(days=1), time.min, tzinfo=BUSINESS_TZ).astimezone(UTC)
     return {
         "policy_id": policy.id,
         "policy_number": policy.number,
@@ -124,7 +124,7 @@ def issue_policy(ctx: HandlerContext, customer_id: int, product_code: str, sum_i
         raise ValueError(f"cooling_off_days cannot be negative ({cooling_off_days!r})")
     insured, premium = money(sum_insured), money(annual_premium)
     now = ctx.now()
-    start = now.date()
+    start = business_date(ctx)
     policy = PolicyRecord(
         # A placeholder until the row's id, unique under concurrent issues, gives the sequence number.
         number=f"~{uuid.uuid4().hex[:20]}", product_code=product_code, holder_id=customer.id,

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from engine.registry import HandlerContext
 
-from ..common import age_on, as_date, as_float, money, services
+from ..common import age_on, as_date, as_float, business_date, money, services
 from ..records import ClaimRecord, CustomerRecord, PolicyRecord, SurrenderValueRecord
 from ..timeline import queue_notification
 
@@ -24,7 +24,7 @@ def verify_requester(ctx: HandlerContext, policy_number: str, requester_id_numbe
     if policy is None:
         return {"verified": False, "policy_id": None, "customer_id": None, "reasons": ["policy_not_found"]}
     reasons = []
-    if policy.status != "in_force" or policy.end_date < ctx.now().date():
+    if policy.status != "in_force" or policy.end_date < business_date(ctx):
         reasons.append("policy_not_in_force")
     holder = session.get(CustomerRecord, policy.holder_id)
     if holder is None or holder.id_number_hash != services(ctx).cipher.lookup_hash(requester_id_number):

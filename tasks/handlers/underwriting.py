@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from engine.registry import HandlerContext
 
-from ..common import CENT, age_on, as_float
+from ..common import CENT, age_on, as_float, business_date
 from ..records import ProductRecord, RateRecord, UnderwritingOutcomeRecord
 from .customers import get_customer
 
@@ -33,7 +33,7 @@ def price_quote(ctx: HandlerContext, product_code: str, customer_id: int, sum_in
     insured, factor, term = Decimal(str(sum_insured)), Decimal(str(loading)), whole_years(term_years)
     if insured <= 0 or factor <= 0:
         raise ValueError(f"sum insured and loading must be positive (got {sum_insured!r}, {loading!r})")
-    age = age_on(get_customer(ctx.session, customer_id).birth_date, ctx.now().date())
+    age = age_on(get_customer(ctx.session, customer_id).birth_date, business_date(ctx))
     product = ctx.session.get(ProductRecord, product_code)
     # An unavailable quote is an answer, not a failure: the agent offers another product.
     if product is None:

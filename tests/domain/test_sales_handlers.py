@@ -95,13 +95,13 @@ def test_cash_from_the_same_payer_adds_up_over_the_day_but_not_into_the_next(dom
     holder = add_customer(domain)
     other_holder = add_customer(domain, "Zhao Lei", "11010119900307387X")
     assert pay(domain, holder, 30000, payer_id_number=PAYER_ID, key="1:collect")["cash_today"] == 30000.0
-    # The same payer paying for someone else, later the same day: AML looks at the payer.
-    domain.clock.advance(hours=8)
+    # The same payer paying for someone else, later the same (Shanghai) day: AML looks at the payer.
+    domain.clock.advance(hours=4)  # 13:00 UTC = 21:00 in Shanghai
     assert pay(domain, other_holder, 25000.5, payer_id_number=PAYER_ID.lower(), key="2:collect")["cash_today"] \
         == 55000.5
     assert pay(domain, holder, 1000, method="transfer", payer_id_number=PAYER_ID, key="3:collect")["cash_today"] \
         == 55000.5
-    domain.clock.advance(hours=8)  # 2026-11-03 01:00
+    domain.clock.advance(hours=4)  # 17:00 UTC = 01:00 on 2026-11-03 in Shanghai: a new business day
     assert pay(domain, holder, 20000, payer_id_number=PAYER_ID, key="4:collect")["cash_today"] == 20000.0
 
 
@@ -208,7 +208,7 @@ def test_issuing_puts_a_policy_in_force_with_its_dates_and_cooling_off_deadline(
     assert result["start_date"] == "2026-11-02"
     assert result["end_date"] == "2046-11-02"
     assert result["cooling_off_end"] == "2026-11-17"
-    assert result["cooling_off_until"] == "2026-11-18T00:00:00+00:00"
+    assert result["cooling_off_until"] == "2026-11-17T16:00:00+00:00"  # local midnight after the last day
     with domain.session_factory() as s:
         policy = s.get(PolicyRecord, result["policy_id"])
         assert policy.number == result["policy_number"]
@@ -251,7 +251,7 @@ def test_no_cooling_off_days_ends_the_cooling_off_with_the_start_day(domain) -> 
     add_product(domain)
     result = issue(domain, add_customer(domain), term=1, cooling_off_days=0)
     assert result["cooling_off_end"] == result["start_date"] == "2026-11-02"
-    assert result["cooling_off_until"] == "2026-11-03T00:00:00+00:00"
+    assert result["cooling_off_until"] == "2026-11-02T16:00:00+00:00"  # local midnight after the start day
 
 
 def test_issuing_an_unknown_product_is_a_fault(domain) -> None:
