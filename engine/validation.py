@@ -95,10 +95,26 @@ def _properties(task: etree._Element) -> dict[str, str]:
     }
 
 
+def _duplicate_ids(name: str, tree: etree._ElementTree) -> list[Problem]:
+    """SpiffWorkflow indexes every id in a file — an operator's and a parameter's too — and keeps the
+    last one, so an operator or parameter id equal to a diagram element's id hides that element.
+    (Operators and parameters may repeat among themselves: one operator serves many tasks.)"""
+    elements: dict[str, int] = {}
+    for node in tree.iter():
+        if isinstance(node.tag, str) and node.get("id") is not None and not node.tag.startswith(f"{{{SPIFF}}}"):
+            elements.setdefault(node.get("id"), node.sourceline)
+    return [
+        Problem(name, f"the {etree.QName(node).localname} id {node.get('id')!r} is also the id of a diagram "
+                f"element (line {elements[node.get('id')]}), which it would hide; rename one of them",
+                node.get("id"), node.sourceline)
+        for node in tree.iter(f"{{{SPIFF}}}*") if node.get("id") in elements
+    ]
+
+
 def _bpmn_problems(
     name: str, tree: etree._ElementTree, parsed: ParsedDeployment, registry: HandlerRegistry, settings: EngineSettings
 ) -> list[Problem]:
-    problems: list[Problem] = []
+    problems: list[Problem] = _duplicate_ids(name, tree)
     for process in tree.iterfind(".//bpmn:process", NS):
         human = {
             t.get("id"): t for kind in HUMAN_TASKS for t in process.iter(f"{{{BPMN}}}{kind}")

@@ -648,3 +648,14 @@ def test_nothing_is_executed_during_validation(where: str, tmp_path: Path) -> No
 
     problem(problems, file=BPMN, element=element, fragment='"open" is not available')
     assert not target.exists()
+
+
+def test_an_id_used_twice_in_a_file_is_named() -> None:
+    """An operator id equal to a task id hides the task in SpiffWorkflow: refused with both places."""
+    problems = refused(bpmn_variant(('<bpmn:userTask id="assess"', '<bpmn:userTask id="fixture_check"'),
+                                    ('targetRef="assess"', 'targetRef="fixture_check"'),
+                                    ('sourceRef="assess"', 'sourceRef="fixture_check"'),
+                                    ('<bpmn:flowNodeRef>assess</bpmn:flowNodeRef>',
+                                     '<bpmn:flowNodeRef>fixture_check</bpmn:flowNodeRef>'),
+                                    ('value="assess"', 'value="fixture_check"')))
+    problem(problems, file=BPMN, element="fixture_check", fragment="also the id of a diagram element")
