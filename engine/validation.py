@@ -285,4 +285,4 @@ def _dmn_match(input_expr: str, match: str) -> str:
         compile(match, "<cell>", "eval")
         return f"({input_expr}) == ({match})"
     except SyntaxError:
-        return f"{input_expr} {match}"
+        return input_expr + match  # joined without a space, exactly as the DMN engine does

@@ -593,6 +593,15 @@ def test_hostile_dmn_input_entry_names_the_rule() -> None:
     problem(problems, file=DMN, element="Rule_older", fragment="__class__")
 
 
+def test_a_dmn_cell_that_only_works_with_a_space_is_refused_as_the_engine_joins_it() -> None:
+    """SpiffWorkflow joins input and cell without a space: `age` + `in (1, 2)` is `agein (1, 2)`."""
+    hostile = replaced((HOSTILE / DMN).read_bytes(), "&gt;= 30", "in (30, 31)")
+
+    problems = refused(dmn_files(dmn=hostile))
+
+    problem(problems, file=DMN, element="Rule_older", fragment="refused")
+
+
 def test_business_rule_task_naming_a_decision_not_in_the_set_is_a_problem() -> None:
     bpmn = replaced((HOSTILE / RULE_BPMN).read_bytes(), ">risk<", ">pricing<")
 
