@@ -267,8 +267,15 @@ def _dmn_problems(name: str, tree: etree._ElementTree) -> list[Problem]:
                 text = (texts[0].text or "").strip() if texts else ""
                 if not text or text == "-" or index >= len(inputs):
                     continue
-                problems += _code_problems(name, rule.get("id"), texts[0].sourceline,
-                                           _dmn_match(inputs[index] or "None", text), script=False)
+                input_expr = inputs[index] or "None"
+                joined = _dmn_match(input_expr, text)
+                if joined == input_expr + text and (input_expr[-1:].isalnum() or input_expr.endswith("_")) \
+                        and (text[:1].isalnum() or text.startswith("_")):
+                    problems.append(Problem(name, f"cell {text!r} is read as {joined!r} (the engine joins the input "
+                                            f"and the cell without a space); write it as '? {text}'",
+                                            rule.get("id"), texts[0].sourceline))
+                    continue
+                problems += _code_problems(name, rule.get("id"), texts[0].sourceline, joined, script=False)
             for out in rule.xpath("./*[local-name()='outputEntry']"):
                 texts = local(out, "text")
                 text = (texts[0].text or "").strip() if texts else ""

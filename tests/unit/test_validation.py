@@ -599,7 +599,7 @@ def test_a_dmn_cell_that_only_works_with_a_space_is_refused_as_the_engine_joins_
 
     problems = refused(dmn_files(dmn=hostile))
 
-    problem(problems, file=DMN, element="Rule_older", fragment="refused")
+    problem(problems, file=DMN, element="Rule_older", fragment="write it as '? in (30, 31)'")
 
 
 def test_business_rule_task_naming_a_decision_not_in_the_set_is_a_problem() -> None:
