@@ -28,7 +28,8 @@ def _check_eligible(task: HumanTaskModel, actor: Actor, performers: Collection[s
         raise ForbiddenError(f"{name} may not work on task {task.id} ({task.task_name}): "
                              f"needs role {task.candidate_role}")
     if task.separate_from and name in performers:
-        raise ForbiddenError(f"{name} performed {task.separate_from} in this case and may not also do "
+        raise ForbiddenError(f"{name} performed {' or '.join(task.separate_from.split())} in this case and may "
+                             f"not also do "
                              f"{task.task_key} (four-eyes rule)")
 
 

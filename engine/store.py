@@ -92,7 +92,7 @@ _GET_TASK = select(TASKS).where(TASKS.c.id == bindparam("id"))
 _OPEN_TASKS = (select(TASKS).where(TASKS.c.instance_id == bindparam("instance"), TASKS.c.status == "open")
                .order_by(TASKS.c.id))
 _PERFORMERS = select(TASKS.c.completed_by).where(
-    TASKS.c.instance_id == bindparam("instance"), TASKS.c.task_key == bindparam("task_key"),
+    TASKS.c.instance_id == bindparam("instance"), TASKS.c.task_key.in_(bindparam("task_keys", expanding=True)),
     TASKS.c.status == "completed")
 _INSERT_TASK = insert(TASKS).returning(TASKS.c.id)
 _PENDING_WAITS = select(WAITS).where(WAITS.c.instance_id == bindparam("instance"), WAITS.c.status == "pending")
@@ -145,9 +145,9 @@ def open_tasks(conn: Connection, instance_id: int) -> list[HumanTaskRecord]:
     return [_record(HumanTaskRecord, r) for r in conn.execute(_OPEN_TASKS, {"instance": instance_id})]
 
 
-def performers(conn: Connection, instance_id: int, task_key: str) -> set[str]:
-    """Who completed `task_key` in this instance."""
-    return {r for (r,) in conn.execute(_PERFORMERS, {"instance": instance_id, "task_key": task_key}) if r}
+def performers(conn: Connection, instance_id: int, task_keys: list[str]) -> set[str]:
+    """Who completed any of `task_keys` in this instance."""
+    return {r for (r,) in conn.execute(_PERFORMERS, {"instance": instance_id, "task_keys": task_keys}) if r}
 
 
 def insert_task(conn: Connection, **values: Any) -> HumanTaskRecord:

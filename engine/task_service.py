@@ -20,6 +20,7 @@ from .identity import Actor, actor_for
 from .instances import InstanceSummary, _check_can_read, _summary, _version_of, to_plain_safe
 from .jsonutil import to_plain
 from .models import HumanTaskModel
+from .roles import separate_from_ids
 from .runtime import Runtime
 from .store import HumanTaskRecord, InstanceRecord
 
@@ -56,7 +57,8 @@ def _view(row: HumanTaskModel | HumanTaskRecord, **extra: Any) -> TaskView:
 
 
 def _performers(conn: Connection, task: HumanTaskRecord) -> set[str]:
-    return store.performers(conn, task.instance_id, task.separate_from) if task.separate_from else set()
+    keys = separate_from_ids(task.separate_from)
+    return store.performers(conn, task.instance_id, keys) if keys else set()
 
 
 def _locked_task(conn: Connection, task_id: int) -> tuple[HumanTaskRecord, InstanceRecord]:

@@ -15,7 +15,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from .errors import Problem
 from .parsing import ParsedDeployment, file_kind, parse_deployment
 from .registry import HandlerRegistry
-from .roles import lane_role
+from .roles import lane_role, separate_from_ids
 from .sandbox import check_expression, check_script
 from .settings import EngineSettings
 
@@ -165,11 +165,14 @@ def _human_task_problems(
     if form is not None and parsed.form(form) is None:
         problems.append(Problem(name, f"formJsonSchemaFilename {form!r} is not in the deployed files", task_id, line))
     separate = props.get("separateFrom")
-    if separate is not None and separate not in human:
-        problems.append(Problem(name, f"separateFrom names {separate!r}, which is no user task of this process",
-                                task_id, line))
-    if separate == task_id:
-        problems.append(Problem(name, "separateFrom names the task itself", task_id, line))
+    for other in separate_from_ids(separate):
+        if other == task_id:
+            problems.append(Problem(name, "separateFrom names the task itself", task_id, line))
+        elif other not in human:
+            problems.append(Problem(name, f"separateFrom names {other!r}, which is no user task of this process",
+                                    task_id, line))
+    if separate is not None and not separate_from_ids(separate):
+        problems.append(Problem(name, "separateFrom names no task", task_id, line))
     due = props.get("dueIn")
     if due is not None:
         try:

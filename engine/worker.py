@@ -53,8 +53,9 @@ def fire_due_timers(rt: Runtime, report: TickReport, limit: int = 500) -> None:
         with rt.uow() as uow, using_clock(rt.clock):
             session = uow.session
             conn = session.connection()
+            # Strictly before now, as SpiffWorkflow decides that a timer has fired.
             query = (select(WaitModel.id).where(WaitModel.kind == "timer", WaitModel.status == "pending",
-                                                WaitModel.due_at <= now, WaitModel.id.not_in(skip))
+                                                WaitModel.due_at < now, WaitModel.id.not_in(skip))
                      .order_by(WaitModel.due_at, WaitModel.id).limit(1))
             if conn.dialect.name == "postgresql":
                 query = query.with_for_update(skip_locked=True)

@@ -94,11 +94,15 @@ def serve(ctx: Context, host: str, port: int, workers: int) -> None:
 @pass_ctx
 @handled
 def demo(ctx: Context) -> None:
-    """Load the demo users and deploy bpmn/ into this instance."""
+    """Tell the story: a sale to an issued policy and a claim to payout, step by step, in this instance."""
     from .demo import load_demo
+    from .demo_story import tell_story
 
-    result = load_demo(ctx.app)
-    ctx.out.result(result, result["summary"])
+    load_demo(ctx.app)
+    lines: list[str] = []
+    say = lines.append if ctx.out.as_json else click.echo
+    result = tell_story(ctx.app.runtime, say)
+    ctx.out.result({**result, "story": lines}, None)
 
 
 @click.command()

@@ -82,7 +82,8 @@ class PersonalDataCipher:
         return self._walk(payload, self._open_value)
 
     def _seal_value(self, value: Any) -> Any:
-        if value is None or (isinstance(value, str) and value.startswith(_SEALED)):
+        # Personal data is text; a flag or a number under such a name (shared_account: true) is not.
+        if not isinstance(value, str) or value.startswith(_SEALED):
             return value
         return _SEALED + self.encrypt(json.dumps(value, ensure_ascii=False)).decode("ascii")
 

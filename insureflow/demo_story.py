@@ -1,0 +1,150 @@
+"""`insureflow demo`: a sale from first contact to an issued policy and a claim from first notice to
+payout, driven through the engine step by step and told as it happens; and the demo cases that
+`init --demo` leaves at different steps so that every role's inbox has work."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+
+from engine import instances, task_service, worker
+from engine.identity import OPERATOR, actor_for
+from engine.models import HumanTaskModel
+from engine.runtime import Runtime
+from tasks.idcard import check_digit
+from tasks.records import ClaimRecord, PolicyRecord
+
+from .demo_data import demo_identity
+
+Say = Callable[[str], None]
+STORY_CUSTOMER = ("Sun Li 孙丽", "310101", "19880612", 128, "13601234567", "shanghai")
+
+
+class Driver:
+    """Drives instances through the engine as the named staff, telling each step."""
+
+    def __init__(self, rt: Runtime, say: Say):
+        self.rt, self.say = rt, say
+        self.seen: dict[int, int] = {}
+
+    def _actor(self, user: str) -> Any:
+        with self.rt.uow() as uow:
+            return actor_for(uow.session, user)
+
+    def start(self, process: str, user: str) -> int:
+        """Start a process and tell what happened."""
+        summary = instances.start_instance(self.rt, process, {}, self._actor(user))
+        self.tell(summary.id)
+        return summary.id
+
+    def do(self, instance_id: int, task_key: str, user: str, data: dict[str, Any]) -> str:
+        """Complete the open task `task_key` as `user` and tell what happened."""
+        with self.rt.uow() as uow:
+            task = uow.session.scalar(select(HumanTaskModel).where(
+                HumanTaskModel.instance_id == instance_id, HumanTaskModel.status == "open",
+                HumanTaskModel.task_key == task_key))
+        if task is None:
+            raise RuntimeError(f"the demo expected {task_key} to be open in case {instance_id}")
+        status = task_service.complete(self.rt, task.id, self._actor(user), data).status
+        self.tell(instance_id)
+        return status
+
+    def tell(self, instance_id: int) -> None:
+        """Print the events since the last look, and what the case waits for now."""
+        for event in instances.instance_history(self.rt, instance_id, OPERATOR):
+            if event["seq"] <= self.seen.get(instance_id, 0):
+                continue
+            self.seen[instance_id] = event["seq"]
+            line = _describe(event)
+            if line:
+                self.say(line)
+        shown = instances.show_instance(self.rt, instance_id, OPERATOR)
+        for task in shown.open_tasks:
+            who = task["assignee"] or task["role"]
+            self.say(f"    … now waiting for “{task['name']}” ({who})")
+
+
+def _describe(event: dict[str, Any]) -> str | None:
+    payload, kind = event["payload"], event["type"]
+    if kind == "instance_started":
+        return f"  ▶ {payload['process']} v{payload['version']} started by {event['actor']}"
+    if kind == "task_completed":
+        return f"  ✔ {event['actor']} completed {event['task']}"
+    if kind == "handler_executed":
+        result = payload.get("result")
+        brief = result
+        if isinstance(result, dict):
+            brief = {k: v for k, v in result.items() if not isinstance(v, dict | list)}
+        return f"  ⚙ system: {payload['operator']} → {brief}"
+    if kind == "timer_fired":
+        return f"  ⏰ timer {event['task']} fired"
+    if kind == "message_delivered":
+        return f"  ✉ message {payload['name']} received"
+    if kind == "incident_raised":
+        return f"  ⚠ incident at {event['task']}: {payload['error']}"
+    if kind == "instance_completed":
+        return "  ■ case completed"
+    return None
+
+
+def _story_identity() -> dict[str, Any]:
+    name, region_code, birth, sequence, phone, region = STORY_CUSTOMER
+    first17 = f"{region_code}{birth}{sequence:03d}"
+    return {"consent": True, "name": name, "id_number": first17 + check_digit(first17),
+            "birth_date": f"{birth[:4]}-{birth[4:6]}-{birth[6:]}", "phone": phone, "region": region}
+
+
+def sell_policy(d: Driver) -> dict[str, Any]:
+    """A sale that goes straight through: suitable product, automatic underwriting, policy issued."""
+    d.say("SALE — an agent sells medical cover to a new customer")
+    sale = d.start("sales", "agent")
+    d.do(sale, "customer_registration", "agent", _story_identity())
+    d.do(sale, "needs_analysis", "agent", {"income": 360000, "dependents": 1, "existing_cover": 0,
+                                           "goal": "medical", "risk_tolerance": "low"})
+    d.do(sale, "present_quote", "agent", {"product_code": "MED01", "sum_insured": 300000, "term_years": 5})
+    d.do(sale, "application", "agent", {"smoker": False, "height_cm": 165, "weight_kg": 56,
+                                        "chronic_disease": False, "occupation_class": 1})
+    d.do(sale, "accept_terms", "agent", {"accepted": True})
+    d.do(sale, "premium_payment", "agent", {"method": "transfer", "payer_name": STORY_CUSTOMER[0]})
+    policy = instances.show_instance(d.rt, sale, OPERATOR).data["policy"]
+    d.say(f"  policy {policy['policy_number']} issued; cooling-off until {policy['cooling_off_end']}")
+    return {"sale": sale, "policy": policy}
+
+
+def settle_claim(d: Driver, days_ago: int = 6) -> dict[str, Any]:
+    """A hospital claim on a demo policy, above the approval limit, from first notice to payout."""
+    name, id_number, _phone = demo_identity(0)
+    d.say("CLAIM — a hospital stay on policy PDEMO0001, reported by the claims clerk")
+    with d.rt.uow() as uow:
+        earlier = uow.session.scalar(select(func.count(ClaimRecord.id)).join(
+            PolicyRecord, PolicyRecord.id == ClaimRecord.policy_id).where(PolicyRecord.number == "PDEMO0001")) or 0
+    incident = (d.rt.clock() - timedelta(days=days_ago + earlier)).date().isoformat()
+    claim = d.start("claims", "claims.clerk")
+    d.do(claim, "register_claim", "claims.clerk", {
+        "policy_number": "PDEMO0001", "claimant_name": name, "claimant_id_number": id_number,
+        "incident_date": incident, "claim_type": "hospitalization", "description": "Appendectomy, 4 nights",
+        "claimed_amount": 68000, "documents": ["claim_form", "id_copy", "bank_card", "medical_invoice",
+                                               "discharge_summary"],
+        "payee_account": "6222020200112233445", "region": "beijing"})
+    suggested = instances.show_instance(d.rt, claim, OPERATOR).data["suggestion"]["suggested_amount"]
+    d.do(claim, "assess_amount", "adjuster", {"payable_amount": suggested, "note": "covered in full"})
+    d.do(claim, "approve_payout", "claims.manager", {"approved": True, "reason": "documents complete"})
+    data = instances.show_instance(d.rt, claim, OPERATOR).data["claim"]
+    d.say(f"  claim {data['claim_number']} paid; the customer can follow it on the status page with the last "
+          f"4 characters of the ID number ({id_number[-4:]})")
+    return {"claim": claim, "claim_number": data["claim_number"]}
+
+
+def tell_story(rt: Runtime, say: Say) -> dict[str, Any]:
+    """Run the sale and the claim, then let the cooling-off period pass."""
+    d = Driver(rt, say)
+    sale = sell_policy(d)
+    claim = settle_claim(d)
+    d.say("COOLING-OFF — sixteen days later the worker confirms the policy")
+    report = worker.tick(rt, rt.clock() + timedelta(days=16))
+    d.tell(sale["sale"])
+    return {"policy_number": sale["policy"]["policy_number"], "claim_number": claim["claim_number"],
+            "timers_fired": report.timers_fired}
