@@ -5,15 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from engine import deployments
 from engine.identity import OPERATOR, add_user
-from engine.models import UserModel
+from engine.models import InstanceModel, UserModel
 from engine.settings import DEFAULT_ROLES
 
 from .bootstrap import App
 from .demo_data import SURVEYORS, seed_customers, seed_reference_data
+from .demo_story import leave_cases
 
 BPMN_DIR = Path(__file__).resolve().parent.parent / "bpmn"
 
@@ -46,11 +47,18 @@ def load_demo(app: App) -> dict[str, Any]:
         for p in sorted(BPMN_DIR.rglob("*")) if p.is_file() and p.suffix in (".bpmn", ".dmn", ".json")
     }
     deployment = None
+    cases = 0
     if any(name.endswith(".bpmn") for name in files):
         deployment = deployments.deploy(rt, files, OPERATOR, "demo")
+        with rt.uow() as uow:
+            fresh = uow.session.scalar(select(func.count(InstanceModel.id))) == 0
+        if fresh:
+            cases = leave_cases(rt, rt.services.gateway)
     logins = [f"{role.replace('_', '.')} / {demo_password(role)}" for role in DEFAULT_ROLES]
     summary = [f"{len(created)} demo user(s) created"] + [f"login {line}" for line in logins]
     if deployment:
         summary.append(f"deployment {deployment.id} with {len(deployment.processes)} process(es)")
-    return {"users_created": created, "logins": logins,
+    if cases:
+        summary.append(f"{cases} cases left at different steps for the inboxes")
+    return {"users_created": created, "logins": logins, "cases": cases,
             "deployment": deployment.id if deployment else None, "summary": summary}

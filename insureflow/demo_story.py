@@ -148,3 +148,62 @@ def tell_story(rt: Runtime, say: Say) -> dict[str, Any]:
     d.tell(sale["sale"])
     return {"policy_number": sale["policy"]["policy_number"], "claim_number": claim["claim_number"],
             "timers_fired": report.timers_fired}
+
+
+def _claim_form(index: int, policy: str, claim_type: str, amount: float, days_ago: int, documents: list[str],
+                region: str, now: Any) -> dict[str, Any]:
+    name, id_number, _phone = demo_identity(index)
+    return {"policy_number": policy, "claimant_name": name, "claimant_id_number": id_number,
+            "incident_date": (now - timedelta(days=days_ago)).date().isoformat(), "claim_type": claim_type,
+            "description": f"{claim_type.replace('_', ' ')} (demo case)", "claimed_amount": amount,
+            "documents": ["claim_form", "id_copy", "bank_card", *documents], "payee_account": f"62220202001{index:08d}",
+            "region": region}
+
+
+def leave_cases(rt: Runtime, gateway: Any) -> int:
+    """Open cases at different steps so that every role's inbox has work; the number left."""
+    d = Driver(rt, lambda _line: None)
+    now = rt.clock()
+    started = []
+    needs = d.start("sales", "agent")
+    d.do(needs, "customer_registration", "agent", _story_identity())
+    started.append(needs)  # the agent: needs analysis
+    unsuitable = d.start("sales", "agent")
+    d.do(unsuitable, "customer_registration", "agent", {**_story_identity(), "name": "Sun Li 孙丽"})
+    d.do(unsuitable, "needs_analysis", "agent", {"income": 60000, "dependents": 0, "existing_cover": 0,
+                                                 "goal": "savings", "risk_tolerance": "low"})
+    d.do(unsuitable, "present_quote", "agent", {"product_code": "INV01", "sum_insured": 200000, "term_years": 10})
+    d.do(unsuitable, "customer_acknowledgement", "agent", {"acknowledged": True,
+                                                            "customer_statement": "I understand the risk."})
+    started.append(unsuitable)  # compliance: approve the unsuitable sale
+    refer = d.start("sales", "agent")
+    d.do(refer, "customer_registration", "agent", _story_identity())
+    d.do(refer, "needs_analysis", "agent", {"income": 400000, "dependents": 2, "existing_cover": 0,
+                                            "goal": "medical", "risk_tolerance": "medium"})
+    d.do(refer, "present_quote", "agent", {"product_code": "MED01", "sum_insured": 300000, "term_years": 5})
+    d.do(refer, "application", "agent", {"smoker": False, "height_cm": 170, "weight_kg": 72, "chronic_disease": True,
+                                         "occupation_class": 2, "health_declaration": "Type 2 diabetes since 2019"})
+    started.append(refer)  # the underwriter: manual underwriting
+    claims = [
+        (0, "PDEMO0001", "outpatient", 3200, 10, ["medical_invoice"], "beijing", "adjuster"),
+        (1, "PDEMO0002", "property_damage", 80000, 4, ["photos", "repair_estimate"], "shanghai", "surveyor"),
+        (4, "PDEMO0005", "property_damage", 5000, 3, ["repair_estimate"], "hangzhou", "clerk"),
+        (3, "PDEMO0004", "accident_injury", 300000, 5, ["medical_invoice", "police_report"], "chengdu", "siu"),
+    ]
+    for index, policy, claim_type, amount, days_ago, documents, region, _who in claims:
+        case = d.start("claims", "claims.clerk")
+        d.do(case, "register_claim", "claims.clerk",
+             _claim_form(index, policy, claim_type, amount, days_ago, documents, region, now))
+        started.append(case)
+    approval = d.start("claims", "claims.clerk")
+    d.do(approval, "register_claim", "claims.clerk", _claim_form(
+        0, "PDEMO0001", "hospitalization", 60000, 20, ["medical_invoice", "discharge_summary"], "beijing", now))
+    d.do(approval, "assess_amount", "adjuster", {"payable_amount": 59500, "note": "as invoiced less deductible"})
+    started.append(approval)  # the claims manager: approve the payout
+    failed = d.start("claims", "claims.clerk")
+    d.do(failed, "register_claim", "claims.clerk", _claim_form(
+        2, "PDEMO0003", "disability", 20000, 12, ["medical_invoice"], "guangzhou", now))
+    gateway.script = ["decline"]  # the bank refuses the first payment: finance has a failure to resolve
+    d.do(failed, "assess_amount", "adjuster", {"payable_amount": 20000, "note": "agreed"})
+    started.append(failed)
+    return len(started)
