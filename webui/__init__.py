@@ -1,18 +1,59 @@
-"""The Flask web app: application factory and blueprints."""
+"""The Flask web app: application factory; one blueprint per area."""
 
 from __future__ import annotations
 
+import importlib
+from datetime import timedelta
 from typing import Any
 
-from flask import Flask, jsonify
+from flask import Flask, jsonify, request
 from sqlalchemy import text
+
+from .extensions import babel, csrf, login_manager
+
+LANGUAGES = ("zh", "en")
+# Each area's module exposes `bp`; areas not written yet are skipped.
+BLUEPRINTS = (
+    "webui.api",
+    "webui.auth",
+    "webui.inbox",
+    "webui.task_pages",
+    "webui.cases",
+    "webui.start",
+    "webui.public",
+    "webui.admin",
+)
+
+
+def _locale() -> str:
+    from flask import session
+
+    chosen = session.get("lang")
+    return chosen if chosen in LANGUAGES else (request.accept_languages.best_match(LANGUAGES) or "zh")
 
 
 def create_app(wired: Any = None, config: dict[str, Any] | None = None) -> Flask:
-    """Build the Flask app over a wired InsureFlow `App` (from insureflow.bootstrap)."""
+    """Build the Flask app over a wired InsureFlow `App` (insureflow.bootstrap.build_app)."""
     app = Flask(__name__)
+    secret = wired.config.secret_key_file.read_text().strip() if wired is not None else None
+    app.config.update(
+        SECRET_KEY=secret,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=8),
+        MAX_CONTENT_LENGTH=16 * 1024 * 1024,
+        BABEL_DEFAULT_LOCALE="zh",
+        BABEL_TRANSLATION_DIRECTORIES="translations",
+        WTF_CSRF_TIME_LIMIT=None,
+    )
     app.config.update(config or {})
     app.extensions["insureflow"] = wired
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=_locale)
 
     @app.get("/api/health")
     def health() -> Any:
@@ -24,4 +65,12 @@ def create_app(wired: Any = None, config: dict[str, Any] | None = None) -> Flask
             return jsonify({"status": "error", "database": str(exc).split("\n")[0]}), 503
         return jsonify({"status": "ok", "database": "ok"})
 
+    for name in BLUEPRINTS:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:  # that area is not written yet
+                continue
+            raise
+        module.register(app) if hasattr(module, "register") else app.register_blueprint(module.bp)
     return app
