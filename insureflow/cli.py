@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -265,6 +266,7 @@ def worker_cmd(ctx: Context, once: bool, now_text: str | None, interval: float) 
         if now is not None:
             fail("--now needs --once")
         click.echo(f"worker running on {ctx.folder} (Ctrl-C stops)", err=True)
+        signal.signal(signal.SIGTERM, _stop)
         try:
             worker.run_forever(ctx.app.runtime, interval)
         except KeyboardInterrupt:
@@ -272,6 +274,10 @@ def worker_cmd(ctx: Context, once: bool, now_text: str | None, interval: float) 
     report = worker.tick(ctx.app.runtime, now)
     ctx.out.result(report, f"fired {report.timers_fired} timer(s), delivered {report.messages_delivered} "
                            f"message(s), retried {report.incidents_retried} incident(s)")
+
+
+def _stop(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt  # a pass in progress rolls back; nothing half-written
 
 
 @cli.command()

@@ -9,6 +9,7 @@ import click
 from engine.identity import OPERATOR, add_user, create_token, list_users
 from engine.replay import replay_all, replay_instance
 
+from . import instance_folder
 from .cli_context import Context, handled, pass_ctx
 from .output import EXIT_INVALID, fail, table
 
@@ -79,15 +80,17 @@ def tokens_create(ctx: Context, name: str) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--workers", default=2, show_default=True, type=int)
+@click.option("--no-worker", is_flag=True, help="Do not start the timer worker beside the web server.")
 @pass_ctx
 @handled
-def serve(ctx: Context, host: str, port: int, workers: int) -> None:
-    """Serve the web app (the staff UI arrives with the web UI work; today: the API's health check)."""
-    from webui import create_app
+def serve(ctx: Context, host: str, port: int, workers: int, no_worker: bool) -> None:
+    """Serve the web app with gunicorn and run the timer worker beside it (Ctrl-C stops both)."""
+    from .serving import serve as run_server
 
-    app = create_app(ctx.app)
-    click.echo(f"InsureFlow on http://{host}:{port}/ (instance {ctx.folder})", err=True)
-    app.run(host=host, port=port, threaded=True)
+    instance_folder.load(ctx.folder)  # fail fast on a missing or broken instance folder
+    click.echo(f"InsureFlow on http://{host}:{port}/ (instance {ctx.folder}, {workers} web workers"
+               + ("" if no_worker else " + timer worker") + ")", err=True)
+    run_server(ctx.folder, host, port, workers, with_worker=not no_worker)
 
 
 @click.command()

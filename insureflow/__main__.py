@@ -1,0 +1,5 @@
+"""`python -m insureflow` is the `insureflow` command."""
+
+from .cli import main
+
+main()

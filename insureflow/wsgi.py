@@ -1,0 +1,15 @@
+"""The WSGI entry point: `gunicorn 'insureflow.wsgi:create()'` with INSUREFLOW_INSTANCE set."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from . import instance_folder
+from .bootstrap import build_app
+
+
+def create(folder: str | None = None) -> Flask:
+    """The web app over the instance folder (each server worker builds its own: no shared connections)."""
+    from webui import create_app
+
+    return create_app(build_app(instance_folder.load(instance_folder.resolve(folder))))
