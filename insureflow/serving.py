@@ -33,7 +33,10 @@ def serve(folder: Path, host: str, port: int, workers: int, with_worker: bool = 
     os.environ["INSUREFLOW_INSTANCE"] = str(folder)
     timer_worker = None
     if with_worker:
-        timer_worker = subprocess.Popen([sys.executable, "-m", "insureflow", "--instance", str(folder), "worker"])
+        # Its own session: Ctrl-C reaches the server, which then stops the worker with SIGTERM at a
+        # moment the worker handles (never in the middle of starting up).
+        timer_worker = subprocess.Popen([sys.executable, "-m", "insureflow", "--instance", str(folder), "worker"],
+                                        start_new_session=True)
     try:
         _Gunicorn(folder, {"bind": f"{host}:{port}", "workers": workers, "accesslog": "-",
                            "graceful_timeout": 5, "timeout": 60}).run()

@@ -1,0 +1,59 @@
+"""`insureflow serve` runs gunicorn workers and the timer worker; Ctrl-C stops them all."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from insureflow.cli import cli
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _children(pid: int) -> list[int]:
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True).stdout
+    return [int(p) for p in out.split()]
+
+
+def test_serve_answers_over_http_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
+    folder = tmp_path / "instance"
+    assert CliRunner().invoke(cli, ["--instance", str(folder), "init"]).exit_code == 0
+    port = _free_port()
+    server = subprocess.Popen([sys.executable, "-m", "insureflow", "--instance", str(folder), "serve", "--port",
+                               str(port), "--workers", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True, env={**os.environ}, start_new_session=True)
+    try:
+        body = None
+        for _ in range(60):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=2) as response:
+                    body = response.read().decode()
+                    break
+            except OSError:
+                time.sleep(0.5)
+        assert body is not None and '"status":"ok"' in body.replace(" ", "")
+        children = _children(server.pid)
+        assert len(children) >= 3  # two web workers and the timer worker
+        os.killpg(server.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+        assert server.wait(timeout=30) == 0
+        time.sleep(0.5)
+        assert all(not Path(f"/proc/{pid}").exists() for pid in children)
+        stderr = server.stderr.read()
+        assert "Traceback" not in stderr, stderr[-2000:]
+    finally:
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGKILL)
+        server.stdout.close()
+        server.stderr.close()
