@@ -136,7 +136,15 @@ def to_plain_safe(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _check_can_read(session, instance: InstanceModel | InstanceRecord, actor: Actor) -> None:
-    if actor.is_operator or actor.has_any(READ_ALL_ROLES) or instance.started_by == actor.username:
+    if actor.has_any(READ_ALL_ROLES):
+        return
+    _check_involved(session, instance, actor)
+
+
+def _check_involved(session, instance: InstanceModel | InstanceRecord, actor: Actor) -> None:
+    """The actor started the case or holds a role, an assignment or a completion in it (reading
+    everything, as auditors do, is not enough to act on a case)."""
+    if actor.is_operator or instance.started_by == actor.username:
         return
     involved = session.scalar(select(func.count()).select_from(HumanTaskModel).where(
         HumanTaskModel.instance_id == instance.id,
@@ -187,8 +195,7 @@ def deliver_message(
     with rt.uow() as uow:
         session = uow.session
         loaded = load(rt, session, instance_id, actor.username)
-        if not actor.is_operator:
-            _check_can_read(session, loaded.instance, actor)
+        _check_involved(session, loaded.instance, actor)
         if loaded.instance.status in ("completed", "terminated"):
             raise ConflictError(f"instance {instance_id} is {loaded.instance.status}")
         with using_clock(rt.clock):

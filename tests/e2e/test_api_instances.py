@@ -1,0 +1,142 @@
+"""The API's instances: start, list (auditors), show with data masked by role, deliver a message."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import pytest
+
+from insureflow.demo_story import _story_identity
+from tasks.common import BUSINESS_TZ
+from tests.e2e.api_support import Caller, demo_task, error, ok, open_task, shared_site
+from tests.e2e.conftest import Site
+
+__all__ = ["shared_site"]
+
+# The sale of insureflow/demo_story.py, step by step: (task, form data).
+SALE = [
+    ("customer_registration", _story_identity()),
+    ("needs_analysis", {"income": 360000, "dependents": 1, "existing_cover": 0, "goal": "medical",
+                        "risk_tolerance": "low"}),
+    ("present_quote", {"product_code": "MED01", "sum_insured": 300000, "term_years": 5}),
+    ("application", {"smoker": False, "height_cm": 165, "weight_kg": 56, "chronic_disease": False,
+                     "occupation_class": 1}),
+    ("accept_terms", {"accepted": True}),
+    ("premium_payment", {"method": "transfer", "payer_name": "Sun Li 孙丽"}),
+]
+
+
+@pytest.fixture(scope="module")
+def callers(shared_site: Site) -> dict[str, Caller]:
+    names = ["agent", "claims.clerk", "adjuster", "auditor", "admin"]
+    return {name: Caller(shared_site, name) for name in names}
+
+
+def approval_case(site: Site) -> int:
+    """The demo claim waiting for the claims manager: started by the clerk, assessed by the adjuster."""
+    return demo_task(site, "approve_payout")[1]
+
+
+def test_starting_a_process_answers_201_with_the_instance_and_its_first_task(callers: dict[str, Caller]) -> None:
+    body = ok(callers["agent"].post("/api/processes/sales/instances", json={"data": {}, "business_key": "API-S1"}),
+              201)
+    assert (body["process_key"], body["business_key"], body["started_by"]) == ("sales", "API-S1", "agent")
+    assert [t["task"] for t in body["open_tasks"]] == ["customer_registration"]
+    assert body["id"] > 0 and body["version"] >= 1 and "data" not in body
+
+
+def test_a_user_without_the_start_lane_role_may_not_start(callers: dict[str, Caller]) -> None:
+    assert error(callers["claims.clerk"].post("/api/processes/sales/instances", json={}), 403)["code"] == "forbidden"
+
+
+def test_starting_an_unknown_process_is_404(callers: dict[str, Caller]) -> None:
+    assert error(callers["agent"].post("/api/processes/no_such/instances", json={}), 404)["code"] == "not_found"
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({"data": [1, 2]}, "data"), ({"data": "text"}, "data"), ({"business_key": 7}, "business_key"),
+    ({"dta": {}}, "dta"),
+])
+def test_a_start_body_of_the_wrong_shape_is_422_naming_the_field(callers: dict[str, Caller], body: dict[str, Any],
+                                                                field: str) -> None:
+    problem = error(callers["agent"].post("/api/processes/sales/instances", json=body), 422)
+    assert problem["code"] == "invalid_input" and field in problem["details"]["fields"]
+
+
+def test_an_unparseable_json_body_is_400(callers: dict[str, Caller]) -> None:
+    response = callers["agent"].post("/api/processes/sales/instances", data="{not json",
+                                     content_type="application/json")
+    assert error(response, 400)["code"] == "malformed"
+
+
+def test_auditors_list_instances_newest_first_paged_and_filtered(callers: dict[str, Caller]) -> None:
+    auditor = callers["auditor"]
+    first = ok(auditor.get("/api/instances?page_size=2"))
+    assert len(first["items"]) == 2 and first["total"] >= 9 and first["items"][0]["id"] > first["items"][1]["id"]
+    claims = ok(auditor.get("/api/instances?process=claims&page_size=100"))
+    assert claims["total"] >= 6 and {i["process_key"] for i in claims["items"]} == {"claims"}
+    one = claims["items"][0]
+    by_key = ok(auditor.get(f"/api/instances?business_key={one['business_key']}"))
+    assert [i["id"] for i in by_key["items"]] == [one["id"]]
+    assert ok(auditor.get("/api/instances?status=no_such_status"))["total"] == 0
+
+
+def test_staff_may_not_list_every_instance(callers: dict[str, Caller]) -> None:
+    assert error(callers["claims.clerk"].get("/api/instances"), 403)["code"] == "forbidden"
+
+
+def test_instances_page_size_above_100_is_422(callers: dict[str, Caller]) -> None:
+    assert "page_size" in error(callers["auditor"].get("/api/instances?page_size=500"), 422)["details"]["fields"]
+
+
+def test_an_adjuster_sees_personal_data_masked_and_the_clerk_in_clear(shared_site: Site,
+                                                                       callers: dict[str, Caller]) -> None:
+    case = approval_case(shared_site)
+    clear = ok(callers["claims.clerk"].get(f"/api/instances/{case}"))["data"]
+    masked = ok(callers["adjuster"].get(f"/api/instances/{case}"))["data"]
+    for field in ("claimant_id_number", "payee_account"):
+        assert not clear[field].startswith("••••") and len(clear[field]) > 8
+        assert masked[field] == "••••" + clear[field][-4:]
+    assert masked["claimant_name"] == clear["claimant_name"]  # a name is not masked: only identifiers
+    assert ok(callers["auditor"].get(f"/api/instances/{case}"))["data"]["claimant_id_number"].startswith("••••")
+
+
+def test_showing_an_instance_the_caller_has_no_part_in_is_403(shared_site: Site, callers: dict[str, Caller]) -> None:
+    assert error(callers["agent"].get(f"/api/instances/{approval_case(shared_site)}"), 403)["code"] == "forbidden"
+
+
+def test_showing_an_unknown_instance_is_404(callers: dict[str, Caller]) -> None:
+    assert error(callers["auditor"].get("/api/instances/99999"), 404)["code"] == "not_found"
+
+
+def test_a_sale_through_the_api_then_a_cooling_off_cancellation_message_ends_it(shared_site: Site,
+                                                                                 callers: dict[str, Caller]) -> None:
+    agent = callers["agent"]
+    sale = ok(agent.post("/api/processes/sales/instances", json={"data": {}}), 201)["id"]
+    for task_key, data in SALE:
+        ok(agent.post(f"/api/tasks/{open_task(shared_site, sale, task_key)}/complete", json={"data": data}))
+    issued = ok(agent.get(f"/api/instances/{sale}"))
+    assert issued["status"] != "completed" and issued["data"]["policy"]["policy_number"]
+    today = datetime.now(BUSINESS_TZ).date().isoformat()
+    cancelled = ok(agent.post(f"/api/instances/{sale}/messages/cancel_policy",
+                              json={"request_date": today, "payee_account": "6222020200112233445"}))
+    assert cancelled["status"] == "completed" and cancelled["open_tasks"] == []
+    again = agent.post(f"/api/instances/{sale}/messages/cancel_policy", json={"request_date": today})
+    assert error(again, 409)["code"] == "conflict"
+
+
+def test_a_message_nothing_waits_for_is_409(shared_site: Site, callers: dict[str, Caller]) -> None:
+    response = callers["claims.clerk"].post(f"/api/instances/{approval_case(shared_site)}/messages/cancel_policy",
+                                            json={"request_date": "2026-01-01"})
+    assert "not waiting" in error(response, 409)["message"]
+
+
+def test_a_message_body_must_be_a_json_object(shared_site: Site, callers: dict[str, Caller]) -> None:
+    response = callers["claims.clerk"].post(f"/api/instances/{approval_case(shared_site)}/messages/cancel_policy",
+                                            json=[1, 2])
+    assert error(response, 422)["code"] == "invalid_input"
+
+
+def test_a_message_to_an_unknown_instance_is_404(callers: dict[str, Caller]) -> None:
+    assert error(callers["admin"].post("/api/instances/99999/messages/cancel_policy", json={}), 404)

@@ -1,0 +1,85 @@
+"""Human tasks: the caller's inbox, one task with its form, and claim / release / assign / complete."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from flask import url_for
+
+from engine import task_service
+from engine.instances import InstanceSummary
+from engine.task_service import TaskView
+
+from ..context import runtime
+from ..masking import mask
+from .common import actor, blueprint, page, window
+from .schemas import (
+    AssignArgsSchema,
+    CompleteArgsSchema,
+    InboxArgsSchema,
+    InstanceSchema,
+    TaskDetailSchema,
+    TaskPageSchema,
+    TaskSchema,
+)
+
+bp = blueprint("tasks", __name__, "Human tasks: inbox, ownership, completion (the engine checks lanes, "
+               "assignee and four eyes).")
+
+
+@bp.get("/tasks")
+@bp.arguments(InboxArgsSchema, location="query")
+@bp.response(200, TaskPageSchema)
+def inbox(args: dict[str, Any]) -> dict[str, Any]:
+    """Open tasks assigned to the caller ('mine'), open to their roles ('role'), or both ('all')."""
+    limit, offset = window(args)
+    found, total = task_service.inbox(runtime(), actor(), scope=args["scope"], process_key=args.get("process"),
+                                      limit=limit, offset=offset)
+    return page(found, total, args)
+
+
+@bp.get("/tasks/<int:task_id>")
+@bp.response(200, TaskDetailSchema)
+def show(task_id: int) -> dict[str, Any]:
+    """One task: its form's JSON Schema, instructions, the case's data (masked by role) and context."""
+    caller = actor()
+    view = task_service.get_task(runtime(), task_id, caller)
+    context = {"instance_id": view.instance_id, "process_key": view.process_key, "business_key": view.business_key,
+               "instance_url": url_for("api_instances.show", instance_id=view.instance_id),
+               "history_url": url_for("api_audit.history", instance_id=view.instance_id)}
+    return {**_fields(dataclasses.replace(view, data=mask(view.data or {}, caller.roles))), "context": context}
+
+
+def _fields(view: TaskView) -> dict[str, Any]:
+    return {f.name: getattr(view, f.name) for f in dataclasses.fields(view)}
+
+
+@bp.post("/tasks/<int:task_id>/claim")
+@bp.response(200, TaskSchema)
+def claim(task_id: int) -> TaskView:
+    """Take an open task from the role's pool."""
+    return task_service.claim(runtime(), task_id, actor())
+
+
+@bp.post("/tasks/<int:task_id>/release")
+@bp.response(200, TaskSchema)
+def release(task_id: int) -> TaskView:
+    """Give a claimed task back to the role's pool."""
+    return task_service.release(runtime(), task_id, actor())
+
+
+@bp.post("/tasks/<int:task_id>/assign")
+@bp.arguments(AssignArgsSchema)
+@bp.response(200, TaskSchema)
+def assign(args: dict[str, Any], task_id: int) -> TaskView:
+    """Hand a task to a named colleague who holds its role (managers)."""
+    return task_service.assign(runtime(), task_id, actor(), args["to"])
+
+
+@bp.post("/tasks/<int:task_id>/complete")
+@bp.arguments(CompleteArgsSchema)
+@bp.response(200, InstanceSchema, description="the case after the task, run on until it waits")
+def complete(args: dict[str, Any], task_id: int) -> InstanceSummary:
+    """Submit the form data; 422 names every failing field, 409 when the task is no longer open."""
+    return task_service.complete(runtime(), task_id, actor(), args["data"])

@@ -1,0 +1,60 @@
+"""Process instances: start one, list them, show one (data masked by role), deliver a message."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from engine import instances
+from engine.instances import InstanceSummary
+
+from ..context import runtime
+from ..masking import mask
+from .common import actor, blueprint, page, window
+from .schemas import (
+    InstanceArgsSchema,
+    InstanceDetailSchema,
+    InstancePageSchema,
+    InstanceSchema,
+    MessagePayloadSchema,
+    StartArgsSchema,
+)
+
+bp = blueprint("instances", __name__, "Process instances (cases).")
+
+
+@bp.post("/processes/<key>/instances")
+@bp.arguments(StartArgsSchema)
+@bp.response(201, InstanceSchema)
+def start(args: dict[str, Any], key: str) -> InstanceSummary:
+    """Start the newest version of a process with initial data."""
+    return instances.start_instance(runtime(), key, args["data"], actor(), args["business_key"])
+
+
+@bp.get("/instances")
+@bp.arguments(InstanceArgsSchema, location="query")
+@bp.response(200, InstancePageSchema)
+def list_instances(args: dict[str, Any]) -> dict[str, Any]:
+    """Instances, newest first, filtered by status, process and business key (auditors and admins)."""
+    limit, offset = window(args)
+    found, total = instances.list_instances(
+        runtime(), actor(), status=args.get("status"), process_key=args.get("process"),
+        business_key=args.get("business_key"), limit=limit, offset=offset)
+    return page(found, total, args)
+
+
+@bp.get("/instances/<int:instance_id>")
+@bp.response(200, InstanceDetailSchema)
+def show(instance_id: int) -> InstanceSummary:
+    """One instance with its open tasks and current data, personal fields masked for roles that do not need them."""
+    caller = actor()
+    summary = instances.show_instance(runtime(), instance_id, caller)
+    return dataclasses.replace(summary, data=mask(summary.data or {}, caller.roles))
+
+
+@bp.post("/instances/<int:instance_id>/messages/<name>")
+@bp.arguments(MessagePayloadSchema, required=False, description="the message's data: a JSON object")
+@bp.response(200, InstanceSchema)
+def deliver(payload: dict[str, Any], instance_id: int, name: str) -> InstanceSummary:
+    """Deliver a message (e.g. a cooling-off cancellation) to an instance waiting for it; the body is its data."""
+    return instances.deliver_message(runtime(), instance_id, name, payload, actor())
