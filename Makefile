@@ -6,7 +6,11 @@ INSTANCE ?= instance
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test bench lint install install-test clean
+VENDOR := webui/static/vendor
+PO_FILES := $(wildcard webui/translations/*/LC_MESSAGES/messages.po)
+MO_FILES := $(PO_FILES:.po=.mo)
+
+.PHONY: run test bench lint install install-test clean assets translations-update browser-deps
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,8 +24,42 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	touch $(VENV)/.installed $@
 
-install: $(VENV)/.installed
-install-test: $(VENV)/.installed-test
+install: $(VENV)/.installed assets
+install-test: $(VENV)/.installed-test assets
+
+## make assets: the web UI's libraries from npm (package-lock.json) copied to webui/static/vendor — served
+## locally, no CDN — and the translations compiled
+assets: $(VENDOR)/.copied $(MO_FILES)
+
+$(VENDOR)/.copied: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	rm -rf $(VENDOR) && mkdir -p $(VENDOR)/bootstrap $(VENDOR)/bpmn-js
+	cp node_modules/bootstrap/dist/css/bootstrap.min.css node_modules/bootstrap/dist/css/bootstrap.min.css.map \
+	   node_modules/bootstrap/dist/js/bootstrap.bundle.min.js node_modules/bootstrap/dist/js/bootstrap.bundle.min.js.map \
+	   $(VENDOR)/bootstrap/
+	cp node_modules/bpmn-js/dist/bpmn-navigated-viewer.production.min.js $(VENDOR)/bpmn-js/
+	cp -R node_modules/bpmn-js/dist/assets $(VENDOR)/bpmn-js/assets
+	touch $@
+
+$(MO_FILES): %.mo: %.po | $(VENV)/.installed
+	$(BIN)/pybabel compile --statistics -i $< -o $@
+
+## make translations-update: collect the UI's texts into the .po files (then translate the new ones)
+translations-update: | $(VENV)/.installed
+	mkdir -p build
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k N_ --no-location --sort-output -o build/messages.pot .
+	$(BIN)/pybabel update -i build/messages.pot -d webui/translations --no-fuzzy-matching --ignore-obsolete
+
+## make browser-deps: Debian's Chromium and CJK fonts for the browser tests (installed when root, as in CI)
+browser-deps:
+	@if ! dpkg -s chromium fonts-noto-cjk >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing chromium and fonts-noto-cjk…" >&2; \
+	    apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >&2; \
+	  else \
+	    echo "chromium or fonts-noto-cjk missing and not root: the browser tests will fail" >&2; \
+	  fi; \
+	fi
 
 ## make run: install, initialise ./instance (SQLite, keys, demo data, bpmn/ deployed), serve on :5000
 run: install
@@ -29,17 +67,20 @@ run: install
 	$(BIN)/insureflow --instance $(INSTANCE) serve --host $(HOST) --port $(PORT)
 
 ## make test: install what the tests need (PostgreSQL too, when root) and run the whole suite on both databases
-test: install-test
+test: install-test browser-deps
 	@eval "$$(scripts/pg-test-server.sh)" && \
 	  $(BIN)/ruff check . && \
 	  $(BIN)/python -m pytest -n 2 -q
 
-## make bench: the engine benchmark against bare SpiffWorkflow (not part of make test)
+## make bench: the engine benchmark against bare SpiffWorkflow, then the served app driven over HTTP
+## (bench/README.md explains the output; not part of make test)
 bench: install-test
 	$(BIN)/python bench/engine_bench.py
+	$(BIN)/python bench/http_bench.py
 
 lint: install-test
 	$(BIN)/ruff check .
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info $(VENDOR) node_modules tests/browser/artifacts
+	rm -f $(MO_FILES)

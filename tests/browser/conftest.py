@@ -1,0 +1,100 @@
+"""Browser tests: Debian's Chromium driven by Playwright against the app served by a real HTTP server
+(werkzeug, in a thread) over a fresh demo instance; a screenshot is saved when a test fails."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+from werkzeug.serving import make_server
+
+from insureflow import instance_folder, schema
+from insureflow.bootstrap import App, build_app
+from insureflow.demo import demo_password, load_demo
+from webui import create_app
+
+CHROMIUM = os.environ.get("INSUREFLOW_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+
+
+@dataclass
+class LiveSite:
+    """The served app: its base URL and the wired InsureFlow behind it."""
+
+    url: str
+    wired: App
+
+    def sign_in(self, page: Page, username: str, password: str | None = None) -> None:
+        """Sign in through the sign-in page and wait for the inbox."""
+        page.goto(f"{self.url}/login")
+        page.fill("#username", username)
+        page.fill("#password", password or demo_password(username.replace(".", "_")))
+        page.click("#login-form button[type=submit]")
+        page.wait_for_url(f"{self.url}/")
+
+
+@pytest.fixture
+def live_site(tmp_path: Path) -> Iterator[LiveSite]:
+    """A fresh demo instance (SQLite) served on a random loopback port for one test."""
+    config = instance_folder.create(tmp_path / "instance", f"sqlite:///{tmp_path / 'insureflow.db'}")
+    wired = build_app(config)
+    schema.upgrade(wired.db)
+    load_demo(wired)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request in the test output
+    server = make_server("127.0.0.1", 0, create_app(wired), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield LiveSite(f"http://127.0.0.1:{server.server_port}", wired)
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        server.server_close()
+        wired.db.dispose()
+
+
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Playwright]:
+    """The Playwright driver."""
+    with sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture(scope="session")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    """Debian's headless Chromium; missing means the set-up did not run — fail, never skip."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: run the tests with `make test`, which installs chromium as root")
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    yield browser
+    browser.close()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Remember each phase's outcome on the test item, so fixtures can tell that the test failed."""
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"report_{report.when}", report)
+
+
+@pytest.fixture
+def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
+    """A fresh browser context (own cookies) in English at a desktop size; screenshot on failure."""
+    context = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    yield page
+    report = getattr(request.node, "report_call", None)
+    if report is not None and report.failed:
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
+    context.close()

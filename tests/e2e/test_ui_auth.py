@@ -1,0 +1,148 @@
+"""Sign-in, sign-out, throttled failures, safe redirects, CSRF, the language switch and the error pages."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from flask.testing import FlaskClient
+
+from tests.e2e.api_support import shared_site
+from tests.e2e.conftest import Site
+from webui import create_app
+from webui.auth import Throttle
+
+__all__ = ["shared_site"]  # the fixture this module's `site` stands on
+
+
+@pytest.fixture
+def site(shared_site: Site) -> Site:
+    """One demo site for the whole module: its tests change nothing that another test here looks at."""
+    return shared_site
+
+
+def _login(client: FlaskClient, username: str, password: str, addr: str = "127.0.0.1", **extra: str):
+    return client.post("/login", data={"username": username, "password": password, **extra},
+                       environ_base={"REMOTE_ADDR": addr})
+
+
+def _english(client: FlaskClient) -> FlaskClient:
+    client.post("/language", data={"lang": "en"})
+    return client
+
+
+def test_sign_in_with_the_demo_password_opens_the_inbox(site: Site) -> None:
+    client = _english(site.client())
+    response = _login(client, "adjuster", "adjuster-demo")
+    assert response.status_code == 302 and response.location == "/"
+    page = client.get("/").get_data(as_text=True)
+    assert "adjuster" in page and "Sign out" in page and "Assess amount" in page
+
+
+def test_a_wrong_password_says_so_and_signs_nobody_in(site: Site) -> None:
+    client = _english(site.client())
+    response = _login(client, "adjuster", "wrong", addr="10.1.0.1")
+    assert response.status_code == 401
+    assert "Wrong user name or password." in response.get_data(as_text=True)
+    assert client.get("/").status_code == 302  # still signed out
+
+
+def test_an_unknown_user_gets_the_same_message_as_a_wrong_password(site: Site) -> None:
+    client = _english(site.client())
+    response = _login(client, "nobody", "whatever", addr="10.1.0.2")
+    assert response.status_code == 401 and "Wrong user name or password." in response.get_data(as_text=True)
+
+
+def test_pages_need_a_sign_in_and_come_back_after_it(site: Site) -> None:
+    client = site.client()
+    response = client.get("/cases/1")
+    assert response.status_code == 302 and response.location.startswith("/login?next=")
+    response = _login(client, "agent", "agent-demo", next="/cases/1")
+    assert response.location == "/cases/1"
+
+
+def test_next_never_leads_off_the_site(site: Site) -> None:
+    for target in ("https://evil.example/", "//evil.example/x", "/\\evil.example", "javascript:alert(1)"):
+        response = _login(site.client(), "agent", "agent-demo", next=target)
+        assert response.status_code == 302 and response.location == "/", target
+
+
+def test_sign_out_ends_the_session(site: Site) -> None:
+    client = site.signed_in("agent")
+    response = client.post("/logout")
+    assert response.status_code == 302 and response.location == "/login"
+    assert client.get("/").status_code == 302
+
+
+def test_five_failures_for_a_user_name_lock_it_even_with_the_right_password(site: Site) -> None:
+    client = _english(site.client())
+    for attempt in range(5):  # from different addresses: only the user name counts
+        assert _login(client, "finance", "wrong", addr=f"10.0.0.{attempt}").status_code == 401
+    response = _login(client, "finance", "finance-demo", addr="10.0.1.1")
+    assert response.status_code == 429
+    assert "Too many failed sign-ins. Try again in 15 minutes." in response.get_data(as_text=True)
+    assert _login(site.client(), "agent", "agent-demo", addr="10.0.1.1").status_code == 302  # others are not locked
+
+
+def test_five_failures_from_an_address_lock_that_address_for_every_name(site: Site) -> None:
+    client = site.client()
+    for name in ("a1", "a2", "a3", "a4", "a5"):
+        assert _login(client, name, "wrong", addr="10.9.9.9").status_code == 401
+    assert _login(client, "agent", "agent-demo", addr="10.9.9.9").status_code == 429
+    assert _login(client, "agent", "agent-demo", addr="10.9.9.8").status_code == 302
+
+
+def test_the_lock_lasts_only_for_the_window() -> None:
+    now = [1000.0]
+    throttle = Throttle(5, 900, clock=lambda: now[0])
+    for _ in range(5):
+        throttle.hit("user:x")
+    assert throttle.wait_seconds("user:x") == 900
+    now[0] += 600
+    assert throttle.wait_seconds("user:x") == 300
+    now[0] += 301
+    assert throttle.wait_seconds("user:x") == 0
+
+
+def test_a_post_without_the_csrf_token_is_refused(site: Site) -> None:
+    app = create_app(site.wired, {"TESTING": True})  # CSRF on, as served
+    client = app.test_client()
+    _english(client)  # refused too, but harmless: the language is not changed without a token
+    response = client.post("/login", data={"username": "agent", "password": "agent-demo"})
+    assert response.status_code == 400
+    assert client.get("/").status_code == 302  # not signed in
+    form = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form)
+    assert token is not None
+    response = client.post("/login", data={"username": "agent", "password": "agent-demo", "csrf_token": token[1]})
+    assert response.status_code == 302
+
+
+def test_the_language_switch_shows_chinese_labels(site: Site) -> None:
+    client = site.signed_in("claims.clerk")
+    client.post("/language", data={"lang": "en", "next": "/"})
+    english = client.get("/").get_data(as_text=True)
+    assert "Inbox" in english and "Open for my roles" in english and "Request missing documents" in english
+    response = client.post("/language", data={"lang": "zh", "next": "/"})
+    assert response.status_code == 302 and response.location == "/"
+    chinese = client.get("/").get_data(as_text=True)
+    assert "待办" in chinese and "我的角色可领取" in chinese and "补充理赔材料" in chinese
+    assert "Open for my roles" not in chinese
+
+
+def test_the_language_survives_signing_out(site: Site) -> None:
+    client = site.signed_in("agent")
+    client.post("/language", data={"lang": "zh"})
+    client.post("/logout")
+    assert "用户名" in client.get("/login").get_data(as_text=True)
+
+
+def test_an_unknown_language_is_refused(site: Site) -> None:
+    assert site.client().post("/language", data={"lang": "fr"}).status_code == 400
+
+
+def test_an_unknown_page_is_a_404_in_the_layout(site: Site) -> None:
+    client = _english(site.signed_in("agent"))
+    response = client.get("/no/such/page")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 404 and "Not found" in page and "navbar" in page and "Sign out" in page

@@ -1,0 +1,263 @@
+"""Sign-in and sign-out with throttled failures, the language switch, the error pages, and what
+every page's layout needs to know about the person using it."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import login_user, logout_user
+from flask_wtf import FlaskForm
+from flask_wtf.csrf import CSRFError
+from sqlalchemy import select
+from werkzeug.exceptions import HTTPException
+from wtforms import HiddenField, PasswordField, StringField
+from wtforms.validators import DataRequired, Length
+
+from engine.identity import Actor, check_password, hash_password
+from engine.models import UserModel
+
+from . import LANGUAGES
+from .context import SignedIn, current_actor, runtime
+from .errors import error_body
+
+bp = Blueprint("auth", __name__)
+
+LANGUAGE_NAMES = {"zh": "中文", "en": "English"}
+# Checked against when the user name is unknown, so that a wrong name takes as long as a wrong password.
+_DUMMY_HASH = hash_password("not a password of anyone")
+MAX_THROTTLE_KEYS = 10_000
+# Links to other areas, shown when that area is installed and the user holds one of the roles.
+AREA_LINKS = (
+    ("admin.index", _l("Users"), {"admin"}),
+    ("studio.index", _l("Studio"), {"analyst", "admin"}),
+    ("audit.index", _l("Audit"), {"auditor", "admin"}),
+)
+
+ROLE_LABELS = {
+    "agent": _l("Agent"), "compliance": _l("Compliance officer"), "underwriter": _l("Underwriter"),
+    "senior_underwriter": _l("Senior underwriter"), "claims_clerk": _l("Claims clerk"), "surveyor": _l("Surveyor"),
+    "adjuster": _l("Adjuster"), "claims_manager": _l("Claims manager"), "siu": _l("SIU investigator"),
+    "finance": _l("Finance"), "analyst": _l("Business analyst"), "auditor": _l("Auditor"), "admin": _l("Administrator"),
+}
+
+
+@bp.app_template_global()
+def role_label(role: str | None) -> str:
+    """A role's name in the user's language."""
+    return str(ROLE_LABELS.get(role or "", role or "—"))
+
+
+def N_(message: str) -> str:
+    """Mark a message for translation where it is translated later (by gettext at use)."""
+    return message
+
+
+class Throttle:
+    """Counts events per key in a sliding time window; in-process and thread-safe."""
+
+    def __init__(self, limit: int, window_seconds: float, clock: Callable[[], float] = time.monotonic):
+        self.limit, self.window, self.clock = limit, window_seconds, clock
+        self._events: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def _recent(self, key: str, now: float) -> deque[float]:
+        events = self._events.get(key, deque())
+        while events and events[0] <= now - self.window:
+            events.popleft()
+        if not events:
+            self._events.pop(key, None)
+        return events
+
+    def wait_seconds(self, *keys: str) -> float:
+        """How long until none of the keys is over the limit (0 when none is)."""
+        with self._lock:
+            now = self.clock()
+            waits = [events[0] + self.window - now for key in keys
+                     if len(events := self._recent(key, now)) >= self.limit]
+        return max(waits, default=0.0)
+
+    def hit(self, *keys: str) -> None:
+        """Count one event for each key."""
+        with self._lock:
+            now = self.clock()
+            if len(self._events) > MAX_THROTTLE_KEYS:  # many one-off keys (a spray of names): forget stale ones
+                for stale in list(self._events):
+                    self._recent(stale, now)
+            for key in keys:
+                self._events.setdefault(key, self._recent(key, now)).append(now)
+
+    def reset(self, key: str) -> None:
+        """Forget a key's events."""
+        with self._lock:
+            self._events.pop(key, None)
+
+
+@bp.record_once
+def _set_up(state: Any) -> None:
+    app = state.app
+    config = app.config
+    app.extensions["login_throttle"] = Throttle(
+        config.get("LOGIN_MAX_FAILURES", 5), config.get("LOGIN_WINDOW_SECONDS", 15 * 60))
+    manager = app.login_manager
+    manager.login_message = N_("Please sign in to see this page.")
+    manager.login_message_category = "info"
+    manager.localize_callback = _
+
+
+class LoginForm(FlaskForm):
+    """User name and password."""
+
+    username = StringField(_l("User name"), validators=[DataRequired(), Length(max=80)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
+    next = HiddenField()
+
+
+def safe_next(target: str | None, default: str = "inbox.index") -> str:
+    """`target` when it is a path on this site, else the default page (no open redirects)."""
+    if target:
+        parts = urlsplit(target)
+        if (target.startswith("/") and not target.startswith(("//", "/\\")) and not parts.scheme
+                and not parts.netloc and "\\" not in target):
+            return target
+    return url_for(default)
+
+
+def _password_ok(username: str, password: str) -> bool:
+    with runtime().uow() as uow:
+        user = uow.session.scalar(select(UserModel).where(UserModel.username == username))
+        if user is None or not user.password_hash:
+            check_password(_DUMMY_HASH, password)
+            return False
+        return bool(user.active) and check_password(user.password_hash, password)
+
+
+def _minutes(seconds: float) -> int:
+    return max(1, int(seconds + 59) // 60)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> ResponseReturnValue:
+    """The sign-in page; five failures for a name or an address lock both out for a while."""
+    form = LoginForm(next=request.args.get("next", ""))
+    status = 200
+    if form.validate_on_submit():
+        username = (form.username.data or "").strip()
+        throttle: Throttle = current_app.extensions["login_throttle"]
+        keys = (f"user:{username.lower()}", f"addr:{request.remote_addr}")
+        wait = throttle.wait_seconds(*keys)
+        if wait:
+            flash(_("Too many failed sign-ins. Try again in %(minutes)d minutes.", minutes=_minutes(wait)), "danger")
+            status = 429
+        elif _password_ok(username, form.password.data or ""):
+            throttle.reset(keys[0])
+            lang = session.get("lang")
+            session.clear()  # a fresh session for the signed-in user
+            if lang:
+                session["lang"] = lang
+            login_user(SignedIn(username))
+            return redirect(safe_next(form.next.data))
+        else:
+            throttle.hit(*keys)
+            flash(_("Wrong user name or password."), "danger")
+            status = 401
+    elif request.method == "POST":
+        status = 400
+    return render_template("auth/login.html", form=form), status
+
+
+@bp.post("/logout")
+def logout() -> ResponseReturnValue:
+    """Sign out and forget the session (the language choice stays)."""
+    lang = session.get("lang")
+    logout_user()
+    session.clear()
+    if lang:
+        session["lang"] = lang
+    flash(_("You are signed out."), "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.post("/language")
+def set_language() -> ResponseReturnValue:
+    """Remember the chosen language in the session and go back to the page."""
+    lang = request.form.get("lang", "")
+    if lang not in LANGUAGES:
+        abort(400, _("Unknown language."))
+    session["lang"] = lang
+    return redirect(safe_next(request.form.get("next")))
+
+
+def acting() -> Actor:
+    """The signed-in user's engine Actor (views are @login_required, so missing means deactivated)."""
+    actor = current_actor()
+    if actor is None:
+        abort(403, _("Your account is not active."))
+    return actor
+
+
+@bp.app_context_processor
+def _layout() -> dict[str, Any]:
+    actor = None if request.path.startswith("/static/") else current_actor()
+    areas = [(url_for(endpoint), label) for endpoint, label, roles in AREA_LINKS
+             if actor is not None and endpoint in current_app.view_functions and actor.has_any(roles)]
+    return {"actor": actor, "lang": str(get_locale() or "zh"), "languages": LANGUAGE_NAMES, "area_links": areas}
+
+
+ERROR_TITLES = {
+    400: _l("The request could not be handled"),
+    401: _l("Please sign in"),
+    403: _l("Not allowed"),
+    404: _l("Not found"),
+    405: _l("Not allowed"),
+    429: _l("Too many requests"),
+}
+
+ERROR_MESSAGES = {
+    403: _l("You may not open this page."),
+    404: _l("There is nothing at this address."),
+    405: _l("This page cannot be used this way."),
+    429: _l("Please wait a while and try again."),
+}
+
+
+def _error_page(exc: HTTPException) -> ResponseReturnValue:
+    code = exc.code or 500
+    if request.path.startswith("/api/"):
+        kinds = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "not_allowed",
+                 429: "too_many_requests"}
+        return jsonify(error_body(kinds.get(code, "error"), exc.description or "")), code
+    title = ERROR_TITLES.get(code, _l("Something went wrong"))
+    own = exc.description if exc.description != type(exc).description else None
+    message = own or ERROR_MESSAGES.get(code, "")
+    return render_template("errors/error.html", code=code, title=title, message=message), code
+
+
+for _code in (400, 403, 404, 405, 429):
+    bp.app_errorhandler(_code)(_error_page)
+
+
+@bp.app_errorhandler(CSRFError)
+def _csrf_error(exc: CSRFError) -> ResponseReturnValue:
+    exc.description = _("The form has expired or did not come from this site. Reload the page and try again.")
+    return _error_page(exc)

@@ -1,0 +1,258 @@
+"""Task forms from their JSON Schema: the fields to render, the posted form back to task data, the
+engine's validation messages in the user's language, and the diagram's instructions."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from flask_babel import gettext as _
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+from markupsafe import Markup, escape
+from werkzeug.datastructures import MultiDict
+
+# Strings at least this long get a text area instead of a one-line input.
+LONG_TEXT = 500
+# Enums with at most this many options are shown as radio buttons, longer ones as a select.
+FEW_OPTIONS = 4
+Raw = dict[str, Any]  # what the user entered, as the browser posts it: str, or list[str] for checkboxes
+
+
+@dataclass
+class Option:
+    """One choice of an enum: the posted value and its label."""
+
+    value: str
+    label: str
+
+
+@dataclass
+class Field:
+    """One form field as the template renders it."""
+
+    name: str
+    kind: str  # text textarea number integer money date select radios yesno checkbox checkboxes json
+    label: str
+    required: bool
+    value: Any = ""
+    error: str | None = None
+    help: str | None = None
+    options: list[Option] = field(default_factory=list)
+    attrs: dict[str, Any] = field(default_factory=dict)
+
+
+def title(spec: Mapping[str, Any] | None, lang: str, fallback: str = "") -> str:
+    """A schema's (or property's) title in the language: `x-title-zh` for Chinese, else `title`."""
+    spec = spec or {}
+    if lang == "zh" and spec.get("x-title-zh"):
+        return str(spec["x-title-zh"])
+    return str(spec.get("title") or fallback.replace("_", " ").capitalize())
+
+
+def enum_options(spec: Mapping[str, Any], lang: str) -> list[Option]:
+    """The choices of an enum with their labels in the language."""
+    values = spec.get("enum") or []
+    titles = spec.get("x-enum-titles-zh") if lang == "zh" else None
+    titles = titles or spec.get("x-enum-titles") or []
+    return [Option(str(v), str(titles[i]) if i < len(titles) else str(v)) for i, v in enumerate(values)]
+
+
+def _is_money(spec: Mapping[str, Any]) -> bool:
+    # Forms mark money by format, or by the currency in the title (README: money is a number in CNY).
+    return spec.get("format") == "money" or spec.get("x-format") == "money" or "CNY" in str(spec.get("title", ""))
+
+
+def _kind(spec: Mapping[str, Any], required: bool) -> str:
+    kind = spec.get("type")
+    if kind == "array" and isinstance(spec.get("items"), dict) and "enum" in spec["items"]:
+        return "checkboxes"
+    if "enum" in spec:
+        return "radios" if len(spec["enum"]) <= FEW_OPTIONS else "select"
+    if kind == "boolean":
+        # A yes/no decision must be made explicitly; a box that must be ticked, or an optional flag, is a checkbox.
+        return "yesno" if required and "const" not in spec else "checkbox"
+    if kind == "integer":
+        return "integer"
+    if kind == "number":
+        return "money" if _is_money(spec) else "number"
+    if kind == "string":
+        if spec.get("format") == "date":
+            return "date"
+        return "textarea" if int(spec.get("maxLength", 0)) >= LONG_TEXT else "text"
+    return "json"
+
+
+def _attrs(spec: Mapping[str, Any], kind: str) -> dict[str, Any]:
+    attrs: dict[str, Any] = {}
+    if kind in ("number", "integer", "money"):
+        for key, attr in (("minimum", "min"), ("maximum", "max")):
+            if key in spec:
+                attrs[attr] = spec[key]
+        attrs["step"] = {"integer": 1, "money": "0.01"}.get(kind, "any")
+        attrs["inputmode"] = "numeric" if kind == "integer" else "decimal"
+    elif kind in ("text", "textarea") and "maxLength" in spec:
+        attrs["maxlength"] = spec["maxLength"]
+    return attrs
+
+
+def fields(schema: Mapping[str, Any], raw: Raw, errors: Mapping[str, str], lang: str) -> list[Field]:
+    """The fields of a form with the entered values and the messages that belong to each."""
+    required = set(schema.get("required") or [])
+    result = []
+    for name, spec in (schema.get("properties") or {}).items():
+        if not isinstance(spec, dict):
+            continue
+        kind = _kind(spec, name in required)
+        options = enum_options(spec["items"] if kind == "checkboxes" else spec, lang) if kind in (
+            "checkboxes", "radios", "select") else []
+        message = errors.get(name) or next((m for k, m in errors.items() if k.startswith(name + ".")), None)
+        default = [] if kind == "checkboxes" else ""
+        result.append(Field(name, kind, title(spec, lang, name), name in required, raw.get(name, default), message,
+                            spec.get("description"), options, _attrs(spec, kind)))
+    return result
+
+
+def form_errors(errors: Mapping[str, str], schema: Mapping[str, Any]) -> list[str]:
+    """Messages that belong to no single field (shown above the form)."""
+    names = set(schema.get("properties") or {})
+    return [m for k, m in errors.items() if k.split(".")[0] not in names]
+
+
+def raw_values(schema: Mapping[str, Any], posted: MultiDict[str, str]) -> Raw:
+    """What the user entered in each field of the schema, for redisplay and drafts."""
+    raw: Raw = {}
+    for name, spec in (schema.get("properties") or {}).items():
+        if isinstance(spec, dict) and spec.get("type") == "array":
+            raw[name] = posted.getlist(name)
+        elif name in posted:
+            raw[name] = posted.get(name, "")
+    return raw
+
+
+def raw_from_data(schema: Mapping[str, Any], data: Mapping[str, Any]) -> Raw:
+    """The task's current data as form values (a task that comes back shows what was entered before)."""
+    raw: Raw = {}
+    for name, spec in (schema.get("properties") or {}).items():
+        if name not in data or data[name] is None or not isinstance(spec, dict):
+            continue
+        value = data[name]
+        if isinstance(value, bool):
+            raw[name] = "true" if value else "false"
+        elif isinstance(value, list):
+            raw[name] = [str(v) for v in value]
+        elif isinstance(value, dict):
+            raw[name] = json.dumps(value, ensure_ascii=False)
+        else:
+            raw[name] = str(value)
+    return raw
+
+
+def _number(text: str, integer: bool) -> Any:
+    cleaned = text.replace(",", "").replace("，", "").replace("¥", "").replace(" ", "")
+    try:
+        number = Decimal(cleaned)
+    except InvalidOperation:
+        return text  # the engine names the field: not a number
+    if not number.is_finite():
+        return text
+    if integer:
+        return int(number) if number == number.to_integral_value() else text
+    return int(number) if number == number.to_integral_value() and "." not in cleaned else float(number)
+
+
+def _enum_value(spec: Mapping[str, Any], text: str) -> Any:
+    return next((v for v in spec.get("enum") or [] if str(v) == text), text)
+
+
+def _convert(spec: Mapping[str, Any], kind: str, value: Any) -> tuple[bool, Any]:
+    """(present, typed value) of one entered value."""
+    if kind == "checkboxes":
+        return True, [_enum_value(spec["items"], v) for v in (value or [])]
+    if kind == "checkbox":
+        ticked = value in ("true", "on", "1")
+        return (ticked or "const" not in spec), ticked
+    text = value.strip() if isinstance(value, str) else ""
+    if not text:
+        return False, None
+    if kind == "yesno":
+        return True, {"true": True, "false": False}.get(text, text)
+    if kind in ("radios", "select"):
+        return True, _enum_value(spec, text)
+    if kind in ("number", "money", "integer"):
+        return True, _number(text, kind == "integer")
+    if kind == "json":
+        try:
+            return True, json.loads(text)
+        except ValueError:
+            return True, text
+    return True, value.strip() if kind != "textarea" else value.rstrip()
+
+
+def to_data(schema: Mapping[str, Any], raw: Raw) -> dict[str, Any]:
+    """The task data the entered values stand for; blank fields are left out, unreadable numbers are
+    passed on as entered so that the engine's validation names them."""
+    required = set(schema.get("required") or [])
+    data: dict[str, Any] = {}
+    for name, spec in (schema.get("properties") or {}).items():
+        if not isinstance(spec, dict):
+            continue
+        present, value = _convert(spec, _kind(spec, name in required), raw.get(name))
+        if present:
+            data[name] = value
+    return data
+
+
+_BOUND = r"(-?[0-9.]+)$"
+_MESSAGES: list[tuple[str, Any]] = [
+    (r"^is required$", lambda m: _("This field is required.")),
+    (r"should be non-empty$|is too short$|should be non-empty|does not have enough properties",
+     lambda m: _("This field must not be empty.")),
+    (r"is too long$", lambda m: _("This text is too long.")),
+    (r"does not match ", lambda m: _("This is not in the expected format.")),
+    (r"is not a 'date'$", lambda m: _("Enter a valid date (YYYY-MM-DD).")),
+    (r"is not of type 'integer'", lambda m: _("Enter a whole number.")),
+    (r"is not of type 'number'", lambda m: _("Enter a number.")),
+    (r"is not of type ", lambda m: _("This value has the wrong type.")),
+    (r"is less than or equal to the minimum of " + _BOUND, lambda m: _("Must be more than %(n)s.", n=m[1])),
+    (r"is less than the minimum of " + _BOUND, lambda m: _("Must be at least %(n)s.", n=m[1])),
+    (r"is greater than or equal to the maximum of " + _BOUND, lambda m: _("Must be less than %(n)s.", n=m[1])),
+    (r"is greater than the maximum of " + _BOUND, lambda m: _("Must be at most %(n)s.", n=m[1])),
+    (r"is not one of ", lambda m: _("Choose one of the listed options.")),
+    (r"^True was expected$", lambda m: _("This box must be ticked.")),
+    (r"was expected$", lambda m: _("This value is not allowed here.")),
+    (r"^False schema does not allow", lambda m: _("Some fields must be left empty with this answer.")),
+    (r"has non-unique elements$", lambda m: _("Each option may be chosen only once.")),
+    (r"is not a field of this form$", lambda m: _("This is not a field of this form.")),
+]
+
+
+def localize(message: str) -> str:
+    """An engine validation message in the user's language (the original when it is not recognised)."""
+    for pattern, make in _MESSAGES:
+        found = re.search(pattern, message)
+        if found:
+            return str(make(found))
+    return message
+
+
+def localized_errors(details: Mapping[str, Any]) -> dict[str, str]:
+    """The field messages of an InvalidInputError, translated."""
+    return {str(k): localize(str(v)) for k, v in (details.get("fields") or {}).items()}
+
+
+_INSTRUCTIONS = ImmutableSandboxedEnvironment(autoescape=True)
+
+
+def instructions(text: str | None, data: Mapping[str, Any]) -> Markup | None:
+    """The diagram's instructions with `{{ var }}` filled from the task data, in a sandbox (the
+    analysts' text is untrusted); text that does not render is shown as written."""
+    if not text:
+        return None
+    try:
+        return Markup(_INSTRUCTIONS.from_string(text).render(dict(data)))
+    except Exception:  # any template error: show the text itself rather than nothing
+        return Markup(escape(text))

@@ -1,0 +1,205 @@
+"""The inbox: tasks assigned to me, open for my roles, and (for managers) my team's; filters, sorting,
+paging; claim, release and reassign."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import login_required
+from sqlalchemy import ColumnElement, and_, func, select
+
+from engine import task_service
+from engine.authorization import can_assign
+from engine.errors import ConflictError, EngineError, ForbiddenError, NotFoundError
+from engine.identity import Actor
+from engine.models import HumanTaskModel, InstanceModel, UserModel, UserRoleModel
+from engine.runtime import Runtime
+from tasks.common import BUSINESS_TZ
+
+from .auth import acting, safe_next
+from .cases import process_label
+from .context import runtime
+from .forms_render import title
+
+bp = Blueprint("inbox", __name__)
+
+PAGE_SIZE = 20
+SCOPES = ("mine", "role", "team")
+SORTS = ("due", "priority")
+DUE_FILTERS = ("", "overdue", "today")
+
+
+@dataclass
+class TaskRow:
+    """One task line of the inbox."""
+
+    id: int
+    instance_id: int
+    process: str
+    business_key: str | None
+    title: str
+    role: str | None
+    assignee: str | None
+    priority: int
+    created_at: datetime
+    due_at: datetime | None
+    overdue: bool
+    can_claim: bool
+    can_release: bool
+    colleagues: list[str]
+
+
+def team_roles(rt: Runtime, actor: Actor) -> frozenset[str]:
+    """The roles whose tasks the actor may hand to others."""
+    return frozenset().union(*(rt.settings.assign_rights.get(role, frozenset()) for role in actor.roles))
+
+
+def _scope(actor: Actor, scope: str, team: frozenset[str]) -> ColumnElement[bool]:
+    # The same sets as engine.task_service.inbox ('mine', 'role'), plus the team a manager may reassign.
+    if scope == "mine":
+        return HumanTaskModel.assignee == actor.username
+    if scope == "team":
+        return HumanTaskModel.candidate_role.in_(sorted(team))
+    return and_(HumanTaskModel.assignee.is_(None), HumanTaskModel.candidate_role.in_(sorted(actor.roles)))
+
+
+def _local_day_end(now: datetime) -> datetime:
+    local = now.astimezone(BUSINESS_TZ)
+    return (local.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)).astimezone(now.tzinfo)
+
+
+def _filtered(query: Any, process: str, task: str, due: str, now: datetime) -> Any:
+    if process:
+        query = query.where(HumanTaskModel.process_key == process)
+    if task:
+        query = query.where(HumanTaskModel.task_key == task)
+    if due == "overdue":
+        query = query.where(HumanTaskModel.due_at < now)
+    elif due == "today":
+        query = query.where(HumanTaskModel.due_at < _local_day_end(now))
+    return query
+
+
+def _colleagues(session: Any, roles: set[str]) -> dict[str, list[str]]:
+    if not roles:
+        return {}
+    rows = session.execute(select(UserRoleModel.role, UserModel.username).join(
+        UserModel, UserModel.id == UserRoleModel.user_id).where(
+        UserRoleModel.role.in_(sorted(roles)), UserModel.active.is_(True)).order_by(UserModel.username))
+    found: dict[str, list[str]] = {}
+    for role, username in rows:
+        found.setdefault(role, []).append(username)
+    return found
+
+
+def _arg(name: str, allowed: tuple[str, ...] | None = None) -> str:
+    value = request.args.get(name, "")
+    return value if allowed is None or value in allowed else (allowed[0] if allowed else "")
+
+
+@bp.get("/")
+@login_required
+def index() -> ResponseReturnValue:
+    """The signed-in user's inbox."""
+    actor, rt = acting(), runtime()
+    lang = str(get_locale())
+    team = team_roles(rt, actor)
+    scope = _arg("scope", SCOPES)
+    if scope == "team" and not team:
+        scope = "mine"
+    process, task, due, sort = _arg("process"), _arg("task"), _arg("due", DUE_FILTERS), _arg("sort", SORTS)
+    page = max(1, request.args.get("page", 1, type=int) or 1)
+    now = rt.clock()
+    with rt.uow() as uow:
+        session = uow.session
+        open_ = HumanTaskModel.status == "open"
+        counts = {s: session.scalar(select(func.count(HumanTaskModel.id)).where(open_, _scope(actor, s, team))) or 0
+                  for s in SCOPES if s != "team" or team}
+        if "scope" not in request.args and not counts["mine"] and counts["role"]:
+            scope = "role"  # nothing assigned yet: show what may be taken
+        where = _scope(actor, scope, team)
+        choices = session.execute(select(HumanTaskModel.process_key, HumanTaskModel.task_key,
+                                         func.min(HumanTaskModel.task_name)).where(open_, where).group_by(
+            HumanTaskModel.process_key, HumanTaskModel.task_key).order_by(HumanTaskModel.process_key,
+                                                                          HumanTaskModel.task_key)).all()
+        query = _filtered(select(HumanTaskModel, InstanceModel.deployment_id).join(
+            InstanceModel, InstanceModel.id == HumanTaskModel.instance_id).where(open_, where),
+            process, task, due, now)
+        total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+        due_last = HumanTaskModel.due_at.is_(None)
+        order = ((due_last, HumanTaskModel.due_at, HumanTaskModel.priority.desc()) if sort == "due"
+                 else (HumanTaskModel.priority.desc(), due_last, HumanTaskModel.due_at))
+        found = session.execute(query.order_by(*order, HumanTaskModel.id).limit(PAGE_SIZE)
+                                .offset((page - 1) * PAGE_SIZE)).all()
+        assignable = {row.candidate_role for row, _d in found if row.candidate_role and can_assign(
+            row, actor, rt.settings)}
+        colleagues = _colleagues(session, assignable)
+        names: dict[str, str] = {}
+        rows = []
+        for row, deployment_id in found:
+            schema = rt.specs.get(session, deployment_id).form(row.form) if row.form else None
+            label = title(schema, lang, row.task_name) if lang == "zh" and schema else row.task_name
+            names[row.task_key] = label
+            manager = row.candidate_role in assignable
+            rows.append(TaskRow(
+                row.id, row.instance_id, process_label(row.process_key), row.business_key, label, row.candidate_role,
+                row.assignee, row.priority, row.created_at, row.due_at, bool(row.due_at and row.due_at < now),
+                row.assignee is None and row.candidate_role in actor.roles,
+                row.assignee is not None and row.candidate_role is not None and (
+                    row.assignee == actor.username or manager),
+                [u for u in colleagues.get(row.candidate_role or "", []) if u != row.assignee] if manager else []))
+    processes = sorted({p for p, _t, _n in choices})
+    tasks = [(t, names.get(t, n)) for p, t, n in choices if not process or p == process]
+    pages = max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE)
+    return render_template(
+        "inbox/index.html", rows=rows, counts=counts, scope=scope, process=process, task=task, due=due, sort=sort,
+        page=page, pages=pages, total=total, processes=processes, tasks=tasks)
+
+
+def _change(task_id: int, action: str) -> ResponseReturnValue:
+    actor, rt = acting(), runtime()
+    try:
+        if action == "claim":
+            task_service.claim(rt, task_id, actor)
+            flash(_("The task is yours now."), "success")
+        elif action == "release":
+            task_service.release(rt, task_id, actor)
+            flash(_("The task is back in the pool of its role."), "success")
+        else:
+            colleague = request.form.get("to", "").strip()
+            task_service.assign(rt, task_id, actor, colleague)
+            flash(_("The task is assigned to %(name)s.", name=colleague), "success")
+    except ConflictError as exc:
+        flash(_("This task has changed meanwhile: %(reason)s", reason=exc.message), "warning")
+    except (ForbiddenError, NotFoundError) as exc:
+        flash(_("Not allowed: %(reason)s", reason=exc.message), "danger")
+    except EngineError as exc:
+        flash(exc.message, "danger")
+    return redirect(safe_next(request.form.get("next") or url_for("inbox.index")))
+
+
+@bp.post("/tasks/<int:task_id>/claim")
+@login_required
+def claim(task_id: int) -> ResponseReturnValue:
+    """Take a task from the role's pool."""
+    return _change(task_id, "claim")
+
+
+@bp.post("/tasks/<int:task_id>/release")
+@login_required
+def release(task_id: int) -> ResponseReturnValue:
+    """Give a task back to the role's pool."""
+    return _change(task_id, "release")
+
+
+@bp.post("/tasks/<int:task_id>/assign")
+@login_required
+def assign(task_id: int) -> ResponseReturnValue:
+    """Hand a task to a named colleague (managers)."""
+    return _change(task_id, "assign")

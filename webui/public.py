@@ -1,0 +1,67 @@
+"""The customer's claim-status page: claim number plus the last 4 characters of the ID number, no
+sign-in; only status steps and dates; one answer for every kind of mismatch; rate limited."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app, render_template, request
+from flask.typing import ResponseReturnValue
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import StringField
+from wtforms.validators import DataRequired, Length
+
+from tasks.claim_status import claim_status
+
+from .auth import Throttle
+from .context import runtime
+
+bp = Blueprint("public", __name__)
+
+STATUS_LABELS = {
+    "registered": _l("Claim registered"), "documents_requested": _l("Documents requested"),
+    "under_review": _l("Under review"), "under_investigation": _l("Under investigation"),
+    "survey_scheduled": _l("Survey scheduled"), "assessing": _l("Amount being assessed"),
+    "approved": _l("Approved"), "paid": _l("Paid"), "rejected": _l("Rejected"), "withdrawn": _l("Withdrawn"),
+}
+
+
+@bp.record_once
+def _set_up(state: Any) -> None:
+    config = state.app.config
+    state.app.extensions["status_throttle"] = Throttle(
+        config.get("STATUS_MAX_LOOKUPS", 10), config.get("STATUS_WINDOW_SECONDS", 10 * 60))
+
+
+class StatusForm(FlaskForm):
+    """Claim number and second factor."""
+
+    claim_number = StringField(_l("Claim number"), validators=[DataRequired(), Length(max=24)])
+    check = StringField(_l("Last 4 characters of the claimant's ID number"),
+                        validators=[DataRequired(), Length(min=4, max=4)])
+
+
+@bp.route("/status", methods=["GET", "POST"])
+def status() -> ResponseReturnValue:
+    """Look up a claim's progress."""
+    form = StatusForm()
+    if request.method == "GET":
+        return render_template("public/status.html", form=form, result=None, refused=False)
+    throttle: Throttle = current_app.extensions["status_throttle"]
+    key = f"addr:{request.remote_addr}"
+    if throttle.wait_seconds(key):
+        return render_template("public/status.html", form=StatusForm(formdata=None), result=None, refused=False,
+                               limited=True), 429
+    throttle.hit(key)
+    found = None
+    if form.validate_on_submit():
+        with runtime().uow() as uow:
+            found = claim_status(uow.session, form.claim_number.data or "", form.check.data or "")
+    if found is None:
+        # The entered values are not echoed: a wrong number and a wrong check must read exactly the same.
+        return render_template("public/status.html", form=StatusForm(formdata=None), result=None, refused=True)
+    steps = [{"label": str(STATUS_LABELS.get(s["status"], s["status"])), "date": s["date"]} for s in found["steps"]]
+    return render_template("public/status.html", form=StatusForm(formdata=None), refused=False,
+                           result={"claim_number": found["claim_number"], "steps": steps})
+

@@ -1,0 +1,190 @@
+"""The task page: the form from the task's JSON Schema, the diagram's instructions, the case around it;
+submit with field-level messages, save a draft, and clear words when someone else was first."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+import zlib
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import login_required
+
+from engine import task_service
+from engine.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
+from engine.identity import Actor
+from engine.instances import InstanceSummary
+from engine.runtime import Runtime
+from engine.task_service import TaskView
+from tasks.crypto import PersonalDataError, is_personal
+
+from . import forms_render
+from .auth import acting
+from .cases import build_case, masked, sees_personal
+from .context import runtime
+
+bp = Blueprint("task_pages", __name__)
+
+RECENT_EVENTS = 10
+# Drafts live in the signed session cookie, encrypted (they may hold personal data); browsers refuse
+# cookies over 4 KB, so the drafts together stay under this many characters, oldest dropped first.
+DRAFTS_BUDGET = 2400
+
+
+def _cipher() -> Any:
+    return runtime().services.cipher
+
+
+def _seal(raw: dict[str, Any]) -> str:
+    packed = base64.b64encode(zlib.compress(json.dumps(raw, ensure_ascii=False).encode("utf-8"), 9)).decode()
+    return _cipher().encrypt(packed).decode("ascii")
+
+
+def _open(token: str) -> dict[str, Any] | None:
+    try:
+        return json.loads(zlib.decompress(base64.b64decode(_cipher().decrypt(token.encode("ascii")))))
+    except (PersonalDataError, ValueError, zlib.error):
+        return None  # a draft from another instance key or a damaged cookie is no draft
+
+
+def load_draft(task_id: int) -> tuple[dict[str, Any], float] | None:
+    """The draft saved for a task, and when it was saved."""
+    entry = (session.get("drafts") or {}).get(str(task_id))
+    if not entry:
+        return None
+    raw = _open(entry["data"])
+    return (raw, entry["at"]) if raw is not None else None
+
+
+def save_draft(task_id: int, raw: dict[str, Any]) -> bool:
+    """Keep the entered values of a task; False when they are too large to keep."""
+    token = _seal(raw)
+    if len(token) > DRAFTS_BUDGET:
+        return False
+    drafts = {k: v for k, v in (session.get("drafts") or {}).items() if k != str(task_id)}
+    while drafts and len(token) + sum(len(v["data"]) for v in drafts.values()) > DRAFTS_BUDGET:
+        drafts.pop(min(drafts, key=lambda k: drafts[k]["at"]))
+    drafts[str(task_id)] = {"data": token, "at": time.time()}
+    session["drafts"] = drafts
+    return True
+
+
+def drop_draft(task_id: int) -> None:
+    """Forget a task's draft."""
+    drafts = session.get("drafts") or {}
+    if str(task_id) in drafts:
+        session["drafts"] = {k: v for k, v in drafts.items() if k != str(task_id)}
+
+
+def _task_or_abort(rt: Runtime, task_id: int, actor: Actor) -> TaskView:
+    try:
+        return task_service.get_task(rt, task_id, actor)
+    except NotFoundError:
+        abort(404, _("There is no task %(id)s.", id=task_id))
+    except ForbiddenError:
+        abort(403, _("You have no part in the case of task %(id)s.", id=task_id))
+
+
+def task_title(task: TaskView, lang: str) -> str:
+    """The task's name in the language: the form's Chinese title, else the diagram's name."""
+    return forms_render.title(task.form_schema, lang, task.name) if task.form_schema and lang == "zh" else task.name
+
+
+def _may_act(task: TaskView, actor: Actor) -> bool:
+    if task.status != "open":
+        return False
+    if task.assignee:
+        return task.assignee == actor.username
+    return task.role is not None and task.role in actor.roles
+
+
+def _render(task: TaskView, actor: Actor, raw: dict[str, Any], errors: dict[str, str], status: int = 200,
+            draft_at: float | None = None) -> ResponseReturnValue:
+    rt, lang = runtime(), str(get_locale())
+    case = build_case(rt, actor, task.instance_id, lang, data=task.data or {}, recent=RECENT_EVENTS)
+    schema = task.form_schema or {}
+    return render_template(
+        "tasks/task.html", task=task, case=case, title=task_title(task, lang),
+        fields=forms_render.fields(schema, raw, errors, lang) if task.form_schema else [],
+        form_errors=forms_render.form_errors(errors, schema), may_act=_may_act(task, actor),
+        instructions=forms_render.instructions(task.instructions, masked(task.data or {}, actor)),
+        draft_at=draft_at,
+    ), status
+
+
+@bp.get("/tasks/<int:task_id>")
+@login_required
+def show(task_id: int) -> ResponseReturnValue:
+    """A task with its form (the saved draft, else what the case holds), instructions and case."""
+    actor = acting()
+    task = _task_or_abort(runtime(), task_id, actor)
+    draft = load_draft(task_id) if task.status == "open" else None
+    if draft is not None:
+        return _render(task, actor, draft[0], {}, draft_at=draft[1])
+    data = task.data or {}
+    if not sees_personal(actor):  # never put masked values into inputs that would be submitted
+        data = {k: v for k, v in data.items() if not is_personal(k)}
+    raw = forms_render.raw_from_data(task.form_schema, data) if task.form_schema else {}
+    return _render(task, actor, raw, {})
+
+
+def _next_page(summary: InstanceSummary, actor: Actor) -> str:
+    """The actor's next step in the same case when there is one (an agent's sale goes on), else the inbox."""
+    for step in summary.open_tasks:
+        if step["assignee"] == actor.username or (step["assignee"] is None and step["role"] in actor.roles):
+            return url_for("task_pages.show", task_id=step["id"])
+    return url_for("inbox.index")
+
+
+@bp.post("/tasks/<int:task_id>")
+@login_required
+def submit(task_id: int) -> ResponseReturnValue:
+    """Complete the task, save or discard the draft."""
+    actor, rt = acting(), runtime()
+    task = _task_or_abort(rt, task_id, actor)
+    action = request.form.get("action", "complete")
+    schema = task.form_schema or {}
+    raw = forms_render.raw_values(schema, request.form) if task.form_schema else {}
+    if action == "draft":
+        if save_draft(task_id, raw):
+            flash(_("Draft saved. It stays in this browser session until you submit the task."), "success")
+        else:
+            flash(_("This draft is too large to keep; please submit the task instead."), "warning")
+        return redirect(url_for("task_pages.show", task_id=task_id))
+    if action == "discard":
+        drop_draft(task_id)
+        flash(_("Draft discarded."), "info")
+        return redirect(url_for("task_pages.show", task_id=task_id))
+    data = forms_render.to_data(schema, raw) if task.form_schema else {}
+    try:
+        summary = task_service.complete(rt, task_id, actor, data)
+    except InvalidInputError as exc:
+        errors = forms_render.localized_errors(exc.details)
+        if not errors:
+            errors = {"(form)": exc.message}
+        flash(_("Please correct the marked fields."), "danger")
+        return _render(task, actor, raw, errors, status=422)
+    except ConflictError:
+        now = _task_or_abort(rt, task_id, actor)
+        if now.status == "open":  # the case moved on under us, but this task still waits: keep every value
+            flash(_("The case changed while you were working on it. Check the form and submit again."), "warning")
+            return _render(now, actor, raw, {}, status=409)
+        drop_draft(task_id)
+        flash(_("This task was already completed (by someone else, or by you in another window). "
+                "What you entered was not applied; the case is unchanged by this submission."), "warning")
+        return redirect(url_for("inbox.index"))
+    except ForbiddenError as exc:
+        flash(_("You may not complete this task: %(reason)s", reason=exc.message), "danger")
+        return _render(task, actor, raw, {}, status=403)
+    drop_draft(task_id)
+    name = task_title(task, str(get_locale()))
+    if summary.business_key:
+        flash(_("Done: “%(task)s” is completed for case %(case)s.", task=name, case=summary.business_key), "success")
+    else:
+        flash(_("Done: “%(task)s” is completed.", task=name), "success")
+    return redirect(_next_page(summary, actor))
