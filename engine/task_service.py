@@ -8,7 +8,7 @@ from typing import Any
 from uuid import UUID
 
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import Connection, and_, func, or_, select
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from . import authorization, history, store
@@ -17,6 +17,7 @@ from .errors import ConflictError
 from .execution import current_data, load, persist, run_steps
 from .forms import check_submission
 from .identity import Actor, actor_for
+from .inbox import InboxFilter, query_inbox
 from .instances import InstanceSummary, _check_can_read, _summary, _version_of, to_plain_safe
 from .jsonutil import to_plain
 from .models import HumanTaskModel
@@ -76,18 +77,8 @@ def inbox(
     offset: int = 0,
 ) -> tuple[list[TaskView], int]:
     """Open tasks assigned to the actor ('mine'), open to their roles ('role'), or both ('all')."""
-    mine = HumanTaskModel.assignee == actor.username
-    pool = and_(HumanTaskModel.assignee.is_(None), HumanTaskModel.candidate_role.in_(sorted(actor.roles)))
-    where = {"mine": mine, "role": pool}.get(scope, or_(mine, pool))
-    query = select(HumanTaskModel).where(HumanTaskModel.status == "open", where)
-    if process_key:
-        query = query.where(HumanTaskModel.process_key == process_key)
-    with rt.uow() as uow:
-        total = uow.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-        rows = uow.session.scalars(query.order_by(
-            HumanTaskModel.due_at.is_(None), HumanTaskModel.due_at, HumanTaskModel.priority.desc(),
-            HumanTaskModel.id).limit(limit).offset(offset))
-        return [_view(r) for r in rows], total
+    result = query_inbox(rt, actor, InboxFilter(scope=scope, process_key=process_key, limit=limit, offset=offset))
+    return [_view(task) for task, _deployment in result.rows], result.total
 
 
 def get_task(rt: Runtime, task_id: int, actor: Actor) -> TaskView:

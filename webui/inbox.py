@@ -3,7 +3,7 @@ paging; claim, release and reassign."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -12,14 +12,13 @@ from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import login_required
-from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy import select
 
 from engine import task_service
 from engine.authorization import can_assign
 from engine.errors import ConflictError, EngineError, ForbiddenError, NotFoundError
-from engine.identity import Actor
-from engine.models import HumanTaskModel, InstanceModel, UserModel, UserRoleModel
-from engine.runtime import Runtime
+from engine.inbox import InboxFilter, query_inbox, team_roles
+from engine.models import UserModel, UserRoleModel
 from tasks.common import BUSINESS_TZ
 
 from .auth import acting, safe_next
@@ -55,35 +54,9 @@ class TaskRow:
     colleagues: list[str]
 
 
-def team_roles(rt: Runtime, actor: Actor) -> frozenset[str]:
-    """The roles whose tasks the actor may hand to others."""
-    return frozenset().union(*(rt.settings.assign_rights.get(role, frozenset()) for role in actor.roles))
-
-
-def _scope(actor: Actor, scope: str, team: frozenset[str]) -> ColumnElement[bool]:
-    # The same sets as engine.task_service.inbox ('mine', 'role'), plus the team a manager may reassign.
-    if scope == "mine":
-        return HumanTaskModel.assignee == actor.username
-    if scope == "team":
-        return HumanTaskModel.candidate_role.in_(sorted(team))
-    return and_(HumanTaskModel.assignee.is_(None), HumanTaskModel.candidate_role.in_(sorted(actor.roles)))
-
-
 def _local_day_end(now: datetime) -> datetime:
     local = now.astimezone(BUSINESS_TZ)
     return (local.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)).astimezone(now.tzinfo)
-
-
-def _filtered(query: Any, process: str, task: str, due: str, now: datetime) -> Any:
-    if process:
-        query = query.where(HumanTaskModel.process_key == process)
-    if task:
-        query = query.where(HumanTaskModel.task_key == task)
-    if due == "overdue":
-        query = query.where(HumanTaskModel.due_at < now)
-    elif due == "today":
-        query = query.where(HumanTaskModel.due_at < _local_day_end(now))
-    return query
 
 
 def _colleagues(session: Any, roles: set[str]) -> dict[str, list[str]]:
@@ -116,27 +89,17 @@ def index() -> ResponseReturnValue:
     process, task, due, sort = _arg("process"), _arg("task"), _arg("due", DUE_FILTERS), _arg("sort", SORTS)
     page = max(1, request.args.get("page", 1, type=int) or 1)
     now = rt.clock()
+    due_before = {"overdue": now, "today": _local_day_end(now)}.get(due)
+    wanted = InboxFilter(scope=scope, process_key=process or None, task_key=task or None, due_before=due_before,
+                         sort=sort, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    result = query_inbox(rt, actor, wanted, with_counts=True)
+    if "scope" not in request.args and not result.counts["mine"] and result.counts["role"]:
+        wanted = replace(wanted, scope="role")  # nothing assigned yet: show what may be taken
+        scope = "role"
+        result = query_inbox(rt, actor, wanted, with_counts=True)
+    counts, choices, total, found = result.counts, result.choices, result.total, result.rows
     with rt.uow() as uow:
         session = uow.session
-        open_ = HumanTaskModel.status == "open"
-        counts = {s: session.scalar(select(func.count(HumanTaskModel.id)).where(open_, _scope(actor, s, team))) or 0
-                  for s in SCOPES if s != "team" or team}
-        if "scope" not in request.args and not counts["mine"] and counts["role"]:
-            scope = "role"  # nothing assigned yet: show what may be taken
-        where = _scope(actor, scope, team)
-        choices = session.execute(select(HumanTaskModel.process_key, HumanTaskModel.task_key,
-                                         func.min(HumanTaskModel.task_name)).where(open_, where).group_by(
-            HumanTaskModel.process_key, HumanTaskModel.task_key).order_by(HumanTaskModel.process_key,
-                                                                          HumanTaskModel.task_key)).all()
-        query = _filtered(select(HumanTaskModel, InstanceModel.deployment_id).join(
-            InstanceModel, InstanceModel.id == HumanTaskModel.instance_id).where(open_, where),
-            process, task, due, now)
-        total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-        due_last = HumanTaskModel.due_at.is_(None)
-        order = ((due_last, HumanTaskModel.due_at, HumanTaskModel.priority.desc()) if sort == "due"
-                 else (HumanTaskModel.priority.desc(), due_last, HumanTaskModel.due_at))
-        found = session.execute(query.order_by(*order, HumanTaskModel.id).limit(PAGE_SIZE)
-                                .offset((page - 1) * PAGE_SIZE)).all()
         assignable = {row.candidate_role for row, _d in found if row.candidate_role and can_assign(
             row, actor, rt.settings)}
         colleagues = _colleagues(session, assignable)
