@@ -31,10 +31,16 @@ def _tune_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: object) -> None:
-        # Every transaction takes the write lock up front. A deferred transaction that reads and
-        # then writes can fail with SQLITE_BUSY_SNAPSHOT instead of waiting; an immediate one waits
-        # its turn and then reads the state the previous writer left — the single-writer lock.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")  # type: ignore[attr-defined]
+        # Every transaction that may write takes the write lock up front. A deferred transaction that
+        # reads and then writes can fail with SQLITE_BUSY_SNAPSHOT instead of waiting; an immediate
+        # one waits its turn and then reads the state the previous writer left — the single-writer
+        # lock. Read-only units (inboxes, case pages, sign-in checks) read a WAL snapshot instead
+        # and never wait for writers.
+        read_only = conn.get_execution_options().get(READ_ONLY, False)  # type: ignore[attr-defined]
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")  # type: ignore[attr-defined]
+
+
+READ_ONLY = "insureflow_read_only"
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -74,7 +74,7 @@ def query_inbox(rt: Runtime, actor: Actor, wanted: InboxFilter, *, with_counts: 
     due_last = HumanTaskModel.due_at.is_(None)
     order = ((HumanTaskModel.priority.desc(), due_last, HumanTaskModel.due_at) if wanted.sort == "priority"
              else (due_last, HumanTaskModel.due_at, HumanTaskModel.priority.desc()))
-    with rt.uow() as uow:
+    with rt.uow(read_only=True) as uow:
         session = uow.session
         total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
         rows = [(task, deployment) for task, deployment in session.execute(

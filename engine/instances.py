@@ -123,7 +123,7 @@ def _version_of(rt: Runtime, session, instance: InstanceModel | InstanceRecord) 
 
 def show_instance(rt: Runtime, instance_id: int, actor: Actor) -> InstanceSummary:
     """One instance with its open tasks and current data."""
-    with rt.uow() as uow:
+    with rt.uow(read_only=True) as uow:
         loaded = load(rt, uow.session, instance_id, actor.username, lock=False)
         _check_can_read(uow.session, loaded.instance, actor)
         data = to_plain_safe(current_data(loaded.workflow))
@@ -168,7 +168,7 @@ def list_instances(
         query = query.where(InstanceModel.process_key == process_key)
     if business_key:
         query = query.where(InstanceModel.business_key == business_key)
-    with rt.uow() as uow:
+    with rt.uow(read_only=True) as uow:
         session = uow.session
         total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
         rows = session.scalars(query.order_by(InstanceModel.id.desc()).limit(limit).offset(offset))
@@ -177,7 +177,7 @@ def list_instances(
 
 def instance_history(rt: Runtime, instance_id: int, actor: Actor) -> list[dict[str, Any]]:
     """The event log of one instance."""
-    with rt.uow() as uow:
+    with rt.uow(read_only=True) as uow:
         instance = uow.session.get(InstanceModel, instance_id)
         if instance is None:
             raise NotFoundError(f"no instance {instance_id}")

@@ -125,6 +125,6 @@ class Runtime:
         moment = self.clock()
         return dataclasses.replace(self, clock=lambda: moment)
 
-    def uow(self) -> UnitOfWork:
-        """A new unit of work."""
-        return UnitOfWork(self.session_factory)
+    def uow(self, read_only: bool = False) -> UnitOfWork:
+        """A new unit of work; a read-only one never waits for (or blocks) writers."""
+        return UnitOfWork(self.session_factory, read_only)

@@ -83,7 +83,7 @@ def inbox(
 
 def get_task(rt: Runtime, task_id: int, actor: Actor) -> TaskView:
     """One task with its form schema, instructions and the case's current data."""
-    with rt.uow() as uow:
+    with rt.uow(read_only=True) as uow:
         session = uow.session
         row = store.get_task(session.connection(), task_id)
         loaded = load(rt, session, row.instance_id, actor.username, lock=False)

@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
+from .database import READ_ONLY
 from .errors import ConflictError
 
 AFTER_COMMIT = "insureflow.after_commit"
@@ -22,13 +23,16 @@ def after_commit(session: Session, callback: Callable[[], None]) -> None:
 class UnitOfWork:
     """`with uow:` opens a transaction; `uow.commit()` makes it durable; leaving without it rolls back."""
 
-    def __init__(self, session_factory: sessionmaker[Session]):
+    def __init__(self, session_factory: sessionmaker[Session], read_only: bool = False):
         self._session_factory = session_factory
+        self._read_only = read_only
         self.session: Session
 
     def __enter__(self) -> UnitOfWork:
         self.session = self._session_factory()
         self.session.begin()
+        if self._read_only:  # take the connection now, so that its transaction begins as a reader
+            self.session.connection(execution_options={READ_ONLY: True})
         return self
 
     def __exit__(

@@ -34,7 +34,7 @@ class SignedIn(UserMixin):
 @login_manager.user_loader
 def _load_user(username: str) -> SignedIn | None:
     try:
-        with runtime().uow() as uow:
+        with runtime().uow(read_only=True) as uow:
             actor_for(uow.session, username)
     except (NotFoundError, ForbiddenError):
         return None  # deleted or deactivated since signing in
@@ -47,7 +47,7 @@ def current_actor() -> Actor | None:
         return g.actor
     actor = None
     header = request.headers.get("Authorization", "")
-    with runtime().uow() as uow:
+    with runtime().uow(read_only=True) as uow:
         if header.startswith("Bearer "):
             try:
                 actor = actor_for_token(uow.session, header.removeprefix("Bearer ").strip())
