@@ -38,11 +38,11 @@ def pg_url() -> str:
     return url
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh, empty database of each kind: an SQLite file, or a PostgreSQL schema of its own."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'insureflow.db'}"
+def fresh_database(kind: str, folder: Path) -> Iterator[str]:
+    """A fresh, empty database: an SQLite file in `folder`, or a PostgreSQL schema of its own (dropped
+    afterwards). A generator, so fixtures of any scope can use it."""
+    if kind == "sqlite":
+        yield f"sqlite:///{folder / 'insureflow.db'}"
         return
     base = pg_url()
     name = f"t_{uuid.uuid4().hex[:12]}"
@@ -56,6 +56,12 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{name}" CASCADE'))
         admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database of each kind per test."""
+    yield from fresh_database(request.param, tmp_path)
 
 
 class TestClock:

@@ -2,44 +2,24 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import select
 from werkzeug.test import TestResponse
 
 from engine.models import HumanTaskModel
-from tests.conftest import pg_url
+from tests.conftest import fresh_database
 from tests.e2e.conftest import Site, _site
-
-
-def _database(kind: str, folder: Any) -> Iterator[str]:
-    """A fresh database of each kind, as tests/conftest.py's db_url makes it, but for a whole module."""
-    if kind == "sqlite":
-        yield f"sqlite:///{folder / 'insureflow.db'}"
-        return
-    base = pg_url()
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{name}"'))
-    sep = "&" if "?" in base else "?"
-    try:
-        yield f"{base}{sep}options=-csearch_path%3D{name}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{name}" CASCADE'))
-        admin.dispose()
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def shared_site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     """One demo site for the tests of a module that do not get in each other's way (SQLite and PostgreSQL)."""
     folder = tmp_path_factory.mktemp(f"api-{request.param}")
-    for url in _database(request.param, folder):
+    for url in fresh_database(request.param, folder):
         yield from _site(url, folder / "instance")
 
 
