@@ -7,11 +7,12 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from .errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
+from .errors import ConflictError, EngineError, ForbiddenError, InvalidInputError, NotFoundError
 from .models import ApiTokenModel, UserModel, UserRoleModel
 from .settings import EngineSettings
 
@@ -94,12 +95,28 @@ def find_user(session: Session, username: str) -> UserModel:
     return user
 
 
-def actor_for(session: Session, username: str) -> Actor:
-    """The Actor of an active user."""
-    user = find_user(session, username)
-    if not user.active:
+_ROLES_OF_USER = (select(UserModel.username, UserModel.active, UserRoleModel.role)
+                  .outerjoin(UserRoleModel, UserRoleModel.user_id == UserModel.id)
+                  .where(UserModel.username == bindparam("username")))
+_ROLES_OF_TOKEN = (select(UserModel.username, UserModel.active, UserRoleModel.role, ApiTokenModel.revoked_at)
+                   .join(ApiTokenModel, ApiTokenModel.user_id == UserModel.id)
+                   .outerjoin(UserRoleModel, UserRoleModel.user_id == UserModel.id)
+                   .where(ApiTokenModel.token_hash == bindparam("digest")))
+
+
+def _actor_from_rows(rows: list[Any], missing: EngineError) -> Actor:
+    if not rows:
+        raise missing
+    username, active = rows[0][0], rows[0][1]
+    if not active:
         raise ForbiddenError(f"user {username!r} is deactivated")
-    return Actor(user.username, frozenset(r.role for r in user.roles))
+    return Actor(username, frozenset(row[2] for row in rows if row[2]))
+
+
+def actor_for(session: Session, username: str) -> Actor:
+    """The Actor of an active user (one query: every request asks it)."""
+    rows = list(session.execute(_ROLES_OF_USER, {"username": username}))
+    return _actor_from_rows(rows, NotFoundError(f"no user named {username!r}"))
 
 
 def list_users(session: Session) -> list[UserModel]:
@@ -122,9 +139,7 @@ def create_token(session: Session, username: str, now: datetime) -> str:
 
 def actor_for_token(session: Session, token: str) -> Actor:
     """The Actor a bearer token stands for, or ForbiddenError."""
-    row = session.scalar(select(ApiTokenModel).where(ApiTokenModel.token_hash == _token_digest(token)))
-    if row is None or row.revoked_at is not None:
-        raise ForbiddenError("unknown or revoked token")
-    user = session.get(UserModel, row.user_id)
-    assert user is not None
-    return actor_for(session, user.username)
+    rows = list(session.execute(_ROLES_OF_TOKEN, {"digest": _token_digest(token)}))
+    if rows and rows[0][3] is not None:
+        rows = []
+    return _actor_from_rows(rows, ForbiddenError("unknown or revoked token"))
