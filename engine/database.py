@@ -46,8 +46,3 @@ READ_ONLY = "insureflow_read_only"
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     """Sessions that keep loaded objects usable after commit; the engine flushes when it needs to."""
     return sessionmaker(engine, expire_on_commit=False, autoflush=False)
-
-
-def is_sqlite(engine: Engine) -> bool:
-    """Whether the engine talks to SQLite."""
-    return engine.dialect.name == "sqlite"

@@ -9,9 +9,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
+from . import store
 from .jsonutil import canonical_dumps
 from .models import EventModel, InstanceModel
 
@@ -64,7 +65,7 @@ def append_many(
         rows.append({"instance_id": instance.id, "seq": seq, "type": type_, "occurred_at": at, "actor": actor,
                      "task_key": task_key, "payload": payload_text, "prev_hash": prev, "hash": digest})
         prev = digest
-    conn.execute(insert(EventModel.__table__), rows)
+    store.insert_events(conn, rows)
     instance.last_seq, instance.last_hash = seq, prev
 
 
