@@ -226,7 +226,8 @@ def persist(rt: Runtime, session: Session, loaded: Loaded) -> None:
     else:
         instance.status = "running" if ready else "waiting"
     if instance.status == "completed" and previous != "completed":
-        loaded.record("instance_completed", loaded.run.actor, None, {"data": _plain_data(workflow.data)})
+        # The final data is the sealed state's (and replay's); the event only marks the end.
+        loaded.record("instance_completed", loaded.run.actor, None, {})
     instance.state = rt.seal(rt.serializer.dumps(workflow))
     instance.serializer_version = rt.serializer.version
     instance.updated_at = now

@@ -26,6 +26,8 @@ class Actor:
     # The operator at the command line: may deploy, run the worker, manage users. Never does
     # human tasks — those need a named user with the task's role.
     is_operator: bool = False
+    # Holds the separate permission to reveal masked personal data (never implied by a role).
+    may_unmask: bool = False
 
     def has_any(self, roles: set[str] | frozenset[str]) -> bool:
         """Whether the actor holds at least one of `roles`."""
@@ -95,10 +97,11 @@ def find_user(session: Session, username: str) -> UserModel:
     return user
 
 
-_ROLES_OF_USER = (select(UserModel.username, UserModel.active, UserRoleModel.role)
+_ROLES_OF_USER = (select(UserModel.username, UserModel.active, UserRoleModel.role, UserModel.may_unmask)
                   .outerjoin(UserRoleModel, UserRoleModel.user_id == UserModel.id)
                   .where(UserModel.username == bindparam("username")))
-_ROLES_OF_TOKEN = (select(UserModel.username, UserModel.active, UserRoleModel.role, ApiTokenModel.revoked_at)
+_ROLES_OF_TOKEN = (select(UserModel.username, UserModel.active, UserRoleModel.role, UserModel.may_unmask,
+                          ApiTokenModel.revoked_at)
                    .join(ApiTokenModel, ApiTokenModel.user_id == UserModel.id)
                    .outerjoin(UserRoleModel, UserRoleModel.user_id == UserModel.id)
                    .where(ApiTokenModel.token_hash == bindparam("digest")))
@@ -110,7 +113,7 @@ def _actor_from_rows(rows: list[Any], missing: EngineError) -> Actor:
     username, active = rows[0][0], rows[0][1]
     if not active:
         raise ForbiddenError(f"user {username!r} is deactivated")
-    return Actor(username, frozenset(row[2] for row in rows if row[2]))
+    return Actor(username, frozenset(row[2] for row in rows if row[2]), may_unmask=bool(rows[0][3]))
 
 
 def actor_for(session: Session, username: str) -> Actor:
@@ -140,6 +143,6 @@ def create_token(session: Session, username: str, now: datetime) -> str:
 def actor_for_token(session: Session, token: str) -> Actor:
     """The Actor a bearer token stands for, or ForbiddenError."""
     rows = list(session.execute(_ROLES_OF_TOKEN, {"digest": _token_digest(token)}))
-    if rows and rows[0][3] is not None:
+    if rows and rows[0][4] is not None:
         rows = []
     return _actor_from_rows(rows, ForbiddenError("unknown or revoked token"))

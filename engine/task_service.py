@@ -176,9 +176,11 @@ def complete(rt: Runtime, task_id: int, actor: Actor, data: dict[str, Any] | Non
         store.update_task(conn, row, status="completed", completed_by=actor.username, completed_at=now,
                           assignee=row.assignee or actor.username)
         submitted = to_plain(data)
-        delta = {k: {"before": before.get(k), "after": v} for k, v in submitted.items() if before.get(k) != v}
+        # What changed, without a second copy of the submission: the earlier value of each field whose
+        # value the submission changed (its new value is in "data").
+        changed = {k: before.get(k) for k, v in submitted.items() if before.get(k) != v}
         loaded.record("task_completed", actor.username, row.task_key, {
-            "task": row.id, "task_id": row.spiff_task_id, "data": submitted, "delta": delta,
+            "task": row.id, "task_id": row.spiff_task_id, "data": submitted, "before": changed,
         })
         run_steps(rt, loaded)
         persist(rt, session, loaded)

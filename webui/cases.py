@@ -176,7 +176,8 @@ class HistoryLine:
 def _details(event: dict[str, Any], labels: Labels, actor: Actor) -> list[tuple[str, str]]:
     payload = event.get("payload") or {}
     if event["type"] == "task_completed":
-        changes = {k: v.get("after") for k, v in (payload.get("delta") or {}).items() if isinstance(v, dict)}
+        submitted = payload.get("data") or {}
+        changes = {k: submitted.get(k) for k in (payload.get("before") or {})}
         shown = masked(changes, actor)
         return [(labels.field(k), labels.value(k, v)[:80]) for k, v in list(shown.items())[:HISTORY_DETAIL_ITEMS]]
     if event["type"] in DETAIL_OF:
