@@ -22,6 +22,8 @@ BLUEPRINTS = (
     "webui.start",
     "webui.public",
     "webui.admin",
+    "webui.audit",
+    "webui.studio",
 )
 
 
