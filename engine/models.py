@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import (
     DateTime,
@@ -15,6 +16,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -129,16 +131,35 @@ class InstanceModel(Base):
     last_hash: Mapped[str] = mapped_column(String(64), default="")
 
 
+# A task without a due date sorts after every dated one: the inbox orders by this non-null copy of due_at,
+# so that an index gives the order (no sort of all matching rows).
+NO_DUE_DATE = datetime(9999, 12, 31, tzinfo=UTC)
+_OPEN = "status = 'open'"
+
+
+def _open_tasks_index(name: str, *columns: Any) -> Index:
+    """An index over open tasks only: finished tasks, the bulk of the table, cost nothing in it."""
+    return Index(name, *columns, sqlite_where=text(_OPEN), postgresql_where=text(_OPEN))
+
+
 class HumanTaskModel(Base):
     __tablename__ = "human_tasks"
     __table_args__ = (
+        # Also serves look-ups by instance (its first column).
         UniqueConstraint("instance_id", "spiff_task_id"),
-        Index("ix_human_tasks_role_inbox", "status", "candidate_role", "due_at"),
-        Index("ix_human_tasks_assignee_inbox", "status", "assignee", "due_at"),
+        # The inbox: each scope (a role's pool or team, someone's own tasks) read in page order from an
+        # index, in either sort order; the role indexes carry the assignee so counting needs no table rows.
+        _open_tasks_index("ix_human_tasks_open_role_due", "candidate_role", "due_sort", text("priority DESC"), "id",
+                          "assignee"),
+        _open_tasks_index("ix_human_tasks_open_role_priority", "candidate_role", text("priority DESC"), "due_sort",
+                          "id", "assignee"),
+        _open_tasks_index("ix_human_tasks_open_assignee_due", "assignee", "due_sort", text("priority DESC"), "id"),
+        _open_tasks_index("ix_human_tasks_open_assignee_priority", "assignee", text("priority DESC"), "due_sort",
+                          "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"), index=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"))
     spiff_task_id: Mapped[str] = mapped_column(String(36))
     process_key: Mapped[str] = mapped_column(String(255))
     business_key: Mapped[str | None] = mapped_column(String(120))
@@ -156,6 +177,7 @@ class HumanTaskModel(Base):
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     completed_by: Mapped[str | None] = mapped_column(String(80))
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    due_sort: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class WaitModel(Base):

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, insert, select, update
 
 from .errors import ConflictError, NotFoundError
-from .models import EventModel, HumanTaskModel, InstanceModel, WaitModel
+from .models import NO_DUE_DATE, EventModel, HumanTaskModel, InstanceModel, WaitModel
 
 INSTANCES = InstanceModel.__table__
 TASKS = HumanTaskModel.__table__
@@ -63,6 +63,7 @@ class HumanTaskRecord:
     completed_at: datetime | None
     completed_by: str | None
     due_at: datetime | None
+    due_sort: datetime
 
 
 @dataclass(slots=True)
@@ -153,6 +154,7 @@ def performers(conn: Connection, instance_id: int, task_keys: list[str]) -> set[
 def insert_task(conn: Connection, **values: Any) -> HumanTaskRecord:
     """A new human-task row."""
     values = {"claimed_at": None, "completed_at": None, "completed_by": None, **values}
+    values["due_sort"] = values.get("due_at") or NO_DUE_DATE
     new_id = conn.execute(_INSERT_TASK, values).scalar_one()
     return HumanTaskRecord(id=new_id, **values)
 

@@ -75,10 +75,11 @@ def _locked_task(conn: Connection, task_id: int) -> tuple[HumanTaskRecord, Insta
 def inbox(
     rt: Runtime, actor: Actor, *, scope: str = "all", process_key: str | None = None, limit: int = 50,
     offset: int = 0,
-) -> tuple[list[TaskView], int]:
-    """Open tasks assigned to the actor ('mine'), open to their roles ('role'), or both ('all')."""
+) -> tuple[list[TaskView], int, bool]:
+    """Open tasks assigned to the actor ('mine'), open to their roles ('role'), or both ('all'); the total
+    (counted up to inbox.COUNT_CAP) and whether there are more than that."""
     result = query_inbox(rt, actor, InboxFilter(scope=scope, process_key=process_key, limit=limit, offset=offset))
-    return [_view(task) for task, _deployment in result.rows], result.total
+    return [_view(task) for task, _deployment in result.rows], result.total, result.capped
 
 
 def get_task(rt: Runtime, task_id: int, actor: Actor) -> TaskView:

@@ -119,7 +119,7 @@ def _instance_lines(summary: instances.InstanceSummary) -> list[str]:
 @handled
 def tasks_cmd(ctx: Context, scope: str, as_user: str) -> None:
     """The user's inbox: tasks assigned to them or open to their roles."""
-    rows, total = task_service.inbox(ctx.app.runtime, ctx.actor(as_user), scope=scope, limit=200)
+    rows, total, _capped = task_service.inbox(ctx.app.runtime, ctx.actor(as_user), scope=scope, limit=200)
     ctx.out.result({"total": total, "tasks": rows}, table(
         [[t.id, t.instance_id, t.business_key, t.name, t.role, t.assignee, short_time(t.due_at), t.priority]
          for t in rows], ["ID", "INSTANCE", "KEY", "TASK", "ROLE", "ASSIGNEE", "DUE", "PRIO"]))

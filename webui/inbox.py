@@ -17,7 +17,7 @@ from sqlalchemy import select
 from engine import task_service
 from engine.authorization import can_assign
 from engine.errors import ConflictError, EngineError, ForbiddenError, NotFoundError
-from engine.inbox import InboxFilter, query_inbox, team_roles
+from engine.inbox import COUNT_CAP, InboxFilter, query_inbox, team_roles
 from engine.models import UserModel, UserRoleModel
 from tasks.common import BUSINESS_TZ
 
@@ -122,7 +122,8 @@ def index() -> ResponseReturnValue:
     pages = max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE)
     return render_template(
         "inbox/index.html", rows=rows, counts=counts, scope=scope, process=process, task=task, due=due, sort=sort,
-        page=page, pages=pages, total=total, processes=processes, tasks=tasks)
+        page=page, pages=pages, total=total, capped=result.capped, count_cap=COUNT_CAP, processes=processes,
+        tasks=tasks)
 
 
 def _change(task_id: int, action: str) -> ResponseReturnValue:

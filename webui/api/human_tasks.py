@@ -34,9 +34,9 @@ bp = blueprint("tasks", __name__, "Human tasks: inbox, ownership, completion (th
 def inbox(args: dict[str, Any]) -> dict[str, Any]:
     """Open tasks assigned to the caller ('mine'), open to their roles ('role'), or both ('all')."""
     limit, offset = window(args)
-    found, total = task_service.inbox(runtime(), actor(), scope=args["scope"], process_key=args.get("process"),
-                                      limit=limit, offset=offset)
-    return page(found, total, args)
+    found, total, capped = task_service.inbox(runtime(), actor(), scope=args["scope"],
+                                              process_key=args.get("process"), limit=limit, offset=offset)
+    return {**page(found, total, args), "total_capped": capped}
 
 
 @bp.get("/tasks/<int:task_id>")
