@@ -9,6 +9,8 @@ PORT ?= 5000
 VENDOR := webui/static/vendor
 PO_FILES := $(wildcard webui/translations/*/LC_MESSAGES/messages.po)
 MO_FILES := $(PO_FILES:.po=.mo)
+STUDIO_SRC := $(wildcard webui/static_src/studio/*)
+STUDIO_BUNDLE := $(VENDOR)/studio/studio-modeler.js
 
 .PHONY: run test bench lint install install-test clean assets translations-update browser-deps
 
@@ -29,7 +31,7 @@ install-test: $(VENV)/.installed-test assets
 
 ## make assets: the web UI's libraries from npm (package-lock.json) copied to webui/static/vendor — served
 ## locally, no CDN — and the translations compiled
-assets: $(VENDOR)/.copied $(MO_FILES)
+assets: $(VENDOR)/.copied $(STUDIO_BUNDLE) $(MO_FILES)
 
 $(VENDOR)/.copied: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
@@ -39,7 +41,17 @@ $(VENDOR)/.copied: package.json package-lock.json
 	   $(VENDOR)/bootstrap/
 	cp node_modules/bpmn-js/dist/bpmn-navigated-viewer.production.min.js $(VENDOR)/bpmn-js/
 	cp -R node_modules/bpmn-js/dist/assets $(VENDOR)/bpmn-js/assets
+	mkdir -p $(VENDOR)/dmn-js $(VENDOR)/properties-panel
+	cp node_modules/dmn-js/dist/dmn-modeler.production.min.js $(VENDOR)/dmn-js/
+	cp -R node_modules/dmn-js/dist/assets $(VENDOR)/dmn-js/assets
+	cp node_modules/@bpmn-io/properties-panel/dist/assets/properties-panel.css $(VENDOR)/properties-panel/
 	touch $@
+
+## the studio's modeler (bpmn-js + properties panel + InsureFlow's provider + bpmnlint), bundled by esbuild
+$(STUDIO_BUNDLE): $(VENDOR)/.copied $(STUDIO_SRC)
+	mkdir -p $(dir $@)
+	node_modules/.bin/esbuild webui/static_src/studio/modeler.js --bundle --minify --format=iife --target=es2019 \
+	  --log-level=warning --outfile=$@
 
 $(MO_FILES): %.mo: %.po | $(VENV)/.installed
 	$(BIN)/pybabel compile --statistics -i $< -o $@
@@ -77,6 +89,7 @@ test: install-test browser-deps
 bench: install-test
 	$(BIN)/python bench/engine_bench.py
 	$(BIN)/python bench/http_bench.py
+	$(BIN)/python bench/audit_bench.py --claims 10000
 
 lint: install-test
 	$(BIN)/ruff check .

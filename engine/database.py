@@ -23,6 +23,9 @@ def _tune_sqlite(engine: Engine) -> None:
         # Take transaction control away from the sqlite3 module so that BEGIN is ours.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
+        # Takes effect only while the file is empty (a new database): a finished case's state (~3 KB) then
+        # shares its page instead of leaving most of a 4 KB page empty.
+        cursor.execute("PRAGMA page_size=8192")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")

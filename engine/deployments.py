@@ -9,14 +9,15 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
-from .errors import DeploymentInvalidError, NotFoundError, Problem
+from .errors import ConflictError, DeploymentInvalidError, NotFoundError, Problem
 from .identity import Actor, require
-from .models import DeploymentFileModel, DeploymentModel, ProcessDefinitionModel
+from .models import DeploymentFileModel, DeploymentModel, InstanceModel, ProcessDefinitionModel
 from .parsing import content_hash, file_kind
 from .runtime import Runtime
 from .validation import validate_files
 
 DEPLOYERS = {"analyst", "admin"}
+ENDED = ("completed", "terminated")
 
 
 @dataclass(frozen=True)
@@ -121,3 +122,86 @@ def deployed_file(rt: Runtime, deployment_id: int, name: str) -> bytes:
         if row is None:
             raise NotFoundError(f"deployment {deployment_id} has no file {name!r}")
         return row.content
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    """One version of a process: what it runs, who made it the newest, and how many cases run on it."""
+
+    definition_id: int
+    key: str
+    name: str
+    version: int
+    deployment_id: int
+    hash: str
+    file_name: str
+    deployed_by: str
+    deployed_at: datetime
+    comment: str
+    running: int
+    latest: bool
+    # A rollback: the version whose content this version runs again.
+    rolled_back_from: int | None = None
+
+
+def list_versions(rt: Runtime, key: str) -> list[VersionInfo]:
+    """Every version of a process, newest first, with the number of its unfinished instances."""
+    with rt.uow(read_only=True) as uow:
+        rows = uow.session.execute(
+            select(ProcessDefinitionModel, DeploymentModel)
+            .join(DeploymentModel, DeploymentModel.id == ProcessDefinitionModel.deployment_id)
+            .where(ProcessDefinitionModel.key == key).order_by(ProcessDefinitionModel.version)
+        ).all()
+        running = dict(uow.session.execute(
+            select(InstanceModel.definition_id, func.count()).where(
+                InstanceModel.process_key == key, InstanceModel.status.not_in(ENDED))
+            .group_by(InstanceModel.definition_id)).all())
+    if not rows:
+        raise NotFoundError(f"no deployed process {key!r}")
+    first_of: dict[int, int] = {}
+    result = []
+    for definition, deployment in rows:
+        earlier = first_of.setdefault(deployment.id, definition.version)
+        result.append(VersionInfo(
+            definition.id, key, definition.name, definition.version, deployment.id, deployment.hash,
+            definition.file_name, definition.deployed_by or deployment.deployed_by, definition.deployed_at,
+            definition.comment if definition.comment is not None else deployment.comment,
+            running.get(definition.id, 0), definition is rows[-1][0],
+            earlier if earlier != definition.version else None))
+    return result[::-1]
+
+
+def version_files(rt: Runtime, key: str, version: int) -> tuple[VersionInfo, dict[str, bytes]]:
+    """One version of a process and every file of the deployment it runs."""
+    info = next((v for v in list_versions(rt, key) if v.version == version), None)
+    if info is None:
+        raise NotFoundError(f"process {key!r} has no version {version}")
+    with rt.uow(read_only=True) as uow:
+        files = {f.name: f.content for f in uow.session.scalars(
+            select(DeploymentFileModel).where(DeploymentFileModel.deployment_id == info.deployment_id))}
+    return info, files
+
+
+def rollback(rt: Runtime, key: str, version: int, actor: Actor, comment: str = "") -> VersionInfo:
+    """Make an older version's content the newest version of the process: a new version number that
+    runs the existing (immutable) deployment. New instances start on it; running ones stay where they are."""
+    require(actor, DEPLOYERS, "roll back processes")
+    now = rt.clock()
+    with rt.uow() as uow:
+        session = uow.session
+        old = session.scalar(select(ProcessDefinitionModel).where(
+            ProcessDefinitionModel.key == key, ProcessDefinitionModel.version == version))
+        if old is None:
+            raise NotFoundError(f"process {key!r} has no version {version}")
+        newest = session.scalar(select(ProcessDefinitionModel).where(ProcessDefinitionModel.key == key)
+                                .order_by(ProcessDefinitionModel.version.desc()).limit(1))
+        if newest.deployment_id == old.deployment_id:
+            raise ConflictError(f"version {newest.version} of {key!r} already runs this content",
+                                {"version": newest.version})
+        session.add(ProcessDefinitionModel(
+            deployment_id=old.deployment_id, key=key, name=old.name, version=newest.version + 1,
+            file_name=old.file_name, deployed_at=now, deployed_by=actor.username,
+            comment=comment or f"rollback to version {version}"))
+        session.flush()
+        uow.commit()
+    return list_versions(rt, key)[0]

@@ -71,14 +71,17 @@ def add_user(
     now: datetime, display_name: str = "",
 ) -> UserModel:
     """Create a user with roles; every role must be known."""
-    if not username or not username.replace("_", "").replace(".", "").replace("-", "").isalnum():
-        raise InvalidInputError(f"user name {username!r} may hold only letters, digits, '.', '-' and '_'")
+    if (not username or len(username) > 80
+            or not username.replace("_", "").replace(".", "").replace("-", "").isalnum()):
+        raise InvalidInputError(f"user name {username!r} must be 1 to 80 letters, digits, '.', '-' or '_'",
+                                {"fields": {"username": "invalid characters"}, "rule": "bad_username"})
     unknown = sorted(set(roles) - settings.known_roles)
     if unknown:
         known = ", ".join(sorted(settings.known_roles))
         raise InvalidInputError(f"unknown role(s): {', '.join(unknown)} (known: {known})")
     if session.scalar(select(UserModel).where(UserModel.username == username)) is not None:
-        raise ConflictError(f"user {username!r} already exists")
+        raise ConflictError(f"user {username!r} already exists",
+                            {"fields": {"username": "already exists"}, "rule": "user_exists"})
     user = UserModel(
         username=username, display_name=display_name or username, created_at=now, active=True,
         password_hash=hash_password(password) if password else None,

@@ -114,23 +114,18 @@ def _count(session: Session, streams: list[ColumnElement[bool]], wanted: InboxFi
     return min(total, COUNT_CAP), total > COUNT_CAP
 
 
-# Deployments are immutable: their user tasks are listed once per deployment.
-_USER_TASKS: dict[int, list[tuple[str, str, str, str | None]]] = {}
-
-
 def _deployed_user_tasks(rt: Runtime, session: Session) -> list[tuple[str, str, str, str | None]]:
     """(process key, task key, task name, role) of every user task of every deployed process version,
-    called processes' tasks under the calling process (as their task rows are)."""
+    called processes' tasks under the calling process (as their task rows are); from the parsed specs the
+    runtime keeps per deployment, so no query over tasks."""
     result = []
     for (deployment_id,) in session.execute(select(ProcessDefinitionModel.deployment_id).distinct()):
-        if deployment_id not in _USER_TASKS:
-            parsed = rt.specs.get(session, deployment_id)
-            _USER_TASKS[deployment_id] = [
-                (process.key, spec.bpmn_id, spec.bpmn_name or spec.bpmn_id, lane_role(spec.lane))
-                for process in parsed.processes.values()
-                for tree in (process.spec, *process.subprocess_specs.values())
-                for spec in tree.task_specs.values() if spec.manual]  # what the engine makes task rows of
-        result.extend(_USER_TASKS[deployment_id])
+        parsed = rt.specs.get(session, deployment_id)
+        result.extend(
+            (process.key, spec.bpmn_id, spec.bpmn_name or spec.bpmn_id, lane_role(spec.lane))
+            for process in parsed.processes.values()
+            for tree in (process.spec, *process.subprocess_specs.values())
+            for spec in tree.task_specs.values() if spec.manual)  # what the engine makes task rows of
     return result
 
 

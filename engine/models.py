@@ -75,6 +75,31 @@ class ApiTokenModel(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
+class UserChangeModel(Base):
+    """One change an administrator made to a user (roles, activation, password reset, …); append-only."""
+
+    __tablename__ = "user_changes"
+    __table_args__ = (Index("ix_user_changes_username", "username", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    actor: Mapped[str] = mapped_column(String(80))
+    username: Mapped[str] = mapped_column(String(80))
+    # JSON such as {"roles": {"added": [...], "removed": [...]}} — never a password or its hash.
+    change: Mapped[str] = mapped_column(Text)
+
+
+class RateLimitHitModel(Base):
+    """One counted event of a rate limit (a failed sign-in, a status look-up), shared by every web worker."""
+
+    __tablename__ = "rate_limit_hits"
+    __table_args__ = (Index("ix_rate_limit_hits_key_at", "key", "at"), Index("ix_rate_limit_hits_at", "at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64))  # sha256 of the limit's name and the key
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class DeploymentModel(Base):
     __tablename__ = "deployments"
 
@@ -109,6 +134,26 @@ class ProcessDefinitionModel(Base):
     version: Mapped[int] = mapped_column(Integer)
     file_name: Mapped[str] = mapped_column(String(255))
     deployed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Set when a version was made newest again by a rollback (its deployment holds another's content).
+    deployed_by: Mapped[str | None] = mapped_column(String(80))
+    comment: Mapped[str | None] = mapped_column(Text)
+
+
+class DraftModel(Base):
+    """An analyst's unsaved-to-production work on a process: its file set as text (BPMN, DMN, forms)."""
+
+    __tablename__ = "drafts"
+    __table_args__ = (UniqueConstraint("username", "process_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80))
+    process_key: Mapped[str] = mapped_column(String(255))
+    base_deployment_id: Mapped[int | None] = mapped_column(ForeignKey("deployments.id"))
+    # JSON object: file name → text.
+    files: Mapped[str] = mapped_column(Text)
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class InstanceModel(Base):
@@ -242,7 +287,8 @@ class EventModel(Base):
     __table_args__ = (UniqueConstraint("instance_id", "seq"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    instance_id: Mapped[int] = mapped_column(Integer, index=True)
+    # Look-ups by instance use the unique (instance_id, seq) index.
+    instance_id: Mapped[int] = mapped_column(Integer)
     seq: Mapped[int] = mapped_column(Integer)
     type: Mapped[str] = mapped_column(String(40))
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -251,3 +297,19 @@ class EventModel(Base):
     payload: Mapped[str] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class DryRunScenarioModel(Base):
+    """A dry-run scenario an analyst saved with a process, to run again on later drafts."""
+
+    __tablename__ = "dry_run_scenarios"
+    __table_args__ = (UniqueConstraint("process_key", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    process_key: Mapped[str] = mapped_column(String(255), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    # JSON: initial data, steps, handler outcomes (engine/dry_run.py).
+    scenario: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

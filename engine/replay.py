@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +26,7 @@ from .clock import fixed_clock, using_clock
 from .errors import NotFoundError
 from .execution import advance, fingerprint
 from .identity import Actor, require
+from .migration import replay_migration, started_on
 from .models import EventModel, InstanceModel
 from .registry import BpmnError
 from .runtime import Runtime
@@ -33,6 +35,8 @@ from .sandbox import RestrictedEnvironment, SandboxError
 REPLAYERS = {"auditor", "admin"}
 # Events that change who holds a task but not the workflow: nothing to re-run.
 _OWNERSHIP = {"task_claimed", "task_released", "task_assigned"}
+# Events about the case that are not engine steps (an auditor revealing personal data): nothing to re-run.
+_NOT_STEPS = _OWNERSHIP | {"data_unmasked"}
 
 
 class ReplayDivergedError(Exception):
@@ -90,7 +94,7 @@ def _steps(rt: Runtime, events: list[EventModel]) -> list[list[tuple[EventModel,
     """Group the history into engine steps: each ends with the event that carries a fingerprint."""
     steps, current = [], []
     for event in events:
-        if event.type in _OWNERSHIP:
+        if event.type in _NOT_STEPS:
             continue
         payload = rt.reveal(event.type, json.loads(event.payload))
         current.append((event, payload))
@@ -136,8 +140,29 @@ def _apply(rt: Runtime, workflow: BpmnWorkflow | None, first: EventModel, payloa
         workflow.refresh_timers()
     elif kind == "incident_retried":
         workflow.reset_from_task_id(_ready(workflow, first.task_key, TaskState.ERROR).id)
+    elif kind == "instance_migrated":
+        replay_migration(rt, workflow, payload)
     else:
         raise ReplayDivergedError(f"a step cannot begin with {kind}")
+    return workflow
+
+
+def run_step(rt: Runtime, workflow: BpmnWorkflow | None, step: list[tuple[EventModel, dict[str, Any]]],
+             process: Any, engine: _ReplayScriptEngine) -> BpmnWorkflow:
+    """Re-apply one recorded step at its recorded time, handlers answered from the record; the workflow after it."""
+    first, first_payload = step[0]
+    engine.results = deque({"operator": p["operator"], "task": e.task_key, "result": p["result"]}
+                           for e, p in step if e.type == "handler_executed")
+    failures = [p.get("error") for e, p in step if e.type in ("incident_raised", "incident_failed_again")]
+    engine.failure = failures[0] if failures else None
+    with using_clock(fixed_clock(first.occurred_at)):
+        workflow = _apply(rt, workflow, first, first_payload, process, engine)
+        workflow.script_engine = engine
+        try:
+            advance(workflow)
+        except (Exception, SandboxError) as exc:
+            if _diverged(exc) or engine.failure is None:
+                raise
     return workflow
 
 
@@ -150,26 +175,15 @@ def replay_instance(rt: Runtime, instance_id: int, actor: Actor) -> ReplayResult
             raise NotFoundError(f"no instance {instance_id}")
         events = list(uow.session.scalars(select(EventModel).where(EventModel.instance_id == instance_id)
                                           .order_by(EventModel.seq)))
-        process = rt.specs.get(uow.session, instance.deployment_id).processes[instance.process_key]
+        process = started_on(rt, uow.session, instance, events)
     engine = _ReplayScriptEngine(rt)
     workflow: BpmnWorkflow | None = None
     steps = _steps(rt, events)
     for number, step in enumerate(steps, start=1):
-        first, first_payload = step[0]
+        first, _first_payload = step[0]
         last, last_payload = step[-1]
-        engine.results = deque({"operator": p["operator"], "task": e.task_key, "result": p["result"]}
-                               for e, p in step if e.type == "handler_executed")
-        failures = [p.get("error") for e, p in step if e.type in ("incident_raised", "incident_failed_again")]
-        engine.failure = failures[0] if failures else None
         try:
-            with using_clock(fixed_clock(first.occurred_at)):
-                workflow = _apply(rt, workflow, first, first_payload, process, engine)
-                workflow.script_engine = engine
-                try:
-                    advance(workflow)
-                except (Exception, SandboxError) as exc:
-                    if _diverged(exc) or engine.failure is None:
-                        raise
+            workflow = run_step(rt, workflow, step, process, engine)
         except (Exception, SandboxError) as exc:
             diverged = _diverged(exc)
             reason = str(diverged) if diverged else f"replay raised {type(exc).__name__}: {exc}"
@@ -186,6 +200,32 @@ def replay_instance(rt: Runtime, instance_id: int, actor: Actor) -> ReplayResult
             return ReplayResult(instance_id, False, number - 1, last.seq, last.type, recorded, actual,
                                 "the replayed state differs from the recorded one")
     return ReplayResult(instance_id, True, len(steps))
+
+
+@dataclass
+class ReplayedStep:
+    """One step of a case re-run from its history: its events (payloads revealed) and the workflow after it."""
+
+    number: int
+    events: list[tuple[EventModel, dict[str, Any]]]
+    workflow: BpmnWorkflow | None
+    error: str | None = None
+
+
+def replayed_steps(rt: Runtime, events: list[EventModel], process: Any) -> Iterator[ReplayedStep]:
+    """The case's steps re-run one by one on `process` (its pinned deployment's specs), each with the
+    workflow exactly as the engine had it after that step; a step that cannot be re-applied ends the walk
+    with its error (and no workflow)."""
+    engine = _ReplayScriptEngine(rt)
+    workflow: BpmnWorkflow | None = None
+    for number, step in enumerate(_steps(rt, events), start=1):
+        try:
+            workflow = run_step(rt, workflow, step, process, engine)
+        except (Exception, SandboxError) as exc:
+            diverged = _diverged(exc)
+            yield ReplayedStep(number, step, None, str(diverged) if diverged else f"{type(exc).__name__}: {exc}")
+            return
+        yield ReplayedStep(number, step, workflow)
 
 
 def replay_all(rt: Runtime, actor: Actor) -> list[ReplayResult]:

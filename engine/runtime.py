@@ -111,6 +111,8 @@ class Runtime:
     workflows: WorkflowCache = field(default_factory=WorkflowCache)
     # Handed to every handler as `ctx.services` (see engine.registry.HandlerContext).
     services: Any = None
+    # engine.forms.FieldChecker functions run on every task submission inside its transaction.
+    field_checkers: tuple[Callable[..., Any], ...] = ()
     # Process definitions never change once deployed: their version numbers are remembered here.
     definition_versions: dict[int, int] = field(default_factory=dict)
 

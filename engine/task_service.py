@@ -15,7 +15,7 @@ from . import authorization, history, store
 from .clock import using_clock
 from .errors import ConflictError
 from .execution import current_data, load, persist, run_steps
-from .forms import check_submission
+from .forms import SubmissionContext, check_submission
 from .identity import Actor, actor_for
 from .inbox import InboxFilter, query_inbox
 from .instances import InstanceSummary, _check_can_read, _summary, _version_of, to_plain_safe
@@ -155,6 +155,15 @@ def assign(rt: Runtime, task_id: int, actor: Actor, to_username: str) -> TaskVie
     return _change_ownership(rt, task_id, actor, check, "task_assigned")
 
 
+def check_may_complete(rt: Runtime, task_id: int, actor: Actor) -> None:
+    """ForbiddenError unless the actor may complete the task now (lane, assignee, four eyes) — for work kept
+    aside before submitting (a draft), which only the performer may keep."""
+    with rt.uow(read_only=True) as uow:
+        conn = uow.session.connection()
+        task = store.get_task(conn, task_id)
+        authorization.check_complete(task, actor, _performers(conn, task))
+
+
 def complete(rt: Runtime, task_id: int, actor: Actor, data: dict[str, Any] | None) -> InstanceSummary:
     """Submit a task's data, run the process on, and save — or change nothing at all."""
     rt = rt.frozen()
@@ -168,7 +177,8 @@ def complete(rt: Runtime, task_id: int, actor: Actor, data: dict[str, Any] | Non
         task = loaded.workflow.get_task_from_id(UUID(row.spiff_task_id))
         if task is None or task.state != TaskState.READY:
             raise ConflictError(f"task {task_id} is no longer waiting for input")
-        check_submission(data, loaded.parsed.form(row.form) if row.form else None)
+        check_submission(data, loaded.parsed.form(row.form) if row.form else None,
+                         SubmissionContext(session, row.instance_id, row.id), rt.field_checkers)
         before = to_plain_safe(task.data)
         task.data.update(data)
         with using_clock(rt.clock):

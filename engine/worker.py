@@ -14,20 +14,22 @@ import json
 import logging
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from . import store
+from . import rate_limits, store
 from .clock import fixed_clock, using_clock
 from .errors import ConflictError, NotFoundError
 from .execution import load, persist, run_steps
 from .incidents import due_incidents, retry_incident
 from .instances import receive
-from .models import MessageModel, WaitModel
+from .models import MessageModel, RateLimitHitModel, WaitModel
 from .runtime import Runtime
 
 log = logging.getLogger("insureflow.worker")
+# Longer than any rate-limit window (the longest is 15 minutes of failed sign-ins).
+RATE_LIMIT_MEMORY = timedelta(days=1)
 
 
 @dataclass
@@ -38,6 +40,7 @@ class TickReport:
     messages_delivered: int = 0
     incidents_retried: int = 0
     conflicts: int = 0
+    rate_limit_hits_forgotten: int = 0
     errors: list[str] = field(default_factory=list)
 
 
@@ -127,11 +130,22 @@ def retry_incidents(rt: Runtime, report: TickReport) -> None:
             report.conflicts += 1
 
 
+def forget_old_rate_limit_hits(rt: Runtime, report: TickReport) -> None:
+    """Delete rate-limit hits older than any window (keys that went quiet), when there are some."""
+    before = rt.clock() - RATE_LIMIT_MEMORY
+    with rt.uow(read_only=True) as uow:
+        stale = uow.session.scalar(select(RateLimitHitModel.id).where(RateLimitHitModel.at < before).limit(1))
+    if stale is not None:  # only then take the write lock
+        with rt.uow() as uow:
+            report.rate_limit_hits_forgotten += rate_limits.sweep(uow.session, before)
+            uow.commit()
+
+
 def tick(rt: Runtime, now: datetime | None = None) -> TickReport:
-    """One pass: timers, then messages, then incident retries."""
+    """One pass: timers, then messages, then incident retries, then stale rate-limit hits."""
     rt = _at(rt, now)
     report = TickReport()
-    for step in (fire_due_timers, deliver_messages, retry_incidents):
+    for step in (fire_due_timers, deliver_messages, retry_incidents, forget_old_rate_limit_hits):
         try:
             step(rt, report)
         except ConflictError as exc:

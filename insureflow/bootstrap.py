@@ -5,15 +5,19 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Engine
 
 from engine.database import make_engine, make_session_factory
+from engine.forms import SubmissionContext, upload_fields
 from engine.registry import HandlerRegistry
 from engine.runtime import Runtime
 from engine.settings import EngineSettings
 from tasks.crypto import PersonalDataCipher
+from tasks.documents import reference_problems
 from tasks.payment_gateway import SimulatedGateway
 from tasks.services import DomainServices
 
@@ -62,6 +66,13 @@ def build_services(config: InstanceConfig) -> DomainServices:
     return DomainServices(cipher=PersonalDataCipher(key), gateway=SimulatedGateway())
 
 
+def check_document_references(context: SubmissionContext, schema: Mapping[str, Any],
+                              data: Mapping[str, Any]) -> Mapping[str, str]:
+    """The form checker for upload fields: every referenced file was uploaded for this case."""
+    fields = upload_fields(schema)
+    return reference_problems(context.session, context.instance_id, fields, data) if fields else {}
+
+
 def build_app(config: InstanceConfig) -> App:
     """Wire the runtime for an instance folder."""
     db = make_engine(config.database_url)
@@ -76,5 +87,6 @@ def build_app(config: InstanceConfig) -> App:
         seal=cipher.seal,
         unseal=cipher.unseal,
         services=services,
+        field_checkers=(check_document_references,),
     )
     return App(config, db, runtime)

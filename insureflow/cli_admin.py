@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import sys
+from collections.abc import Callable
+from typing import Any
 
 import click
 
-from engine.identity import OPERATOR, add_user, create_token, list_users
+from engine import user_admin
+from engine.identity import OPERATOR, create_token, list_users
 from engine.replay import replay_all, replay_instance
 
 from . import instance_folder
 from .cli_context import Context, handled, pass_ctx
-from .output import EXIT_INVALID, fail, table
+from .output import EXIT_INVALID, fail, short_time, table
 
 
 def register(cli: click.Group) -> None:
@@ -36,10 +40,11 @@ def users() -> None:
 @pass_ctx
 @handled
 def users_add(ctx: Context, name: str, roles: tuple[str, ...], password: str | None, display_name: str) -> None:
-    """Add a user with one or more roles."""
+    """Add a user with one or more roles (a password must meet the policy: at least 10 characters, not the name)."""
     rt = ctx.app.runtime
     with rt.uow() as uow:
-        user = add_user(uow.session, rt.settings, name, list(roles), password, rt.clock(), display_name)
+        user = user_admin.create_user(uow.session, rt.settings, OPERATOR, name, list(roles), password, rt.clock(),
+                                      display_name)
         result = {"username": user.username, "roles": sorted(r.role for r in user.roles)}
         uow.commit()
     ctx.out.result(result, f"user {name} added with roles {', '.join(result['roles'])}")
@@ -58,6 +63,87 @@ def users_list(ctx: Context) -> None:
                                ["USER", "NAME", "ROLES", "ACTIVE"]))
 
 
+def _change_user(ctx: Context, name: str, change: Callable[..., dict[str, Any]], **kwargs: Any) -> dict[str, Any]:
+    """Run one administration change as the operator; the result says what changed."""
+    rt = ctx.app.runtime
+    with rt.uow() as uow:
+        changed = change(uow.session, rt.settings, OPERATOR, name, now=rt.clock(), **kwargs)
+        uow.commit()
+    return {"username": name, "changed": changed}
+
+
+@users.command("roles")
+@click.argument("name")
+@click.option("--role", "roles", multiple=True, required=True, help="A role (repeat for several); replaces the roles.")
+@pass_ctx
+@handled
+def users_roles(ctx: Context, name: str, roles: tuple[str, ...]) -> None:
+    """Give user NAME exactly these roles."""
+    result = _change_user(ctx, name, user_admin.set_roles, roles=list(roles))
+    diff = result["changed"].get("roles")
+    text = (f"user {name}: roles added: {', '.join(diff['added']) or '-'}; removed: {', '.join(diff['removed']) or '-'}"
+            if diff else f"user {name} already has exactly these roles")
+    ctx.out.result(result, text)
+
+
+@users.command("deactivate")
+@click.argument("name")
+@pass_ctx
+@handled
+def users_deactivate(ctx: Context, name: str) -> None:
+    """Deactivate user NAME: no sign-in, no API token works (the last active admin stays)."""
+    result = _change_user(ctx, name, user_admin.set_active, active=False)
+    ctx.out.result(result, f"user {name} deactivated" if result["changed"] else f"user {name} was already inactive")
+
+
+@users.command("activate")
+@click.argument("name")
+@pass_ctx
+@handled
+def users_activate(ctx: Context, name: str) -> None:
+    """Activate user NAME again."""
+    result = _change_user(ctx, name, user_admin.set_active, active=True)
+    ctx.out.result(result, f"user {name} activated" if result["changed"] else f"user {name} was already active")
+
+
+@users.command("password")
+@click.argument("name")
+@click.option("--password", help="The new password (prompted for twice when not given).")
+@pass_ctx
+@handled
+def users_password(ctx: Context, name: str, password: str | None) -> None:
+    """Set a new password for user NAME (at least 10 characters, not the user name)."""
+    if password is None:  # prompts on standard error, so that --json output stays clean
+        password = click.prompt("New password", hide_input=True, confirmation_prompt=True, err=True)
+    result = _change_user(ctx, name, user_admin.set_password, password=password)
+    ctx.out.result(result, f"new password of {name} set")
+
+
+@users.command("unmask")
+@click.argument("name")
+@click.option("--grant/--withdraw", required=True, help="Grant or withdraw the permission.")
+@pass_ctx
+@handled
+def users_unmask(ctx: Context, name: str, grant: bool) -> None:
+    """Grant or withdraw user NAME's permission to reveal masked personal data."""
+    result = _change_user(ctx, name, user_admin.set_may_unmask, allowed=grant)
+    state = "may now" if grant else "may no longer"
+    ctx.out.result(result, f"user {name} {state} reveal masked personal data"
+                   + ("" if result["changed"] else " (unchanged)"))
+
+
+@users.command("log")
+@click.argument("name")
+@pass_ctx
+@handled
+def users_log(ctx: Context, name: str) -> None:
+    """What administrators changed on user NAME, newest first."""
+    with ctx.app.runtime.uow(read_only=True) as uow:
+        entries = user_admin.user_log(uow.session, OPERATOR, name)
+    ctx.out.result(entries, table([[short_time(e.occurred_at), e.actor, json.dumps(e.change, ensure_ascii=False)]
+                                   for e in entries], ["WHEN", "BY", "CHANGE"]))
+
+
 @click.group()
 def tokens() -> None:
     """Manage API tokens."""
@@ -74,6 +160,37 @@ def tokens_create(ctx: Context, name: str) -> None:
         token = create_token(uow.session, name, rt.clock())
         uow.commit()
     ctx.out.result({"user": name, "token": token}, token)
+
+
+@tokens.command("list")
+@click.argument("name")
+@pass_ctx
+@handled
+def tokens_list(ctx: Context, name: str) -> None:
+    """User NAME's API tokens: created and revoked times (never the token)."""
+    with ctx.app.runtime.uow(read_only=True) as uow:
+        found = user_admin.list_tokens(uow.session, OPERATOR, name)
+    ctx.out.result(found, table([[t.id, short_time(t.created_at), short_time(t.revoked_at) or "-"] for t in found],
+                                ["ID", "CREATED", "REVOKED"]))
+
+
+@tokens.command("revoke")
+@click.argument("name")
+@click.option("--id", "token_id", type=int, help="Revoke only this token (see `tokens list`); default: all of them.")
+@pass_ctx
+@handled
+def tokens_revoke(ctx: Context, name: str, token_id: int | None) -> None:
+    """Revoke user NAME's API tokens: every one that still works, or the one given with --id."""
+    rt = ctx.app.runtime
+    with rt.uow() as uow:
+        if token_id is None:
+            revoked = user_admin.revoke_all_tokens(uow.session, rt.settings, OPERATOR, name, rt.clock())
+        else:
+            revoked = [user_admin.revoke_token(uow.session, rt.settings, OPERATOR, name, token_id, rt.clock()).id]
+        uow.commit()
+    ctx.out.result({"username": name, "revoked": revoked},
+                   f"{len(revoked)} API token(s) of {name} revoked" + (f": {', '.join(map(str, revoked))}"
+                                                                       if revoked else ""))
 
 
 @click.command()

@@ -159,14 +159,24 @@ class ClaimRecord(DomainBase):
 
 
 class ClaimDocumentRecord(DomainBase):
+    """A document of a claim: a kind ticked on a checklist (no file), or an uploaded file (encrypted).
+
+    Files are uploaded before the claim exists: they belong to the case (`instance_id`) first and get
+    their `claim_id` when a handler records the documents. A claim may hold several files of a kind.
+    """
+
     __tablename__ = "claim_documents"
-    __table_args__ = (UniqueConstraint("claim_id", "kind"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id"), index=True)
+    claim_id: Mapped[int | None] = mapped_column(ForeignKey("claims.id"), index=True)
+    instance_id: Mapped[int | None] = mapped_column(Integer, index=True)
     kind: Mapped[str] = mapped_column(String(40))
     filename: Mapped[str | None] = mapped_column(String(255))
+    content_type: Mapped[str | None] = mapped_column(String(100))
+    size: Mapped[int | None] = mapped_column(Integer)
+    sha256: Mapped[str | None] = mapped_column(String(64))
     content_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    uploaded_by: Mapped[str | None] = mapped_column(String(80))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 

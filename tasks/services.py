@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from .crypto import PersonalDataCipher
-from .payment_gateway import PaymentGateway
+from .payment_gateway import PaymentGateway, SimulatedGateway
 
 
 @dataclass(frozen=True)
@@ -14,3 +15,10 @@ class DomainServices:
 
     cipher: PersonalDataCipher
     gateway: PaymentGateway
+
+
+def simulated(services: DomainServices | None) -> DomainServices | None:
+    """The services a dry run gets: the same cipher, a simulated gateway of its own — never a real one."""
+    # Every way a dry run is started (API, CLI, studio) comes through here, so no path can reach a real
+    # payment gateway; a fresh gateway per run keeps one run's payments out of the next.
+    return None if services is None else dataclasses.replace(services, gateway=SimulatedGateway())

@@ -3,10 +3,6 @@ every page's layout needs to know about the person using it."""
 
 from __future__ import annotations
 
-import threading
-import time
-from collections import deque
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -30,23 +26,24 @@ from flask_login import login_user, logout_user
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import Forbidden, HTTPException, NotFound
 from wtforms import HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
+from engine.errors import ForbiddenError, NotFoundError
 from engine.identity import Actor, check_password, hash_password
 from engine.models import UserModel
 
 from . import LANGUAGES
 from .context import SignedIn, current_actor, runtime
 from .errors import error_body
+from .throttling import login_throttle
 
 bp = Blueprint("auth", __name__)
 
 LANGUAGE_NAMES = {"zh": "中文", "en": "English"}
 # Checked against when the user name is unknown, so that a wrong name takes as long as a wrong password.
 _DUMMY_HASH = hash_password("not a password of anyone")
-MAX_THROTTLE_KEYS = 10_000
 # Links to other areas, shown when that area is installed and the user holds one of the roles.
 AREA_LINKS = (
     ("admin.index", _l("Users"), {"admin"}),
@@ -73,53 +70,9 @@ def N_(message: str) -> str:
     return message
 
 
-class Throttle:
-    """Counts events per key in a sliding time window; in-process and thread-safe."""
-
-    def __init__(self, limit: int, window_seconds: float, clock: Callable[[], float] = time.monotonic):
-        self.limit, self.window, self.clock = limit, window_seconds, clock
-        self._events: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
-
-    def _recent(self, key: str, now: float) -> deque[float]:
-        events = self._events.get(key, deque())
-        while events and events[0] <= now - self.window:
-            events.popleft()
-        if not events:
-            self._events.pop(key, None)
-        return events
-
-    def wait_seconds(self, *keys: str) -> float:
-        """How long until none of the keys is over the limit (0 when none is)."""
-        with self._lock:
-            now = self.clock()
-            waits = [events[0] + self.window - now for key in keys
-                     if len(events := self._recent(key, now)) >= self.limit]
-        return max(waits, default=0.0)
-
-    def hit(self, *keys: str) -> None:
-        """Count one event for each key."""
-        with self._lock:
-            now = self.clock()
-            if len(self._events) > MAX_THROTTLE_KEYS:  # many one-off keys (a spray of names): forget stale ones
-                for stale in list(self._events):
-                    self._recent(stale, now)
-            for key in keys:
-                self._events.setdefault(key, self._recent(key, now)).append(now)
-
-    def reset(self, key: str) -> None:
-        """Forget a key's events."""
-        with self._lock:
-            self._events.pop(key, None)
-
-
 @bp.record_once
 def _set_up(state: Any) -> None:
-    app = state.app
-    config = app.config
-    app.extensions["login_throttle"] = Throttle(
-        config.get("LOGIN_MAX_FAILURES", 5), config.get("LOGIN_WINDOW_SECONDS", 15 * 60))
-    manager = app.login_manager
+    manager = state.app.login_manager
     manager.login_message = N_("Please sign in to see this page.")
     manager.login_message_category = "info"
     manager.localize_callback = _
@@ -163,7 +116,7 @@ def login() -> ResponseReturnValue:
     status = 200
     if form.validate_on_submit():
         username = (form.username.data or "").strip()
-        throttle: Throttle = current_app.extensions["login_throttle"]
+        throttle = login_throttle(current_app.config)
         keys = (f"user:{username.lower()}", f"addr:{request.remote_addr}")
         wait = throttle.wait_seconds(*keys)
         if wait:
@@ -255,6 +208,13 @@ def _error_page(exc: HTTPException) -> ResponseReturnValue:
 
 for _code in (400, 403, 404, 405, 429):
     bp.app_errorhandler(_code)(_error_page)
+
+
+@bp.app_errorhandler(ForbiddenError)
+@bp.app_errorhandler(NotFoundError)
+def _engine_refusal(exc: ForbiddenError | NotFoundError) -> ResponseReturnValue:
+    """An engine refusal that no view turned into a message of its own: the error page, never a 500."""
+    return _error_page((Forbidden if isinstance(exc, ForbiddenError) else NotFound)(exc.message))
 
 
 @bp.app_errorhandler(CSRFError)

@@ -23,6 +23,7 @@ from engine.models import HumanTaskModel, InstanceModel, ProcessDefinitionModel,
 from engine.parsing import ParsedDeployment
 from engine.runtime import Runtime
 from tasks.common import BUSINESS_TZ
+from tasks.documents import DocumentInfo, case_documents, may_open_documents, open_document
 
 from .auth import acting, role_label
 from .context import runtime
@@ -276,7 +277,49 @@ def case(instance_id: int) -> ResponseReturnValue:
     if view.diagram_file and current_app.config.get("CASE_DIAGRAM", True):
         diagram = {"url": url_for("cases.diagram_xml", instance_id=instance_id), "done": view.done,
                    "active": view.active}
-    return render_template("cases/case.html", case=view, diagram=diagram)
+    return render_template("cases/case.html", case=view, diagram=diagram,
+                           documents=documents_for(runtime(), acting(), instance_id))
+
+
+def _may_open_documents(session: Any, actor: Actor, instance_id: int) -> bool:
+    held = session.scalar(select(HumanTaskModel.id).where(
+        HumanTaskModel.instance_id == instance_id,
+        (HumanTaskModel.assignee == actor.username) | (HumanTaskModel.completed_by == actor.username)).limit(1))
+    return may_open_documents(actor.roles, held is not None)
+
+
+def documents_for(rt: Runtime, actor: Actor, instance_id: int) -> list[DocumentInfo] | None:
+    """The files uploaded for a case the actor may read, or None when their role may not open them."""
+    with rt.uow(read_only=True) as uow:
+        if not _may_open_documents(uow.session, actor, instance_id):
+            return None
+        return case_documents(uow.session, instance_id)
+
+
+@bp.get("/cases/<int:instance_id>/documents/<int:document_id>")
+@login_required
+def document(instance_id: int, document_id: int) -> ResponseReturnValue:
+    """A document of the case, decrypted, as a download — for the roles working on claims and auditors."""
+    rt, actor = runtime(), acting()
+    try:
+        instances.instance_history(rt, instance_id, actor)  # the engine's check that the user may read the case
+    except NotFoundError:
+        abort(404, _("There is no case %(id)s.", id=instance_id))
+    except ForbiddenError:
+        abort(403, _("You have no part in case %(id)s.", id=instance_id))
+    with rt.uow(read_only=True) as uow:
+        if not _may_open_documents(uow.session, actor, instance_id):
+            abort(403, _("Your role may not open the documents of this case."))
+        try:
+            info, content = open_document(uow.session, rt.services.cipher, instance_id, document_id)
+        except LookupError:
+            abort(404, _("This case has no document %(id)s.", id=document_id))
+    response = Response(content, mimetype=info.content_type)
+    # Always a download, never rendered by the browser: the bytes are what a customer sent in.
+    response.headers.set("Content-Disposition", "attachment", filename=info.filename)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 @bp.get("/cases/<int:instance_id>/diagram.xml")

@@ -15,6 +15,11 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup, escape
 from werkzeug.datastructures import MultiDict
 
+from engine.forms import UPLOAD_KEYWORD, upload_fields
+from tasks.documents import EXTENSIONS, MAX_DOCUMENT_BYTES, SIGNATURES
+
+ACCEPTED = tuple(SIGNATURES)
+
 # Strings at least this long get a text area instead of a one-line input.
 LONG_TEXT = 500
 # Enums with at most this many options are shown as radio buttons, longer ones as a select.
@@ -35,7 +40,7 @@ class Field:
     """One form field as the template renders it."""
 
     name: str
-    kind: str  # text textarea number integer money date select radios yesno checkbox checkboxes json
+    kind: str  # text textarea number integer money date select radios yesno checkbox checkboxes upload json
     label: str
     required: bool
     value: Any = ""
@@ -68,6 +73,8 @@ def _is_money(spec: Mapping[str, Any]) -> bool:
 
 def _kind(spec: Mapping[str, Any], required: bool) -> str:
     kind = spec.get("type")
+    if kind == "array" and isinstance(spec.get(UPLOAD_KEYWORD), dict):
+        return "upload"
     if kind == "array" and isinstance(spec.get("items"), dict) and "enum" in spec["items"]:
         return "checkboxes"
     if "enum" in spec:
@@ -96,7 +103,45 @@ def _attrs(spec: Mapping[str, Any], kind: str) -> dict[str, Any]:
         attrs["inputmode"] = "numeric" if kind == "integer" else "decimal"
     elif kind in ("text", "textarea") and "maxLength" in spec:
         attrs["maxlength"] = spec["maxLength"]
+    elif kind == "upload":
+        accept = [str(t) for t in spec[UPLOAD_KEYWORD].get("accept") or ACCEPTED]
+        attrs["accept"] = ",".join(accept + [e for t in accept for e in EXTENSIONS.get(t, ())])
+        attrs["max_bytes"] = min(int(spec[UPLOAD_KEYWORD].get("maxBytes") or MAX_DOCUMENT_BYTES), MAX_DOCUMENT_BYTES)
     return attrs
+
+
+def size_label(size: int) -> str:
+    """A file size as people read it."""
+    if size >= 1024 * 1024:
+        return f"{size / (1024 * 1024):.1f} MB"
+    return f"{max(size, 1) / 1024:.0f} KB" if size >= 1024 else f"{size} B"
+
+
+@dataclass
+class UploadedFile:
+    """A file already uploaded for an upload field: its reference as posted, and what to show of it."""
+
+    raw: str
+    filename: str
+    kind: str
+    size: str
+
+
+def uploaded_files(values: Any, options: list[Option]) -> list[UploadedFile]:
+    """The posted references of an upload field, for listing them (and posting them again)."""
+    labels = {o.value: o.label for o in options}
+    files = []
+    for raw in values if isinstance(values, list) else []:
+        try:
+            ref = json.loads(raw)
+        except ValueError:
+            ref = None
+        if isinstance(ref, dict):
+            size = ref.get("size")
+            files.append(UploadedFile(raw, str(ref.get("filename") or ref.get("document_id")),
+                                      labels.get(str(ref.get("kind")), str(ref.get("kind"))),
+                                      size_label(size) if isinstance(size, int) else ""))
+    return files
 
 
 def fields(schema: Mapping[str, Any], raw: Raw, errors: Mapping[str, str], lang: str) -> list[Field]:
@@ -109,9 +154,13 @@ def fields(schema: Mapping[str, Any], raw: Raw, errors: Mapping[str, str], lang:
         kind = _kind(spec, name in required)
         options = enum_options(spec["items"] if kind == "checkboxes" else spec, lang) if kind in (
             "checkboxes", "radios", "select") else []
+        if kind == "upload":
+            options = enum_options(spec["items"].get("properties", {}).get("kind", {}), lang)
         message = errors.get(name) or next((m for k, m in errors.items() if k.startswith(name + ".")), None)
-        default = [] if kind == "checkboxes" else ""
-        result.append(Field(name, kind, title(spec, lang, name), name in required, raw.get(name, default), message,
+        default = [] if kind in ("checkboxes", "upload") else ""
+        value = raw.get(name, default)
+        result.append(Field(name, kind, title(spec, lang, name), name in required,
+                            uploaded_files(value, options) if kind == "upload" else value, message,
                             spec.get("description"), options, _attrs(spec, kind)))
     return result
 
@@ -143,7 +192,7 @@ def raw_from_data(schema: Mapping[str, Any], data: Mapping[str, Any]) -> Raw:
         if isinstance(value, bool):
             raw[name] = "true" if value else "false"
         elif isinstance(value, list):
-            raw[name] = [str(v) for v in value]
+            raw[name] = [json.dumps(v, ensure_ascii=False) if isinstance(v, dict) else str(v) for v in value]
         elif isinstance(value, dict):
             raw[name] = json.dumps(value, ensure_ascii=False)
         else:
@@ -172,6 +221,8 @@ def _convert(spec: Mapping[str, Any], kind: str, value: Any) -> tuple[bool, Any]
     """(present, typed value) of one entered value."""
     if kind == "checkboxes":
         return True, [_enum_value(spec["items"], v) for v in (value or [])]
+    if kind == "upload":
+        return bool(value), [_json_or_text(v) for v in (value or [])]
     if kind == "checkbox":
         ticked = value in ("true", "on", "1")
         return (ticked or "const" not in spec), ticked
@@ -192,6 +243,13 @@ def _convert(spec: Mapping[str, Any], kind: str, value: Any) -> tuple[bool, Any]
     return True, value.strip() if kind != "textarea" else value.rstrip()
 
 
+def _json_or_text(text: Any) -> Any:
+    try:
+        return json.loads(text)
+    except (TypeError, ValueError):
+        return text  # the engine names the field: not a file reference
+
+
 def to_data(schema: Mapping[str, Any], raw: Raw) -> dict[str, Any]:
     """The task data the entered values stand for; blank fields are left out, unreadable numbers are
     passed on as entered so that the engine's validation names them."""
@@ -203,7 +261,23 @@ def to_data(schema: Mapping[str, Any], raw: Raw) -> dict[str, Any]:
         present, value = _convert(spec, _kind(spec, name in required), raw.get(name))
         if present:
             data[name] = value
+    _tick_uploaded_kinds(schema, data)
     return data
+
+
+def _tick_uploaded_kinds(schema: Mapping[str, Any], data: dict[str, Any]) -> None:
+    """An uploaded file of a kind is that kind provided: tick it on the checklist its field names."""
+    for name, spec in upload_fields(schema).items():
+        checklist = spec[UPLOAD_KEYWORD].get("checklist")
+        if not checklist or checklist not in (schema.get("properties") or {}) or not data.get(name):
+            continue
+        allowed = {str(v) for v in ((schema["properties"][checklist].get("items") or {}).get("enum") or [])}
+        ticked = list(data.get(checklist) or [])
+        for ref in data[name]:
+            kind = ref.get("kind") if isinstance(ref, dict) else None
+            if isinstance(kind, str) and kind in allowed and kind not in ticked:
+                ticked.append(kind)
+        data[checklist] = ticked
 
 
 _BOUND = r"(-?[0-9.]+)$"
@@ -227,6 +301,8 @@ _MESSAGES: list[tuple[str, Any]] = [
     (r"^False schema does not allow", lambda m: _("Some fields must be left empty with this answer.")),
     (r"has non-unique elements$", lambda m: _("Each option may be chosen only once.")),
     (r"is not a field of this form$", lambda m: _("This is not a field of this form.")),
+    (r"was not uploaded for this case$|does not match the uploaded document",
+     lambda m: _("This file was not uploaded for this case; upload it again.")),
 ]
 
 

@@ -3,8 +3,6 @@ sign-in; only status steps and dates; one answer for every kind of mismatch; rat
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import Blueprint, current_app, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext as _l
@@ -14,8 +12,8 @@ from wtforms.validators import DataRequired, Length
 
 from tasks.claim_status import claim_status
 
-from .auth import Throttle
 from .context import runtime
+from .throttling import status_throttle
 
 bp = Blueprint("public", __name__)
 
@@ -25,13 +23,6 @@ STATUS_LABELS = {
     "survey_scheduled": _l("Survey scheduled"), "assessing": _l("Amount being assessed"),
     "approved": _l("Approved"), "paid": _l("Paid"), "rejected": _l("Rejected"), "withdrawn": _l("Withdrawn"),
 }
-
-
-@bp.record_once
-def _set_up(state: Any) -> None:
-    config = state.app.config
-    state.app.extensions["status_throttle"] = Throttle(
-        config.get("STATUS_MAX_LOOKUPS", 10), config.get("STATUS_WINDOW_SECONDS", 10 * 60))
 
 
 class StatusForm(FlaskForm):
@@ -48,12 +39,9 @@ def status() -> ResponseReturnValue:
     form = StatusForm()
     if request.method == "GET":
         return render_template("public/status.html", form=form, result=None, refused=False)
-    throttle: Throttle = current_app.extensions["status_throttle"]
-    key = f"addr:{request.remote_addr}"
-    if throttle.wait_seconds(key):
+    if status_throttle(current_app.config).allow(f"addr:{request.remote_addr}"):
         return render_template("public/status.html", form=StatusForm(formdata=None), result=None, refused=False,
                                limited=True), 429
-    throttle.hit(key)
     found = None
     if form.validate_on_submit():
         with runtime().uow() as uow:

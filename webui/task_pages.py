@@ -14,14 +14,16 @@ from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import login_required
+from werkzeug.datastructures import FileStorage
 
-from engine import task_service
+from engine import forms, task_service
 from engine.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
 from engine.identity import Actor
 from engine.instances import InstanceSummary
 from engine.runtime import Runtime
 from engine.task_service import TaskView
 from tasks.crypto import PersonalDataError, is_personal
+from tasks.documents import MAX_DOCUMENT_BYTES, SIGNATURES, DocumentError, Upload, store_document
 
 from . import forms_render
 from .auth import acting
@@ -29,6 +31,7 @@ from .cases import build_case, masked, sees_personal
 from .context import runtime
 
 bp = Blueprint("task_pages", __name__)
+bp.add_app_template_filter(forms_render.size_label, "filesize")
 
 RECENT_EVENTS = 10
 # Drafts live in the signed session cookie, encrypted (they may hold personal data); browsers refuse
@@ -151,6 +154,15 @@ def submit(task_id: int) -> ResponseReturnValue:
     schema = task.form_schema or {}
     raw = forms_render.raw_values(schema, request.form) if task.form_schema else {}
     if action == "draft":
+        try:
+            task_service.check_may_complete(rt, task_id, actor)
+        except ForbiddenError as exc:
+            abort(403, exc.message)
+        except ConflictError:
+            drop_draft(task_id)
+            flash(_("This task was already completed (by someone else, or by you in another window). "
+                    "What you entered was not applied; the case is unchanged by this submission."), "warning")
+            return redirect(url_for("inbox.index"))
         if save_draft(task_id, raw):
             flash(_("Draft saved. It stays in this browser session until you submit the task."), "success")
         else:
@@ -160,6 +172,13 @@ def submit(task_id: int) -> ResponseReturnValue:
         drop_draft(task_id)
         flash(_("Draft discarded."), "info")
         return redirect(url_for("task_pages.show", task_id=task_id))
+    upload_errors = _upload_posted(rt, task_id, actor, schema, raw)
+    if upload_errors:
+        flash(_("Please correct the marked fields."), "danger")
+        return _render(task, actor, raw, upload_errors, status=422)
+    if action == "upload":
+        flash(_("The files are uploaded. Submit the form when it is complete."), "success")
+        return _render(task, actor, raw, {})
     data = forms_render.to_data(schema, raw) if task.form_schema else {}
     try:
         summary = task_service.complete(rt, task_id, actor, data)
@@ -188,3 +207,81 @@ def submit(task_id: int) -> ResponseReturnValue:
     else:
         flash(_("Done: “%(task)s” is completed.", task=name), "success")
     return redirect(_next_page(summary, actor))
+
+
+def store_uploads(rt: Runtime, task_id: int, actor: Actor, field: str | None, kind: str | None,
+                  files: list[FileStorage]) -> tuple[str, list[dict[str, Any]]]:
+    """Keep files for a task's upload field, encrypted, when the actor may complete the task (the
+    engine's check): all of them or, when one is refused, none. (field, references)."""
+    uploads = [Upload(f.filename or "", f.mimetype or "", f.read()) for f in files if f.filename]
+    rt = rt.frozen()
+    with rt.uow() as uow:
+        target = forms.authorize_upload(rt, uow.session, task_id, actor)
+        name = field or (next(iter(target.fields)) if len(target.fields) == 1 else "")
+        if name not in target.fields:
+            raise InvalidInputError(f"name the upload field: one of {', '.join(target.fields)}",
+                                    {"fields": {"field": f"one of {', '.join(target.fields)}"}})
+        spec = target.fields[name]
+        if kind not in forms.upload_kinds(spec):
+            raise InvalidInputError(f"kind must be one of {', '.join(forms.upload_kinds(spec))}",
+                                    {"fields": {"kind": "is not a document kind of this field"}})
+        if not uploads:
+            raise InvalidInputError("no file was uploaded", {"fields": {"files": "no file was uploaded"}})
+        settings = spec[forms.UPLOAD_KEYWORD]
+        refs, refused = [], []
+        for upload in uploads:
+            try:
+                refs.append(store_document(
+                    uow.session, rt.services.cipher, instance_id=target.instance_id, kind=kind, upload=upload,
+                    uploaded_by=actor.username, at=rt.clock(), accept=settings.get("accept") or tuple(SIGNATURES),
+                    max_bytes=int(settings.get("maxBytes") or MAX_DOCUMENT_BYTES)))
+            except DocumentError as exc:
+                refused.append(exc)
+        if refused:
+            raise InvalidInputError(f"{len(refused)} file{'s' if len(refused) != 1 else ''} refused: "
+                                    f"{refused[0].message}", {
+                                        "fields": {name: "; ".join(e.message for e in refused)},
+                                        "files": [{"file": e.filename, "reason": e.reason, "limit": e.limit}
+                                                  for e in refused]})
+        uow.commit()
+    return name, refs
+
+
+def _refused_message(details: dict[str, Any]) -> str:
+    """Why files were refused, in the user's language."""
+    messages = []
+    for item in details.get("files") or []:
+        name, reason = item.get("file", ""), item.get("reason")
+        if reason == "empty":
+            messages.append(_("%(file)s is empty.", file=name))
+        elif reason == "too_large":
+            messages.append(_("%(file)s is larger than %(size)s.", file=name,
+                              size=forms_render.size_label(int(item.get("limit") or 0))))
+        elif reason == "type_mismatch":
+            messages.append(_("%(file)s: the file name or type does not match its content.", file=name))
+        else:
+            messages.append(_("%(file)s is not a PDF, JPEG or PNG file.", file=name))
+    return " ".join(messages)
+
+
+def _upload_posted(rt: Runtime, task_id: int, actor: Actor, schema: dict[str, Any],
+                   raw: dict[str, Any]) -> dict[str, str]:
+    """Store the files chosen in each upload field and add their references to what was entered;
+    field → message for what was refused (the references of earlier uploads stay)."""
+    errors: dict[str, str] = {}
+    for name in forms.upload_fields(schema):
+        files = [f for f in request.files.getlist(f"{name}__files") if f.filename]
+        if not files:
+            continue
+        try:
+            _field, refs = store_uploads(rt, task_id, actor, name, request.form.get(f"{name}__kind") or None, files)
+        except (ForbiddenError, ConflictError) as exc:
+            errors[name] = _("You may not upload files for this task: %(reason)s", reason=exc.message)
+            continue
+        except InvalidInputError as exc:
+            fields = exc.details.get("fields") or {}
+            errors[name] = (_refused_message(exc.details) if exc.details.get("files") else
+                            _("Choose the kind of document for the files.") if "kind" in fields else exc.message)
+            continue
+        raw[name] = list(raw.get(name) or []) + [json.dumps(r, ensure_ascii=False) for r in refs]
+    return errors

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from engine.registry import HandlerContext
 
 from ..common import as_date, as_float, business_date, customer_by_id_number, money, services
+from ..documents import kinds_on_file, link_case_files
 from ..idcard import parse_id_number
 from ..records import ClaimDocumentRecord, ClaimRecord, CustomerRecord, PolicyRecord, ProductRecord, WatchListRecord
 from ..timeline import set_claim_status
@@ -62,7 +63,7 @@ def open_claim(
 
 
 def record_documents(ctx: HandlerContext, claim_id: int, documents: list[Any]) -> dict[str, Any]:
-    """Add the documents not yet on file for a claim."""
+    """Add the documents not yet on file for a claim: the kinds ticked and the files uploaded for the case."""
     claim = _claim(ctx.session, claim_id)
     _add_documents(ctx.session, claim, documents, ctx.now())
     return {"documents": _documents_on_file(ctx.session, claim.id)}
@@ -230,15 +231,16 @@ def _kinds(documents: list[Any]) -> set[str]:
 
 
 def _add_documents(session: Session, claim: ClaimRecord, documents: list[Any], at: Any) -> None:
+    # Files uploaded for the case count as their kind; a ticked kind without a file is one row of its own.
+    link_case_files(session, claim.id, claim.instance_id)
     on_file = set(_documents_on_file(session, claim.id))
     for kind in sorted(_kinds(documents) - on_file):
-        session.add(ClaimDocumentRecord(claim_id=claim.id, kind=kind, received_at=at))
+        session.add(ClaimDocumentRecord(claim_id=claim.id, instance_id=claim.instance_id, kind=kind, received_at=at))
     session.flush()
 
 
 def _documents_on_file(session: Session, claim_id: int) -> list[str]:
-    kinds = session.scalars(select(ClaimDocumentRecord.kind).where(ClaimDocumentRecord.claim_id == claim_id))
-    return sorted(kinds)
+    return kinds_on_file(session, claim_id)
 
 
 def _has_open_duplicate(session: Session, claim: ClaimRecord) -> bool:

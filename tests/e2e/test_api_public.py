@@ -13,7 +13,6 @@ from tasks.common import BUSINESS_TZ
 from tasks.records import ClaimRecord, ClaimStatusRecord, CustomerRecord, PolicyRecord
 from tests.e2e.api_support import demo_task, error, ok, shared_site
 from tests.e2e.conftest import Site
-from webui.api.public import SlidingWindowLimiter
 
 __all__ = ["shared_site"]
 
@@ -94,15 +93,3 @@ def test_the_look_up_is_rate_limited_per_address(shared_site: Site, claim: Claim
     assert ok(Visitor(shared_site).look_up(claim.number, claim.check_code))["claim_number"] == claim.number
 
 
-def test_the_limit_slides_with_time_and_forgets_quiet_addresses() -> None:
-    now = [0.0]
-    limiter = SlidingWindowLimiter(2, 60.0, clock=lambda: now[0])
-    assert [limiter.allow("a"), limiter.allow("a")] == [0.0, 0.0]
-    now[0] = 30.0
-    assert limiter.allow("a") == 30.0  # the first look-up leaves the window at 60 s
-    assert limiter.allow("b") == 0.0  # another address has its own count
-    now[0] = 60.0
-    assert limiter.allow("a") == 0.0
-    now[0] = 200.0
-    limiter.allow("c")
-    assert set(limiter._hits) == {"c"}  # a and b went quiet: no memory kept for them

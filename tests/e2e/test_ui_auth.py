@@ -10,7 +10,6 @@ from flask.testing import FlaskClient
 from tests.e2e.api_support import shared_site
 from tests.e2e.conftest import Site
 from webui import create_app
-from webui.auth import Throttle
 
 __all__ = ["shared_site"]  # the fixture this module's `site` stands on
 
@@ -92,16 +91,18 @@ def test_five_failures_from_an_address_lock_that_address_for_every_name(site: Si
     assert _login(client, "agent", "agent-demo", addr="10.9.9.8").status_code == 302
 
 
-def test_the_lock_lasts_only_for_the_window() -> None:
-    now = [1000.0]
-    throttle = Throttle(5, 900, clock=lambda: now[0])
-    for _ in range(5):
-        throttle.hit("user:x")
-    assert throttle.wait_seconds("user:x") == 900
-    now[0] += 600
-    assert throttle.wait_seconds("user:x") == 300
-    now[0] += 301
-    assert throttle.wait_seconds("user:x") == 0
+def test_failures_count_across_every_web_worker_on_the_database(site: Site) -> None:
+    from insureflow.bootstrap import build_app
+
+    second = build_app(site.wired.config)  # another gunicorn worker: its own process state, the same database
+    try:
+        other = create_app(second, {"TESTING": True, "WTF_CSRF_ENABLED": False}).test_client()
+        for client in (site.client(), other, site.client(), other, site.client()):
+            assert _login(client, "nobody.here", "wrong", addr="10.7.7.7").status_code == 401
+        assert _login(other, "agent", "agent-demo", addr="10.7.7.7").status_code == 429
+        assert _login(site.client(), "agent", "agent-demo", addr="10.7.7.7").status_code == 429
+    finally:
+        second.db.dispose()
 
 
 def test_a_post_without_the_csrf_token_is_refused(site: Site) -> None:

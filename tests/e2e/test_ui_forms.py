@@ -21,7 +21,8 @@ def test_each_schema_type_gets_its_own_kind_of_field() -> None:
     kinds = {f.name: f.kind for f in forms_render.fields(_schema("claims_register_claim"), {}, {}, "en")}
     assert kinds == {"policy_number": "text", "claimant_name": "text", "claimant_id_number": "text",
                      "incident_date": "date", "claim_type": "select", "description": "textarea",
-                     "claimed_amount": "money", "documents": "checkboxes", "payee_account": "text", "region": "select"}
+                     "claimed_amount": "money", "documents": "checkboxes", "document_files": "upload",
+                     "payee_account": "text", "region": "select"}
     application = {f.name: f.kind for f in forms_render.fields(_schema("sales_application"), {}, {}, "en")}
     assert application["smoker"] == "yesno" and application["occupation_class"] == "radios"
     assert application["height_cm"] == "number" and application["health_declaration"] == "textarea"

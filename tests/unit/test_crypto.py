@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 from cryptography.fernet import Fernet
 
@@ -38,6 +40,19 @@ def test_state_is_sealed_with_its_own_key(cipher: PersonalDataCipher) -> None:
         cipher.unseal(cipher.encrypt("field key is not the state key"))
 
 
+def test_a_sealed_state_is_stored_as_raw_bytes_and_states_sealed_as_base64_before_still_open() -> None:
+    key = Fernet.generate_key()
+    cipher = PersonalDataCipher(key)
+    state = b'{"tasks": "x"}' * 50
+    sealed = cipher.seal(state)
+    assert sealed[:1] == b"\x80" and cipher.unseal(sealed) == state
+    old = base64.urlsafe_b64encode(sealed)  # how the state was stored before: the token as base64
+    assert len(sealed) < 0.8 * len(old) and cipher.unseal(old) == state
+    for damaged in (sealed[:-1] + bytes([sealed[-1] ^ 1]), b"\x80garbage", b"not a token"):
+        with pytest.raises(PersonalDataError):
+            cipher.unseal(damaged)
+
+
 @pytest.mark.parametrize("field", ["id_number", "phone", "bank_account", "payee_account", "health_declaration",
                                    "claimant_id_number", "contact_phone", "refund_account"])
 def test_personal_fields_are_recognised_by_name(field: str) -> None:
@@ -61,3 +76,12 @@ def test_payload_protection_encrypts_personal_text_anywhere_and_reveals_it(ciphe
     assert protected["data"]["payee_account"] is None
     assert cipher.reveal("task_completed", protected) == payload
     assert cipher.protect("x", protected) == protected  # protecting twice changes nothing
+
+
+def test_a_file_is_encrypted_raw_and_only_the_fields_key_opens_it(cipher: PersonalDataCipher) -> None:
+    content = b"%PDF-1.7\n" + bytes(range(256)) * 40
+    sealed = cipher.encrypt_bytes(content)
+    assert content[9:300] not in sealed and len(sealed) < len(content) + 100  # no base64 blow-up
+    assert cipher.decrypt_bytes(sealed) == content
+    with pytest.raises(PersonalDataError):
+        PersonalDataCipher(Fernet.generate_key()).decrypt_bytes(sealed)

@@ -32,6 +32,30 @@ CONTRACT = {
     ("post", "/api/instances/{instance_id}/replay"),
     ("get", "/api/audit/verify"),
     ("get", "/api/public/claims/{claim_no}"),
+    ("post", "/api/migrations"),
+}
+# Beyond DESIGN.md's table: uploads, the auditor's exports and checks, the analysts' studio and dry runs.
+EXTENSIONS = {
+    ("post", "/api/tasks/{task_id}/documents"),
+    ("get", "/api/instances/{instance_id}/report"),
+    ("post", "/api/instances/{instance_id}/unmask"),
+    ("get", "/api/audit/checkpoint"),
+    ("post", "/api/audit/checkpoint/verify"),
+    ("get", "/api/studio/operators"),
+    ("get", "/api/studio/processes/{key}/versions"),
+    ("get", "/api/studio/processes/{key}/diff"),
+    ("post", "/api/studio/processes/{key}/rollback"),
+    ("get", "/api/studio/drafts/{key}"),
+    ("put", "/api/studio/drafts/{key}"),
+    ("delete", "/api/studio/drafts/{key}"),
+    ("post", "/api/studio/drafts/{key}/deploy"),
+    ("post", "/api/dry-runs"),
+    ("get", "/api/processes/{key}/scenarios"),
+    ("post", "/api/processes/{key}/scenarios"),
+    ("get", "/api/processes/{key}/scenarios/{scenario_id}"),
+    ("put", "/api/processes/{key}/scenarios/{scenario_id}"),
+    ("delete", "/api/processes/{key}/scenarios/{scenario_id}"),
+    ("post", "/api/processes/{key}/scenarios/{scenario_id}/run"),
 }
 METHODS = {"get", "post", "put", "patch", "delete"}
 
@@ -59,7 +83,8 @@ def test_the_document_is_valid_openapi_3(document: dict[str, Any]) -> None:
 
 
 def test_the_document_lists_every_endpoint_of_the_contract_and_nothing_else(document: dict[str, Any]) -> None:
-    assert operations(document) == CONTRACT
+    assert operations(document) >= CONTRACT
+    assert operations(document) - CONTRACT == EXTENSIONS
 
 
 def test_every_api_route_the_app_serves_is_in_the_document(app: Flask, document: dict[str, Any]) -> None:

@@ -8,13 +8,13 @@ from flask import Flask, request
 from flask_smorest import Api
 
 from ..extensions import csrf
-from . import audit, human_tasks, instances, processes, public
+from . import audit, dry_runs, human_tasks, instances, migrations, processes, public, studio
 from .common import CODES, error_response
 from .schemas import ErrorSchema
 
 __all__ = ["register"]
 
-BLUEPRINTS = (processes.bp, instances.bp, human_tasks.bp, audit.bp, public.bp)
+BLUEPRINTS = (processes.bp, instances.bp, human_tasks.bp, audit.bp, public.bp, studio.bp, migrations.bp, dry_runs.bp)
 API_VERSION = "1.0"
 
 
@@ -59,7 +59,7 @@ def _document_health(app: Flask, api: Api) -> None:
 
 
 def register(app: Flask) -> None:
-    """Attach the API blueprints, the OpenAPI document and the public page's rate limiter to `app`."""
+    """Attach the API blueprints and the OpenAPI document to `app`."""
     app.config.setdefault("API_TITLE", "InsureFlow")
     app.config.setdefault("API_VERSION", API_VERSION)
     app.config.setdefault("OPENAPI_VERSION", "3.0.3")
@@ -80,6 +80,5 @@ def register(app: Flask) -> None:
         api.register_blueprint(bp)
         csrf.exempt(bp)  # a bearer token needs no CSRF token; cookie callers are checked in webui.api.common
     _document_health(app, api)
-    public.install(app)
     _unrouted(app)
     app.extensions["insureflow.api"] = api

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from flask import url_for
+from flask import request, url_for
 
 from engine import task_service
 from engine.instances import InstanceSummary
@@ -13,15 +13,18 @@ from engine.task_service import TaskView
 
 from ..context import runtime
 from ..masking import mask
+from ..task_pages import store_uploads
 from .common import actor, blueprint, page, window
 from .schemas import (
     AssignArgsSchema,
     CompleteArgsSchema,
+    DocumentUploadArgsSchema,
     InboxArgsSchema,
     InstanceSchema,
     TaskDetailSchema,
     TaskPageSchema,
     TaskSchema,
+    UploadedDocumentsSchema,
 )
 
 bp = blueprint("tasks", __name__, "Human tasks: inbox, ownership, completion (the engine checks lanes, "
@@ -81,5 +84,19 @@ def assign(args: dict[str, Any], task_id: int) -> TaskView:
 @bp.arguments(CompleteArgsSchema)
 @bp.response(200, InstanceSchema, description="the case after the task, run on until it waits")
 def complete(args: dict[str, Any], task_id: int) -> InstanceSummary:
-    """Submit the form data; 422 names every failing field, 409 when the task is no longer open."""
-    return task_service.complete(runtime(), task_id, actor(), args["data"])
+    """Submit the form data; 422 names every failing field (a file reference not uploaded for this case
+    too), 409 when the task is no longer open."""
+    rt, caller = runtime(), actor()
+    return task_service.complete(rt, task_id, caller, args["data"])
+
+
+@bp.post("/tasks/<int:task_id>/documents")
+@bp.arguments(DocumentUploadArgsSchema, location="form", content_type="multipart/form-data")
+@bp.response(201, UploadedDocumentsSchema, description="stored, encrypted; put `documents` into the form's "
+             "upload field `field` when completing the task")
+def upload_documents(args: dict[str, Any], task_id: int) -> dict[str, Any]:
+    """Upload scanned documents for a task's upload field (whoever may complete the task); 422 when a file
+    is empty, too large, not a PDF/JPEG/PNG or named unlike its content — then none is kept."""
+    field, refs = store_uploads(runtime(), task_id, actor(), args.get("field"), args["kind"],
+                                request.files.getlist("files"))
+    return {"field": field, "documents": refs}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from flask_smorest.fields import Upload
 from marshmallow import INCLUDE, Schema, fields, pre_dump, validate
 
 MAX_PAGE_SIZE = 100
@@ -191,6 +192,31 @@ class CompleteArgsSchema(Schema):
     data = fields.Dict(keys=fields.String(), load_default=dict, metadata={"description": "the form's data"})
 
 
+class DocumentUploadArgsSchema(Schema):
+    """The multipart body of a document upload (the files themselves arrive as `files`)."""
+
+    files = fields.List(Upload(), metadata={"description": "one or more scanned documents: PDF, JPEG or PNG"})
+    kind = fields.String(required=True, validate=validate.Length(min=1, max=40),
+                         metadata={"description": "the document kind of every file, e.g. medical_invoice"})
+    field = fields.String(validate=validate.Length(min=1, max=100),
+                          metadata={"description": "the form's upload field (only when the form has several)"})
+
+
+class DocumentRefSchema(Schema):
+    document_id = fields.Integer()
+    kind = fields.String()
+    filename = fields.String(metadata={"description": "the stored (sanitized) file name"})
+    size = fields.Integer(metadata={"description": "bytes"})
+    sha256 = fields.String()
+
+
+class UploadedDocumentsSchema(Schema):
+    """What to put in the upload field of the data of `POST /api/tasks/{id}/complete`."""
+
+    field = fields.String(metadata={"description": "the form's upload field the references belong in"})
+    documents = fields.List(fields.Nested(DocumentRefSchema))
+
+
 # --- audit ----------------------------------------------------------------------------------------
 
 class HistoryArgsSchema(PageArgsSchema):
@@ -236,6 +262,84 @@ class VerifySchema(Schema):
     events = fields.Integer()
     breaks = fields.List(fields.Nested(ChainBreakSchema))
 
+
+
+class DeploymentProblemSchema(Schema):
+    deployment = fields.Integer()
+    file = fields.String(allow_none=True, metadata={"description": "the altered file, when it can be named"})
+    reason = fields.String()
+
+
+class AuditVerifySchema(VerifySchema):
+    """Every history chain and every deployment's files."""
+
+    deployments = fields.Integer(metadata={"description": "deployments checked"})
+    files = fields.Integer(metadata={"description": "deployed files checked"})
+    deployment_problems = fields.List(fields.Nested(DeploymentProblemSchema))
+
+
+class CheckpointSchema(Schema):
+    """The chain heads and deployment hashes at one moment, with the verification report; keep it outside."""
+
+    class Meta:
+        unknown = INCLUDE
+
+    format = fields.String(required=True, metadata={"description": "insureflow-checkpoint/1"})
+    generated_at = fields.String(metadata={"description": "ISO 8601 time"})
+    generated_by = fields.String()
+    verification = fields.Dict(metadata={"description": "the whole-database verification report at that moment"})
+    heads = fields.Dict(required=True, metadata={"description": "instance id → {seq, hash} of its last event"})
+    deployments = fields.Dict(required=True, metadata={"description": "deployment id → {hash, files: {name: sha256}}"})
+    digest = fields.String(required=True, metadata={"description": "sha256 over the heads and deployments"})
+
+
+class CheckpointProblemSchema(Schema):
+    kind = fields.String(metadata={"description": "checkpoint, instance or deployment"})
+    id = fields.Integer(allow_none=True)
+    seq = fields.Integer(allow_none=True)
+    file = fields.String(allow_none=True)
+    reason = fields.String()
+
+
+class CheckpointCheckSchema(Schema):
+    ok = fields.Boolean()
+    generated_at = fields.String()
+    instances_checked = fields.Integer()
+    deployments_checked = fields.Integer()
+    instances_since = fields.Integer(metadata={"description": "cases started after the checkpoint"})
+    problems = fields.List(fields.Nested(CheckpointProblemSchema))
+    current = fields.Dict(metadata={"description": "the whole-database verification report now"})
+
+
+class ReportArgsSchema(Schema):
+    format = fields.String(load_default="json", validate=validate.OneOf(["json", "html", "pdf"]),
+                           metadata={"description": "json, a printable html page, or pdf"})
+
+
+class AuditReportSchema(Schema):
+    """A case's audit report: summary, steps, every event with its hash, the chain check and the replay."""
+
+    generated_at = fields.String()
+    generated_by = fields.String()
+    case = fields.Dict()
+    steps = fields.List(fields.Dict(), metadata={"description": "path, waiting elements and data after each step"})
+    events = fields.List(fields.Nested(EventSchema))
+    verification = fields.Dict()
+    replay = fields.Dict()
+
+
+class UnmaskArgsSchema(Schema):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=500),
+                           metadata={"description": "why the personal data is needed (recorded)"})
+    step = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1),
+                          metadata={"description": "reveal the data as it was after this step; default: now"})
+
+
+class UnmaskSchema(Schema):
+    instance_id = fields.Integer()
+    step = fields.Integer(allow_none=True)
+    fields_ = fields.Dict(data_key="fields", attribute="fields", metadata={"description": "field path → value"})
+    seq = fields.Integer(metadata={"description": "the data_unmasked event recording this"})
 
 # --- public ---------------------------------------------------------------------------------------
 

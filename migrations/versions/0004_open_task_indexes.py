@@ -1,6 +1,7 @@
-"""human tasks: inbox indexes over open tasks only, in page order (a non-null due-date sort key)
+"""human tasks: inbox indexes over open tasks only, in page order (a non-null due-date sort key);
+events: no index that repeats the unique (instance_id, seq) one
 
-Revision ID: 0003_1
+Revision ID: 0004
 Revises: 0003
 Create Date: 2026-11-22 04:00:00
 """
@@ -10,7 +11,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0003_1'
+revision = '0004'
 down_revision = '0003'
 branch_labels = None
 depends_on = None
@@ -38,9 +39,11 @@ def upgrade() -> None:
         batch.drop_index('ix_human_tasks_instance_id')
     for name, columns in INDEXES.items():
         op.create_index(name, 'human_tasks', columns, sqlite_where=sa.text(OPEN), postgresql_where=sa.text(OPEN))
+    op.drop_index('ix_events_instance_id', table_name='events')
 
 
 def downgrade() -> None:
+    op.create_index('ix_events_instance_id', 'events', ['instance_id'], unique=False)
     for name in INDEXES:
         op.drop_index(name, table_name='human_tasks')
     with op.batch_alter_table('human_tasks') as batch:

@@ -1,0 +1,289 @@
+"""Whether the stored record is what ran: every history chain, every deployment's files, and a checkpoint —
+the chain heads and deployment hashes at one moment, kept outside the system — that a later check compares
+against, so that even a history rewritten and rehashed consistently is caught."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select, tuple_
+
+from .errors import InvalidInputError, NotFoundError
+from .history import VerifyReport, verify_chains
+from .identity import Actor, require
+from .jsonutil import canonical_dumps
+from .models import DeploymentFileModel, DeploymentModel, EventModel, InstanceModel
+from .parsing import content_hash
+from .runtime import Runtime
+
+AUDITORS = {"auditor", "admin"}
+CHECKPOINT_FORMAT = "insureflow-checkpoint/1"
+_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class DeploymentProblem:
+    """A deployment whose stored files are not what was deployed; `file` names the altered one when known."""
+
+    deployment_id: int
+    file: str | None
+    reason: str
+
+    def __str__(self) -> str:
+        return f"deployment {self.deployment_id}" + (f" file {self.file}" if self.file else "") + f": {self.reason}"
+
+
+@dataclass
+class DeploymentsReport:
+    """Every deployment's files checked against the hashes recorded when it was deployed."""
+
+    deployments: int = 0
+    files: int = 0
+    problems: list[DeploymentProblem] = field(default_factory=list)
+    # deployment id → {"hash": the recorded set hash, "files": {name: sha256 of the stored content}}
+    hashes: dict[int, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        """Whether every deployment is intact."""
+        return not self.problems
+
+
+def _sha256(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()
+
+
+def _check_deployments(session: Any) -> DeploymentsReport:
+    report = DeploymentsReport()
+    deployments = {d.id: d.hash for d in session.execute(select(DeploymentModel.id, DeploymentModel.hash))}
+    contents: dict[int, dict[str, bytes]] = {i: {} for i in deployments}
+    for row in session.execute(select(DeploymentFileModel.deployment_id, DeploymentFileModel.name,
+                                      DeploymentFileModel.sha256, DeploymentFileModel.content)
+                               .order_by(DeploymentFileModel.deployment_id, DeploymentFileModel.name)):
+        report.files += 1
+        contents.setdefault(row.deployment_id, {})[row.name] = row.content
+        if _sha256(row.content) != row.sha256:
+            report.problems.append(DeploymentProblem(row.deployment_id, row.name, "content altered after it was "
+                                                     "deployed (its sha256 is not the one recorded at deploy time)"))
+    flagged = {p.deployment_id for p in report.problems}
+    for deployment_id, recorded in sorted(deployments.items()):
+        report.deployments += 1
+        files = contents.get(deployment_id, {})
+        report.hashes[deployment_id] = {"hash": recorded, "files": {n: _sha256(c) for n, c in sorted(files.items())}}
+        if deployment_id not in flagged and content_hash(files) != recorded:
+            report.problems.append(DeploymentProblem(deployment_id, None, "the file set no longer matches the "
+                                                     "deployment's hash: a file was added, removed or renamed, or "
+                                                     "a file and its recorded hash were both rewritten"))
+    # The hash each case recorded (hash-chained) when it started must still be its deployment's hash.
+    started = session.execute(select(InstanceModel.deployment_id, InstanceModel.id, EventModel.payload)
+                              .join(EventModel, EventModel.instance_id == InstanceModel.id)
+                              .where(EventModel.seq == 1, EventModel.type == "instance_started")
+                              .order_by(InstanceModel.id))
+    seen: set[int] = set()
+    for deployment_id, instance_id, payload in started:
+        if deployment_id in seen or deployment_id not in deployments:
+            continue
+        recorded = json.loads(payload).get("deployment")
+        if recorded and recorded != deployments[deployment_id]:
+            seen.add(deployment_id)
+            report.problems.append(DeploymentProblem(deployment_id, None, f"case {instance_id} started on a "
+                                                     f"deployment with hash {recorded[:12]}…, which is not this "
+                                                     "deployment's hash any more: the deployment was rewritten"))
+    return report
+
+
+def verify_deployments(rt: Runtime, actor: Actor) -> DeploymentsReport:
+    """Recompute every deployment's content hash and name each stored diagram, decision table or form that
+    was altered after it was deployed (auditors, admins)."""
+    require(actor, AUDITORS, "verify deployments")
+    with rt.uow(read_only=True) as uow:
+        return _check_deployments(uow.session)
+
+
+@dataclass
+class IntegrityReport:
+    """The whole database: every history chain and every deployment."""
+
+    chains: VerifyReport
+    deployments: DeploymentsReport
+
+    @property
+    def ok(self) -> bool:
+        """Whether nothing was found altered."""
+        return self.chains.ok and self.deployments.ok
+
+
+def verify_all(rt: Runtime, actor: Actor) -> IntegrityReport:
+    """Verify every history chain and every deployment (auditors, admins)."""
+    require(actor, AUDITORS, "verify the history")
+    with rt.uow(read_only=True) as uow:
+        return IntegrityReport(verify_chains(uow.session), _check_deployments(uow.session))
+
+
+def report_dict(report: IntegrityReport) -> dict[str, Any]:
+    """The integrity report as JSON-ready data."""
+    return {
+        "ok": report.ok, "instances": report.chains.instances, "events": report.chains.events,
+        "breaks": [{"instance": b.instance_id, "seq": b.seq, "event_id": b.event_id, "reason": b.reason}
+                   for b in report.chains.breaks],
+        "deployments": report.deployments.deployments, "files": report.deployments.files,
+        "deployment_problems": [{"deployment": p.deployment_id, "file": p.file, "reason": p.reason}
+                                for p in report.deployments.problems],
+    }
+
+
+def verify_case(rt: Runtime, actor: Actor, instance_id: int) -> tuple[VerifyReport, list[DeploymentProblem]]:
+    """One case's chain, and the problems of the deployment it runs on (auditors, admins)."""
+    require(actor, AUDITORS, "verify the history")
+    with rt.uow(read_only=True) as uow:
+        deployment_id = uow.session.scalar(select(InstanceModel.deployment_id).where(InstanceModel.id == instance_id))
+        if deployment_id is None:
+            raise NotFoundError(f"no instance {instance_id}")
+        chain = verify_chains(uow.session, instance_id)
+        problems = [p for p in _check_deployments(uow.session).problems if p.deployment_id == deployment_id]
+    return chain, problems
+
+
+def _digest(heads: dict[str, Any], deployments: dict[str, Any]) -> str:
+    return hashlib.sha256(canonical_dumps({"heads": heads, "deployments": deployments}).encode()).hexdigest()
+
+
+def make_checkpoint(rt: Runtime, actor: Actor) -> dict[str, Any]:
+    """The verification report of the whole database with every chain's head (seq, hash), every deployment's
+    hashes and a digest over them: JSON to be stored outside the system and checked against later."""
+    require(actor, AUDITORS, "make a checkpoint")
+    moment = rt.clock()
+    with rt.uow(read_only=True) as uow:
+        report = IntegrityReport(verify_chains(uow.session), _check_deployments(uow.session))
+        heads = {str(row.id): {"seq": row.last_seq, "hash": row.last_hash} for row in uow.session.execute(
+            select(InstanceModel.id, InstanceModel.last_seq, InstanceModel.last_hash).order_by(InstanceModel.id))}
+    deployments = {str(k): v for k, v in sorted(report.deployments.hashes.items())}
+    return {"format": CHECKPOINT_FORMAT, "generated_at": moment.isoformat(), "generated_by": actor.username,
+            "verification": report_dict(report), "heads": heads, "deployments": deployments,
+            "digest": _digest(heads, deployments)}
+
+
+@dataclass(frozen=True)
+class CheckpointProblem:
+    """Something that does not extend the checkpoint: a case's history or a deployment, and why."""
+
+    kind: str  # "checkpoint", "instance" or "deployment"
+    id: int | None
+    reason: str
+    seq: int | None = None
+    file: str | None = None
+
+    def __str__(self) -> str:
+        where = {"checkpoint": "checkpoint", "instance": f"instance {self.id}",
+                 "deployment": f"deployment {self.id}"}[self.kind]
+        where += f" event #{self.seq}" if self.seq is not None else ""
+        where += f" file {self.file}" if self.file else ""
+        return f"{where}: {self.reason}"
+
+
+@dataclass
+class CheckpointCheck:
+    """A stored checkpoint compared with the database now."""
+
+    generated_at: str
+    instances_checked: int
+    deployments_checked: int
+    instances_since: int  # cases started after the checkpoint
+    problems: list[CheckpointProblem]
+    current: IntegrityReport
+
+    @property
+    def ok(self) -> bool:
+        """Whether every chain still extends its recorded head, every deployment is unchanged and nothing
+        is broken now."""
+        return not self.problems and self.current.ok
+
+
+def _parsed(checkpoint: Any) -> tuple[dict[int, tuple[int, str]], dict[int, dict[str, Any]]]:
+    def bad(message: str) -> InvalidInputError:
+        return InvalidInputError(f"not an InsureFlow checkpoint: {message}", {"fields": {"checkpoint": message}})
+
+    if not isinstance(checkpoint, dict) or checkpoint.get("format") != CHECKPOINT_FORMAT:
+        raise bad(f"format must be {CHECKPOINT_FORMAT!r}")
+    heads, deployments = checkpoint.get("heads"), checkpoint.get("deployments")
+    if not isinstance(heads, dict) or not isinstance(deployments, dict) or not isinstance(checkpoint.get("digest"),
+                                                                                           str):
+        raise bad("heads, deployments and digest are required")
+    try:
+        parsed_heads = {int(k): (int(v["seq"]), str(v["hash"])) for k, v in heads.items()}
+        parsed_deployments = {int(k): {"hash": str(v["hash"]), "files": {str(n): str(h) for n, h in
+                                                                          dict(v["files"]).items()}}
+                              for k, v in deployments.items()}
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise bad(f"a head or deployment entry is malformed ({exc})") from None
+    return parsed_heads, parsed_deployments
+
+
+def _current_hashes(session: Any, heads: dict[int, tuple[int, str]]) -> dict[tuple[int, int], str]:
+    wanted = [(i, seq) for i, (seq, _h) in heads.items() if seq > 0]
+    found: dict[tuple[int, int], str] = {}
+    for start in range(0, len(wanted), _CHUNK):
+        chunk = wanted[start:start + _CHUNK]
+        for row in session.execute(select(EventModel.instance_id, EventModel.seq, EventModel.hash).where(
+                tuple_(EventModel.instance_id, EventModel.seq).in_(chunk))):
+            found[(row.instance_id, row.seq)] = row.hash
+    return found
+
+
+def check_checkpoint(rt: Runtime, actor: Actor, checkpoint: Any) -> CheckpointCheck:
+    """Compare a stored checkpoint with the database: every chain must still extend its recorded head
+    (the event at the head's number still has the head's hash, and the chain verifies), every deployment
+    must still hold the same files, and the checkpoint's own digest must match (auditors, admins)."""
+    require(actor, AUDITORS, "check a checkpoint")
+    heads, deployments = _parsed(checkpoint)
+    problems: list[CheckpointProblem] = []
+    raw_heads = {str(k): {"seq": s, "hash": h} for k, (s, h) in heads.items()}
+    raw_deployments = {str(k): v for k, v in deployments.items()}
+    if _digest(raw_heads, raw_deployments) != checkpoint["digest"]:
+        problems.append(CheckpointProblem("checkpoint", None, "the checkpoint file itself was altered (its digest "
+                                          "does not match its heads and deployments)"))
+    with rt.uow(read_only=True) as uow:
+        session = uow.session
+        current = IntegrityReport(verify_chains(session), _check_deployments(session))
+        now = {row.id: row.last_seq for row in session.execute(select(InstanceModel.id, InstanceModel.last_seq))}
+        at_head = _current_hashes(session, heads)
+    for instance_id, (seq, digest) in sorted(heads.items()):
+        if instance_id not in now:
+            problems.append(CheckpointProblem("instance", instance_id, "the case is gone"))
+        elif now[instance_id] < seq:
+            problems.append(CheckpointProblem("instance", instance_id, f"its history now ends at event "
+                                              f"#{now[instance_id]}: events recorded by the checkpoint were removed",
+                                              seq))
+        elif seq and at_head.get((instance_id, seq)) != digest:
+            problems.append(CheckpointProblem("instance", instance_id, "this event no longer has the hash the "
+                                              "checkpoint recorded: the history up to it was rewritten", seq))
+    for deployment_id, recorded in sorted(deployments.items()):
+        actual = current.deployments.hashes.get(deployment_id)
+        if actual is None:
+            problems.append(CheckpointProblem("deployment", deployment_id, "the deployment is gone"))
+            continue
+        names = sorted(set(recorded["files"]) | set(actual["files"]))
+        changed = [n for n in names if recorded["files"].get(n) != actual["files"].get(n)]
+        for name in changed:
+            what = ("added since the checkpoint" if name not in recorded["files"] else
+                    "removed since the checkpoint" if name not in actual["files"] else
+                    "altered since the checkpoint")
+            problems.append(CheckpointProblem("deployment", deployment_id, what, file=name))
+        if not changed and actual["hash"] != recorded["hash"]:
+            problems.append(CheckpointProblem("deployment", deployment_id, "its recorded hash was changed"))
+    return CheckpointCheck(str(checkpoint.get("generated_at", "")), len(heads), len(deployments),
+                           len(set(now) - set(heads)), problems, current)
+
+
+def check_dict(result: CheckpointCheck) -> dict[str, Any]:
+    """A checkpoint check as JSON-ready data."""
+    return {
+        "ok": result.ok, "generated_at": result.generated_at, "instances_checked": result.instances_checked,
+        "deployments_checked": result.deployments_checked, "instances_since": result.instances_since,
+        "problems": [{"kind": p.kind, "id": p.id, "seq": p.seq, "file": p.file, "reason": p.reason}
+                     for p in result.problems],
+        "current": report_dict(result.current),
+    }

@@ -1,0 +1,323 @@
+"""The auditor's area: case search, a case's audit page (timeline, step slider over the deployed diagram,
+chain verification, replay, revealing personal data), the whole-database check; and the audit report of a
+case that the page, the API and the exports share, masked by role in this one place."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from flask import Blueprint, abort, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import login_required
+
+from engine import audit, instances, replay
+from engine.audit_integrity import check_checkpoint, report_dict, verify_all, verify_case
+from engine.errors import EngineError, ForbiddenError, InvalidInputError, NotFoundError
+from engine.identity import Actor
+from engine.runtime import Runtime
+from tasks.common import BUSINESS_TZ
+
+from .auth import acting
+from .cases import EVENT_LABELS, STATUS_LABELS, Labels, build_case, data_rows, localtime
+from .context import runtime
+from .masking import mask
+
+bp = Blueprint("audit", __name__, url_prefix="/audit")
+
+PAGE_SIZE = 20
+AUDIT_EVENT_LABELS = {**EVENT_LABELS, "data_unmasked": _l("Personal data revealed")}
+CHAIN_REASONS = (  # the engine's reasons for a broken chain, in words (by how they begin)
+    ("content altered", _l("its content was changed after it was recorded")),
+    ("does not link", _l("it does not link to the event before it: events were inserted, deleted or reordered")),
+    ("expected event", _l("events are missing or out of order here")),
+    ("chain ends", _l("events were removed from the end of the history")),
+    ("all ", _l("all of the case's events are missing")),
+)
+DETAIL_TEXT = 160
+
+
+def _short(value: Any, labels: Labels, key: str = "") -> str:
+    if isinstance(value, dict):
+        text = ", ".join(f"{labels.field(k)}: {_short(v, labels, k)}" for k, v in value.items())
+    elif isinstance(value, list) and any(isinstance(v, dict | list) for v in value):
+        text = json.dumps(value, ensure_ascii=False)
+    else:
+        text = labels.value(key, value)
+    return text if len(text) <= DETAIL_TEXT else text[:DETAIL_TEXT - 1] + "…"
+
+
+def event_details(event: dict[str, Any], labels: Labels, roles: frozenset[str]) -> list[tuple[str, str]]:
+    """What one event changed or did, readable and masked: before → after of a submission, a handler's
+    inputs and outputs, a message's content, why data was revealed."""
+    payload, kind = event.get("payload") or {}, event["type"]
+    if kind == "task_completed":
+        submitted, before = payload.get("data") or {}, payload.get("before") or {}
+        shown, earlier = mask(submitted, roles), mask(before, roles)
+        return [(labels.field(k), f"{_short(earlier[k], labels, k)} → {_short(v, labels, k)}" if k in earlier
+                 else _short(v, labels, k)) for k, v in shown.items()]
+    if kind == "handler_executed":
+        return [(_("operation"), str(payload.get("operator", ""))),
+                (_("inputs"), _short(mask(payload.get("params") or {}, roles), labels)),
+                (_("outputs"), _short(mask(payload.get("result"), roles), labels))]
+    if kind in ("message_delivered", "message_sent"):
+        return [(_("message"), str(payload.get("name", ""))),
+                (_("content"), _short(mask(payload.get("payload") or {}, roles), labels))]
+    if kind == "data_unmasked":
+        return [(_("fields"), ", ".join(payload.get("fields") or []) or "—"), (_("reason"), payload.get("reason", ""))]
+    if kind == "task_assigned":
+        return [(_("to"), str(payload.get("to", "")))]
+    if kind.startswith("incident"):
+        return [(_("error"), str(payload.get("error", ""))[:DETAIL_TEXT])]
+    return []
+
+
+@dataclass
+class AuditLine:
+    """One event of the audit timeline."""
+
+    seq: int
+    type: str
+    at: str
+    who: str
+    what: str
+    task: str
+    details: list[tuple[str, str]]
+    hash: str
+
+
+@dataclass
+class StepView:
+    """One position of the step slider."""
+
+    number: int
+    seqs: str
+    at: str
+    who: str
+    what: str
+    task: str
+    path: list[str]
+    active: list[str]
+    data: dict[str, Any]
+    rows: list[Any] = field(default_factory=list)
+
+
+@dataclass
+class AuditView:
+    """Everything the audit page, the report and the exports show about a case (masked by role)."""
+
+    case: Any
+    steps: list[StepView]
+    lines: list[AuditLine]
+    events: list[dict[str, Any]]
+    deployment_id: int
+    deployment_hash: str
+    problem: str | None
+    problem_seq: int | None
+
+
+def build_audit(rt: Runtime, actor: Actor, instance_id: int, lang: str) -> AuditView:
+    """A case as the auditor sees it; the engine checks the actor may audit it."""
+    walked = audit.case_steps(rt, actor, instance_id)
+    case = build_case(rt, actor, instance_id, lang)
+    labels, roles = case.labels, actor.roles
+    events = [{**e, "payload": mask(rt.reveal(e["type"], e["payload"]), roles)}
+              for e in instances.instance_history(rt, instance_id, actor)]
+    lines = [AuditLine(e["seq"], e["type"], localtime(e["at"]), e["actor"] or _("System"),
+                       str(AUDIT_EVENT_LABELS.get(e["type"], e["type"])),
+                       labels.tasks.get(e["task"] or "", e["task"] or ""), event_details(e, labels, roles), e["hash"])
+             for e in events]
+    steps = []
+    for s in walked.steps:
+        shown = mask(s.data, roles)
+        what = ", ".join(dict.fromkeys(str(AUDIT_EVENT_LABELS.get(t, t)) for t in s.events
+                                       if t not in ("handler_executed",)))
+        steps.append(StepView(s.number, f"#{s.first_seq}–#{s.last_seq}", localtime(s.at), s.actor or _("System"),
+                              what, labels.tasks.get(s.task or "", s.task or ""), s.path, s.active, shown,
+                              data_rows(shown, labels)))
+    return AuditView(case, steps, lines, events, walked.deployment_id, walked.deployment_hash, walked.problem,
+                     walked.problem_seq)
+
+
+def chain_words(reason: str) -> str:
+    """An engine's chain-break reason in the user's language."""
+    return next((str(words) for start, words in CHAIN_REASONS if reason.startswith(start)), reason)
+
+
+def report_data(rt: Runtime, actor: Actor, instance_id: int, lang: str) -> dict[str, Any]:
+    """The audit report of a case as JSON-ready data: summary, steps, every event with its hash, the chain
+    check and the replay, who generated it and when (personal data masked for the actor's roles)."""
+    view = build_audit(rt, actor, instance_id, lang)
+    chain, deployment_problems = verify_case(rt, actor, instance_id)
+    replayed = replay.replay_instance(rt, instance_id, actor)
+    case = view.case
+    return {
+        "generated_at": rt.clock().isoformat(), "generated_by": actor.username,
+        "case": {"id": case.id, "process": case.process_key, "business_key": case.business_key,
+                 "status": case.status, "started_by": case.started_by, "started_at": case.started_at.isoformat(),
+                 "ended_at": case.ended_at.isoformat() if case.ended_at else None,
+                 "deployment_id": view.deployment_id, "deployment_hash": view.deployment_hash,
+                 "diagram": case.diagram_file},
+        "steps": [{k: v for k, v in asdict(s).items() if k != "rows"} for s in view.steps],
+        "events": view.events,
+        "verification": {"ok": chain.ok and not deployment_problems, "events": chain.events,
+                         "head": {"seq": view.events[-1]["seq"] if view.events else 0,
+                                  "hash": chain.heads.get(instance_id, "")},
+                         "breaks": [{"seq": b.seq, "reason": b.reason, "words": chain_words(b.reason)}
+                                    for b in chain.breaks],
+                         "deployment_problems": [{"file": p.file, "reason": p.reason} for p in deployment_problems]},
+        "replay": {"consistent": replayed.consistent, "steps": replayed.steps, "seq": replayed.seq,
+                   "event": replayed.event, "reason": replayed.reason, "text": str(replayed)},
+        "lines": [asdict(line) for line in view.lines],
+        "summary": {"process": case.process, "status": case.status_label},
+    }
+
+
+def _lang() -> str:
+    return str(get_locale() or "zh")
+
+
+def _audit_or_abort(instance_id: int) -> AuditView:
+    try:
+        return build_audit(runtime(), acting(), instance_id, _lang())
+    except NotFoundError:
+        abort(404, _("There is no case %(id)s.", id=instance_id))
+    except ForbiddenError:
+        abort(403)
+
+
+def _day(text: str, errors: dict[str, str], name: str) -> datetime | None:
+    if not text:
+        return None
+    try:
+        return datetime.combine(date.fromisoformat(text), time(), BUSINESS_TZ)
+    except ValueError:
+        errors[name] = _("Enter a date as YYYY-MM-DD.")
+        return None
+
+
+@bp.get("/")
+@login_required
+def index() -> ResponseReturnValue:
+    """Search every case by number, process, status, start date and person (auditors, admins)."""
+    actor, args = acting(), request.args
+    errors: dict[str, str] = {}
+    start_from = _day(args.get("from", "").strip(), errors, "from")
+    start_to = _day(args.get("to", "").strip(), errors, "to")
+    if start_to is not None:
+        start_to += timedelta(days=1)  # "to" is the last day searched, inclusive
+    page = max(1, args.get("page", 1, type=int) or 1)
+    try:
+        hits, total = audit.search_cases(
+            runtime(), actor, business_key=args.get("key", "").strip() or None,
+            process_key=args.get("process") or None, status=args.get("status") or None, started_from=start_from,
+            started_to=start_to, person=args.get("person", "").strip() or None, limit=PAGE_SIZE,
+            offset=(page - 1) * PAGE_SIZE) if not errors else ([], 0)
+    except ForbiddenError:
+        abort(403)
+    return render_template("audit/index.html", hits=hits, total=total, page=page, pages=max(1, -(-total // PAGE_SIZE)),
+                           args=args, errors=errors, statuses=STATUS_LABELS,
+                           processes=("sales", "underwriting", "claims", "policy_termination"),
+                           whole=None, checkpoint=None), 200 if not errors else 422
+
+
+def _render_case(instance_id: int, status: int = 200, **results: Any) -> ResponseReturnValue:
+    view = _audit_or_abort(instance_id)
+    diagram = {"url": url_for("cases.diagram_xml", instance_id=instance_id)} if view.case.diagram_file else None
+    slider = [{"number": s.number, "path": s.path, "active": s.active} for s in view.steps]
+    return render_template("audit/case.html", view=view, case=view.case, diagram=diagram, slider=slider,
+                           actor_may_unmask=acting().may_unmask, **results), status
+
+
+@bp.get("/cases/<int:instance_id>")
+@login_required
+def case(instance_id: int) -> ResponseReturnValue:
+    """A case's audit page: timeline, the step slider over the exact deployed diagram, checks, exports."""
+    return _render_case(instance_id)
+
+
+@bp.post("/cases/<int:instance_id>/verify")
+@login_required
+def verify(instance_id: int) -> ResponseReturnValue:
+    """Recompute the case's hash chain and check its deployment's files (read-only)."""
+    try:
+        chain, problems = verify_case(runtime(), acting(), instance_id)
+    except NotFoundError:
+        abort(404)
+    except ForbiddenError:
+        abort(403)
+    breaks = [(b.seq, chain_words(b.reason)) for b in chain.breaks]
+    return _render_case(instance_id, verified={"ok": chain.ok and not problems, "events": chain.events,
+                                               "breaks": breaks, "problems": problems})
+
+
+@bp.post("/cases/<int:instance_id>/replay")
+@login_required
+def replay_case(instance_id: int) -> ResponseReturnValue:
+    """Re-run the case from its recorded inputs and compare every step (read-only)."""
+    try:
+        result = replay.replay_instance(runtime(), instance_id, acting())
+    except NotFoundError:
+        abort(404)
+    except ForbiddenError:
+        abort(403)
+    return _render_case(instance_id, replayed=result)
+
+
+@bp.post("/cases/<int:instance_id>/unmask")
+@login_required
+def unmask(instance_id: int) -> ResponseReturnValue:
+    """Reveal the case's personal data for a stated reason (the unmask permission); recorded in its history."""
+    step = request.form.get("step", type=int)
+    reason = request.form.get("reason", "")
+    try:
+        revealed = audit.unmask(runtime(), acting(), instance_id, reason, step=step or None)
+    except NotFoundError:
+        abort(404)
+    except ForbiddenError:
+        abort(403, _("You may not reveal personal data."))
+    except InvalidInputError:
+        return _render_case(instance_id, 422, unmask_error=_("Give a reason (at most 500 characters) for "
+                                                             "revealing personal data."), reason=reason)
+    return _render_case(instance_id, revealed=revealed)
+
+
+@bp.post("/verify")
+@login_required
+def verify_everything() -> ResponseReturnValue:
+    """Verify every chain and every deployment of the database (read-only)."""
+    return _whole(lambda rt, actor: {"whole": report_dict(verify_all(rt, actor))})
+
+
+@bp.post("/checkpoint")
+@login_required
+def checkpoint() -> ResponseReturnValue:
+    """Check an uploaded checkpoint file against the database (read-only)."""
+    upload = request.files.get("checkpoint")
+    try:
+        document = json.loads(upload.read()) if upload else None
+    except (ValueError, UnicodeDecodeError):
+        document = None
+    return _whole(lambda rt, actor: {"checkpoint": check_checkpoint(rt, actor, document)})
+
+
+def _whole(run: Any) -> ResponseReturnValue:
+    results: dict[str, Any] = {"whole": None, "checkpoint": None, "checkpoint_error": None}
+    status = 200
+    try:
+        results.update(run(runtime(), acting()))
+    except ForbiddenError:
+        abort(403)
+    except EngineError:
+        results["checkpoint_error"] = _("This file is not an InsureFlow checkpoint.")
+        status = 422
+    return render_template("audit/index.html", hits=None, total=0, page=1, pages=1, args={}, errors={},
+                           statuses=STATUS_LABELS, processes=("sales", "underwriting", "claims", "policy_termination"),
+                           **results), status
+
+bp.add_app_template_global(chain_words, "chain_words")
