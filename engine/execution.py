@@ -160,7 +160,7 @@ def throw_bpmn_error(workflow: BpmnWorkflow, error: BpmnError) -> bool:
 def _record_calls(loaded: Loaded) -> None:
     for call in loaded.run.calls:
         loaded.record("handler_executed", loaded.run.actor, call.task_key, {
-            "task_id": call.task_id, "operator": call.operator, "params": call.params, "result": call.result,
+            "operator": call.operator, "params": call.params, "result": call.result,
         })
     loaded.run.calls.clear()
 

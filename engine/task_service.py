@@ -191,7 +191,7 @@ def complete(rt: Runtime, task_id: int, actor: Actor, data: dict[str, Any] | Non
         # value the submission changed (its new value is in "data").
         changed = {k: before.get(k) for k, v in submitted.items() if before.get(k) != v}
         loaded.record("task_completed", actor.username, row.task_key, {
-            "task": row.id, "task_id": row.spiff_task_id, "data": submitted, "before": changed,
+            "task": row.id, "data": submitted, "before": changed,
         })
         run_steps(rt, loaded)
         persist(rt, session, loaded)

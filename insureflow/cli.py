@@ -202,7 +202,7 @@ def history_cmd(ctx: Context, instance_id: int) -> None:
 
 
 def _brief(event: dict[str, Any]) -> str:
-    payload = {k: v for k, v in event["payload"].items() if k not in ("fingerprint", "before", "task_id")}
+    payload = {k: v for k, v in event["payload"].items() if k not in ("fingerprint", "before")}
     text = json.dumps(payload, ensure_ascii=False, sort_keys=True)
     return text if len(text) <= 80 else text[:77] + "..."
 
