@@ -4,7 +4,7 @@ with filters, sorting, counts per scope and paging, and no deserialization.
 A scope is a union of *streams* — the tasks assigned to one person, or open to one role — each read
 from a partial index over open tasks already in page order; the page is the merge of the streams'
 heads, so a page costs the same with a hundred open tasks or a hundred thousand. Counts stop at
-COUNT_CAP: an inbox of more than ten thousand tasks shows "10,000+", not a full scan.
+COUNT_CAP: an inbox of more than a thousand tasks shows "1000+" — nobody pages that far — not a full count.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from .roles import lane_role
 from .runtime import Runtime
 
 SCOPES = ("mine", "role", "team", "all")
-COUNT_CAP = 10_000
+COUNT_CAP = 1_000
 _T = HumanTaskModel
 
 

@@ -180,7 +180,7 @@ class TaskDetailSchema(TaskSchema):
 class TaskPageSchema(PageSchema):
     items = fields.List(fields.Nested(TaskSchema), required=True)
     total_capped = fields.Boolean(required=True, metadata={
-        "description": "the inbox holds more tasks than `total` (counting stops at 10,000)"})
+        "description": "the inbox holds more tasks than `total` (counting stops at 1,000)"})
 
 
 class AssignArgsSchema(Schema):
