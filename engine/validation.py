@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterable, Mapping
 from datetime import datetime
+from typing import Any
 
 import isodate
 from jsonschema import SchemaError
@@ -13,6 +14,7 @@ from lxml import etree
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
 from .errors import Problem
+from .forms import UPLOAD_KEYWORD
 from .parsing import ParsedDeployment, file_kind, parse_deployment
 from .registry import HandlerRegistry
 from .roles import lane_role, separate_from_ids
@@ -69,7 +71,35 @@ def _form_problems(name: str, schema: object) -> list[Problem]:
         return [Problem(name, f"invalid JSON Schema: {exc.message}", element=path)]
     if schema.get("type", "object") != "object":
         return [Problem(name, "a form schema must describe an object (\"type\": \"object\")")]
-    return []
+    properties = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
+    return [Problem(name, f"upload field: {message}", element=field)
+            for field, spec in properties.items() if isinstance(spec, dict) and UPLOAD_KEYWORD in spec
+            for message in _upload_problems(spec, properties)]
+
+
+def _upload_problems(spec: dict[str, Any], properties: dict[str, Any]) -> list[str]:
+    """What is wrong with an upload field's `x-upload` settings (see bpmn/README.md, "Upload fields")."""
+    settings = spec[UPLOAD_KEYWORD]
+    if not isinstance(settings, dict):
+        return [f"{UPLOAD_KEYWORD} must be an object"]
+    problems = []
+    if spec.get("type") != "array":
+        problems.append('an upload field must be an array ("type": "array") of file references')
+    accept = settings.get("accept")
+    if accept is not None and (not isinstance(accept, list) or not accept or not all(
+            isinstance(t, str) and t.count("/") == 1 and all(t.split("/")) for t in accept)):
+        problems.append('"accept" must be a non-empty list of media types such as "application/pdf"')
+    size = settings.get("maxBytes")
+    if size is not None and (not isinstance(size, int) or isinstance(size, bool) or size <= 0):
+        problems.append('"maxBytes" must be a positive whole number')
+    checklist = settings.get("checklist")
+    if checklist is not None and not (isinstance(checklist, str) and isinstance(properties.get(checklist), dict)
+                                      and properties[checklist].get("type") == "array"):
+        problems.append(f'"checklist" must name a list field of the same form, not {checklist!r}')
+    unknown = sorted(set(settings) - {"accept", "maxBytes", "checklist"})
+    if unknown:
+        problems.append(f"unknown setting(s) {', '.join(unknown)} (known: accept, maxBytes, checklist)")
+    return problems
 
 
 def _code_problems(file: str, element: str | None, line: int | None, source: str, *, script: bool) -> list[Problem]:

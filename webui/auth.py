@@ -183,6 +183,7 @@ ERROR_TITLES = {
     403: _l("Not allowed"),
     404: _l("Not found"),
     405: _l("Not allowed"),
+    413: _l("Too large"),
     429: _l("Too many requests"),
 }
 
@@ -190,6 +191,7 @@ ERROR_MESSAGES = {
     403: _l("You may not open this page."),
     404: _l("There is nothing at this address."),
     405: _l("This page cannot be used this way."),
+    413: _l("What was sent is larger than 16 MB. Upload the files a few at a time."),
     429: _l("Please wait a while and try again."),
 }
 
@@ -198,7 +200,7 @@ def _error_page(exc: HTTPException) -> ResponseReturnValue:
     code = exc.code or 500
     if request.path.startswith("/api/"):
         kinds = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "not_allowed",
-                 429: "too_many_requests"}
+                 413: "too_large", 429: "too_many_requests"}
         return jsonify(error_body(kinds.get(code, "error"), exc.description or "")), code
     title = ERROR_TITLES.get(code, _l("Something went wrong"))
     own = exc.description if exc.description != type(exc).description else None
@@ -206,7 +208,7 @@ def _error_page(exc: HTTPException) -> ResponseReturnValue:
     return render_template("errors/error.html", code=code, title=title, message=message), code
 
 
-for _code in (400, 403, 404, 405, 429):
+for _code in (400, 403, 404, 405, 413, 429):
     bp.app_errorhandler(_code)(_error_page)
 
 

@@ -77,6 +77,16 @@ def _dry_run(page: Page) -> None:
     expect(page.locator('#modeler .djs-element.if-done[data-element-id="approve_payout"]')).to_have_count(0)
 
 
+def _markers_go_when_the_diagram_changes(page: Page) -> None:
+    """Undoing and redoing the condition change is a change of the diagram: the dry run's path no longer
+    describes it, so its markers go (the diagram ends as it was)."""
+    page.evaluate("() => { const stack = window.InsureFlowEditor.modeler.get('commandStack'); stack.undo(); "
+                  "stack.redo(); }")
+    expect(page.locator("#modeler .djs-element.if-done")).to_have_count(0)
+    _select(page, "flow_above_limit")
+    expect(page.locator("#bio-properties-panel-condition")).to_have_value(NEW_CONDITION)
+
+
 def test_an_analyst_changes_the_approval_limit_dry_runs_deploys_and_moves_the_waiting_claims(
         live_site: LiveSite, page: Page) -> None:
     rt = live_site.wired.runtime
@@ -88,6 +98,7 @@ def test_an_analyst_changes_the_approval_limit_dry_runs_deploys_and_moves_the_wa
     _raise_the_limit(page)
     _change_the_condition(page)
     _dry_run(page)
+    _markers_go_when_the_diagram_changes(page)
 
     page.fill("#deploy-comment", "adjusters settle up to 100,000")
     page.click("#deploy-button")
@@ -118,3 +129,35 @@ def test_an_analyst_changes_the_approval_limit_dry_runs_deploys_and_moves_the_wa
     assert instances.show_instance(rt, movable, _actor(live_site, "auditor")).status == "completed"
     replayed = replay_instance(rt, movable, OPERATOR)
     assert replayed.consistent, str(replayed)
+
+
+def test_a_bad_scenario_is_named_and_a_saved_one_is_loaded_again_and_deleted(live_site: LiveSite, page: Page) -> None:
+    live_site.sign_in(page, "analyst")
+    page.goto(f"{live_site.url}/studio/claims/edit")
+    expect(page.locator("#modeler.modeler-ready")).to_be_visible()
+    page.click("#tab-dry-run-button")
+    expect(page.locator("#tab-dry-run.dry-run-ready")).to_have_count(1)
+    page.fill("#scenario-data", "{not json")
+    page.click("#run-dry-run")
+    expect(page.locator("#scenario-error")).to_contain_text("Initial data: Not valid JSON")
+    expect(page.locator("#dry-run-result")).to_be_hidden()
+
+    page.fill("#scenario-data", "{}")
+    _add_answer(page, 0, "register_claim", {"policy_number": 5})
+    page.click("#run-dry-run")
+    expect(page.locator('#dry-run-result[data-status="invalid_answer"]')).to_be_visible()
+    expect(page.locator("#dry-run-status")).to_contain_text("Stopped because the answer for")
+    expect(page.locator('#dry-run-tasks tr[data-task="register_claim"] .field-errors div')).not_to_have_count(0)
+    page.fill("#scenario-name", "a wrong answer")
+    page.click("#scenario-save")
+    expect(page.locator("#scenario-status")).to_have_text("Saved as a wrong answer.")
+
+    page.reload()
+    page.click("#tab-dry-run-button")
+    expect(page.locator("#tab-dry-run.dry-run-ready")).to_have_count(1)
+    page.select_option("#scenario-saved", label="a wrong answer")
+    expect(page.locator("#scenario-steps .scenario-step .step-target")).to_have_value("register_claim")
+    expect(page.locator("#scenario-name")).to_have_value("a wrong answer")
+    page.click("#scenario-delete")
+    expect(page.locator("#scenario-status")).to_have_text("Deleted a wrong answer.")
+    expect(page.locator("#scenario-saved option", has_text="a wrong answer")).to_have_count(0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -337,6 +338,34 @@ def test_form_schema_must_describe_an_object(content: bytes, fragment: str) -> N
     problems = refused(fixture_files(**{ASSESS_FORM: content}))
 
     problem(problems, file=ASSESS_FORM, element=None, fragment=fragment)
+
+
+def _upload_form(field: dict, **more: dict) -> bytes:
+    return json.dumps({"type": "object", "properties": {"files": field, **more}}).encode()
+
+
+UPLOAD_OK = {"type": "array", "items": {"type": "object"},
+             "x-upload": {"accept": ["application/pdf"], "maxBytes": 1000, "checklist": "kinds"}}
+
+
+def test_a_well_formed_upload_field_passes() -> None:
+    assert validate(fixture_files(**{ASSESS_FORM: _upload_form(UPLOAD_OK, kinds={"type": "array"})}))[1] == []
+
+
+@pytest.mark.parametrize("change,fragment", [
+    ({"x-upload": "yes"}, "must be an object"),
+    ({"type": "string"}, "must be an array"),
+    ({"x-upload": {"accept": []}}, '"accept" must be a non-empty list'),
+    ({"x-upload": {"accept": ["pdf"]}}, '"accept" must be a non-empty list'),
+    ({"x-upload": {"maxBytes": 0}}, '"maxBytes" must be a positive'),
+    ({"x-upload": {"maxBytes": "10MB"}}, '"maxBytes" must be a positive'),
+    ({"x-upload": {"checklist": "missing"}}, '"checklist" must name a list field'),
+    ({"x-upload": {"acept": ["application/pdf"]}}, "unknown setting(s) acept"),
+])
+def test_a_badly_set_upload_field_is_named_at_deploy_time(change: dict, fragment: str) -> None:
+    problems = refused(fixture_files(**{ASSESS_FORM: _upload_form({**UPLOAD_OK, **change}, kinds={"type": "array"})}))
+
+    problem(problems, file=ASSESS_FORM, element="files", fragment=fragment)
 
 
 def test_two_form_files_with_the_same_name_are_refused() -> None:

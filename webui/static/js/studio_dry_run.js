@@ -24,7 +24,7 @@
     return node;
   }
   function format(template, value) {
-    return template.replace("%s", value);
+    return template.replace("{value}", value);
   }
   function pretty(value) {
     return JSON.stringify(value, null, 2);

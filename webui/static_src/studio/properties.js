@@ -149,7 +149,7 @@ function selectEntry(id, element, label, read, write, choices) {
 
 function withCurrent(options, value, unknownLabel) {
   if (value && !options.some(function (o) { return o.value === value; })) {
-    return options.concat([{ value: value, label: unknownLabel.replace("%s", value) }]);
+    return options.concat([{ value: value, label: unknownLabel.replace("{value}", value) }]);
   }
   return options;
 }
@@ -292,7 +292,7 @@ function userTaskGroup(element, ctx) {
           const wrong = (value || "").split(/[\s,]+/).filter(function (id) {
             return id && (known.indexOf(id) < 0 || id === element.id);
           });
-          return wrong.length ? t.notUserTask.replace("%s", wrong.join(", ")) : null;
+          return wrong.length ? t.notUserTask.replace("{value}", wrong.join(", ")) : null;
         },
       }),
       textEntry("instructions", element, t.instructions, function () {
