@@ -48,4 +48,24 @@ READ_ONLY = "insureflow_read_only"
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     """Sessions that keep loaded objects usable after commit; the engine flushes when it needs to."""
-    return sessionmaker(engine, expire_on_commit=False, autoflush=False)
+    factory = sessionmaker(engine, expire_on_commit=False, autoflush=False)
+    _hold_loaded_objects(factory)
+    return factory
+
+
+def _hold_loaded_objects(factory: sessionmaker[Session]) -> None:
+    """A session (one engine operation) holds every object it loaded or added until it closes. The identity
+    map references objects weakly: a record one handler loaded and let go of would be loaded again by the
+    next handler of the same step (a claim, its policy, its product — several queries a step). Sessions last one
+    operation, so what they hold goes with them."""
+
+    @event.listens_for(factory, "after_attach")
+    def _hold(session: Session, instance: object) -> None:
+        session.info.setdefault(_HELD, set()).add(instance)
+
+    @event.listens_for(factory, "loaded_as_persistent")
+    def _hold_loaded(session: Session, instance: object) -> None:
+        session.info.setdefault(_HELD, set()).add(instance)
+
+
+_HELD = "insureflow_held_objects"
