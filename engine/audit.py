@@ -3,6 +3,7 @@ had it, and reveal masked personal data (a permission apart from roles; every re
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -12,6 +13,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import func, select
 
 from . import history, store
+from .deployments import deployed_file
 from .errors import ForbiddenError, InvalidInputError, NotFoundError
 from .execution import current_data, load
 from .identity import Actor, require
@@ -89,6 +91,7 @@ class CaseStep:
     path: list[str]  # every element passed up to and including this step, in the order first passed
     active: list[str]  # elements ready, waiting or failed after this step
     data: dict[str, Any]  # the workflow data exactly as the engine had it after this step (in clear)
+    deployment_id: int = 0  # the deployment the case ran on after this step (a migration changes it)
 
 
 @dataclass(frozen=True)
@@ -132,6 +135,7 @@ def case_steps(rt: Runtime, actor: Actor, instance_id: int) -> CaseSteps:
         digest = session.scalar(select(DeploymentModel.hash).where(DeploymentModel.id == instance.deployment_id))
         diagram = session.scalar(select(ProcessDefinitionModel.file_name).where(
             ProcessDefinitionModel.id == instance.definition_id))
+    deployment_id = _deployments_run_on(instance, events)[0]
     steps: list[CaseStep] = []
     path: list[str] = []
     problem = problem_seq = None
@@ -146,11 +150,42 @@ def case_steps(rt: Runtime, actor: Actor, instance_id: int) -> CaseSteps:
         active = sorted({bpmn_id for _t, bpmn_id in _elements(workflow, _ACTIVE)})
         elements = list(dict.fromkeys(e.task_key for e, _p in replayed.events if e.task_key))
         data = to_plain({k: v for k, v in current_data(workflow).items() if not callable(v)})
+        for event, payload in replayed.events:
+            if event.type == "instance_migrated":
+                deployment_id = payload["to"]["deployment"]
         steps.append(CaseStep(replayed.number, first.seq, replayed.events[-1][0].seq, first.occurred_at,
                               first.actor, [e.type for e, _p in replayed.events], first.task_key, elements,
-                              list(path), active, data))
+                              list(path), active, data, deployment_id))
     return CaseSteps(instance.id, instance.process_key, instance.business_key, instance.status,
                      instance.deployment_id, digest or "", diagram or "", steps, problem, problem_seq)
+
+
+def _deployments_run_on(instance: InstanceModel, events: list[EventModel]) -> list[int]:
+    """The deployments a case ran on, in order: where it started, then each migration's target."""
+    ran_on: list[int] = []
+    for event in events:
+        if event.type == "instance_migrated":
+            moved = json.loads(event.payload)
+            ran_on = ran_on or [moved["from"]["deployment"]]
+            ran_on.append(moved["to"]["deployment"])
+    return ran_on or [instance.deployment_id]
+
+
+def case_diagram(rt: Runtime, actor: Actor, instance_id: int, deployment_id: int) -> bytes:
+    """The exact BPMN file of the case's process in one of the deployments it ran on (auditors and admins)."""
+    require(actor, AUDITORS, "audit cases")
+    with rt.uow(read_only=True) as uow:
+        session = uow.session
+        instance = session.get(InstanceModel, instance_id)
+        if instance is None:
+            raise NotFoundError(f"no instance {instance_id}")
+        if deployment_id not in _deployments_run_on(instance, history.events_of(session, instance_id)):
+            raise NotFoundError(f"instance {instance_id} never ran on deployment {deployment_id}")
+        name = session.scalar(select(ProcessDefinitionModel.file_name).where(
+            ProcessDefinitionModel.deployment_id == deployment_id, ProcessDefinitionModel.key == instance.process_key))
+    if name is None:
+        raise NotFoundError(f"deployment {deployment_id} holds no process {instance.process_key}")
+    return deployed_file(rt, deployment_id, name)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from flask import Blueprint, abort, render_template, request, url_for
+from flask import Blueprint, Response, abort, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -105,6 +105,7 @@ class StepView:
     active: list[str]
     data: dict[str, Any]
     rows: list[Any] = field(default_factory=list)
+    deployment_id: int = 0  # the deployment whose diagram this step ran on
 
 
 @dataclass
@@ -139,7 +140,7 @@ def build_audit(rt: Runtime, actor: Actor, instance_id: int, lang: str) -> Audit
                                        if t not in ("handler_executed",)))
         steps.append(StepView(s.number, f"#{s.first_seq}–#{s.last_seq}", localtime(s.at), s.actor or _("System"),
                               what, labels.tasks.get(s.task or "", s.task or ""), s.path, s.active, shown,
-                              data_rows(shown, labels)))
+                              data_rows(shown, labels), s.deployment_id))
     return AuditView(case, steps, lines, events, walked.deployment_id, walked.deployment_hash, walked.problem,
                      walked.problem_seq)
 
@@ -229,9 +230,23 @@ def index() -> ResponseReturnValue:
 def _render_case(instance_id: int, status: int = 200, **results: Any) -> ResponseReturnValue:
     view = _audit_or_abort(instance_id)
     diagram = {"url": url_for("cases.diagram_xml", instance_id=instance_id)} if view.case.diagram_file else None
-    slider = [{"number": s.number, "path": s.path, "active": s.active} for s in view.steps]
+    # Each step on the diagram it ran on: a migrated case's earlier steps show the older version.
+    slider = [{"number": s.number, "path": s.path, "active": s.active,
+               "diagram": url_for(".diagram_xml", instance_id=instance_id, deployment_id=s.deployment_id)}
+              for s in view.steps]
     return render_template("audit/case.html", view=view, case=view.case, diagram=diagram, slider=slider,
                            actor_may_unmask=acting().may_unmask, **results), status
+
+
+@bp.get("/cases/<int:instance_id>/diagrams/<int:deployment_id>.xml")
+@login_required
+def diagram_xml(instance_id: int, deployment_id: int) -> ResponseReturnValue:
+    """The exact BPMN file the case ran on in one of its deployments (before and after a migration)."""
+    try:
+        content = audit.case_diagram(runtime(), acting(), instance_id, deployment_id)
+    except NotFoundError as exc:
+        abort(404, exc.message)
+    return Response(content, mimetype="application/xml", headers={"Cache-Control": "private, max-age=3600"})
 
 
 @bp.get("/cases/<int:instance_id>")

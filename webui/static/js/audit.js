@@ -12,8 +12,36 @@
   var unmaskStep = document.getElementById("unmask-step");
   var el = document.getElementById("audit-diagram");
   var diagram = null;
+  var loadedUrl = null;
+
+  // Each step shows the diagram it ran on: after a migration, earlier steps ran on the older version.
+  function load(url) {
+    if (!el || !url || url === loadedUrl) {
+      return;
+    }
+    loadedUrl = url;
+    if (diagram) {
+      diagram.viewer.destroy();
+      diagram = null;
+    }
+    el.classList.remove("diagram-ready");
+    el.dataset.xmlUrl = url;
+    window.InsureFlowDiagram.open(el).then(function (opened) {
+      if (el.dataset.xmlUrl !== url) {
+        opened.viewer.destroy();  // the slider moved on to another version meanwhile
+        return;
+      }
+      diagram = opened;
+      show(parseInt(slider.value, 10));
+      diagram.ready();
+    }, function () {});
+  }
 
   function mark(step) {
+    if (step && step.diagram && step.diagram !== loadedUrl) {
+      load(step.diagram);
+      return;
+    }
     if (!diagram) {
       return;
     }
@@ -63,9 +91,5 @@
   if (!el) {
     return;
   }
-  window.InsureFlowDiagram.open(el).then(function (opened) {
-    diagram = opened;
-    show(parseInt(slider.value, 10));
-    diagram.ready();
-  }, function () {});
+  load(steps.length ? steps[steps.length - 1].diagram : el.dataset.xmlUrl);
 })();
