@@ -83,8 +83,8 @@ def _upload_problems(spec: dict[str, Any], properties: dict[str, Any]) -> list[s
     if not isinstance(settings, dict):
         return [f"{UPLOAD_KEYWORD} must be an object"]
     problems = []
-    if spec.get("type") != "array":
-        problems.append('an upload field must be an array ("type": "array") of file references')
+    if spec.get("type") != "array" or not isinstance(spec.get("items"), dict):
+        problems.append('an upload field must be an array ("type": "array") of file references ("items": {…})')
     accept = settings.get("accept")
     if accept is not None and (not isinstance(accept, list) or not accept or not all(
             isinstance(t, str) and t.count("/") == 1 and all(t.split("/")) for t in accept)):

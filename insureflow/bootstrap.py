@@ -17,7 +17,7 @@ from engine.registry import HandlerRegistry
 from engine.runtime import Runtime
 from engine.settings import EngineSettings
 from tasks.crypto import PersonalDataCipher
-from tasks.documents import reference_problems
+from tasks.documents import MAX_DOCUMENT_BYTES, reference_problems
 from tasks.payment_gateway import SimulatedGateway
 from tasks.services import DomainServices
 
@@ -63,7 +63,11 @@ def build_services(config: InstanceConfig) -> DomainServices:
         key = config.data_key_file.read_bytes().strip()
     except OSError as exc:
         raise InstanceFolderError(f"cannot read the data key {config.data_key_file}: {exc}") from exc
-    return DomainServices(cipher=PersonalDataCipher(key), gateway=SimulatedGateway())
+    limit = config.documents.get("max_file_bytes", MAX_DOCUMENT_BYTES)
+    if not isinstance(limit, int) or isinstance(limit, bool) or limit <= 0:
+        raise InstanceFolderError(f"{config.path / 'insureflow.toml'}: [documents] max_file_bytes must be a positive "
+                                  f"whole number of bytes, not {limit!r}")
+    return DomainServices(cipher=PersonalDataCipher(key), gateway=SimulatedGateway(), max_document_bytes=limit)
 
 
 def check_document_references(context: SubmissionContext, schema: Mapping[str, Any],

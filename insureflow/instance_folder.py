@@ -27,6 +27,7 @@ class InstanceConfig:
     database_url: str
     handler_modules: list[str] = field(default_factory=list)
     engine: dict[str, Any] = field(default_factory=dict)
+    documents: dict[str, Any] = field(default_factory=dict)
 
     @property
     def secret_key_file(self) -> Path:
@@ -69,7 +70,10 @@ def create(folder: Path, database_url: str | None = None) -> InstanceConfig:
             "[engine]\n"
             "# incident_max_retries = 3\n"
             "# incident_backoff_seconds = 30\n"
-            "# max_file_bytes = 2000000\n",
+            "# max_file_bytes = 2000000\n\n"
+            "[documents]\n"
+            "# the largest claim document an upload may hold (a form may only lower it)\n"
+            "# max_file_bytes = 10485760\n",
             encoding="utf-8",
         )
     for key_file, make in ((keys / "secret.key", lambda: secrets.token_hex(32).encode()),
@@ -92,4 +96,5 @@ def load(folder: Path) -> InstanceConfig:
     url = os.environ.get("INSUREFLOW_DATABASE_URL") or raw.get("database_url")
     if not url:
         raise InstanceFolderError(f"{config_file} names no database_url")
-    return InstanceConfig(folder, url, list(raw.get("handler_modules", [])), dict(raw.get("engine", {})))
+    return InstanceConfig(folder, url, list(raw.get("handler_modules", [])), dict(raw.get("engine", {})),
+                          dict(raw.get("documents", {})))

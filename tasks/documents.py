@@ -17,8 +17,14 @@ from sqlalchemy.orm import Session
 from .crypto import PersonalDataCipher
 from .records import ClaimDocumentRecord
 
-# The instance-wide ceiling of one file; a form's `x-upload.maxBytes` may only lower it.
+# The default ceiling of one file (an instance sets its own: `[documents] max_file_bytes` in insureflow.toml);
+# a form's `x-upload.maxBytes` may only lower it.
 MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
+
+
+def file_limit(settings: Mapping[str, Any], ceiling: int) -> int:
+    """The largest file an upload field takes: its own `maxBytes`, never above the instance's ceiling."""
+    return min(int(settings.get("maxBytes") or ceiling), ceiling)
 # What a file's first bytes must be for each type we accept, and the file name extensions of the type.
 SIGNATURES = {"application/pdf": b"%PDF-", "image/jpeg": b"\xff\xd8\xff", "image/png": b"\x89PNG\r\n\x1a\n"}
 EXTENSIONS = {"application/pdf": (".pdf",), "image/jpeg": (".jpg", ".jpeg"), "image/png": (".png",)}
@@ -112,7 +118,7 @@ def store_document(
     at: datetime, accept: Collection[str] = tuple(SIGNATURES), max_bytes: int = MAX_DOCUMENT_BYTES,
 ) -> dict[str, Any]:
     """Check and keep one file for a case, encrypted; the reference a form submission names it by."""
-    detected = check_upload(upload, accept=accept, max_bytes=min(max_bytes, MAX_DOCUMENT_BYTES))
+    detected = check_upload(upload, accept=accept, max_bytes=max_bytes)
     sealed = cipher.encrypt_bytes(upload.content)
     record = ClaimDocumentRecord(
         instance_id=instance_id, kind=kind, filename=safe_filename(upload.filename, detected),

@@ -6,6 +6,7 @@ import dataclasses
 from dataclasses import dataclass
 
 from .crypto import PersonalDataCipher
+from .documents import MAX_DOCUMENT_BYTES
 from .payment_gateway import PaymentGateway, SimulatedGateway
 
 
@@ -15,6 +16,8 @@ class DomainServices:
 
     cipher: PersonalDataCipher
     gateway: PaymentGateway
+    # The largest claim document an upload may hold (the instance's setting).
+    max_document_bytes: int = MAX_DOCUMENT_BYTES
 
 
 def simulated(services: DomainServices | None) -> DomainServices | None:

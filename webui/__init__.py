@@ -34,6 +34,13 @@ def _locale() -> str:
     return chosen if chosen in LANGUAGES else (request.accept_languages.best_match(LANGUAGES) or "zh")
 
 
+def _request_limit(wired: Any) -> int:
+    """The largest request body: 16 MB, or one claim document of the instance's largest size and the form."""
+    services = wired.runtime.services if wired is not None else None
+    largest = getattr(services, "max_document_bytes", 0)
+    return max(16 * 1024 * 1024, largest + 1024 * 1024)
+
+
 def create_app(wired: Any = None, config: dict[str, Any] | None = None) -> Flask:
     """Build the Flask app over a wired InsureFlow `App` (insureflow.bootstrap.build_app)."""
     app = Flask(__name__)
@@ -45,7 +52,7 @@ def create_app(wired: Any = None, config: dict[str, Any] | None = None) -> Flask
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SAMESITE="Lax",
         PERMANENT_SESSION_LIFETIME=timedelta(hours=8),
-        MAX_CONTENT_LENGTH=16 * 1024 * 1024,
+        MAX_CONTENT_LENGTH=_request_limit(wired),
         BABEL_DEFAULT_LOCALE="zh",
         BABEL_TRANSLATION_DIRECTORIES="translations",
         WTF_CSRF_TIME_LIMIT=None,

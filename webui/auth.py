@@ -191,7 +191,7 @@ ERROR_MESSAGES = {
     403: _l("You may not open this page."),
     404: _l("There is nothing at this address."),
     405: _l("This page cannot be used this way."),
-    413: _l("What was sent is larger than 16 MB. Upload the files a few at a time."),
+    413: _l("What was sent is larger than this site accepts at once. Upload the files a few at a time."),
     429: _l("Please wait a while and try again."),
 }
 

@@ -16,7 +16,7 @@ from markupsafe import Markup, escape
 from werkzeug.datastructures import MultiDict
 
 from engine.forms import UPLOAD_KEYWORD, upload_fields
-from tasks.documents import EXTENSIONS, MAX_DOCUMENT_BYTES, SIGNATURES
+from tasks.documents import EXTENSIONS, MAX_DOCUMENT_BYTES, SIGNATURES, file_limit
 
 ACCEPTED = tuple(SIGNATURES)
 
@@ -93,7 +93,7 @@ def _kind(spec: Mapping[str, Any], required: bool) -> str:
     return "json"
 
 
-def _attrs(spec: Mapping[str, Any], kind: str) -> dict[str, Any]:
+def _attrs(spec: Mapping[str, Any], kind: str, file_ceiling: int) -> dict[str, Any]:
     attrs: dict[str, Any] = {}
     if kind in ("number", "integer", "money"):
         for key, attr in (("minimum", "min"), ("maximum", "max")):
@@ -106,7 +106,7 @@ def _attrs(spec: Mapping[str, Any], kind: str) -> dict[str, Any]:
     elif kind == "upload":
         accept = [str(t) for t in spec[UPLOAD_KEYWORD].get("accept") or ACCEPTED]
         attrs["accept"] = ",".join(accept + [e for t in accept for e in EXTENSIONS.get(t, ())])
-        attrs["max_bytes"] = min(int(spec[UPLOAD_KEYWORD].get("maxBytes") or MAX_DOCUMENT_BYTES), MAX_DOCUMENT_BYTES)
+        attrs["max_bytes"] = file_limit(spec[UPLOAD_KEYWORD], file_ceiling)
     return attrs
 
 
@@ -144,7 +144,8 @@ def uploaded_files(values: Any, options: list[Option]) -> list[UploadedFile]:
     return files
 
 
-def fields(schema: Mapping[str, Any], raw: Raw, errors: Mapping[str, str], lang: str) -> list[Field]:
+def fields(schema: Mapping[str, Any], raw: Raw, errors: Mapping[str, str], lang: str,
+           file_ceiling: int = MAX_DOCUMENT_BYTES) -> list[Field]:
     """The fields of a form with the entered values and the messages that belong to each."""
     required = set(schema.get("required") or [])
     result = []
@@ -161,7 +162,7 @@ def fields(schema: Mapping[str, Any], raw: Raw, errors: Mapping[str, str], lang:
         value = raw.get(name, default)
         result.append(Field(name, kind, title(spec, lang, name), name in required,
                             uploaded_files(value, options) if kind == "upload" else value, message,
-                            spec.get("description"), options, _attrs(spec, kind)))
+                            spec.get("description"), options, _attrs(spec, kind, file_ceiling)))
     return result
 
 

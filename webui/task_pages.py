@@ -23,7 +23,7 @@ from engine.instances import InstanceSummary
 from engine.runtime import Runtime
 from engine.task_service import TaskView
 from tasks.crypto import PersonalDataError, is_personal
-from tasks.documents import MAX_DOCUMENT_BYTES, SIGNATURES, DocumentError, Upload, store_document
+from tasks.documents import MAX_DOCUMENT_BYTES, SIGNATURES, DocumentError, Upload, file_limit, store_document
 
 from . import forms_render
 from .auth import acting
@@ -37,6 +37,12 @@ RECENT_EVENTS = 10
 # Drafts live in the signed session cookie, encrypted (they may hold personal data); browsers refuse
 # cookies over 4 KB, so the drafts together stay under this many characters, oldest dropped first.
 DRAFTS_BUDGET = 2400
+
+
+def _file_ceiling() -> int:
+    """The instance's largest claim document (its services' setting)."""
+    services = runtime().services
+    return services.max_document_bytes if services is not None else MAX_DOCUMENT_BYTES
 
 
 def _cipher() -> Any:
@@ -113,7 +119,7 @@ def _render(task: TaskView, actor: Actor, raw: dict[str, Any], errors: dict[str,
     schema = task.form_schema or {}
     return render_template(
         "tasks/task.html", task=task, case=case, title=task_title(task, lang),
-        fields=forms_render.fields(schema, raw, errors, lang) if task.form_schema else [],
+        fields=forms_render.fields(schema, raw, errors, lang, _file_ceiling()) if task.form_schema else [],
         form_errors=forms_render.form_errors(errors, schema), may_act=_may_act(task, actor),
         instructions=forms_render.instructions(task.instructions, masked(task.data or {}, actor)),
         draft_at=draft_at,
@@ -234,7 +240,7 @@ def store_uploads(rt: Runtime, task_id: int, actor: Actor, field: str | None, ki
                 refs.append(store_document(
                     uow.session, rt.services.cipher, instance_id=target.instance_id, kind=kind, upload=upload,
                     uploaded_by=actor.username, at=rt.clock(), accept=settings.get("accept") or tuple(SIGNATURES),
-                    max_bytes=int(settings.get("maxBytes") or MAX_DOCUMENT_BYTES)))
+                    max_bytes=file_limit(settings, _file_ceiling())))
             except DocumentError as exc:
                 refused.append(exc)
         if refused:

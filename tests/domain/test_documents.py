@@ -20,6 +20,7 @@ from tasks.documents import (
     DocumentError,
     Upload,
     case_documents,
+    file_limit,
     kinds_on_file,
     open_document,
     reference_problems,
@@ -93,14 +94,16 @@ def test_a_field_may_accept_fewer_types_than_the_application(domain, session):
     assert refused.value.reason == "wrong_type"
 
 
-def test_the_size_limit_is_the_lower_of_the_form_and_the_instance_limit(domain, session, monkeypatch):
+def test_the_size_limit_is_the_lower_of_the_form_and_the_instance_limit(domain, session):
     with pytest.raises(DocumentError) as refused:
         store(domain, session, Upload("big.pdf", "application/pdf", PDF + b"0" * 100), max_bytes=len(PDF) + 99)
     assert refused.value.reason == "too_large" and refused.value.limit == len(PDF) + 99
     assert store(domain, session, Upload("fits.pdf", "application/pdf", PDF), max_bytes=len(PDF))["size"] == len(PDF)
-    monkeypatch.setattr("tasks.documents.MAX_DOCUMENT_BYTES", len(PDF) - 1)
-    with pytest.raises(DocumentError) as capped:  # a form cannot raise the instance's limit
-        store(domain, session, Upload("fits.pdf", "application/pdf", PDF), max_bytes=10 * len(PDF))
+    ceiling = len(PDF) - 1  # the instance's setting
+    assert file_limit({"maxBytes": 10 * len(PDF)}, ceiling) == ceiling  # a form cannot raise the instance's limit
+    assert file_limit({"maxBytes": 5}, ceiling) == 5 and file_limit({}, ceiling) == ceiling
+    with pytest.raises(DocumentError) as capped:
+        store(domain, session, Upload("fits.pdf", "application/pdf", PDF), max_bytes=file_limit({}, ceiling))
     assert capped.value.reason == "too_large"
 
 

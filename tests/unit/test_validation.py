@@ -355,6 +355,7 @@ def test_a_well_formed_upload_field_passes() -> None:
 @pytest.mark.parametrize("change,fragment", [
     ({"x-upload": "yes"}, "must be an object"),
     ({"type": "string"}, "must be an array"),
+    ({"items": True}, "must be an array"),
     ({"x-upload": {"accept": []}}, '"accept" must be a non-empty list'),
     ({"x-upload": {"accept": ["pdf"]}}, '"accept" must be a non-empty list'),
     ({"x-upload": {"maxBytes": 0}}, '"maxBytes" must be a positive'),

@@ -1,0 +1,54 @@
+"""Settings an operator gives an instance in insureflow.toml: the largest claim document."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from insureflow import instance_folder
+from insureflow.bootstrap import build_services
+from insureflow.instance_folder import InstanceFolderError
+from tasks.documents import MAX_DOCUMENT_BYTES
+from webui import create_app
+from webui.forms_render import fields
+
+
+def _folder(tmp_path: Path, documents: str = "") -> instance_folder.InstanceConfig:
+    folder = tmp_path / "instance"
+    instance_folder.create(folder, f"sqlite:///{tmp_path / 'x.db'}")
+    if documents:
+        config = folder / instance_folder.CONFIG_NAME
+        config.write_text(config.read_text(encoding="utf-8").replace("[documents]\n", f"[documents]\n{documents}\n"),
+                          encoding="utf-8")
+    return instance_folder.load(folder)
+
+
+def test_a_new_instance_documents_the_setting_and_takes_the_default(tmp_path: Path) -> None:
+    config = _folder(tmp_path)
+    assert "# max_file_bytes = 10485760" in (config.path / instance_folder.CONFIG_NAME).read_text(encoding="utf-8")
+    assert build_services(config).max_document_bytes == MAX_DOCUMENT_BYTES
+
+
+def test_an_instance_may_lower_or_raise_the_largest_document(tmp_path: Path) -> None:
+    services = build_services(_folder(tmp_path, "max_file_bytes = 30000000"))
+    assert services.max_document_bytes == 30_000_000
+    upload = {"type": "object", "properties": {"files": {
+        "type": "array", "items": {"type": "object"}, "x-upload": {"accept": ["application/pdf"]}}}}
+    assert fields(upload, {}, {}, "en", services.max_document_bytes)[0].attrs["max_bytes"] == 30_000_000
+
+
+@pytest.mark.parametrize("value", ["0", "-5", '"10MB"', "true"])
+def test_a_wrong_setting_is_named_when_the_instance_starts(tmp_path: Path, value: str) -> None:
+    with pytest.raises(InstanceFolderError, match=r"\[documents\] max_file_bytes must be a positive whole number"):
+        build_services(_folder(tmp_path, f"max_file_bytes = {value}"))
+
+
+def test_requests_may_carry_a_document_of_the_largest_size(tmp_path: Path) -> None:
+    from insureflow.bootstrap import build_app
+
+    wired = build_app(_folder(tmp_path, "max_file_bytes = 40000000"))
+    try:
+        assert create_app(wired, {"TESTING": True}).config["MAX_CONTENT_LENGTH"] > 40_000_000
+    finally:
+        wired.db.dispose()
