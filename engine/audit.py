@@ -3,7 +3,6 @@ had it, and reveal masked personal data (a permission apart from roles; every re
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -18,7 +17,7 @@ from .errors import ForbiddenError, InvalidInputError, NotFoundError
 from .execution import current_data, load
 from .identity import Actor, require
 from .jsonutil import to_plain
-from .migration import started_on
+from .migration import deployments_run_on, started_on
 from .models import DeploymentModel, EventModel, InstanceModel, ProcessDefinitionModel
 from .replay import replayed_steps
 from .runtime import Runtime
@@ -135,7 +134,7 @@ def case_steps(rt: Runtime, actor: Actor, instance_id: int) -> CaseSteps:
         digest = session.scalar(select(DeploymentModel.hash).where(DeploymentModel.id == instance.deployment_id))
         diagram = session.scalar(select(ProcessDefinitionModel.file_name).where(
             ProcessDefinitionModel.id == instance.definition_id))
-    deployment_id = _deployments_run_on(instance, events)[0]
+    deployment_id = deployments_run_on(instance, events)[0]
     steps: list[CaseStep] = []
     path: list[str] = []
     problem = problem_seq = None
@@ -160,17 +159,6 @@ def case_steps(rt: Runtime, actor: Actor, instance_id: int) -> CaseSteps:
                      instance.deployment_id, digest or "", diagram or "", steps, problem, problem_seq)
 
 
-def _deployments_run_on(instance: InstanceModel, events: list[EventModel]) -> list[int]:
-    """The deployments a case ran on, in order: where it started, then each migration's target."""
-    ran_on: list[int] = []
-    for event in events:
-        if event.type == "instance_migrated":
-            moved = json.loads(event.payload)
-            ran_on = ran_on or [moved["from"]["deployment"]]
-            ran_on.append(moved["to"]["deployment"])
-    return ran_on or [instance.deployment_id]
-
-
 def case_diagram(rt: Runtime, actor: Actor, instance_id: int, deployment_id: int) -> bytes:
     """The exact BPMN file of the case's process in one of the deployments it ran on (auditors and admins)."""
     require(actor, AUDITORS, "audit cases")
@@ -179,7 +167,7 @@ def case_diagram(rt: Runtime, actor: Actor, instance_id: int, deployment_id: int
         instance = session.get(InstanceModel, instance_id)
         if instance is None:
             raise NotFoundError(f"no instance {instance_id}")
-        if deployment_id not in _deployments_run_on(instance, history.events_of(session, instance_id)):
+        if deployment_id not in deployments_run_on(instance, history.events_of(session, instance_id)):
             raise NotFoundError(f"instance {instance_id} never ran on deployment {deployment_id}")
         name = session.scalar(select(ProcessDefinitionModel.file_name).where(
             ProcessDefinitionModel.deployment_id == deployment_id, ProcessDefinitionModel.key == instance.process_key))

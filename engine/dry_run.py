@@ -7,9 +7,7 @@ For callers (API, CLI, the studio):
         DeploymentInvalidError with every problem; deployment_id: a deployed set instead; neither: the
         newest deployed version of the scenario's process. services: what handlers get as
         `ctx.services` — pass simulated ones (a simulated payment gateway); None gives them none.
-    list_scenarios(rt, actor, process_key) / get_scenario(rt, actor, process_key, scenario_id)
-    save_scenario(rt, actor, process_key, name, scenario, scenario_id=None) -> SavedScenario
-    delete_scenario(rt, actor, process_key, scenario_id)
+    (scenarios saved with a process: engine.dry_run_scenarios)
 
 A scenario is JSON: {"process": "claims", "data": {initial data}, "steps": [{"task": "register_claim",
 "data": {form data}}, {"timer": "documents_deadline"}, {"message": "cancellation", "data": {…}}, …],
@@ -40,12 +38,13 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
 from .clock import using_clock
-from .errors import ConflictError, DeploymentInvalidError, InvalidInputError, NotFoundError
+from .dry_run_scenarios import ANALYSTS, STEP_KINDS, check_scenario, scenario_error
+from .errors import DeploymentInvalidError, InvalidInputError
 from .execution import advance, current_data
 from .forms import check_submission
 from .identity import Actor, require
 from .jsonutil import to_plain
-from .models import DeploymentModel, DryRunScenarioModel, ProcessDefinitionModel
+from .models import DeploymentModel, ProcessDefinitionModel
 from .parsing import ParsedDeployment
 from .registry import BpmnError
 from .roles import lane_role
@@ -53,9 +52,6 @@ from .runtime import Runtime
 from .sandbox import SandboxError
 from .script_engine import RunContext, SandboxedScriptEngine
 from .validation import validate_files
-
-ANALYSTS = {"analyst", "admin"}
-_STEP_KINDS = ("task", "timer", "message")
 
 
 @dataclass
@@ -71,54 +67,6 @@ class DryRunResult:
     handlers: list[dict[str, Any]] = field(default_factory=list)
     data: dict[str, Any] = field(default_factory=dict)
     waiting: list[dict[str, Any]] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class SavedScenario:
-    """A scenario kept with its process, to be run again."""
-
-    id: int
-    process_key: str
-    name: str
-    scenario: dict[str, Any]
-    created_by: str
-    created_at: datetime
-    updated_at: datetime
-
-
-def _invalid(path: str, message: str) -> InvalidInputError:
-    return InvalidInputError(f"scenario {path}: {message}", {"fields": {path: message}})
-
-
-def check_scenario(raw: Any) -> dict[str, Any]:
-    """The scenario, checked; InvalidInputError names the first bad part."""
-    if not isinstance(raw, dict):
-        raise _invalid("scenario", "must be a JSON object")
-    unknown = sorted(set(raw) - {"process", "data", "steps", "outcomes", "name"})
-    if unknown:
-        raise _invalid(unknown[0], "unknown key (known: process, data, steps, outcomes)")
-    if "process" in raw and not isinstance(raw["process"], str):
-        raise _invalid("process", "must be a process id")
-    check_submission(raw.get("data") or {}, None)
-    steps = raw.get("steps", [])
-    if not isinstance(steps, list):
-        raise _invalid("steps", "must be a list")
-    for number, step in enumerate(steps):
-        kinds = [k for k in _STEP_KINDS if k in step] if isinstance(step, dict) else []
-        if len(kinds) != 1 or not isinstance(step[kinds[0]], str):
-            raise _invalid(f"steps.{number}", 'must name one "task", "timer" or "message"')
-        if not isinstance(step.get("data", {}), dict):
-            raise _invalid(f"steps.{number}.data", "must be a JSON object")
-    outcomes = raw.get("outcomes", {})
-    if not isinstance(outcomes, dict):
-        raise _invalid("outcomes", "must map operator names to lists of outcomes")
-    for operator, items in outcomes.items():
-        good = isinstance(items, list) and all(
-            isinstance(o, dict) and (isinstance(o.get("result"), dict) or isinstance(o.get("error"), str))
-            for o in items)
-        if not good:
-            raise _invalid(f"outcomes.{operator}", 'must be a list of {"result": {…}} or {"error": "code"}')
-    return raw
 
 
 class _DryRunEngine(SandboxedScriptEngine):
@@ -174,7 +122,7 @@ def _process_key(parsed: ParsedDeployment, scenario: dict[str, Any]) -> str:
         return next(iter(parsed.processes))
     if key not in parsed.processes:
         known = ", ".join(sorted(parsed.processes))
-        raise _invalid("process", f"name the process to run (one of: {known})" if key is None
+        raise scenario_error("process", f"name the process to run (one of: {known})" if key is None
                        else f"{key!r} is not in the file set (it has: {known})")
     return key
 
@@ -329,7 +277,7 @@ def dry_run(rt: Runtime, actor: Actor, scenario: Any, *, files: Mapping[str, byt
                         run.mismatch(f"the process ended before step {number + 1}")
                         going = False
                     break
-                kind = next(k for k in _STEP_KINDS if k in step)
+                kind = next(k for k in STEP_KINDS if k in step)
                 going = steps[kind](step)
             if workflow.is_completed() and going:
                 result.status, result.reason = "completed", "the process reached its end"
@@ -340,69 +288,3 @@ def dry_run(rt: Runtime, actor: Actor, scenario: Any, *, files: Mapping[str, byt
             return result
         finally:
             uow.rollback()  # a dry run never keeps anything
-
-
-def _view(row: DryRunScenarioModel) -> SavedScenario:
-    return SavedScenario(row.id, row.process_key, row.name, json.loads(row.scenario), row.created_by,
-                         row.created_at, row.updated_at)
-
-
-def _row(session: Any, process_key: str, scenario_id: int) -> DryRunScenarioModel:
-    row = session.get(DryRunScenarioModel, scenario_id)
-    if row is None or row.process_key != process_key:
-        raise NotFoundError(f"process {process_key!r} has no saved scenario {scenario_id}")
-    return row
-
-
-def list_scenarios(rt: Runtime, actor: Actor, process_key: str) -> list[SavedScenario]:
-    """The scenarios saved with a process, by name."""
-    require(actor, ANALYSTS, "see dry-run scenarios")
-    with rt.uow(read_only=True) as uow:
-        return [_view(r) for r in uow.session.scalars(select(DryRunScenarioModel).where(
-            DryRunScenarioModel.process_key == process_key).order_by(DryRunScenarioModel.name))]
-
-
-def get_scenario(rt: Runtime, actor: Actor, process_key: str, scenario_id: int) -> SavedScenario:
-    """One saved scenario."""
-    require(actor, ANALYSTS, "see dry-run scenarios")
-    with rt.uow(read_only=True) as uow:
-        return _view(_row(uow.session, process_key, scenario_id))
-
-
-def save_scenario(rt: Runtime, actor: Actor, process_key: str, name: str, scenario: Any,
-                  scenario_id: int | None = None) -> SavedScenario:
-    """Keep a scenario with its process (a new one, or replacing `scenario_id`); names are unique per process."""
-    require(actor, ANALYSTS, "save dry-run scenarios")
-    name = (name or "").strip() if isinstance(name, str) else ""
-    if not 0 < len(name) <= 200:
-        raise InvalidInputError("a scenario needs a name of 1 to 200 characters", {"fields": {"name": "1–200 chars"}})
-    scenario = check_scenario(scenario)
-    if scenario.get("process", process_key) != process_key:
-        raise _invalid("process", f"the scenario is for {scenario['process']!r}, not {process_key!r}")
-    now = rt.clock()
-    text = json.dumps({**scenario, "process": process_key}, ensure_ascii=False, sort_keys=True)
-    with rt.uow() as uow:
-        session = uow.session
-        clash = session.scalar(select(DryRunScenarioModel).where(
-            DryRunScenarioModel.process_key == process_key, DryRunScenarioModel.name == name))
-        if clash is not None and clash.id != scenario_id:
-            raise ConflictError(f"process {process_key!r} already has a scenario named {name!r}")
-        if scenario_id is None:
-            row = DryRunScenarioModel(process_key=process_key, name=name, scenario=text, created_by=actor.username,
-                                      created_at=now, updated_at=now)
-            session.add(row)
-        else:
-            row = _row(session, process_key, scenario_id)
-            row.name, row.scenario, row.updated_at = name, text, now
-        session.flush()
-        saved = _view(row)
-        uow.commit()
-    return saved
-
-
-def delete_scenario(rt: Runtime, actor: Actor, process_key: str, scenario_id: int) -> None:
-    """Forget a saved scenario."""
-    require(actor, ANALYSTS, "delete dry-run scenarios")
-    with rt.uow() as uow:
-        uow.session.delete(_row(uow.session, process_key, scenario_id))
-        uow.commit()

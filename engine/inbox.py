@@ -117,15 +117,17 @@ def _count(session: Session, streams: list[ColumnElement[bool]], wanted: InboxFi
 def _deployed_user_tasks(rt: Runtime, session: Session) -> list[tuple[str, str, str, str | None]]:
     """(process key, task key, task name, role) of every user task of every deployed process version,
     called processes' tasks under the calling process (as their task rows are); from the parsed specs the
-    runtime keeps per deployment, so no query over tasks."""
+    runtime keeps per deployment (deployments never change), so no query over tasks and no parsing per page."""
     result = []
     for (deployment_id,) in session.execute(select(ProcessDefinitionModel.deployment_id).distinct()):
-        parsed = rt.specs.get(session, deployment_id)
-        result.extend(
-            (process.key, spec.bpmn_id, spec.bpmn_name or spec.bpmn_id, lane_role(spec.lane))
-            for process in parsed.processes.values()
-            for tree in (process.spec, *process.subprocess_specs.values())
-            for spec in tree.task_specs.values() if spec.manual)  # what the engine makes task rows of
+        if deployment_id not in rt.deployment_user_tasks:
+            parsed = rt.specs.get(session, deployment_id)
+            rt.deployment_user_tasks[deployment_id] = [
+                (process.key, spec.bpmn_id, spec.bpmn_name or spec.bpmn_id, lane_role(spec.lane))
+                for process in parsed.processes.values()
+                for tree in (process.spec, *process.subprocess_specs.values())
+                for spec in tree.task_specs.values() if spec.manual]  # what the engine makes task rows of
+        result.extend(rt.deployment_user_tasks[deployment_id])
     return result
 
 

@@ -355,12 +355,18 @@ def _migrate_one(rt: Runtime, actor: Actor, instance_id: int, seen_version: int,
 
 def started_on(rt: Runtime, session: Session, instance: InstanceModel, events: list[EventModel]) -> ProcessSpecs:
     """The process an instance started on: the source of its first migration, else its pinned one."""
-    deployment_id = instance.deployment_id
+    return rt.specs.get(session, deployments_run_on(instance, events)[0]).processes[instance.process_key]
+
+
+def deployments_run_on(instance: InstanceModel, events: list[EventModel]) -> list[int]:
+    """The deployments a case ran on, in order: where it started, then each migration's target."""
+    ran_on: list[int] = []
     for event in events:
         if event.type == "instance_migrated":
-            deployment_id = json.loads(event.payload)["from"]["deployment"]
-            break
-    return rt.specs.get(session, deployment_id).processes[instance.process_key]
+            moved = json.loads(event.payload)
+            ran_on = ran_on or [moved["from"]["deployment"]]
+            ran_on.append(moved["to"]["deployment"])
+    return ran_on or [instance.deployment_id]
 
 
 def replay_migration(rt: Runtime, workflow: BpmnWorkflow, payload: dict[str, Any]) -> None:

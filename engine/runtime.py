@@ -113,8 +113,10 @@ class Runtime:
     services: Any = None
     # engine.forms.FieldChecker functions run on every task submission inside its transaction.
     field_checkers: tuple[Callable[..., Any], ...] = ()
-    # Process definitions never change once deployed: their version numbers are remembered here.
+    # Process definitions never change once deployed: their version numbers are remembered here,
     definition_versions: dict[int, int] = field(default_factory=dict)
+    # and each deployment's user tasks (process, task, name, role) for the inbox's filter menus.
+    deployment_user_tasks: dict[int, list[tuple[str, str, str, str | None]]] = field(default_factory=dict)
 
     @property
     def limits(self) -> Limits:

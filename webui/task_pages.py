@@ -14,7 +14,6 @@ from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import login_required
-from werkzeug.datastructures import FileStorage
 
 from engine import forms, task_service
 from engine.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
@@ -23,12 +22,12 @@ from engine.instances import InstanceSummary
 from engine.runtime import Runtime
 from engine.task_service import TaskView
 from tasks.crypto import PersonalDataError, is_personal
-from tasks.documents import MAX_DOCUMENT_BYTES, SIGNATURES, DocumentError, Upload, file_limit, store_document
 
 from . import forms_render
 from .auth import acting
 from .cases import build_case, masked, sees_personal
 from .context import runtime
+from .uploads import file_ceiling, store_uploads
 
 bp = Blueprint("task_pages", __name__)
 bp.add_app_template_filter(forms_render.size_label, "filesize")
@@ -37,12 +36,6 @@ RECENT_EVENTS = 10
 # Drafts live in the signed session cookie, encrypted (they may hold personal data); browsers refuse
 # cookies over 4 KB, so the drafts together stay under this many characters, oldest dropped first.
 DRAFTS_BUDGET = 2400
-
-
-def _file_ceiling() -> int:
-    """The instance's largest claim document (its services' setting)."""
-    services = runtime().services
-    return services.max_document_bytes if services is not None else MAX_DOCUMENT_BYTES
 
 
 def _cipher() -> Any:
@@ -119,7 +112,7 @@ def _render(task: TaskView, actor: Actor, raw: dict[str, Any], errors: dict[str,
     schema = task.form_schema or {}
     return render_template(
         "tasks/task.html", task=task, case=case, title=task_title(task, lang),
-        fields=forms_render.fields(schema, raw, errors, lang, _file_ceiling()) if task.form_schema else [],
+        fields=forms_render.fields(schema, raw, errors, lang, file_ceiling(runtime())) if task.form_schema else [],
         form_errors=forms_render.form_errors(errors, schema), may_act=_may_act(task, actor),
         instructions=forms_render.instructions(task.instructions, masked(task.data or {}, actor)),
         draft_at=draft_at,
@@ -213,44 +206,6 @@ def submit(task_id: int) -> ResponseReturnValue:
     else:
         flash(_("Done: “%(task)s” is completed.", task=name), "success")
     return redirect(_next_page(summary, actor))
-
-
-def store_uploads(rt: Runtime, task_id: int, actor: Actor, field: str | None, kind: str | None,
-                  files: list[FileStorage]) -> tuple[str, list[dict[str, Any]]]:
-    """Keep files for a task's upload field, encrypted, when the actor may complete the task (the
-    engine's check): all of them or, when one is refused, none. (field, references)."""
-    uploads = [Upload(f.filename or "", f.mimetype or "", f.read()) for f in files if f.filename]
-    rt = rt.frozen()
-    with rt.uow() as uow:
-        target = forms.authorize_upload(rt, uow.session, task_id, actor)
-        name = field or (next(iter(target.fields)) if len(target.fields) == 1 else "")
-        if name not in target.fields:
-            raise InvalidInputError(f"name the upload field: one of {', '.join(target.fields)}",
-                                    {"fields": {"field": f"one of {', '.join(target.fields)}"}})
-        spec = target.fields[name]
-        if kind not in forms.upload_kinds(spec):
-            raise InvalidInputError(f"kind must be one of {', '.join(forms.upload_kinds(spec))}",
-                                    {"fields": {"kind": "is not a document kind of this field"}})
-        if not uploads:
-            raise InvalidInputError("no file was uploaded", {"fields": {"files": "no file was uploaded"}})
-        settings = spec[forms.UPLOAD_KEYWORD]
-        refs, refused = [], []
-        for upload in uploads:
-            try:
-                refs.append(store_document(
-                    uow.session, rt.services.cipher, instance_id=target.instance_id, kind=kind, upload=upload,
-                    uploaded_by=actor.username, at=rt.clock(), accept=settings.get("accept") or tuple(SIGNATURES),
-                    max_bytes=file_limit(settings, _file_ceiling())))
-            except DocumentError as exc:
-                refused.append(exc)
-        if refused:
-            raise InvalidInputError(f"{len(refused)} file{'s' if len(refused) != 1 else ''} refused: "
-                                    f"{refused[0].message}", {
-                                        "fields": {name: "; ".join(e.message for e in refused)},
-                                        "files": [{"file": e.filename, "reason": e.reason, "limit": e.limit}
-                                                  for e in refused]})
-        uow.commit()
-    return name, refs
 
 
 def _refused_message(details: dict[str, Any]) -> str:

@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import func, select
 
 from engine import deployments
-from engine.dry_run import delete_scenario, dry_run, get_scenario, list_scenarios, save_scenario
+from engine.dry_run import dry_run
+from engine.dry_run_scenarios import delete_scenario, get_scenario, list_scenarios, save_scenario
 from engine.errors import ConflictError, DeploymentInvalidError, ForbiddenError, InvalidInputError, NotFoundError
 from engine.identity import OPERATOR, add_user
 from engine.models import Base

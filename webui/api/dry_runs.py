@@ -9,8 +9,9 @@ from typing import Any
 from flask import request
 from marshmallow import Schema, fields, validate
 
-from engine import dry_run
-from engine.dry_run import DryRunResult, SavedScenario
+from engine import dry_run, dry_run_scenarios
+from engine.dry_run import DryRunResult
+from engine.dry_run_scenarios import SavedScenario
 from engine.errors import InvalidInputError
 from tasks.services import simulated
 
@@ -140,7 +141,7 @@ def run() -> DryRunResult:
 @bp.response(200, SavedScenarioListSchema)
 def list_scenarios(key: str) -> dict[str, Any]:
     """The dry-run scenarios saved with a process."""
-    return {"items": dry_run.list_scenarios(runtime(), actor(), key)}
+    return {"items": dry_run_scenarios.list_scenarios(runtime(), actor(), key)}
 
 
 @bp.post("/processes/<key>/scenarios")
@@ -150,14 +151,14 @@ def list_scenarios(key: str) -> dict[str, Any]:
                          "content": {"application/json": {"schema": ErrorSchema}}}})
 def save_scenario(args: dict[str, Any], key: str) -> SavedScenario:
     """Save a scenario with a process (names are unique per process)."""
-    return dry_run.save_scenario(runtime(), actor(), key, args["name"], args["scenario"])
+    return dry_run_scenarios.save_scenario(runtime(), actor(), key, args["name"], args["scenario"])
 
 
 @bp.get("/processes/<key>/scenarios/<int:scenario_id>")
 @bp.response(200, SavedScenarioSchema)
 def get_scenario(key: str, scenario_id: int) -> SavedScenario:
     """One saved scenario."""
-    return dry_run.get_scenario(runtime(), actor(), key, scenario_id)
+    return dry_run_scenarios.get_scenario(runtime(), actor(), key, scenario_id)
 
 
 @bp.put("/processes/<key>/scenarios/<int:scenario_id>")
@@ -165,14 +166,14 @@ def get_scenario(key: str, scenario_id: int) -> SavedScenario:
 @bp.response(200, SavedScenarioSchema)
 def replace_scenario(args: dict[str, Any], key: str, scenario_id: int) -> SavedScenario:
     """Replace a saved scenario's name and steps."""
-    return dry_run.save_scenario(runtime(), actor(), key, args["name"], args["scenario"], scenario_id)
+    return dry_run_scenarios.save_scenario(runtime(), actor(), key, args["name"], args["scenario"], scenario_id)
 
 
 @bp.delete("/processes/<key>/scenarios/<int:scenario_id>")
 @bp.response(204)
 def delete_scenario(key: str, scenario_id: int) -> None:
     """Forget a saved scenario."""
-    dry_run.delete_scenario(runtime(), actor(), key, scenario_id)
+    dry_run_scenarios.delete_scenario(runtime(), actor(), key, scenario_id)
 
 
 @bp.post("/processes/<key>/scenarios/<int:scenario_id>/run")
@@ -180,6 +181,6 @@ def delete_scenario(key: str, scenario_id: int) -> None:
 @bp.response(200, DryRunResultSchema)
 def run_saved(key: str, scenario_id: int) -> DryRunResult:
     """Run a saved scenario again: on a draft (`files`), a deployment, or the newest deployed version."""
-    saved = dry_run.get_scenario(runtime(), actor(), key, scenario_id)
+    saved = dry_run_scenarios.get_scenario(runtime(), actor(), key, scenario_id)
     where = _run_on() if request.mimetype == "multipart/form-data" else {"files": None, "deployment_id": None}
     return _answer(dry_run.dry_run(runtime(), actor(), saved.scenario, services=simulated(runtime().services), **where))

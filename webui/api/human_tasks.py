@@ -13,7 +13,7 @@ from engine.task_service import TaskView
 
 from ..context import runtime
 from ..masking import mask
-from ..task_pages import store_uploads
+from ..uploads import store_uploads
 from .common import actor, blueprint, page, window
 from .schemas import (
     AssignArgsSchema,
