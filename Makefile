@@ -12,7 +12,7 @@ MO_FILES := $(PO_FILES:.po=.mo)
 STUDIO_SRC := $(wildcard webui/static_src/studio/*)
 STUDIO_BUNDLE := $(VENDOR)/studio/studio-modeler.js
 
-.PHONY: run test bench lint install install-test clean assets translations-update browser-deps
+.PHONY: run test test-later bench lint install install-test clean assets translations-update browser-deps faketime-deps
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -83,6 +83,29 @@ test: install-test browser-deps
 	@eval "$$(scripts/pg-test-server.sh)" && \
 	  $(BIN)/ruff check . && \
 	  $(BIN)/python -m pytest -n 2 -q
+
+## make test-later: the date-sensitive tests again with the system clock moved 400 and 800 days ahead
+## (libfaketime): the demo, inboxes, tasks, scheduling and the business calendar, the domain and every
+## diagram's scenarios. SQLite only: a PostgreSQL server started outside faketime keeps the real date.
+LATER_TESTS := tests/bpmn tests/domain tests/cli/test_demo.py tests/cli/test_cli_calendar.py \
+  tests/e2e/test_ui_inbox.py tests/e2e/test_api_tasks.py tests/e2e/test_ui_task_page.py tests/unit/test_business_calendar.py
+LATER_OFFSETS ?= +400d +800d
+test-later: install-test faketime-deps
+	@for offset in $(LATER_OFFSETS); do \
+	  echo "== the date-sensitive tests with the clock moved $$offset: $$(faketime -f "$$offset" date -u +%F)" && \
+	  FAKETIME_DONT_FAKE_MONOTONIC=1 faketime -f "$$offset" $(BIN)/python -m pytest -n 2 -q -p no:cacheprovider -k "not postgresql" $(LATER_TESTS) \
+	    || exit 1; \
+	done
+
+faketime-deps:
+	@if ! command -v faketime >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing faketime…" >&2; \
+	    apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq faketime >&2; \
+	  else \
+	    echo "faketime missing and not root: install Debian's faketime package" >&2; exit 1; \
+	  fi; \
+	fi
 
 ## make bench: the engine benchmark against bare SpiffWorkflow, then the served app driven over HTTP
 ## (bench/README.md explains the output; not part of make test)

@@ -16,7 +16,7 @@ from engine import audit_integrity, deployments, incidents, instances, task_serv
 from engine.errors import InvalidInputError
 from engine.identity import OPERATOR
 
-from . import cli_admin, cli_migrate, instance_folder, schema
+from . import cli_admin, cli_calendar, cli_migrate, instance_folder, schema
 from .bootstrap import build_app
 from .cli_context import Context, handled, parse_data, pass_ctx, read_files
 from .output import EXIT_INVALID, fail, short_time, table
@@ -319,6 +319,7 @@ def verify(ctx: Context, checkpoint_file: str | None, save_file: str | None) -> 
         sys.exit(EXIT_INVALID)
 
 cli_admin.register(cli)
+cli_calendar.register(cli)
 cli_migrate.register(cli)
 
 

@@ -1,19 +1,23 @@
-"""Demo reference data: products and their rate and surrender tables, surveyors and examiners,
-holidays, a watch list, customers with policies — an insurer's world small enough to read."""
+"""Demo reference data: products and their rate and surrender tables, surveyors and examiners, a
+watch list, customers with policies — an insurer's world small enough to read.
+
+Every date is counted back from the instance's clock when `init --demo` runs, so the demo tells the
+same story on any day of any year. Public holidays are not seeded: they come from the business
+calendar (tasks/business_calendar.py)."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tasks.crypto import PersonalDataCipher
+from tasks.handlers.sales import add_years
 from tasks.idcard import check_digit
 from tasks.records import (
     CustomerRecord,
-    HolidayRecord,
     PolicyRecord,
     ProductRecord,
     RateRecord,
@@ -47,16 +51,6 @@ SURVEYORS = [
     ("surveyor.zhao", "Zhao Min 赵敏", ["chengdu"]),
 ]
 EXAMINERS = [(f"clinic.{region}", f"{region.title()} Health Check Centre", [region]) for region in REGIONS]
-HOLIDAYS = [
-    ("2026-01-01", "New Year's Day"), ("2026-02-16", "Spring Festival"), ("2026-02-17", "Spring Festival"),
-    ("2026-02-18", "Spring Festival"), ("2026-02-19", "Spring Festival"), ("2026-02-20", "Spring Festival"),
-    ("2026-04-06", "Qingming"), ("2026-05-01", "Labour Day"), ("2026-05-05", "Labour Day"),
-    ("2026-06-19", "Dragon Boat Festival"), ("2026-09-25", "Mid-Autumn Festival"), ("2026-10-01", "National Day"),
-    ("2026-10-02", "National Day"), ("2026-10-05", "National Day"), ("2026-10-06", "National Day"),
-    ("2026-10-07", "National Day"), ("2027-01-01", "New Year's Day"), ("2027-02-05", "Spring Festival"),
-    ("2027-02-08", "Spring Festival"), ("2027-02-09", "Spring Festival"), ("2027-02-10", "Spring Festival"),
-    ("2027-02-11", "Spring Festival"),
-]
 
 
 def id_number(region: str, birth: date, sequence: int) -> str:
@@ -74,19 +68,21 @@ CUSTOMERS = [
     ("Chen Gang 陈刚", "330106", date(1969, 5, 30), 505, "13512345605", "hangzhou"),
     ("Zhou Xin 周鑫", "440305", date(2001, 9, 17), 607, "15012345606", "shenzhen"),
 ]
-# Policies already in force: customer index, product, sum insured, term, start date, annual premium
+# Policies already in force: customer index, product, sum insured, term (years), days in force when the
+# demo is made, annual premium. Two are young on purpose: PDEMO0004, because a large accident claim within
+# 30 days of the start is what the fraud screening refers to the SIU; PDEMO0006, still in its waiting period.
 POLICIES = [
-    (0, "MED01", "200000", 5, date(2025, 6, 1), "1296.00"),
-    (1, "HOME01", "1500000", 10, date(2024, 3, 15), "900.00"),
-    (2, "LIFE20", "1000000", 20, date(2023, 9, 1), "2280.00"),
-    (3, "ACC01", "500000", 5, date(2026, 10, 20), "450.00"),
-    (4, "HOME01", "800000", 10, date(2025, 1, 10), "1520.00"),
-    (5, "MED01", "100000", 1, date(2026, 11, 1), "180.00"),
+    (0, "MED01", "200000", 5, 550, "1296.00"),
+    (1, "HOME01", "1500000", 10, 995, "900.00"),
+    (2, "LIFE20", "1000000", 20, 1190, "2280.00"),
+    (3, "ACC01", "500000", 5, 20, "450.00"),
+    (4, "HOME01", "800000", 10, 690, "1520.00"),
+    (5, "MED01", "100000", 1, 10, "180.00"),
 ]
 
 
 def seed_reference_data(session: Session, now: datetime) -> bool:
-    """Products, rates, surrender values, surveyors, examiners, holidays; False when already there."""
+    """Products, rates, surrender values, surveyors and examiners; False when already there."""
     if session.get(ProductRecord, "MED01") is not None:
         return False
     for code, name, name_zh, line, risk, min_age, max_age, claim_types, deductible in PRODUCTS:
@@ -109,8 +105,6 @@ def seed_reference_data(session: Session, now: datetime) -> bool:
     for username, name, regions in EXAMINERS:
         session.add(SurveyorRecord(username=username, name=name, kind="examiner", regions=regions,
                                    work_start=time(8, 30), work_end=time(16, 30), slot_minutes=60))
-    for day, name in HOLIDAYS:
-        session.add(HolidayRecord(day=date.fromisoformat(day), name=name))
     session.flush()
     return True
 
@@ -129,22 +123,31 @@ def seed_customers(session: Session, cipher: PersonalDataCipher, now: datetime) 
             session.add(customer)
             session.flush()
         customers.append(customer)
-    for index, (who, product, sum_insured, term, start, premium) in enumerate(POLICIES, start=1):
+    today = now.date()
+    for index, (who, product, sum_insured, term, days_in_force, premium) in enumerate(POLICIES, start=1):
         number = f"PDEMO{index:04d}"
         if session.scalar(select(PolicyRecord).where(PolicyRecord.number == number)) is not None:
             continue
-        holder = customers[who]
+        holder, start = customers[who], today - timedelta(days=days_in_force)
         session.add(PolicyRecord(
             number=number, product_code=product, holder_id=holder.id, insured_id=holder.id, beneficiary_ids=[],
             sum_insured=Decimal(sum_insured), remaining_sum_insured=Decimal(sum_insured),
-            annual_premium=Decimal(premium), term_years=term, start_date=start,
-            end_date=start.replace(year=start.year + term), cooling_off_end=None, status="in_force",
-            premiums_paid=Decimal(premium), issued_at=datetime.combine(start, time(9), tzinfo=UTC)))
+            annual_premium=Decimal(premium), term_years=term, start_date=start, end_date=add_years(start, term),
+            cooling_off_end=None, status="in_force", premiums_paid=Decimal(premium) * policy_years(start, today),
+            issued_at=datetime.combine(start, time(9), tzinfo=UTC)))
     watched = "Hu Heiming 胡黑名"
     if session.scalar(select(WatchListRecord).where(WatchListRecord.name == watched)) is None:
         session.add(WatchListRecord(name=watched, reason="sanctions list (demo)", listed_on=now.date()))
     session.flush()
     return customers
+
+
+def policy_years(start: date, today: date) -> int:
+    """The policy years begun by `today`: one annual premium is paid at the start of each."""
+    years = 1
+    while add_years(start, years) <= today:
+        years += 1
+    return years
 
 
 def demo_identity(index: int) -> tuple[str, str, str]:

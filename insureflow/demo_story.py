@@ -184,6 +184,7 @@ def leave_cases(rt: Runtime, gateway: Any) -> int:
     d.do(refer, "application", "agent", {"smoker": False, "height_cm": 170, "weight_kg": 72, "chronic_disease": True,
                                          "occupation_class": 2, "health_declaration": "Type 2 diabetes since 2019"})
     started.append(refer)  # the underwriter: manual underwriting
+    started.append(sell_policy(d)["sale"])  # a policy in its cooling-off period: the customer may still cancel
     claims = [
         (0, "PDEMO0001", "outpatient", 3200, 10, ["medical_invoice"], "beijing", "adjuster"),
         (1, "PDEMO0002", "property_damage", 80000, 4, ["photos", "repair_estimate"], "shanghai", "surveyor"),

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Date,
     DateTime,
     ForeignKey,
@@ -258,10 +259,13 @@ class AppointmentRecord(DomainBase):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
-class HolidayRecord(DomainBase):
-    __tablename__ = "holidays"
+class CompanyDayRecord(DomainBase):
+    """A company-specific day that overrides the statutory calendar: closed (`working` false) or opened."""
+
+    __tablename__ = "company_days"
 
     day: Mapped[date] = mapped_column(Date, primary_key=True)
+    working: Mapped[bool] = mapped_column(Boolean, default=False)
     name: Mapped[str] = mapped_column(String(100))
 
 

@@ -1,6 +1,8 @@
 """On-site survey and medical-exam scheduling: the least-loaded covering surveyor's next free slot.
 
-Working hours are local (Asia/Shanghai) wall-clock times; appointments are stored in UTC. Two
+Slots fall on the business calendar's working days (statutory holidays and 调休 from
+tasks/business_calendar.py, overridden by the company's own days). Working hours are local
+(Asia/Shanghai) wall-clock times; appointments are stored in UTC. Two
 bookings racing for the same slot are kept apart by the unique key (surveyor, start): the loser's
 insert fails inside a savepoint and it tries the next free slot.
 """
@@ -19,7 +21,8 @@ from sqlalchemy.orm import Session
 
 from engine.registry import BpmnError, HandlerContext
 
-from ..records import AppointmentRecord, ClaimRecord, CustomerRecord, HolidayRecord, SurveyorRecord
+from ..business_calendar import BusinessCalendar
+from ..records import AppointmentRecord, ClaimRecord, CustomerRecord, SurveyorRecord
 from ..timeline import set_claim_status
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
@@ -27,7 +30,6 @@ LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 # slots to try when concurrent bookings keep taking the one just chosen.
 SEARCH_HORIZON_DAYS = 60
 MAX_BOOKING_ATTEMPTS = 10
-SATURDAY = 5
 
 
 @dataclass(frozen=True, order=True)
@@ -40,20 +42,6 @@ class Slot:
     def overlaps(self, other: Slot) -> bool:
         """Whether the two blocks share any time."""
         return self.starts_at < other.ends_at and other.starts_at < self.ends_at
-
-
-def is_working_day(day: date, holidays: Collection[date]) -> bool:
-    """Monday to Friday and not a configured holiday."""
-    return day.weekday() < SATURDAY and day not in holidays
-
-
-def working_days(first: date, last: date, holidays: Collection[date]) -> Iterator[date]:
-    """The working days from `first` to `last`, both included, in order."""
-    day = first
-    while day <= last:
-        if is_working_day(day, holidays):
-            yield day
-        day += timedelta(days=1)
 
 
 def day_slots(day: date, work_start: time, work_end: time, slot_minutes: int, tz: ZoneInfo = LOCAL_TZ) -> list[Slot]:
@@ -119,7 +107,7 @@ def _book(
     now = ctx.now()
     today = now.astimezone(LOCAL_TZ).date()
     last = today + timedelta(days=SEARCH_HORIZON_DAYS)
-    days = list(working_days(today, last, _holidays(session, today, last)))
+    days = list(BusinessCalendar.load(session, today, last).working_days(today, last))
     lost: set[tuple[int, datetime]] = set()
     for _ in range(MAX_BOOKING_ATTEMPTS):
         offer = _best_offer(session, surveyors, days, now, lost)
@@ -174,11 +162,6 @@ def _covering(session: Session, kind: str, region: str) -> list[SurveyorRecord]:
     active = session.scalars(select(SurveyorRecord).where(SurveyorRecord.kind == kind,
                                                           SurveyorRecord.active.is_(True)))
     return [s for s in active if region in (s.regions or [])]
-
-
-def _holidays(session: Session, first: date, last: date) -> frozenset[date]:
-    days = session.scalars(select(HolidayRecord.day).where(HolidayRecord.day >= first, HolidayRecord.day <= last))
-    return frozenset(days)
 
 
 def _by_reference(session: Session, key: str) -> AppointmentRecord | None:

@@ -36,6 +36,7 @@ from tasks.records import (
     WatchListRecord,
 )
 from tests.bpmn.conftest import Insurer
+from tests.conftest import TestClock
 
 PAYEE_ACCOUNT = "6222020200112233445"
 # Documents claim_requirements.dmn asks for, per claim type (of the product line the demo policy has).
@@ -52,6 +53,13 @@ TO_PAID = ["svc_status_approved", "svc_pay_claim", "svc_terminate_liability", "s
 
 
 # --- form data of each step ---------------------------------------------------------------------
+
+def after_start(policy: int, days: int) -> str:
+    """The day `days` after demo policy PDEMO000<policy> started: the demo counts its start back from the
+    clock the scenarios start at."""
+    start = TestClock().now.date() - timedelta(days=POLICIES[policy - 1][4])
+    return (start + timedelta(days=days)).isoformat()
+
 
 def claim_form(policy: int = 1, *, claim_type: str = "hospitalization", amount: float = 8_000,
                incident: str = "2026-10-26", claimant: int | None = None, documents: list[str] | None = None,
@@ -277,8 +285,8 @@ def test_unknown_policy_number_sends_the_claim_back_to_registration_until_correc
 
 
 REJECTIONS = {
-    # PDEMO0006 (MED01) started 2026-11-01: an illness a day later is inside the 30-day waiting period.
-    "waiting_period": claim_form(6, incident="2026-11-02", amount=3_000),
+    # PDEMO0006 (MED01) is 10 days old: an illness 5 days after its start is inside the 30-day waiting period.
+    "waiting_period": claim_form(6, incident=after_start(6, days=5), amount=3_000),
     # MED01 covers hospitalization and outpatient only.
     "claim_type_not_covered": claim_form(1, claim_type="accident_injury", amount=3_000),
 }
@@ -358,8 +366,8 @@ def test_missing_documents_not_received_in_30_days_withdraw_the_claim(insurer: I
 
 WATCHED_ACCOUNT = "6217000011112222333"
 FRAUD_FLAGS = {
-    # PDEMO0004 (ACC01, 500,000) started 2026-10-20: 300,000 eight days later.
-    "early_large_claim": (claim_form(4, claim_type="accident_injury", amount=300_000, incident="2026-10-28"),
+    # PDEMO0004 (ACC01, 500,000) is 20 days old: 300,000 eight days after its start.
+    "early_large_claim": (claim_form(4, claim_type="accident_injury", amount=300_000, incident=after_start(4, days=8)),
                           "claim above half the sum insured within 30 days of the policy start"),
     "watch_listed_payee": (claim_form(payee_account=WATCHED_ACCOUNT), "claimant or payee account on the watch list"),
 }

@@ -42,7 +42,10 @@ TO_TERMINATED = ["svc_pay_refund", "svc_terminate_policy"]
 # PDEMO0003: LIFE20 of Zhang Qiang (demo customer 2), started 2023-09-01, one annual premium of 2,280 paid.
 LIFE = "PDEMO0003"
 LIFE_HOLDER = 2
-LIFE_SURRENDER_VALUE = 1140.0  # policy year 4 on 2026-11-02: 50 % of the premiums paid (surrender table)
+# PDEMO0003 has been in force 1,190 days: policy year 4, four annual premiums of 2,280 paid, and the
+# surrender table gives 50 % of the premiums paid in year 4.
+LIFE_PREMIUMS_PAID = 9120.0
+LIFE_SURRENDER_VALUE = 4560.0
 # A unit-linked policy with five years of premiums, made by big_policy(): its surrender value needs approval.
 BIG = "PTEST00001"
 BIG_SURRENDER_VALUE = 184_000.0  # policy year 5: 92 % of 200,000
@@ -137,13 +140,13 @@ def test_surrender_after_cooling_off_pays_the_surrender_value_once_and_terminate
                                              ("instance_completed", None)]
     data = insurer.data(case)
     assert (data["cancellation_fee"], data["refund_approval_limit"]) == (0, REFUND_APPROVAL_LIMIT)
-    assert data["refund"] == {"refund": LIFE_SURRENDER_VALUE, "in_cooling_off": False, "premiums_paid": 2280.0,
-                              "policy_year": 4}
+    assert data["refund"] == {"refund": LIFE_SURRENDER_VALUE, "in_cooling_off": False,
+                              "premiums_paid": LIFE_PREMIUMS_PAID, "policy_year": 4}
     assert data["refund_payment"]["status"] == "accepted"
     assert data["termination"] == {"terminated": True, "reason": "surrender"}
     assert business_key(insurer, case) == LIFE
-    assert refunds(insurer, LIFE) == [(Decimal("1140.00"), "accepted")]
-    assert [amount for amount, _purpose in insurer.gateway.paid.values()] == [Decimal("1140.00")]
+    assert refunds(insurer, LIFE) == [(Decimal("4560.00"), "accepted")]
+    assert [amount for amount, _purpose in insurer.gateway.paid.values()] == [Decimal("4560.00")]
     [paid] = rows(insurer, PaymentRecord)
     assert insurer.cipher.decrypt(paid.payee_account_enc) == REFUND_ACCOUNT
     assert_terminated(insurer, LIFE, "surrender")
@@ -262,7 +265,7 @@ def refund_declined(insurer: Insurer) -> int:
     assert open_keys(insurer, case) == ["resolve_refund_failure"]
     assert insurer.task(case, "resolve_refund_failure").candidate_role == "finance"
     assert insurer.data(case)["payment_error"]["message"] == "account closed"
-    assert refunds(insurer, LIFE) == [(Decimal("1140.00"), "failed")]
+    assert refunds(insurer, LIFE) == [(Decimal("4560.00"), "failed")]
     assert_in_force(insurer, LIFE)
     return case
 
@@ -278,7 +281,7 @@ def test_refund_payment_failure_retried_by_finance_pays_once_and_terminates(insu
     assert status == "completed"
     assert tasks_opened(insurer, case) == ["termination_request", "resolve_refund_failure"]
     assert handlers_run(insurer, case) == CHECKS + ["svc_pay_refund"] + TO_TERMINATED
-    assert refunds(insurer, LIFE) == [(Decimal("1140.00"), "failed"), (Decimal("1140.00"), "accepted")]
+    assert refunds(insurer, LIFE) == [(Decimal("4560.00"), "failed"), (Decimal("4560.00"), "accepted")]
     assert len(insurer.gateway.paid) == 1
     assert_terminated(insurer, LIFE, "surrender")
     assert_replays(insurer, case)
@@ -295,7 +298,7 @@ def test_refund_payment_failure_cancelled_by_finance_keeps_the_policy_in_force(i
                                              ("instance_completed", None)]
     assert events(insurer, case, "task_completed")[-1]["payload"]["data"]["action"] == "cancel"
     assert handlers_run(insurer, case) == CHECKS + ["svc_pay_refund"]
-    assert refunds(insurer, LIFE) == [(Decimal("1140.00"), "failed")]
+    assert refunds(insurer, LIFE) == [(Decimal("4560.00"), "failed")]
     assert insurer.gateway.paid == {}
     assert_in_force(insurer, LIFE)
     assert messages(insurer) == []

@@ -18,14 +18,13 @@ from tasks.handlers.scheduling import (
     first_free_slot,
     schedule_medical_exam,
     schedule_survey,
-    working_days,
 )
 from tasks.records import (
     AppointmentRecord,
     ClaimRecord,
     ClaimStatusRecord,
+    CompanyDayRecord,
     CustomerRecord,
-    HolidayRecord,
     PolicyRecord,
     ProductRecord,
     SurveyorRecord,
@@ -102,10 +101,6 @@ def survey_at(domain, session, moment: datetime, region: str = "shanghai", key: 
 
 
 # --- the pure slot arithmetic ----------------------------------------------------------------------
-
-
-def test_working_days_skip_weekends_and_holidays() -> None:
-    assert list(working_days(FRI, NEXT_TUE, {NEXT_MON})) == [FRI, NEXT_TUE]
 
 
 def test_day_slots_are_consecutive_blocks_from_work_start_that_end_by_work_end() -> None:
@@ -206,12 +201,36 @@ def test_weekend_days_are_skipped(domain, day: date) -> None:
     assert result["starts_at"] == local(NEXT_MON, 9).isoformat()
 
 
-def test_a_configured_holiday_is_skipped(domain) -> None:
+def test_a_company_closed_day_is_skipped(domain) -> None:
     with domain.session_factory() as session, session.begin():
         add_surveyor(session, "amy", ["shanghai"])
-        session.add(HolidayRecord(day=NEXT_MON, name="Company day"))
+        session.add(CompanyDayRecord(day=NEXT_MON, working=False, name="Company day"))
         result = survey_at(domain, session, local(FRI, 18, 30))
     assert result["starts_at"] == local(NEXT_TUE, 9).isoformat()
+
+
+def test_a_weekend_day_the_company_opens_gets_slots(domain) -> None:
+    with domain.session_factory() as session, session.begin():
+        add_surveyor(session, "amy", ["shanghai"])
+        session.add(CompanyDayRecord(day=SAT, working=True, name="Claims clearance Saturday"))
+        result = survey_at(domain, session, local(FRI, 18, 30))
+    assert result["starts_at"] == local(SAT, 9).isoformat()
+
+
+def test_the_national_day_holiday_is_skipped(domain) -> None:
+    # 2026: 1–7 October off by the State Council's notice (the 5th–7th in exchange for two weekend days).
+    with domain.session_factory() as session, session.begin():
+        add_surveyor(session, "amy", ["shanghai"])
+        result = survey_at(domain, session, local(date(2026, 9, 30), 17, 30))
+    assert result["starts_at"] == local(date(2026, 10, 8), 9).isoformat()
+
+
+def test_an_adjusted_working_saturday_gets_slots(domain) -> None:
+    # Saturday 10 October 2026 is worked (调休) in exchange for the National Day week.
+    with domain.session_factory() as session, session.begin():
+        add_surveyor(session, "amy", ["shanghai"])
+        result = survey_at(domain, session, local(date(2026, 10, 9), 17, 30))
+    assert result["starts_at"] == local(date(2026, 10, 10), 9).isoformat()
 
 
 def test_a_fully_booked_day_moves_to_the_next_working_day(domain) -> None:

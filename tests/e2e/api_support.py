@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -11,8 +12,15 @@ from sqlalchemy import select
 from werkzeug.test import TestResponse
 
 from engine.models import HumanTaskModel
+from tasks.common import BUSINESS_TZ
 from tests.conftest import fresh_database
 from tests.e2e.conftest import Site, _site
+
+
+def days_ago(days: int) -> str:
+    """The business day `days` before today, ISO: the served app reads the system clock, so dates in
+    test data are counted back from it (the demo's own dates are too)."""
+    return (datetime.now(BUSINESS_TZ) - timedelta(days=days)).date().isoformat()
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])

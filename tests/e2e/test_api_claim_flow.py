@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
 from typing import Any
 
 from insureflow.demo_data import demo_identity
-from tasks.common import BUSINESS_TZ
-from tests.e2e.api_support import Caller, ok, shared_site
+from tests.e2e.api_support import Caller, days_ago, ok, shared_site
 from tests.e2e.conftest import Site
 
 __all__ = ["shared_site"]
@@ -17,7 +15,7 @@ def first_notice() -> dict[str, Any]:
     """The register-claim form of insureflow/demo_story.py's settled claim (policy PDEMO0001, a hospital stay)."""
     name, id_number, _phone = demo_identity(0)
     # The demo already holds two claims on PDEMO0001 (10 and 20 days ago): this incident is another one.
-    incident = (datetime.now(BUSINESS_TZ) - timedelta(days=8)).date().isoformat()
+    incident = days_ago(8)
     return {"policy_number": "PDEMO0001", "claimant_name": name, "claimant_id_number": id_number,
             "incident_date": incident, "claim_type": "hospitalization", "description": "Appendectomy, 4 nights",
             "claimed_amount": 68000, "documents": ["claim_form", "id_copy", "bank_card", "medical_invoice",

@@ -4,16 +4,14 @@ task and answers the references that POST /api/tasks/{id}/complete then names; e
 from __future__ import annotations
 
 import io
-from datetime import datetime, timedelta
 from itertools import count
 from typing import Any
 
 from sqlalchemy import func, select
 
 from insureflow.demo_data import demo_identity
-from tasks.common import BUSINESS_TZ
 from tasks.records import ClaimDocumentRecord, ClaimRecord
-from tests.e2e.api_support import Caller, demo_task, error, ok, open_task, shared_site
+from tests.e2e.api_support import Caller, days_ago, demo_task, error, ok, open_task, shared_site
 from tests.e2e.conftest import Site
 
 __all__ = ["shared_site"]
@@ -26,7 +24,7 @@ _days = count(40)
 def first_notice(**changes: Any) -> dict[str, Any]:
     """Register-claim data for demo policy PDEMO0001, a different incident day on every call."""
     name, id_number, _phone = demo_identity(0)
-    incident = (datetime.now(BUSINESS_TZ) - timedelta(days=next(_days))).date().isoformat()
+    incident = days_ago(next(_days))
     return {"policy_number": "PDEMO0001", "claimant_name": name, "claimant_id_number": id_number,
             "incident_date": incident, "claim_type": "hospitalization", "description": "Two nights",
             "claimed_amount": 5200, "documents": ["claim_form", "id_copy", "bank_card"],

@@ -13,14 +13,14 @@ from sqlalchemy import func, select
 from engine.models import EventModel, InstanceModel
 from engine.settings import DEFAULT_ROLES
 from tests.bpmn.test_claims_scenarios import assessment, claim_form
-from tests.e2e.api_support import Caller, error, ok, shared_site
+from tests.e2e.api_support import Caller, days_ago, error, ok, shared_site
 from tests.e2e.conftest import Site
 
 __all__ = ["shared_site"]
 
 BPMN_DIR = Path(__file__).resolve().parents[2] / "bpmn"
 ANALYSTS = {"analyst", "admin"}
-CLAIM = claim_form(incident="2026-10-05")  # a day no demo claim is about: never a duplicate
+CLAIM = claim_form(incident=days_ago(40))  # a day no demo claim is about: never a duplicate
 SCENARIO = {"process": "claims", "steps": [{"task": "register_claim", "data": CLAIM},
                                            {"task": "assess_amount", "data": assessment(7_000)}]}
 

@@ -12,13 +12,13 @@ from flask.testing import FlaskClient
 from engine import task_service
 from engine.errors import ConflictError
 from insureflow.demo_data import demo_identity
-from tests.e2e.api_support import demo_task, open_task
+from tests.e2e.api_support import days_ago, demo_task, open_task
 from tests.e2e.conftest import Site
 
 NAME, ID_NUMBER, _PHONE = demo_identity(0)
 CLAIM = {
     "policy_number": "PDEMO0001", "claimant_name": NAME, "claimant_id_number": ID_NUMBER,
-    "incident_date": "2026-11-01", "claim_type": "hospitalization", "description": "Three nights in hospital",
+    "incident_date": days_ago(33), "claim_type": "hospitalization", "description": "Three nights in hospital",
     "claimed_amount": "12,500.50", "documents": ["claim_form", "id_copy", "bank_card", "medical_invoice",
                                                  "discharge_summary"],
     "payee_account": "6222020200112233445", "region": "beijing",

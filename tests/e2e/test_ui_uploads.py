@@ -7,7 +7,6 @@ import html
 import io
 import json
 import re
-from datetime import datetime, timedelta
 from itertools import count
 from typing import Any
 
@@ -18,10 +17,9 @@ from werkzeug.test import encode_multipart
 
 from engine.models import HumanTaskModel
 from insureflow.demo_data import demo_identity
-from tasks.common import BUSINESS_TZ
 from tasks.records import ClaimDocumentRecord, ClaimRecord
 from tests.conftest import ROOT
-from tests.e2e.api_support import open_task, shared_site
+from tests.e2e.api_support import days_ago, open_task, shared_site
 from tests.e2e.conftest import Site
 from webui import forms_render
 
@@ -35,7 +33,7 @@ _days = count(30)
 def claim_form(**changes: Any) -> dict[str, Any]:
     """A register-claim form for demo policy PDEMO0001; each call a different incident day (no duplicates)."""
     name, id_number, _phone = demo_identity(0)
-    incident = (datetime.now(BUSINESS_TZ) - timedelta(days=next(_days))).date().isoformat()
+    incident = days_ago(next(_days))
     return {"policy_number": "PDEMO0001", "claimant_name": name, "claimant_id_number": id_number,
             "incident_date": incident, "claim_type": "hospitalization", "description": "Appendectomy",
             "claimed_amount": "6800", "documents": ["claim_form", "id_copy", "bank_card"],

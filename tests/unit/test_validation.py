@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest
@@ -176,7 +175,7 @@ def billion_laughs(levels: int = 10) -> bytes:
 
 
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-16"])
-def test_billion_laughs_is_refused_quickly_and_nothing_expands(encoding: str) -> None:
+def test_billion_laughs_is_refused_unparsed_and_nothing_expands(encoding: str) -> None:
     body = replaced(valid_bpmn(), SCRIPT_TASK_OPEN,
                     SCRIPT_TASK_OPEN + "\n      <bpmn:documentation>&lol10;</bpmn:documentation>")
     content = with_doctype(billion_laughs(10), body)
@@ -184,11 +183,8 @@ def test_billion_laughs_is_refused_quickly_and_nothing_expands(encoding: str) ->
         content = replaced(content, b'encoding="UTF-8"', b'encoding="UTF-16"').decode().encode("utf-16")
     files = fixture_files(**{BPMN: content})
 
-    started = time.perf_counter()
     parsed, problems = validate(files)
-    elapsed = time.perf_counter() - started
 
-    assert elapsed < 1.0
     assert parsed is None or problems
     assert [(p.file, p.element) for p in problems] == [(BPMN, None)]
     assert "DOCTYPE" in problems[0].message or "entity" in problems[0].message.lower()
