@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 
+import pytest
+import time_machine
 from click.testing import CliRunner
 
 from insureflow.cli import cli
@@ -49,3 +52,20 @@ def test_the_demo_fills_every_inbox_tells_the_story_and_keeps_personal_data_encr
     secrets += [id_number for _, id_number, _ in people] + [phone for _, _, phone in people]
     for secret in secrets:
         assert secret.encode() not in raw, secret
+
+
+@pytest.mark.parametrize("moment", ["2028-02-29T09:30:00+08:00", "2031-12-31T23:50:00+08:00",
+                                    "2027-02-08T10:00:00+08:00"],
+                         ids=["leap day", "new year's eve", "spring festival"])
+def test_the_demo_leaves_work_in_every_inbox_on_any_day(tmp_path: Path, moment: str) -> None:
+    """The system clock pinned (time-machine) on awkward days, including years the statutory calendar
+    may not know yet: the demo counts its dates back from that moment and tells the same story."""
+    with time_machine.travel(datetime.fromisoformat(moment), tick=True):
+        folder = tmp_path / "demo"
+        _run(folder, "init", "--demo")
+        for user, task in INBOXES.items():
+            inbox = json.loads(_run(folder, "--json", "tasks", "--as", user))
+            assert task in [t["name"] for t in inbox["tasks"]], (user, inbox)
+        cases = json.loads(_run(folder, "--json", "instances", "--process", "sales"))["instances"]
+        # a policy issued and in its cooling-off period: the sale waits for its end, no task open
+        assert any(c["status"] == "waiting" and c["business_key"] and not c["open_tasks"] for c in cases)
