@@ -19,6 +19,7 @@ class GatewayAnswer:
     accepted: bool
     reference: str | None = None
     reason: str | None = None
+    amount: Decimal | None = None  # what the gateway holds for the key, when it tells
 
 
 class PaymentGateway(Protocol):
@@ -28,7 +29,8 @@ class PaymentGateway(Protocol):
         """Pay once per `key`: a repeated key never pays twice. May raise GatewayTimeoutError."""
 
     def status(self, key: str) -> GatewayAnswer | None:
-        """What happened to the payment with `key`; None when the gateway never received it."""
+        """What happened to the payment with `key` (accepted or declined, with its amount); None when the
+        gateway never received it."""
 
 
 @dataclass
@@ -36,27 +38,39 @@ class SimulatedGateway:
     """An in-process gateway that can be told to fail, time out, or time out after accepting.
 
     `script` holds the behaviour of the next calls, one word each: "ok", "decline", "timeout"
-    (nothing happens), "accept_then_timeout" (the payment is made but the answer is lost).
+    (nothing happens), "accept_then_timeout" (the payment is made but the answer is lost). Like real
+    gateways it answers a repeated key with its first answer: a key is paid, or declined, once.
     """
 
     script: list[str] = field(default_factory=list)
     paid: dict[str, tuple[Decimal, str]] = field(default_factory=dict)
+    declined: dict[str, tuple[Decimal, str]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def pay(self, key: str, amount: Decimal, account: str, purpose: str) -> GatewayAnswer:
         with self._lock:
-            if key in self.paid:  # the gateway is idempotent per key, like real ones
-                return GatewayAnswer(True, f"SIM-{key}")
+            known = self._answer(key)
+            if known is not None:
+                return known
             behaviour = self.script.pop(0) if self.script else "ok"
             if behaviour == "decline":
-                return GatewayAnswer(False, reason="account closed")
+                self.declined[key] = (amount, "account closed")
+                return GatewayAnswer(False, reason="account closed", amount=amount)
             if behaviour == "timeout":
                 raise GatewayTimeoutError("payment gateway did not answer")
             self.paid[key] = (amount, purpose)
             if behaviour == "accept_then_timeout":
                 raise GatewayTimeoutError("payment gateway did not answer")
-            return GatewayAnswer(True, f"SIM-{key}")
+            return GatewayAnswer(True, f"SIM-{key}", amount=amount)
 
     def status(self, key: str) -> GatewayAnswer | None:
         with self._lock:
-            return GatewayAnswer(True, f"SIM-{key}") if key in self.paid else None
+            return self._answer(key)
+
+    def _answer(self, key: str) -> GatewayAnswer | None:
+        if key in self.paid:
+            return GatewayAnswer(True, f"SIM-{key}", amount=self.paid[key][0])
+        if key in self.declined:
+            amount, reason = self.declined[key]
+            return GatewayAnswer(False, reason=reason, amount=amount)
+        return None

@@ -3,6 +3,7 @@ found by value through the keyed `*_hash` columns (see tasks/crypto.py)."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
@@ -109,11 +110,19 @@ class SurrenderValueRecord(DomainBase):
     percent_of_premiums: Mapped[Decimal] = mapped_column(Numeric(5, 2))
 
 
+def new_uid() -> str:
+    """A random identity given to a row when it is made and committed with it."""
+    return uuid.uuid4().hex
+
+
 class PolicyRecord(DomainBase):
     __tablename__ = "policies"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(24), unique=True)
+    # Numbers and ids of a row whose insert was rolled back are given again to the next row; this never
+    # is, so payment keys built from it never match a payment made for a rolled-back policy or claim.
+    uid: Mapped[str] = mapped_column(String(32), default=new_uid, index=True, unique=True)
     product_code: Mapped[str] = mapped_column(ForeignKey("products.code"))
     holder_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
     insured_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
@@ -140,6 +149,7 @@ class ClaimRecord(DomainBase):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(24), unique=True)
+    uid: Mapped[str] = mapped_column(String(32), default=new_uid, index=True, unique=True)  # see PolicyRecord.uid
     policy_id: Mapped[int] = mapped_column(ForeignKey("policies.id"), index=True)
     claimant_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
     incident_date: Mapped[date] = mapped_column(Date)

@@ -1,11 +1,21 @@
-"""Payout handlers: claim payments and refunds through the payment gateway, one payment per attempt key."""
+"""Payout handlers: claim payments and refunds through the payment gateway, exactly once per attempt.
+
+The gateway key is the payment's business identity — `claim:<number>:<uid>:payout:<attempt>` and
+`policy:<number>:<uid>:refund:<attempt>` — where the uid is the claim's or policy's own committed
+identity (numbers of a rolled-back row are reused; uids never are) and the attempt counts the
+committed, final declines of that payment before it. Nothing of the running step goes into it, so a
+step that dies after the gateway accepted but before the commit (a killed worker, a failed commit)
+computes the same key when it is run again, and the gateway's answer for that key is taken instead
+of paying twice.
+"""
 
 from __future__ import annotations
 
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from engine.registry import BpmnError, HandlerContext
 
@@ -19,7 +29,7 @@ AML_HIT = "payee on the sanctions/watch list"
 
 
 def pay_claim(ctx: HandlerContext, claim_id: int, amount: float) -> dict[str, Any]:
-    """Screen the payee, then pay the claim once per attempt key — BPMN error `payment_failed` on a hit or decline."""
+    """Screen the payee, then pay the claim once per attempt — BPMN error `payment_failed` on a hit or decline."""
     session = ctx.session
     claim = session.get(ClaimRecord, int(claim_id))
     if claim is None:
@@ -29,7 +39,9 @@ def pay_claim(ctx: HandlerContext, claim_id: int, amount: float) -> dict[str, An
     value = _positive(amount)
     if watch_listed(session, claim.payee_account_hash, session.get(CustomerRecord, claim.claimant_id)):
         raise BpmnError("payment_failed", AML_HIT, {"reason": "aml_hit"})
-    payment = _settle(ctx, "claim_payout", claim.policy_id, claim.id, value, claim.payee_account_enc,
+    key = payment_key(session, "claim_payout", f"claim:{claim.number}:{claim.uid[:12]}:payout",
+                      claim_id=claim.id)
+    payment = _settle(ctx, key, "claim_payout", claim.policy_id, claim.id, value, claim.payee_account_enc,
                       f"claim {claim.number}")
     # Repeating these for an already accepted payment is harmless: each is idempotent.
     claim.paid_amount = payment.amount
@@ -39,7 +51,7 @@ def pay_claim(ctx: HandlerContext, claim_id: int, amount: float) -> dict[str, An
 
 
 def pay_refund(ctx: HandlerContext, policy_id: int, amount: float, payee_account: str) -> dict[str, Any]:
-    """Screen the payee, then pay a policy refund once per attempt key — BPMN error `payment_failed` on failure."""
+    """Screen the payee, then pay a policy refund once per attempt — BPMN error `payment_failed` on failure."""
     session = ctx.session
     policy = session.get(PolicyRecord, int(policy_id))
     if policy is None:
@@ -50,17 +62,29 @@ def pay_refund(ctx: HandlerContext, policy_id: int, amount: float, payee_account
     cipher = services(ctx).cipher
     if watch_listed(session, cipher.lookup_hash(payee_account), session.get(CustomerRecord, policy.holder_id)):
         raise BpmnError("payment_failed", AML_HIT, {"reason": "aml_hit"})
-    payment = _settle(ctx, "refund", policy.id, None, value, cipher.encrypt(payee_account),
+    key = payment_key(session, "refund", f"policy:{policy.number}:{policy.uid[:12]}:refund",
+                      policy_id=policy.id)
+    payment = _settle(ctx, key, "refund", policy.id, None, value, cipher.encrypt(payee_account),
                       f"refund policy {policy.number}")
     return _result(payment)
 
 
+def payment_key(session: Session, kind: str, prefix: str, *, claim_id: int | None = None,
+                policy_id: int | None = None) -> str:
+    """`<prefix>:<attempt>`: the attempt after the committed final declines of this payment (a declined
+    key is spent at the gateway; a finance retry needs a new one)."""
+    subject = PaymentRecord.claim_id == claim_id if claim_id is not None else PaymentRecord.policy_id == policy_id
+    declines = session.scalar(select(func.count(PaymentRecord.id)).where(
+        subject, PaymentRecord.kind == kind, PaymentRecord.status == "failed")) or 0
+    return f"{prefix}:{declines + 1}"
+
+
 def _settle(
-    ctx: HandlerContext, kind: str, policy_id: int, claim_id: int | None, amount: Decimal, account_enc: bytes,
-    purpose: str,
+    ctx: HandlerContext, key: str, kind: str, policy_id: int, claim_id: int | None, amount: Decimal,
+    account_enc: bytes, purpose: str,
 ) -> PaymentRecord:
-    """The accepted payment for this step's key, paying it if the gateway has not yet; raises on failure."""
-    session, now, key = ctx.session, ctx.now(), ctx.idempotency_key
+    """The accepted payment for `key`, paying it if the gateway has not yet; raises on failure."""
+    session, now = ctx.session, ctx.now()
     payment = session.scalar(select(PaymentRecord).where(PaymentRecord.idempotency_key == key))
     if payment is None:
         payment = PaymentRecord(idempotency_key=key, kind=kind, claim_id=claim_id, policy_id=policy_id,
@@ -73,12 +97,16 @@ def _settle(
     if payment.status == "failed":  # the gateway's answer for this key is final
         raise BpmnError("payment_failed", payment.failure or "payment declined", {"reason": "declined"})
     gateway = services(ctx).gateway
-    # Always ask before paying. A timeout raises out of this handler and the engine rolls back its
-    # savepoint, so neither this pending row nor its `attempts` survives into the retry: the retry
-    # finds no row and cannot tell that an earlier call reached the gateway (and perhaps paid, as in
-    # "accept, then time out"). The gateway is the only record that outlives the rollback, so its
-    # answer for the key decides; pay is called only when the gateway has never seen the key.
+    # Always ask before paying. A timeout, a crash or a failed commit undoes this pending row and its
+    # `attempts`: the next run finds no row and cannot tell that an earlier call reached the gateway
+    # (and perhaps paid, as in "accept, then time out"). The gateway is the only record that outlives
+    # the rollback, and the key is the same on every run, so its answer for the key decides; pay is
+    # called only when the gateway has never seen the key.
     answer: GatewayAnswer | None = gateway.status(key)
+    if answer is not None and answer.amount is not None and money(answer.amount) != payment.amount:
+        # The step was run again with another amount after the gateway took the first: never silent.
+        raise RuntimeError(f"the gateway already holds {key} for {money(answer.amount)}, not the "
+                           f"{payment.amount} asked now: reconcile the payment before going on")
     if answer is None:
         payment.attempts += 1
         payment.updated_at = now

@@ -39,7 +39,7 @@ REFUND_ACCOUNT = "6228480011223344556"
 REFUND_APPROVAL_LIMIT = 20_000  # refund_rules.dmn
 CHECKS = ["svc_verify_requester", "svc_compute_refund"]
 TO_TERMINATED = ["svc_pay_refund", "svc_terminate_policy"]
-# PDEMO0003: LIFE20 of Zhang Qiang (demo customer 2), started 2023-09-01, one annual premium of 2,280 paid.
+# PDEMO0003: LIFE20 of Zhang Qiang (demo customer 2).
 LIFE = "PDEMO0003"
 LIFE_HOLDER = 2
 # PDEMO0003 has been in force 1,190 days: policy year 4, four annual premiums of 2,280 paid, and the

@@ -1,4 +1,5 @@
-"""Payouts: AML screening first, then exactly one payment per attempt key under every gateway behaviour."""
+"""Payouts: AML screening first, then exactly one payment per attempt under every gateway behaviour, keyed by
+the payment's business identity (claim or policy number and attempt), never by the step that runs it."""
 
 from __future__ import annotations
 
@@ -28,6 +29,9 @@ from tasks.services import DomainServices
 
 _seq = count(1)
 ACCOUNT = "6222020000000077"
+CLAIM_UID, POLICY_UID = "c1a1" * 8, "9011" * 8
+PAYOUT_1, PAYOUT_2 = "claim:C20261001000001:c1a1c1a1c1a1:payout:1", "claim:C20261001000001:c1a1c1a1c1a1:payout:2"
+REFUND_1 = "policy:P000000001:901190119011:refund:1"
 JAN_1 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
@@ -53,7 +57,7 @@ class Case:
     policy: PolicyRecord
     holder: CustomerRecord
 
-    def ctx(self, domain, key: str = "41:pay-out"):
+    def ctx(self, domain, key: str = "41:step-uuid"):
         return replace(domain.ctx(self.session, key=key), services=self.services)
 
 
@@ -68,13 +72,14 @@ def case(domain) -> Iterator[Case]:
                                                risk_level="low", min_age=0, max_age=65, claim_types=["medical"],
                                                deductible=Decimal("0"))])
         session.flush()
-        policy = PolicyRecord(number="P000000001", product_code="MED1", holder_id=holder.id, insured_id=holder.id,
+        policy = PolicyRecord(number="P000000001", uid=POLICY_UID, product_code="MED1", holder_id=holder.id,
+                              insured_id=holder.id,
                               sum_insured=Decimal("100000"), remaining_sum_insured=Decimal("100000"),
                               annual_premium=Decimal("1200"), term_years=1, start_date=date(2026, 1, 1),
                               end_date=date(2026, 12, 31), status="in_force", issued_at=JAN_1)
         session.add(policy)
         session.flush()
-        claim = ClaimRecord(number="C20261001000001", policy_id=policy.id, claimant_id=holder.id,
+        claim = ClaimRecord(number="C20261001000001", uid=CLAIM_UID, policy_id=policy.id, claimant_id=holder.id,
                             incident_date=date(2026, 10, 1), claim_type="medical", claimed_amount=Decimal("5000"),
                             payee_account_enc=cipher.encrypt(ACCOUNT), payee_account_hash=cipher.lookup_hash(ACCOUNT),
                             region="shanghai", status="approved", check_code="0011", reported_at=JAN_1)
@@ -107,10 +112,10 @@ def payments(session) -> list[PaymentRecord]:
 def test_pay_claim_pays_the_claimant_and_marks_the_claim_paid(domain, case):
     result = as_engine_step(case.ctx(domain), pay_claim, case.claim.id, 4800)
     [payment] = payments(case.session)
-    assert result == {"payment_id": payment.id, "gateway_ref": "SIM-41:pay-out", "status": "accepted"}
-    assert case.gateway.paid == {"41:pay-out": (Decimal("4800.00"), "claim C20261001000001")}
-    assert (payment.kind, payment.claim_id, payment.amount, payment.attempts) == ("claim_payout", case.claim.id,
-                                                                                  Decimal("4800.00"), 1)
+    assert result == {"payment_id": payment.id, "gateway_ref": f"SIM-{PAYOUT_1}", "status": "accepted"}
+    assert case.gateway.paid == {PAYOUT_1: (Decimal("4800.00"), "claim C20261001000001")}
+    assert (payment.idempotency_key, payment.kind, payment.claim_id, payment.amount, payment.attempts) == (
+        PAYOUT_1, "claim_payout", case.claim.id, Decimal("4800.00"), 1)
     assert domain.services.cipher.decrypt(payment.payee_account_enc) == ACCOUNT
     assert (case.claim.status, case.claim.paid_amount, case.claim.closed_at) == ("paid", Decimal("4800.00"),
                                                                                  domain.clock.now)
@@ -118,9 +123,9 @@ def test_pay_claim_pays_the_claimant_and_marks_the_claim_paid(domain, case):
     assert case.session.scalar(select(func.count(NotificationRecord.id))) == 0
 
 
-def test_pay_claim_run_again_with_the_same_key_returns_the_first_payment(domain, case):
-    first = as_engine_step(case.ctx(domain), pay_claim, case.claim.id, 4800)
-    again = as_engine_step(case.ctx(domain), pay_claim, case.claim.id, 4800)
+def test_pay_claim_run_again_by_any_step_returns_the_first_payment(domain, case):
+    first = as_engine_step(case.ctx(domain, key="41:a-step"), pay_claim, case.claim.id, 4800)
+    again = as_engine_step(case.ctx(domain, key="41:another-step-after-a-crash"), pay_claim, case.claim.id, 4800)
     assert again == first
     assert case.gateway.pay_calls == 1
     assert len(payments(case.session)) == 1
@@ -139,12 +144,29 @@ def test_a_declined_payment_is_a_bpmn_error_and_leaves_a_failed_payment(domain, 
     assert (case.claim.status, case.claim.paid_amount) == ("approved", None)
 
 
-def test_a_declined_key_is_never_sent_again(domain, case):
+def test_after_a_committed_decline_the_next_attempt_has_its_own_key(domain, case):
+    case.gateway.script.extend(["decline", "ok"])
+    with pytest.raises(BpmnError):
+        as_engine_step(case.ctx(domain), pay_claim, case.claim.id, 4800)
+    result = as_engine_step(case.ctx(domain), pay_claim, case.claim.id, 4800)  # finance: retry
+    assert result["gateway_ref"] == f"SIM-{PAYOUT_2}"
+    assert [(p.idempotency_key, p.status) for p in payments(case.session)] == [(PAYOUT_1, "failed"),
+                                                                               (PAYOUT_2, "accepted")]
+    assert list(case.gateway.paid) == [PAYOUT_2] and list(case.gateway.declined) == [PAYOUT_1]
+
+
+def test_a_decline_whose_commit_was_lost_is_read_back_from_the_gateway_not_sent_again(domain, case):
     case.gateway.script.append("decline")
-    for _ in range(2):
-        with pytest.raises(BpmnError):
-            as_engine_step(case.ctx(domain), pay_claim, case.claim.id, 4800)
+    lost = case.session.begin_nested()
+    with pytest.raises(BpmnError):
+        pay_claim(case.ctx(domain), case.claim.id, 4800)
+    lost.rollback()  # the process died before the decline was committed
+    assert payments(case.session) == []
+    with pytest.raises(BpmnError) as caught:
+        as_engine_step(case.ctx(domain), pay_claim, case.claim.id, 4800)
+    assert caught.value.message == "account closed"
     assert case.gateway.pay_calls == 1
+    assert [(p.idempotency_key, p.status) for p in payments(case.session)] == [(PAYOUT_1, "failed")]
 
 
 def test_a_timeout_is_an_incident_and_the_retry_pays_once(domain, case):
@@ -154,7 +176,7 @@ def test_a_timeout_is_an_incident_and_the_retry_pays_once(domain, case):
     assert payments(case.session) == []  # the engine rolled the attempt back
     result = as_engine_step(case.ctx(domain), pay_claim, case.claim.id, 4800)
     assert result["status"] == "accepted"
-    assert list(case.gateway.paid) == ["41:pay-out"]
+    assert list(case.gateway.paid) == [PAYOUT_1]
     assert len(payments(case.session)) == 1
 
 
@@ -165,9 +187,9 @@ def test_accepted_then_timed_out_the_retry_asks_the_gateway_and_never_pays_twice
     assert payments(case.session) == []  # nothing local remembers that the gateway paid
     result = as_engine_step(case.ctx(domain), pay_claim, case.claim.id, 4800)
     [payment] = payments(case.session)
-    assert result == {"payment_id": payment.id, "gateway_ref": "SIM-41:pay-out", "status": "accepted"}
+    assert result == {"payment_id": payment.id, "gateway_ref": f"SIM-{PAYOUT_1}", "status": "accepted"}
     assert case.gateway.pay_calls == 1
-    assert case.gateway.paid == {"41:pay-out": (Decimal("4800.00"), "claim C20261001000001")}
+    assert case.gateway.paid == {PAYOUT_1: (Decimal("4800.00"), "claim C20261001000001")}
     assert case.claim.status == "paid"
 
 
@@ -182,10 +204,14 @@ def test_a_pending_payment_that_survived_a_timeout_counts_its_attempts(domain, c
     assert len(case.gateway.paid) == 1
 
 
-def test_another_attempt_key_is_another_payment(domain, case):
-    as_engine_step(case.ctx(domain, key="41:first"), pay_claim, case.claim.id, 100)
-    as_engine_step(case.ctx(domain, key="41:second"), pay_claim, case.claim.id, 100)
-    assert sorted(case.gateway.paid) == ["41:first", "41:second"]
+def test_a_different_amount_for_a_payment_the_gateway_already_holds_is_refused(domain, case):
+    case.gateway.script.append("accept_then_timeout")
+    with pytest.raises(GatewayTimeoutError):
+        as_engine_step(case.ctx(domain), pay_claim, case.claim.id, 4800)
+    with pytest.raises(RuntimeError, match=f"already holds {PAYOUT_1} for 4800.00, not the 4500.00"):
+        as_engine_step(case.ctx(domain), pay_claim, case.claim.id, 4500)
+    assert case.gateway.pay_calls == 1 and payments(case.session) == []
+    assert case.claim.paid_amount is None
 
 
 @pytest.mark.parametrize("listed_by", ["account", "name", "id_number"])
@@ -225,10 +251,10 @@ def test_pay_refund_pays_the_given_account_once(domain, case):
     result = as_engine_step(case.ctx(domain), pay_refund, case.policy.id, 1190, REFUND_ACCOUNT)
     again = as_engine_step(case.ctx(domain), pay_refund, case.policy.id, 1190, REFUND_ACCOUNT)
     [payment] = payments(case.session)
-    assert result == again == {"payment_id": payment.id, "gateway_ref": "SIM-41:pay-out", "status": "accepted"}
+    assert result == again == {"payment_id": payment.id, "gateway_ref": f"SIM-{REFUND_1}", "status": "accepted"}
     assert (payment.kind, payment.claim_id, payment.policy_id) == ("refund", None, case.policy.id)
     assert domain.services.cipher.decrypt(payment.payee_account_enc) == REFUND_ACCOUNT
-    assert case.gateway.paid == {"41:pay-out": (Decimal("1190.00"), "refund policy P000000001")}
+    assert case.gateway.paid == {REFUND_1: (Decimal("1190.00"), "refund policy P000000001")}
 
 
 def test_pay_refund_accepted_then_timed_out_pays_once_on_retry(domain, case):
