@@ -18,7 +18,7 @@ from engine.runtime import Runtime
 from engine.settings import EngineSettings
 from tasks.crypto import PersonalDataCipher
 from tasks.documents import MAX_DOCUMENT_BYTES, reference_problems
-from tasks.payment_gateway import SimulatedGateway
+from tasks.gateway_ledger import GatewayFaults, LedgerGateway
 from tasks.services import DomainServices
 
 from .instance_folder import InstanceConfig, InstanceFolderError
@@ -67,7 +67,24 @@ def build_services(config: InstanceConfig) -> DomainServices:
     if not isinstance(limit, int) or isinstance(limit, bool) or limit <= 0:
         raise InstanceFolderError(f"{config.path / 'insureflow.toml'}: [documents] max_file_bytes must be a positive "
                                   f"whole number of bytes, not {limit!r}")
-    return DomainServices(cipher=PersonalDataCipher(key), gateway=SimulatedGateway(), max_document_bytes=limit)
+    return DomainServices(cipher=PersonalDataCipher(key), gateway=build_gateway(config), max_document_bytes=limit)
+
+
+def build_gateway(config: InstanceConfig) -> LedgerGateway:
+    """The instance's payment gateway from `[gateway]`: the simulated one, its ledger in the instance folder."""
+    settings = dict(config.gateway)
+    kind = settings.pop("kind", "simulated")
+    where = config.path / "insureflow.toml"
+    if kind != "simulated":
+        raise InstanceFolderError(f"{where}: [gateway] kind {kind!r} is not known (only \"simulated\" is)")
+    unknown = sorted(set(settings) - {"faults", "seed"})
+    if unknown:
+        raise InstanceFolderError(f"{where}: unknown [gateway] settings: {', '.join(unknown)}")
+    try:
+        faults = GatewayFaults.parse(settings)
+    except ValueError as exc:
+        raise InstanceFolderError(f"{where}: {exc}") from None
+    return LedgerGateway(config.gateway_ledger_file, faults)
 
 
 def check_document_references(context: SubmissionContext, schema: Mapping[str, Any],

@@ -16,7 +16,7 @@ from engine import audit_integrity, deployments, incidents, instances, task_serv
 from engine.errors import InvalidInputError
 from engine.identity import OPERATOR
 
-from . import cli_admin, cli_calendar, cli_migrate, instance_folder, schema
+from . import cli_admin, cli_calendar, cli_migrate, cli_payments, instance_folder, schema
 from .bootstrap import build_app
 from .cli_context import Context, handled, parse_data, pass_ctx, read_files
 from .output import EXIT_INVALID, fail, short_time, table
@@ -289,7 +289,8 @@ def _stop(_signum: int, _frame: object) -> None:
 @handled
 def verify(ctx: Context, checkpoint_file: str | None, save_file: str | None) -> None:
     """Recompute every history chain and every deployment's files; name the first broken event and each
-    altered file; optionally check a stored checkpoint or save a new one."""
+    altered file; match the gateway's payments with the database's; optionally check a stored checkpoint
+    or save a new one."""
     rt = ctx.app.runtime
     report = audit_integrity.verify_all(rt, OPERATOR)
     result = audit_integrity.report_dict(report)
@@ -306,14 +307,18 @@ def verify(ctx: Context, checkpoint_file: str | None, save_file: str | None) -> 
         lines.append(f"checkpoint of {checked.generated_at}: " + (
             f"ok, {checked.instances_checked} chain heads still extended" if checked.ok else "FAILED"))
         ok = ok and checked.ok
+    mismatches = [line for line in cli_payments.ledger_lines(ctx) if line.problem]
+    result["payment_mismatches"] = mismatches
+    lines += [f"PAYMENT {line.key}: {line.problem}" for line in mismatches]
+    ok = ok and not mismatches
     if save_file:
         document = audit_integrity.make_checkpoint(rt, OPERATOR)
         Path(save_file).write_text(json.dumps(document, ensure_ascii=False, indent=1), encoding="utf-8")
         result["saved_checkpoint"] = save_file
         lines.append(f"checkpoint saved to {save_file} (digest {document['digest'][:12]})")
-    lines.append(f"{'ok' if report.ok else 'FAILED'}: {report.chains.events} events in {report.chains.instances} "
-                 f"instance chains and {report.deployments.files} files in {report.deployments.deployments} "
-                 "deployments checked")
+    lines.append(f"{'ok' if report.ok and not mismatches else 'FAILED'}: {report.chains.events} events in "
+                 f"{report.chains.instances} instance chains, {report.deployments.files} files in "
+                 f"{report.deployments.deployments} deployments and the gateway's payments checked")
     ctx.out.result(result, lines)
     if not ok:
         sys.exit(EXIT_INVALID)
@@ -321,6 +326,7 @@ def verify(ctx: Context, checkpoint_file: str | None, save_file: str | None) -> 
 cli_admin.register(cli)
 cli_calendar.register(cli)
 cli_migrate.register(cli)
+cli_payments.register(cli)
 
 
 def main() -> None:

@@ -28,6 +28,7 @@ class InstanceConfig:
     handler_modules: list[str] = field(default_factory=list)
     engine: dict[str, Any] = field(default_factory=dict)
     documents: dict[str, Any] = field(default_factory=dict)
+    gateway: dict[str, Any] = field(default_factory=dict)
 
     @property
     def secret_key_file(self) -> Path:
@@ -38,6 +39,11 @@ class InstanceConfig:
     def data_key_file(self) -> Path:
         """The key that encrypts personal data."""
         return self.path / "keys" / "data.key"
+
+    @property
+    def gateway_ledger_file(self) -> Path:
+        """Where the simulated payment gateway books its payments."""
+        return self.path / "gateway-ledger.db"
 
 
 def resolve(path: str | os.PathLike[str] | None) -> Path:
@@ -73,7 +79,13 @@ def create(folder: Path, database_url: str | None = None) -> InstanceConfig:
             "# max_file_bytes = 2000000\n\n"
             "[documents]\n"
             "# the largest claim document an upload may hold (a form may only lower it)\n"
-            "# max_file_bytes = 10485760\n",
+            "# max_file_bytes = 10485760\n\n"
+            "[gateway]\n"
+            "# the payment gateway: \"simulated\" (the only one so far) books payments in gateway-ledger.db here\n"
+            "# kind = \"simulated\"\n"
+            "# faults for tests and demos, the simulated gateway only: the chance of each on a new payment\n"
+            "# faults = { decline = 0.05, timeout = 0.05, accept_then_timeout = 0.05, crash_after_accept = 0.02 }\n"
+            "# seed = 20261204\n",
             encoding="utf-8",
         )
     for key_file, make in ((keys / "secret.key", lambda: secrets.token_hex(32).encode()),
@@ -97,4 +109,4 @@ def load(folder: Path) -> InstanceConfig:
     if not url:
         raise InstanceFolderError(f"{config_file} names no database_url")
     return InstanceConfig(folder, url, list(raw.get("handler_modules", [])), dict(raw.get("engine", {})),
-                          dict(raw.get("documents", {})))
+                          dict(raw.get("documents", {})), dict(raw.get("gateway", {})))

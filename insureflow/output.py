@@ -6,6 +6,7 @@ import dataclasses
 import json
 import sys
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 import click
@@ -41,6 +42,8 @@ def plain(value: Any) -> Any:
         return [plain(v) for v in value]
     if isinstance(value, date):  # datetimes too
         return value.isoformat()
+    if isinstance(value, Decimal):  # money: exact, as a string
+        return str(value)
     return value
 
 
