@@ -27,6 +27,13 @@ def _children(pid: int) -> list[int]:
     return [int(p) for p in out.split()]
 
 
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_text().replace("\0", " ")
+    except OSError:
+        return ""
+
+
 def test_serve_answers_over_http_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
     folder = tmp_path / "instance"
     assert CliRunner().invoke(cli, ["--instance", str(folder), "init"]).exit_code == 0
@@ -46,12 +53,21 @@ def test_serve_answers_over_http_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> 
         assert body is not None and '"status":"ok"' in body.replace(" ", "")
         children = _children(server.pid)
         assert len(children) >= 3  # two web workers and the timer worker
+        timer_worker = next(pid for pid in children if _cmdline(pid).split()[-1:] == ["worker"])
+        os.kill(timer_worker, signal.SIGKILL)  # a timer worker that dies is started again, and said so
+        for _ in range(60):
+            children = _children(server.pid)
+            if any(_cmdline(pid).split()[-1:] == ["worker"] for pid in children if pid != timer_worker):
+                break
+            time.sleep(0.5)
+        assert any(_cmdline(pid).split()[-1:] == ["worker"] for pid in children if pid != timer_worker)
         os.killpg(server.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
         assert server.wait(timeout=30) == 0
         time.sleep(0.5)
         assert all(not Path(f"/proc/{pid}").exists() for pid in children)
         stderr = server.stderr.read()
         assert "Traceback" not in stderr, stderr[-2000:]
+        assert "the timer worker exited with code -9; starting it again (restart 1)" in stderr
     finally:
         if server.poll() is None:
             os.killpg(server.pid, signal.SIGKILL)
