@@ -113,6 +113,7 @@ bench: install-test
 	$(BIN)/python bench/engine_bench.py
 	$(BIN)/python bench/http_bench.py
 	$(BIN)/python bench/audit_bench.py --claims 10000
+	$(BIN)/python bench/payment_chaos.py
 
 lint: install-test
 	$(BIN)/ruff check .

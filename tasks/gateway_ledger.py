@@ -78,7 +78,9 @@ class LedgerGateway:
         self.path = path
         self.faults = faults or GatewayFaults()
         self.script: list[str] = []
-        self._random = random.Random(self.faults.seed)
+        # The seed and the process: the same draws in the same process every time, different draws in each
+        # web worker (a worker started again after a crash does not repeat its predecessor's draws).
+        self._random = random.Random(f"{self.faults.seed}:{os.getpid()}")
         self._exit = exit_process
         with closing(self._connect()) as conn:
             conn.execute(_SCHEMA)

@@ -41,13 +41,13 @@ def pay_claim(ctx: HandlerContext, claim_id: int, amount: float) -> dict[str, An
         raise BpmnError("payment_failed", AML_HIT, {"reason": "aml_hit"})
     key = payment_key(session, "claim_payout", f"claim:{claim.number}:{claim.uid[:12]}:payout",
                       claim_id=claim.id)
-    payment = _settle(ctx, key, "claim_payout", claim.policy_id, claim.id, value, claim.payee_account_enc,
-                      f"claim {claim.number}")
+    payment, reconciled = _settle(ctx, key, "claim_payout", claim.policy_id, claim.id, value,
+                                  claim.payee_account_enc, f"claim {claim.number}")
     # Repeating these for an already accepted payment is harmless: each is idempotent.
     claim.paid_amount = payment.amount
     set_claim_status(session, claim, "paid", ctx.now())  # the claimant is told by the diagram's notify step
     session.flush()
-    return _result(payment)
+    return _result(payment, reconciled)
 
 
 def pay_refund(ctx: HandlerContext, policy_id: int, amount: float, payee_account: str) -> dict[str, Any]:
@@ -57,16 +57,16 @@ def pay_refund(ctx: HandlerContext, policy_id: int, amount: float, payee_account
     if policy is None:
         raise LookupError(f"no policy with id {policy_id}")
     if money(amount) == 0:  # a surrender in a year with no surrender value: nothing to send
-        return {"payment_id": None, "gateway_ref": None, "status": "nothing_to_pay"}
+        return {"payment_id": None, "gateway_ref": None, "status": "nothing_to_pay", "reconciled": False}
     value = _positive(amount)
     cipher = services(ctx).cipher
     if watch_listed(session, cipher.lookup_hash(payee_account), session.get(CustomerRecord, policy.holder_id)):
         raise BpmnError("payment_failed", AML_HIT, {"reason": "aml_hit"})
     key = payment_key(session, "refund", f"policy:{policy.number}:{policy.uid[:12]}:refund",
                       policy_id=policy.id)
-    payment = _settle(ctx, key, "refund", policy.id, None, value, cipher.encrypt(payee_account),
-                      f"refund policy {policy.number}")
-    return _result(payment)
+    payment, reconciled = _settle(ctx, key, "refund", policy.id, None, value, cipher.encrypt(payee_account),
+                                  f"refund policy {policy.number}")
+    return _result(payment, reconciled)
 
 
 def payment_key(session: Session, kind: str, prefix: str, *, claim_id: int | None = None,
@@ -82,8 +82,9 @@ def payment_key(session: Session, kind: str, prefix: str, *, claim_id: int | Non
 def _settle(
     ctx: HandlerContext, key: str, kind: str, policy_id: int, claim_id: int | None, amount: Decimal,
     account_enc: bytes, purpose: str,
-) -> PaymentRecord:
-    """The accepted payment for `key`, paying it if the gateway has not yet; raises on failure."""
+) -> tuple[PaymentRecord, bool]:
+    """The accepted payment for `key`, paying it if the gateway has not yet, and whether the gateway's
+    answer was read back (an earlier run reached it and died before its commit); raises on failure."""
     session, now = ctx.session, ctx.now()
     payment = session.scalar(select(PaymentRecord).where(PaymentRecord.idempotency_key == key))
     if payment is None:
@@ -93,7 +94,7 @@ def _settle(
         session.add(payment)
         session.flush()
     if payment.status == "accepted":
-        return payment
+        return payment, False
     if payment.status == "failed":  # the gateway's answer for this key is final
         raise BpmnError("payment_failed", payment.failure or "payment declined", {"reason": "declined"})
     gateway = services(ctx).gateway
@@ -103,6 +104,7 @@ def _settle(
     # the rollback, and the key is the same on every run, so its answer for the key decides; pay is
     # called only when the gateway has never seen the key.
     answer: GatewayAnswer | None = gateway.status(key)
+    reconciled = answer is not None
     if answer is not None and answer.amount is not None and money(answer.amount) != payment.amount:
         # The step was run again with another amount after the gateway took the first: never silent.
         raise RuntimeError(f"the gateway already holds {key} for {money(answer.amount)}, not the "
@@ -116,7 +118,7 @@ def _settle(
     if answer.accepted:
         payment.status, payment.gateway_ref = "accepted", answer.reference
         session.flush()
-        return payment
+        return payment, reconciled
     payment.status, payment.failure = "failed", answer.reason or "payment declined"
     session.flush()
     # A BPMN error keeps what the handler wrote, so the failed row stays with its reason.
@@ -130,8 +132,10 @@ def _positive(amount: float) -> Decimal:
     return value
 
 
-def _result(payment: PaymentRecord) -> dict[str, Any]:
-    return {"payment_id": payment.id, "gateway_ref": payment.gateway_ref, "status": payment.status}
+def _result(payment: PaymentRecord, reconciled: bool) -> dict[str, Any]:
+    # `reconciled`: the outcome was read back from the gateway, not paid now — it stays in the case's history.
+    return {"payment_id": payment.id, "gateway_ref": payment.gateway_ref, "status": payment.status,
+            "reconciled": reconciled}
 
 
 HANDLERS = [pay_claim, pay_refund]

@@ -98,6 +98,8 @@ def test_an_assessment_killed_after_the_payout_pays_once_when_submitted_again(in
     claim = the_claim(insurer, case)
     assert (claim.status, claim.paid_amount) == ("paid", Decimal("7500.00"))
     assert claim_payments(insurer, claim) == [("claim_payout", Decimal("7500.00"), "accepted")]
+    (paid,) = [e for e in events(insurer, case, "handler_executed") if e["task"] == "svc_pay_claim"]
+    assert paid["payload"]["result"]["reconciled"] is True  # the case's history says it was read back
     assert_replays(insurer, case)
 
 

@@ -112,7 +112,8 @@ def payments(session) -> list[PaymentRecord]:
 def test_pay_claim_pays_the_claimant_and_marks_the_claim_paid(domain, case):
     result = as_engine_step(case.ctx(domain), pay_claim, case.claim.id, 4800)
     [payment] = payments(case.session)
-    assert result == {"payment_id": payment.id, "gateway_ref": f"SIM-{PAYOUT_1}", "status": "accepted"}
+    assert result == {"payment_id": payment.id, "gateway_ref": f"SIM-{PAYOUT_1}", "status": "accepted",
+                      "reconciled": False}
     assert case.gateway.paid == {PAYOUT_1: (Decimal("4800.00"), "claim C20261001000001")}
     assert (payment.idempotency_key, payment.kind, payment.claim_id, payment.amount, payment.attempts) == (
         PAYOUT_1, "claim_payout", case.claim.id, Decimal("4800.00"), 1)
@@ -187,7 +188,8 @@ def test_accepted_then_timed_out_the_retry_asks_the_gateway_and_never_pays_twice
     assert payments(case.session) == []  # nothing local remembers that the gateway paid
     result = as_engine_step(case.ctx(domain), pay_claim, case.claim.id, 4800)
     [payment] = payments(case.session)
-    assert result == {"payment_id": payment.id, "gateway_ref": f"SIM-{PAYOUT_1}", "status": "accepted"}
+    assert result == {"payment_id": payment.id, "gateway_ref": f"SIM-{PAYOUT_1}", "status": "accepted",
+                      "reconciled": True}  # read back from the gateway, and said so in the case's history
     assert case.gateway.pay_calls == 1
     assert case.gateway.paid == {PAYOUT_1: (Decimal("4800.00"), "claim C20261001000001")}
     assert case.claim.status == "paid"
@@ -251,7 +253,8 @@ def test_pay_refund_pays_the_given_account_once(domain, case):
     result = as_engine_step(case.ctx(domain), pay_refund, case.policy.id, 1190, REFUND_ACCOUNT)
     again = as_engine_step(case.ctx(domain), pay_refund, case.policy.id, 1190, REFUND_ACCOUNT)
     [payment] = payments(case.session)
-    assert result == again == {"payment_id": payment.id, "gateway_ref": f"SIM-{REFUND_1}", "status": "accepted"}
+    assert result == again == {"payment_id": payment.id, "gateway_ref": f"SIM-{REFUND_1}", "status": "accepted",
+                               "reconciled": False}
     assert (payment.kind, payment.claim_id, payment.policy_id) == ("refund", None, case.policy.id)
     assert domain.services.cipher.decrypt(payment.payee_account_enc) == REFUND_ACCOUNT
     assert case.gateway.paid == {REFUND_1: (Decimal("1190.00"), "refund policy P000000001")}
@@ -287,6 +290,6 @@ def test_pay_refund_to_a_watch_listed_account_is_an_aml_hit(domain, case):
 
 def test_pay_refund_of_nothing_sends_nothing(domain, case):
     result = pay_refund(case.ctx(domain), case.policy.id, 0, REFUND_ACCOUNT)
-    assert result == {"payment_id": None, "gateway_ref": None, "status": "nothing_to_pay"}
+    assert result == {"payment_id": None, "gateway_ref": None, "status": "nothing_to_pay", "reconciled": False}
     assert case.gateway.pay_calls == 0
     assert payments(case.session) == []
