@@ -14,6 +14,7 @@ from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
 from .errors import Problem
@@ -160,5 +161,19 @@ def parse_deployment(
         except Exception as exc:  # e.g. a business rule task naming a decision that is not in the set
             problems.append(Problem(file, str(exc).split("\n")[0], element=key))
             continue
+        for each in (spec, *subprocess_specs.values()):
+            link_loop_children(each)
         parsed.processes[key] = ProcessSpecs(key, process_parser.get_name() or key, file, spec, subprocess_specs)
     return parsed, problems
+
+
+def link_loop_children(spec: BpmnProcessSpec) -> None:
+    """Connect every loop's and multi-instance's child spec to its parent, as SpiffWorkflow's own
+    deserializer does. The library links them only when a loop first runs; a case loaded onto a freshly
+    parsed spec (another worker, a restart) mid-loop would otherwise never merge its finished
+    iterations and wait forever with nothing ready."""
+    for task_spec in spec.task_specs.values():
+        if isinstance(task_spec, LoopTask):
+            child = spec.task_specs[task_spec.task_spec]
+            if not child.completed_event.is_connected(task_spec.merge_child):
+                child.completed_event.connect(task_spec.merge_child)
