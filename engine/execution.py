@@ -205,6 +205,24 @@ def _raise_incident(rt: Runtime, session: Session, loaded: Loaded, exc: BaseExce
     return incident
 
 
+STALLED = "stalled: the case has no task ready and waits for no timer, message or signal"
+
+
+def _raise_stall(rt: Runtime, session: Session, loaded: Loaded) -> None:
+    """An incident for a case that cannot move on by itself or by anyone, naming the steps it holds."""
+    held = sorted(
+        f"{task.task_spec.bpmn_id or task.task_spec.name} ({TaskState.get_name(task.state)})"
+        for wf in (loaded.workflow, *loaded.workflow.subprocesses.values()) for task in wf.tasks.values()
+        if task.state & (TaskState.READY | TaskState.WAITING | TaskState.STARTED | TaskState.ERROR))
+    message = f"{STALLED}; its unfinished steps: {', '.join(held) or 'none'}"
+    incident = IncidentModel(instance_id=loaded.instance.id, spiff_task_id="", task_key="", error=message,
+                             traceback="", status="open", attempts=0, next_retry_at=None, created_at=rt.clock())
+    session.add(incident)
+    session.flush()
+    loaded.incident_open = True
+    loaded.record("incident_raised", loaded.run.actor, None, {"incident": incident.id, "error": message})
+
+
 def persist(rt: Runtime, session: Session, loaded: Loaded) -> None:
     """Write back state, task rows, waits, thrown messages, status and history."""
     instance, workflow = loaded.instance, loaded.workflow
@@ -223,8 +241,13 @@ def persist(rt: Runtime, session: Session, loaded: Loaded) -> None:
         instance.ended_at = now
     elif loaded.incident_open:
         instance.status = "incident"
+    elif ready:
+        instance.status = "running"
+    elif not workflow.event_manager.tasks:  # nothing to do, nothing to wait for: never silent
+        _raise_stall(rt, session, loaded)
+        instance.status = "incident"
     else:
-        instance.status = "running" if ready else "waiting"
+        instance.status = "waiting"
     if instance.status == "completed" and previous != "completed":
         # The final data is the sealed state's (and replay's); the event only marks the end.
         loaded.record("instance_completed", loaded.run.actor, None, {})

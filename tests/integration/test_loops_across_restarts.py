@@ -7,7 +7,7 @@ from dataclasses import replace
 
 from sqlalchemy import select
 
-from engine import deployments, instances, task_service
+from engine import deployments, incidents, instances, parsing, task_service
 from engine.identity import OPERATOR
 from engine.models import HumanTaskModel
 from engine.runtime import Runtime, SpecCache, WorkflowCache
@@ -62,3 +62,21 @@ def test_a_parallel_multi_instance_collects_every_output(world: World) -> None:
     shown = instances.show_instance(restarted(world), case, OPERATOR)
     assert shown.status == "completed"
     assert sorted(shown.data["opinions"]) == [90, 100, 120]
+
+
+def test_a_case_that_can_no_longer_move_is_an_incident_naming_its_steps(world: World, monkeypatch) -> None:
+    """Never silent: were a SpiffWorkflow link lost again (here: the loop link, undone on purpose), the case
+    does not sit `waiting` with nothing to wait for — it becomes a `stalled` incident naming its steps."""
+    monkeypatch.setattr(parsing, "link_loop_children", lambda spec: None)
+    deployments.deploy(world.rt, fixture_files("bpmn_loops"), OPERATOR)
+    case = instances.start_instance(restarted(world), "review_until_done", {}, world.actor("clerk")).id
+    complete_each(world, case, "clerk", [{"done": False}])
+
+    shown = instances.show_instance(restarted(world), case, OPERATOR)
+    assert shown.status == "incident" and shown.open_tasks == []
+    (incident,) = incidents.list_incidents(world.rt, OPERATOR)
+    assert incident.instance_id == case
+    assert incident.error.startswith("stalled: the case has no task ready and waits for no timer")
+    assert "review (STARTED)" in incident.error
+    raised = [e for e in instances.instance_history(world.rt, case, OPERATOR) if e["type"] == "incident_raised"]
+    assert raised[-1]["payload"]["error"] == incident.error
