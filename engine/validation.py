@@ -24,7 +24,8 @@ from .settings import EngineSettings
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 SPIFF = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 NS = {"bpmn": BPMN, "spiff": SPIFF}
-HUMAN_TASKS = ("userTask", "manualTask")
+# SpiffWorkflow runs a plain bpmn:task as a manual task: someone must do it, so it follows the lane rules.
+HUMAN_TASKS = ("userTask", "manualTask", "task")
 
 
 def validate_files(
@@ -157,8 +158,9 @@ def _bpmn_problems(
                 continue
             if role in settings.system_lanes:
                 problems.append(Problem(
-                    name, f"lane {lane.get('name')!r} is for automated steps but holds user task(s) "
-                    f"{', '.join(holds_human)}, which nobody could do", lane.get("id"), lane.sourceline))
+                    name, f"lane {lane.get('name')!r} is for automated steps but holds task(s) a person must do "
+                    f"(user, manual or plain tasks): {', '.join(holds_human)}, which nobody could do",
+                    lane.get("id"), lane.sourceline))
             elif role not in settings.known_roles:
                 problems.append(Problem(
                     name, f"lane {lane.get('name')!r} holds user tasks but {role!r} is not a known role "

@@ -291,15 +291,29 @@ def test_lane_holding_only_automated_tasks_needs_no_role(name: str) -> None:
     assert parsed is not None and "claim_review" in parsed.processes
 
 
-def test_user_task_in_system_lane_is_refused() -> None:
-    problems = refused(bpmn_variant(
-        ("<bpmn:flowNodeRef>check</bpmn:flowNodeRef>",
-         "<bpmn:flowNodeRef>check</bpmn:flowNodeRef>\n        <bpmn:flowNodeRef>approve</bpmn:flowNodeRef>"),
-        ('<bpmn:lane id="Lane_manager" name="Claims manager">\n        <bpmn:flowNodeRef>approve</bpmn:flowNodeRef>\n'
-         "      </bpmn:lane>", ""),
-    ))
+APPROVE_IN_SYSTEM_LANE = (
+    ("<bpmn:flowNodeRef>check</bpmn:flowNodeRef>",
+     "<bpmn:flowNodeRef>check</bpmn:flowNodeRef>\n        <bpmn:flowNodeRef>approve</bpmn:flowNodeRef>"),
+    ('<bpmn:lane id="Lane_manager" name="Claims manager">\n        <bpmn:flowNodeRef>approve</bpmn:flowNodeRef>\n'
+     "      </bpmn:lane>", ""),
+)
 
-    problem(problems, file=BPMN, element="Lane_system", fragment="user task")
+
+def test_user_task_in_system_lane_is_refused() -> None:
+    problems = refused(bpmn_variant(*APPROVE_IN_SYSTEM_LANE))
+
+    found = problem(problems, file=BPMN, element="Lane_system", fragment="nobody could do")
+    assert "approve" in found.message
+
+
+def test_plain_task_in_system_lane_is_refused_like_a_user_task() -> None:
+    """SpiffWorkflow runs a plain bpmn:task as a manual task: in a lane without a role nobody could do it."""
+    problems = refused(bpmn_variant(*APPROVE_IN_SYSTEM_LANE, ('<bpmn:userTask id="approve"', '<bpmn:task id="approve"'),
+                                    ("</bpmn:userTask>\n    <bpmn:exclusiveGateway id=\"gw_join\"",
+                                     "</bpmn:task>\n    <bpmn:exclusiveGateway id=\"gw_join\"")))
+
+    found = problem(problems, file=BPMN, element="Lane_system", fragment="plain task")
+    assert "approve" in found.message
 
 
 # --- forms ------------------------------------------------------------------------------------------
