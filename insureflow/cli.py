@@ -251,10 +251,16 @@ def incidents_retry(ctx: Context, incident_id: int) -> None:
 @click.option("--once", is_flag=True, help="One pass, then exit.")
 @click.option("--now", "now_text", metavar="ISO", help="Act as if it were this moment (with --once).")
 @click.option("--interval", default=1.0, show_default=True, help="Seconds between passes.")
+@click.option("--supervised", is_flag=True, help="Run the worker as a child and start it again whenever it dies.")
 @pass_ctx
 @handled
-def worker_cmd(ctx: Context, once: bool, now_text: str | None, interval: float) -> None:
+def worker_cmd(ctx: Context, once: bool, now_text: str | None, interval: float, supervised: bool) -> None:
     """Fire due timers, deliver messages, retry incidents."""
+    if supervised:
+        from .serving import supervise_timer_worker
+
+        supervise_timer_worker(ctx.folder)
+        return
     now = None
     if now_text:
         try:

@@ -4,6 +4,7 @@ Ctrl-C stops both."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -29,70 +30,58 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
         return create(str(self.folder))
 
 
-class TimerWorker:
-    """The timer worker as a child process, started again (and said so) whenever it dies, as gunicorn
-    does for its web workers: a worker killed mid-step (a crash, the OOM killer) must not silently stop
-    every timer and retry."""
-
-    def __init__(self, folder: Path):
-        self.folder = folder
-        self.process: subprocess.Popen[bytes] | None = None
-        self.restarts = 0
-        self._stopping = threading.Event()
-        self._lock = threading.Lock()  # a restart and a stop never interleave: no worker outlives the server
-        self._watcher = threading.Thread(target=self._watch, name="timer-worker-watch", daemon=True)
-
-    def start(self) -> None:
-        """Start the worker and watch it."""
-        self._spawn()
-        self._watcher.start()
-
-    def _spawn(self) -> None:
-        # Its own session: Ctrl-C reaches the server, which then stops the worker with SIGTERM at a
-        # moment the worker handles (never in the middle of starting up).
-        self.process = subprocess.Popen([sys.executable, "-m", "insureflow", "--instance", str(self.folder),
-                                         "worker"], start_new_session=True)
-
-    def _watch(self) -> None:
-        while self.process is not None:
-            code = self.process.wait()
-            if self._stopping.wait(RESTART_DELAY_SECONDS):
-                return
-            with self._lock:
-                if self._stopping.is_set():
-                    return
-                self.restarts += 1
-                print(f"insureflow serve: the timer worker exited with code {code}; starting it again "
-                      f"(restart {self.restarts})", file=sys.stderr, flush=True)
-                self._spawn()
-
-    def stop(self) -> None:
-        """Stop watching, then stop the worker (SIGTERM, then SIGKILL after 10 s)."""
-        with self._lock:
-            self._stopping.set()
-        process = self.process
-        if process is not None and process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
 RESTART_DELAY_SECONDS = 1.0
+
+
+def supervise_timer_worker(folder: Path) -> None:
+    """Run `insureflow worker` as a child and start it again, saying so, whenever it dies (a crash, the
+    OOM killer), as gunicorn does for its web workers; SIGTERM or Ctrl-C stops both. A process of its
+    own, because gunicorn's master reaps every child it has, including one it did not start."""
+    stopping = threading.Event()
+    child: subprocess.Popen[bytes] | None = None
+
+    def stop(_signum: int, _frame: object) -> None:
+        stopping.set()
+        if child is not None and child.poll() is None:
+            child.terminate()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    restarts = 0
+    while not stopping.is_set():
+        child = subprocess.Popen([sys.executable, "-m", "insureflow", "--instance", str(folder), "worker"])
+        if stopping.is_set():  # the signal came while it was starting
+            child.terminate()
+        code = child.wait()
+        if stopping.wait(RESTART_DELAY_SECONDS):
+            break
+        restarts += 1
+        print(f"insureflow serve: the timer worker exited with code {code}; starting it again "
+              f"(restart {restarts})", file=sys.stderr, flush=True)
+    if child is not None and child.poll() is None:
+        try:
+            child.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            child.kill()
 
 
 def serve(folder: Path, host: str, port: int, workers: int, with_worker: bool = True) -> None:
     """Serve until interrupted; the timer worker runs as a child process, is started again when it dies,
     and stops with the server."""
     os.environ["INSUREFLOW_INSTANCE"] = str(folder)
-    timer_worker = TimerWorker(folder) if with_worker else None
-    if timer_worker is not None:
-        timer_worker.start()
+    timer_worker = None
+    if with_worker:
+        # Its own session: Ctrl-C reaches the server, which then stops the worker with SIGTERM at a
+        # moment the worker handles (never in the middle of starting up).
+        timer_worker = subprocess.Popen([sys.executable, "-m", "insureflow", "--instance", str(folder), "worker",
+                                         "--supervised"], start_new_session=True)
     try:
         _Gunicorn(folder, {"bind": f"{host}:{port}", "workers": workers, "accesslog": "-",
                            "graceful_timeout": 5, "timeout": 60}).run()
     finally:
-        if timer_worker is not None:
-            timer_worker.stop()
+        if timer_worker is not None and timer_worker.poll() is None:
+            timer_worker.terminate()
+            try:
+                timer_worker.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                timer_worker.kill()

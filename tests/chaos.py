@@ -134,7 +134,10 @@ def drive(base: str, tokens: dict[str, str], insured: Insured, days_ago: int, pa
         "claimant_id_number": insured.id_number, "incident_date": incident, "claim_type": "hospitalization",
         "description": "Three nights in hospital", "claimed_amount": 5000, "documents": DOCUMENTS,
         "payee_account": f"62220202{case:011d}", "region": "beijing"}})
-    assess = next(t["id"] for t in answer["open_tasks"] if t["task"] == "assess_amount")
+    assess = next((t["id"] for t in answer["open_tasks"] if t["task"] == "assess_amount"), None)
+    if assess is None:
+        raise AssertionError(f"case {case} after registration: {answer['status']}, waiting for "
+                             f"{answer['open_tasks']}; history: {clerk.call('GET', f'/api/instances/{case}/history')}")
     answer = adjuster.call("POST", f"/api/tasks/{assess}/complete", {"data": {
         "payable_amount": float(PAYABLE), "note": "as invoiced"}})
     deadline = time.monotonic() + patience

@@ -34,6 +34,10 @@ def _cmdline(pid: int) -> str:
         return ""
 
 
+def _workers(supervisor: int) -> list[int]:
+    return [pid for pid in _children(supervisor) if _cmdline(pid).split()[-1:] == ["worker"]]
+
+
 def test_serve_answers_over_http_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
     folder = tmp_path / "instance"
     assert CliRunner().invoke(cli, ["--instance", str(folder), "init"]).exit_code == 0
@@ -52,19 +56,25 @@ def test_serve_answers_over_http_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> 
                 time.sleep(0.5)
         assert body is not None and '"status":"ok"' in body.replace(" ", "")
         children = _children(server.pid)
-        assert len(children) >= 3  # two web workers and the timer worker
-        timer_worker = next(pid for pid in children if _cmdline(pid).split()[-1:] == ["worker"])
-        os.kill(timer_worker, signal.SIGKILL)  # a timer worker that dies is started again, and said so
-        for _ in range(60):
-            children = _children(server.pid)
-            if any(_cmdline(pid).split()[-1:] == ["worker"] for pid in children if pid != timer_worker):
+        assert len(children) >= 3  # two web workers and the timer worker's supervisor
+        supervisor = next(pid for pid in children if _cmdline(pid).split()[-2:] == ["worker", "--supervised"])
+        for _ in range(60):  # the supervisor may still be starting its worker
+            if _workers(supervisor):
                 break
             time.sleep(0.5)
-        assert any(_cmdline(pid).split()[-1:] == ["worker"] for pid in children if pid != timer_worker)
+        (timer_worker,) = _workers(supervisor)
+        os.kill(timer_worker, signal.SIGKILL)  # a timer worker that dies is started again, and said so
+        for _ in range(60):
+            if [pid for pid in _workers(supervisor) if pid != timer_worker]:
+                break
+            time.sleep(0.5)
+        (restarted,) = _workers(supervisor)
+        assert restarted != timer_worker
+        everyone = [*children, restarted]
         os.killpg(server.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
         assert server.wait(timeout=30) == 0
         time.sleep(0.5)
-        assert all(not Path(f"/proc/{pid}").exists() for pid in children)
+        assert all(not Path(f"/proc/{pid}").exists() for pid in everyone)
         stderr = server.stderr.read()
         assert "Traceback" not in stderr, stderr[-2000:]
         assert "the timer worker exited with code -9; starting it again (restart 1)" in stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -164,6 +165,39 @@ def test_claim_numbers_count_up_within_a_day_and_restart_the_next(domain, sessio
     domain.clock.advance(days=1)
     numbers.append(file_claim(domain, session, policy, insured[1])["claim_number"])
     assert numbers == ["C20261102000001", "C20261102000002", "C20261103000001"]
+
+
+def test_two_registrations_at_the_same_moment_get_two_numbers_and_neither_fails(domain, session, insured):
+    """On PostgreSQL both read the same highest number of the day; the one that loses the unique key
+    takes the next number inside its savepoint instead of failing the step (an incident)."""
+    policy = add_policy(session, insured[0])
+    session.commit()
+    first_inserted, release = threading.Event(), threading.Event()
+    results: dict[str, dict] = {}
+    errors: list[BaseException] = []
+
+    def register(name: str, hold: bool) -> None:
+        try:
+            with domain.session_factory() as s, s.begin():
+                results[name] = file_claim(domain, s, s.get(PolicyRecord, policy.id), insured[1])
+                if hold:  # keep the first transaction open with its number inserted
+                    first_inserted.set()
+                    release.wait(timeout=30)
+        except BaseException as exc:  # reported below, in the test's thread
+            errors.append(exc)
+            first_inserted.set()
+
+    first = threading.Thread(target=register, args=("first", True))
+    first.start()
+    assert first_inserted.wait(timeout=30)
+    second = threading.Thread(target=register, args=("second", False))
+    second.start()
+    second.join(timeout=2)  # PostgreSQL: waits on the first's uncommitted number; SQLite: on its write lock
+    release.set()
+    first.join(timeout=60)
+    second.join(timeout=60)
+    assert not errors, errors
+    assert sorted(r["claim_number"] for r in results.values()) == ["C20261102000001", "C20261102000002"]
 
 
 def test_record_documents_adds_only_the_kinds_not_on_file(domain, session, insured):
