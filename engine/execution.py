@@ -18,6 +18,7 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.spiff.specs.event_definitions import ErrorEventDefinition
 from SpiffWorkflow.util.task import TaskState
@@ -205,6 +206,12 @@ def _raise_incident(rt: Runtime, session: Session, loaded: Loaded, exc: BaseExce
     return incident
 
 
+def _ends_reached(workflow: BpmnWorkflow) -> list[str]:
+    """The ids of the end events the main process finished on (one, unless parallel paths ended apart)."""
+    return [t.task_spec.bpmn_id for t in workflow.tasks.values()
+            if isinstance(t.task_spec, EndEvent) and t.state == TaskState.COMPLETED]
+
+
 STALLED = "stalled: the case has no task ready and waits for no timer, message or signal"
 
 
@@ -250,7 +257,7 @@ def persist(rt: Runtime, session: Session, loaded: Loaded) -> None:
         instance.status = "waiting"
     if instance.status == "completed" and previous != "completed":
         # The final data is the sealed state's (and replay's); the event only marks the end.
-        loaded.record("instance_completed", loaded.run.actor, None, {})
+        loaded.record("instance_completed", loaded.run.actor, None, {"end_events": _ends_reached(workflow)})
     instance.state = rt.seal(rt.serializer.dumps(workflow))
     instance.serializer_version = rt.serializer.version
     instance.updated_at = now

@@ -243,6 +243,7 @@ def test_claim_within_the_approval_limit_is_paid_without_a_manager(insurer: Insu
     assert tasks_opened(insurer, case) == ["register_claim", "assess_amount"]
     assert handlers_run(insurer, case) == TO_ASSESSMENT + TO_PAID
     assert last_events(insurer, case, 2) == [("handler_executed", "svc_notify_paid"), ("instance_completed", None)]
+    assert events(insurer, case, "instance_completed")[0]["payload"]["end_events"] == ["end_paid"]
     data = insurer.data(case)
     assert (data["approval_limit"], data["payment"]["status"]) == (APPROVAL_LIMIT, "accepted")
     assert data["liability"] == {"policy_terminated": False, "remaining_sum_insured": 192500.0}
@@ -604,6 +605,7 @@ def test_declined_payment_cancelled_by_finance_closes_the_claim_unpaid(insurer: 
     assert last_events(insurer, case, 4) == [("task_completed", "resolve_payment_failure"),
                                              ("handler_executed", "svc_close_unpaid"),
                                              ("handler_executed", "svc_notify_unpaid"), ("instance_completed", None)]
+    assert events(insurer, case, "instance_completed")[0]["payload"]["end_events"] == ["end_unpaid"]
     assert (claim.status, claim.paid_amount) == ("rejected", None)
     assert claim.rejection_reason == "payment cancelled by finance: Claimant has no account."
     assert timeline(insurer, claim) == ["registered", "under_review", "assessing", "approved", "rejected"]
