@@ -12,6 +12,7 @@ import traceback
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
+from uuid import UUID
 
 import isodate
 from SpiffWorkflow.bpmn import BpmnWorkflow
@@ -51,6 +52,7 @@ class Loaded:
     pending_events: list[tuple[str, str | None, str | None, dict[str, Any]]] = field(default_factory=list)
     incident_open: bool = False
     open_tasks: list[HumanTaskRecord] = field(default_factory=list)
+    firing_wait: int | None = None  # the timer the worker fires in this operation (it records that one)
 
     def record(self, type_: str, actor: str | None, task_key: str | None, payload: dict[str, Any]) -> None:
         """Queue a history event; `persist` appends the queue in order."""
@@ -347,3 +349,13 @@ def _sync_waits(conn: Connection, loaded: Loaded, now: datetime) -> None:
     for key, row in rows.items():
         if key not in current:
             store.update_wait(conn, row.id, status="done", done_at=now)
+            if row.kind == "timer" and row.id != loaded.firing_wait and _fired(loaded.workflow, row.spiff_task_id):
+                # Due while someone did something else in this case: it fired here, not in the worker.
+                loaded.record("timer_fired", None, row.task_key, {
+                    "due": row.due_at.isoformat() if row.due_at else None, "wait": row.id})
+
+
+def _fired(workflow: BpmnWorkflow, spiff_task_id: str) -> bool:
+    """Whether the timer's task went on (fired) rather than being cancelled with what it waited beside."""
+    task = workflow.get_task_from_id(UUID(spiff_task_id))
+    return task is not None and bool(task.state & (TaskState.READY | TaskState.COMPLETED))

@@ -73,6 +73,7 @@ def fire_due_timers(rt: Runtime, report: TickReport, limit: int = 500) -> None:
                 uow.commit()
                 continue
             loaded = load(rt, session, wait.instance_id, None, instance=instance)
+            loaded.firing_wait = wait.id
             loaded.record("timer_fired", None, wait.task_key, {
                 "due": wait.due_at.isoformat() if wait.due_at else None, "wait": wait.id})
             loaded.workflow.refresh_timers()
