@@ -349,13 +349,27 @@ def _sync_waits(conn: Connection, loaded: Loaded, now: datetime) -> None:
     for key, row in rows.items():
         if key not in current:
             store.update_wait(conn, row.id, status="done", done_at=now)
-            if row.kind == "timer" and row.id != loaded.firing_wait and _fired(loaded.workflow, row.spiff_task_id):
+            fired = _fired_timer(loaded.workflow, row.spiff_task_id, row.name) if row.kind == "timer" else None
+            if fired is not None and row.id != loaded.firing_wait:
                 # Due while someone did something else in this case: it fired here, not in the worker.
-                loaded.record("timer_fired", None, row.task_key, {
+                loaded.record("timer_fired", None, fired, {
                     "due": row.due_at.isoformat() if row.due_at else None, "wait": row.id})
 
 
-def _fired(workflow: BpmnWorkflow, spiff_task_id: str) -> bool:
-    """Whether the timer's task went on (fired) rather than being cancelled with what it waited beside."""
+_WENT_ON = TaskState.READY | TaskState.COMPLETED
+
+
+def _fired_timer(workflow: BpmnWorkflow, spiff_task_id: str, name: str | None) -> str | None:
+    """The id of the timer event that went on (fired) from this wait; None when it was cancelled with
+    what it waited beside. An event-based gateway waits for all its events at once: its timer is the
+    catch event after it that went on."""
     task = workflow.get_task_from_id(UUID(spiff_task_id))
-    return task is not None and bool(task.state & (TaskState.READY | TaskState.COMPLETED))
+    if task is None:
+        return None
+    if isinstance(getattr(task.task_spec, "event_definition", None), MultipleEventDefinition):
+        for child in task.children:
+            definition = getattr(child.task_spec, "event_definition", None)
+            if isinstance(definition, TimerEventDefinition) and definition.name == name and child.state & _WENT_ON:
+                return child.task_spec.bpmn_id
+        return None
+    return task.task_spec.bpmn_id if task.state & _WENT_ON else None
