@@ -20,6 +20,8 @@ from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefin
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
+from SpiffWorkflow.bpmn.specs.mixins.exclusive_gateway import ExclusiveGateway
+from SpiffWorkflow.bpmn.specs.mixins.inclusive_gateway import InclusiveGateway
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.spiff.specs.event_definitions import ErrorEventDefinition
 from SpiffWorkflow.util.task import TaskState
@@ -193,12 +195,18 @@ def _raise_incident(rt: Runtime, session: Session, loaded: Loaded, exc: BaseExce
     task = failed[0] if failed else None
     now = rt.clock()
     message, trace = _error_text(exc)
+    retry = rt.settings.incident_max_retries > 0
+    if task is not None and isinstance(task.task_spec, ExclusiveGateway | InclusiveGateway):
+        # The case's data decides, and a retry runs on the same data: it cannot help, so none is scheduled.
+        message = (f"{message.rstrip()} — no outgoing condition of gateway {task.task_spec.bpmn_id!r} holds for "
+                   "the case's data; retrying cannot change that: give the gateway a default flow or correct the "
+                   "data, then retry")[:2000]
+        retry = False
     incident = IncidentModel(
         instance_id=loaded.instance.id, spiff_task_id=str(task.id) if task else "",
         task_key=task.task_spec.bpmn_id if task else "", error=message,
         traceback=trace, status="open", attempts=0,
-        next_retry_at=now + timedelta(seconds=rt.settings.incident_backoff_seconds)
-        if rt.settings.incident_max_retries > 0 else None,
+        next_retry_at=now + timedelta(seconds=rt.settings.incident_backoff_seconds) if retry else None,
         created_at=now,
     )
     session.add(incident)
