@@ -24,8 +24,7 @@ import tempfile
 import threading
 import time
 from collections import defaultdict
-from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
+from datetime import date, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,9 +33,7 @@ sys.path.insert(0, str(ROOT))
 from engine_bench import bare  # noqa: E402  (bench/ is on sys.path when this file runs as a script)
 
 from insureflow import instance_folder  # noqa: E402
-from insureflow.bootstrap import build_app  # noqa: E402
-from insureflow.demo_data import id_number  # noqa: E402
-from tasks.records import CustomerRecord, PolicyRecord  # noqa: E402
+from tests import chaos  # noqa: E402
 
 STAFF = {"register_claim": "claims.clerk", "assess_amount": "adjuster", "approve_payout": "claims.manager"}
 CLAIMED, PAYABLE = 68000, 67500  # MED01's deductible is 500; 67,500 is above the 50,000 approval limit
@@ -57,37 +54,16 @@ def insureflow_cli(folder: Path, *args: str) -> dict:
     return json.loads(done.stdout)
 
 
-def claimant(i: int) -> tuple[date, str]:
-    """Birth date and (valid, distinct) ID number of benchmark claimant i."""
-    birth = date(1970, 1, 1) + timedelta(days=i // 1000)
-    return birth, id_number("110105", birth, i % 1000)
-
-
 def seed_policies(folder: Path, count: int) -> None:
     """One MED01 customer and policy per benchmark claim (set-up, not measured; see bench/README.md)."""
-    app = build_app(instance_folder.load(folder))
-    cipher, start, now = app.runtime.services.cipher, date.today() - timedelta(days=400), datetime.now(UTC)
-    with app.runtime.uow() as uow:
-        for i in range(count):
-            birth, number = claimant(i)
-            customer = CustomerRecord(name=f"Bench Claimant {i}", id_number_enc=cipher.encrypt(number),
-                                      id_number_hash=cipher.lookup_hash(number), birth_date=birth, gender="F",
-                                      region="beijing", consent_at=now, created_at=now)
-            uow.session.add(customer)
-            uow.session.flush()
-            uow.session.add(PolicyRecord(
-                number=f"PBENCH{i:06d}", product_code="MED01", holder_id=customer.id, insured_id=customer.id,
-                beneficiary_ids=[], sum_insured=Decimal(1000000), remaining_sum_insured=Decimal(1000000),
-                annual_premium=Decimal(1000), term_years=10, start_date=start,
-                end_date=start.replace(year=start.year + 10), cooling_off_end=None, status="in_force",
-                premiums_paid=Decimal(1000), issued_at=now))
-        uow.commit()
-    app.db.dispose()
+    chaos.seed_policies(folder, count, prefix="PBENCH", name="Bench Claimant", sum_insured=1000000, term_years=10,
+                        premium=1000)
 
 
 FORMS = {
     "register_claim": lambda i: {
-        "policy_number": f"PBENCH{i:06d}", "claimant_name": f"Bench Claimant {i}", "claimant_id_number": claimant(i)[1],
+        "policy_number": f"PBENCH{i:06d}", "claimant_name": f"Bench Claimant {i}",
+        "claimant_id_number": chaos.claimant(i)[1],
         "incident_date": (date.today() - timedelta(days=1 + i % 360)).isoformat(), "claim_type": "hospitalization",
         "description": "Appendectomy, 4 nights", "claimed_amount": CLAIMED, "payee_account": f"62229{i:014d}",
         "documents": ["claim_form", "id_copy", "bank_card", "medical_invoice", "discharge_summary"],

@@ -65,37 +65,49 @@ class Insured:
     policy_number: str
 
 
-def prepare(folder: Path, database_url: str, claims: int, gateway: str, engine: str = "") -> list[Insured]:
-    """A demo instance with one medical policy per claim (no claim looks like fraud: one claim per person
-    and account, policies 400 days old) and the given `[gateway]` and `[engine]` lines."""
-    cli_json(folder, "init", "--demo", "--database-url", database_url)
-    config = folder / "insureflow.toml"
-    text = config.read_text(encoding="utf-8").replace("[gateway]\n", f"[gateway]\n{gateway}\n")
-    config.write_text(text.replace("[engine]\n", f"[engine]\n{engine}\n"), encoding="utf-8")
+def claimant(n: int) -> tuple[date, str]:
+    """Birth date and (valid, distinct) resident ID number of seeded claimant n."""
+    birth = date(1970, 1, 1) + timedelta(days=n // 900)
+    return birth, id_number("110105", birth, 100 + n % 900)
+
+
+def seed_policies(folder: Path, count: int, *, prefix: str, name: str, sum_insured: int = 200000,
+                  term_years: int = 5, premium: int = 1296) -> list[Insured]:
+    """One MED01 policy per claim, each its own insured person, in force for 400 days: no claim looks like
+    fraud (one claim per person and account, no young policies) and none exhausts its cover."""
     wired = build_app(instance_folder.load(folder))
     cipher, now = wired.runtime.services.cipher, wired.runtime.clock()
     start = datetime.now(BUSINESS_TZ).date() - timedelta(days=400)
     people = []
     try:
         with wired.runtime.uow() as uow:
-            for n in range(claims):
-                birth = date(1970, 1, 1) + timedelta(days=n // 900)
-                number = id_number("110105", birth, 100 + n % 900)
-                customer = CustomerRecord(name=f"Chaos Tester {n}", id_number_enc=cipher.encrypt(number),
+            for n in range(count):
+                birth, number = claimant(n)
+                customer = CustomerRecord(name=f"{name} {n}", id_number_enc=cipher.encrypt(number),
                                           id_number_hash=cipher.lookup_hash(number), birth_date=birth, gender="F",
                                           region="beijing", consent_at=now, created_at=now)
                 uow.session.add(customer)
                 uow.session.flush()
                 uow.session.add(PolicyRecord(
-                    number=f"PCHAOS{n:06d}", product_code="MED01", holder_id=customer.id, insured_id=customer.id,
-                    beneficiary_ids=[], sum_insured=Decimal(200000), remaining_sum_insured=Decimal(200000),
-                    annual_premium=Decimal(1296), term_years=5, start_date=start, end_date=add_years(start, 5),
-                    cooling_off_end=None, status="in_force", premiums_paid=Decimal(2592), issued_at=now))
-                people.append(Insured(customer.name, number, f"PCHAOS{n:06d}"))
+                    number=f"{prefix}{n:06d}", product_code="MED01", holder_id=customer.id, insured_id=customer.id,
+                    beneficiary_ids=[], sum_insured=Decimal(sum_insured), remaining_sum_insured=Decimal(sum_insured),
+                    annual_premium=Decimal(premium), term_years=term_years, start_date=start,
+                    end_date=add_years(start, term_years), cooling_off_end=None, status="in_force",
+                    premiums_paid=Decimal(premium * 2), issued_at=now))
+                people.append(Insured(customer.name, number, f"{prefix}{n:06d}"))
             uow.commit()
     finally:
         wired.db.dispose()
     return people
+
+
+def prepare(folder: Path, database_url: str, claims: int, gateway: str, engine: str = "") -> list[Insured]:
+    """A demo instance with one chaos policy per claim and the given `[gateway]` and `[engine]` lines."""
+    cli_json(folder, "init", "--demo", "--database-url", database_url)
+    config = folder / "insureflow.toml"
+    text = config.read_text(encoding="utf-8").replace("[gateway]\n", f"[gateway]\n{gateway}\n")
+    config.write_text(text.replace("[engine]\n", f"[engine]\n{engine}\n"), encoding="utf-8")
+    return seed_policies(folder, claims, prefix="PCHAOS", name="Chaos Tester")
 
 
 class Client:
