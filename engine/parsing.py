@@ -12,12 +12,13 @@ from typing import Any
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
-from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
+from SpiffWorkflow.bpmn.specs.data_spec import BpmnDataStoreSpecification
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
 from .errors import Problem
+from .parser_problems import DiagramIndex, exception_problems, missing_call_problems
 from .xml_safety import element_at_line, parse_untrusted_xml
 
 KINDS = {".bpmn": "bpmn", ".dmn": "dmn", ".json": "form"}
@@ -89,12 +90,15 @@ def _xsd_problems(name: str, tree: etree._ElementTree, kind: str) -> list[Proble
     ]
 
 
-def _spiff_problem(exc: ValidationException, default_file: str) -> Problem:
-    name = getattr(exc, "file_name", None) or default_file
-    element = getattr(exc, "id", None) or None
-    line = getattr(exc, "line_number", None) or None
-    message = str(getattr(exc, "error_msg", None) or exc).split("\n")[0]
-    return Problem(str(name), message, element, line)
+class _Parser(SpiffBpmnParser):
+    """SpiffBpmnParser that reads past data stores, so that a file holding one still shows its other problems."""
+
+    def _add_data_stores(self, bpmn: etree._ElementTree) -> None:
+        # SpiffWorkflow 3.2 raises on the first data store without naming the element. Validation refuses data
+        # stores one by one with file, element and line (parser_problems); here they only stand in, and would
+        # raise NotImplementedError if ever read or written.
+        for node in bpmn.xpath(".//bpmn:dataStore", namespaces=self.namespaces):
+            self.data_stores[node.get("id")] = BpmnDataStoreSpecification(node.get("id"), node.get("name"))
 
 
 def parse_deployment(
@@ -103,7 +107,7 @@ def parse_deployment(
     """Parse every file; the problems list is complete unless a file could not be read at all."""
     parsed = ParsedDeployment()
     problems: list[Problem] = []
-    parser = SpiffBpmnParser()
+    parser = _Parser()
     dmn_trees, bpmn_trees = [], []
     for name in sorted(files):
         kind = file_kind(name)
@@ -133,18 +137,18 @@ def parse_deployment(
                 continue
         parsed.trees[name] = tree
         (bpmn_trees if kind == "bpmn" else dmn_trees).append((name, tree))
+    index = DiagramIndex(dict(dmn_trees + bpmn_trees))
+    # SpiffWorkflow raises ValidationException, and plain errors on some malformed input: both become problems.
     for name, tree in dmn_trees:
         try:
             parser.add_dmn_xml(tree.getroot(), filename=name)
-        except ValidationException as exc:
-            problems.append(_spiff_problem(exc, name))
-        except Exception as exc:  # the DMN parser raises plain errors on malformed tables
-            problems.append(Problem(name, f"decision table cannot be read: {exc}"))
+        except Exception as exc:
+            problems += exception_problems(exc, name, index, what="decision table")
     for name, tree in bpmn_trees:
         try:
             parser.add_bpmn_xml(tree, filename=name)
-        except ValidationException as exc:
-            problems.append(_spiff_problem(exc, name))
+        except Exception as exc:
+            problems += exception_problems(exc, name, index)
     executable = parser.get_process_ids()
     if not executable and not problems:
         problems.append(Problem(", ".join(sorted(n for n, _ in bpmn_trees)) or "(no BPMN file)",
@@ -154,17 +158,19 @@ def parse_deployment(
         file = process_parser.filename
         try:
             spec = parser.get_spec(key)
-            subprocess_specs = parser.get_subprocess_specs(key)
-        except ValidationException as exc:
-            problems.append(_spiff_problem(exc, file))
+            # SpiffWorkflow would name a missing called process, but not the call activity naming it.
+            missing = missing_call_problems(index, key)
+            subprocess_specs = {} if missing else parser.get_subprocess_specs(key)
+        except Exception as exc:
+            problems += exception_problems(exc, file, index)
             continue
-        except Exception as exc:  # e.g. a business rule task naming a decision that is not in the set
-            problems.append(Problem(file, str(exc).split("\n")[0], element=key))
+        if missing:
+            problems += missing
             continue
         for each in (spec, *subprocess_specs.values()):
             link_loop_children(each)
         parsed.processes[key] = ProcessSpecs(key, process_parser.get_name() or key, file, spec, subprocess_specs)
-    return parsed, problems
+    return parsed, list(dict.fromkeys(problems))
 
 
 def link_loop_children(spec: BpmnProcessSpec) -> None:

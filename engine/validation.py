@@ -15,6 +15,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 
 from .errors import Problem
 from .forms import UPLOAD_KEYWORD
+from .parser_problems import DiagramIndex, structure_problems
 from .parsing import ParsedDeployment, file_kind, parse_deployment
 from .registry import HandlerRegistry
 from .roles import lane_role, separate_from_ids
@@ -36,6 +37,7 @@ def validate_files(
     if problems:
         return None, problems
     parsed, problems = parse_deployment(files)
+    problems += structure_problems(DiagramIndex(parsed.trees))
     for name, schema in sorted(parsed.forms.items()):
         problems += _form_problems(_full_name(files, name), schema)
     for name, tree in sorted(parsed.trees.items()):
