@@ -39,7 +39,9 @@ def main() -> int:
     faults = (f"faults = {{ crash_after_accept = {args.crash}, decline = {args.decline}, timeout = {args.timeout}, "
               f"accept_then_timeout = {args.accept_then_timeout} }}\nseed = {args.seed}")
     # Incidents (timeouts) are retried by the timer worker quickly and often enough to end within the run.
-    engine = "incident_max_retries = 8\nincident_backoff_seconds = 0.5"
+    # A payment whose process died is taken over by the worker 2 s after its intent (45 s by default).
+    engine = ("incident_max_retries = 8\nincident_backoff_seconds = 0.5\neffect_timeout_seconds = 1.5\n"
+              "effect_grace_seconds = 2")
     with tempfile.TemporaryDirectory(prefix="insureflow-chaos-") as tmp:
         folder = Path(tmp) / "instance"
         url = args.database_url or f"sqlite:///{folder / 'insureflow.db'}"

@@ -50,7 +50,7 @@ from .registry import BpmnError
 from .roles import lane_role
 from .runtime import Runtime
 from .sandbox import SandboxError
-from .script_engine import RunContext, SandboxedScriptEngine
+from .script_engine import EffectDeferred, RunContext, SandboxedScriptEngine
 from .validation import validate_files
 
 
@@ -90,7 +90,18 @@ class _DryRunEngine(SandboxedScriptEngine):
         calls = self.run.calls if self.run else []
         before = len(calls)
         try:
-            return super().call_service(task, operation_name, operation_params)
+            try:
+                return super().call_service(task, operation_name, operation_params)
+            except EffectDeferred as deferred:
+                # An external call (a payment): made at once against the simulated services the dry run was
+                # given, then settled as the engine would; with none, the step waits for it.
+                kind = self.registry.effect_kind(deferred.effect.kind)
+                if self.run is None or self.run.services is None or kind is None:
+                    raise
+                key, services = deferred.effect.key, self.run.services
+                self.run.outcomes[str(task.id)] = kind.call(services, key, kind.describe(
+                    self.run.session, services, key))
+                return super().call_service(task, operation_name, operation_params)
         finally:
             entry["result"] = calls[-1].result if len(calls) > before else None
 

@@ -28,7 +28,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
-from . import history, store
+from . import history, outbox, store
 from .clock import using_clock
 from .jsonutil import canonical_dumps, to_plain
 from .models import IncidentModel, MessageModel
@@ -37,7 +37,7 @@ from .registry import BpmnError
 from .roles import lane_role
 from .runtime import Runtime
 from .sandbox import SandboxError
-from .script_engine import RunContext, SandboxedScriptEngine
+from .script_engine import EffectDeferred, RunContext, SandboxedScriptEngine
 from .store import HumanTaskRecord, InstanceRecord
 from .unit_of_work import after_commit
 
@@ -55,6 +55,7 @@ class Loaded:
     incident_open: bool = False
     open_tasks: list[HumanTaskRecord] = field(default_factory=list)
     firing_wait: int | None = None  # the timer the worker fires in this operation (it records that one)
+    calls_asked: int = 0  # external calls its steps asked for, made once the operation has committed
 
     def record(self, type_: str, actor: str | None, task_key: str | None, payload: dict[str, Any]) -> None:
         """Queue a history event; `persist` appends the queue in order."""
@@ -124,17 +125,18 @@ def run_steps(rt: Runtime, loaded: Loaded, retrying: IncidentModel | None = None
         with using_clock(rt.clock):
             advance(workflow)
     except (Exception, SandboxError) as exc:
-        _record_calls(loaded)
+        _record_calls(rt, loaded)
         if retrying is not None:
-            return _incident_failed_again(rt, loaded, retrying, exc)
+            return incident_failed_again(rt, loaded, retrying, exc)
         loaded.incident_open = True
-        return _raise_incident(rt, session, loaded, exc)
-    _record_calls(loaded)
+        return raise_incident(rt, session, loaded, exc)
+    _record_calls(rt, loaded)
     return None
 
 
 def advance(workflow: BpmnWorkflow) -> None:
-    """Run engine steps until the workflow waits, handing handlers' BpmnErrors to boundary events."""
+    """Run engine steps until the workflow waits, handing handlers' BpmnErrors to boundary events; a
+    step that asked for an external call stays started (its call is made after the commit)."""
     while True:
         try:
             workflow.do_engine_steps()
@@ -142,6 +144,8 @@ def advance(workflow: BpmnWorkflow) -> None:
         except BpmnError as exc:
             if not throw_bpmn_error(workflow, exc):
                 raise
+        except EffectDeferred as deferred:
+            workflow.get_task_from_id(deferred.task_id)._set_state(TaskState.STARTED)
 
 
 def throw_bpmn_error(workflow: BpmnWorkflow, error: BpmnError) -> bool:
@@ -162,11 +166,18 @@ def throw_bpmn_error(workflow: BpmnWorkflow, error: BpmnError) -> bool:
     return True
 
 
-def _record_calls(loaded: Loaded) -> None:
+_CALL_EVENTS = {"executed": "handler_executed", "intended": "effect_intended", "settled": "effect_settled"}
+
+
+def _record_calls(rt: Runtime, loaded: Loaded) -> None:
     for call in loaded.run.calls:
-        loaded.record("handler_executed", loaded.run.actor, call.task_key, {
-            "operator": call.operator, "params": call.params, "result": call.result,
-        })
+        payload = {"operator": call.operator, "params": call.params, "result": call.result}
+        if call.outcome is not None:
+            payload["outcome"] = call.outcome
+        loaded.record(_CALL_EVENTS[call.phase], loaded.run.actor, call.task_key, payload)
+        if call.phase == "intended":
+            outbox.add(rt, loaded.run.session, loaded.instance.id, call)
+            loaded.calls_asked += 1
     loaded.run.calls.clear()
 
 
@@ -175,7 +186,9 @@ def _error_text(exc: BaseException) -> tuple[str, str]:
     return message, "".join(traceback.format_exception(exc))[-20000:]
 
 
-def _incident_failed_again(rt: Runtime, loaded: Loaded, incident: IncidentModel, exc: BaseException) -> IncidentModel:
+def incident_failed_again(rt: Runtime, loaded: Loaded, incident: IncidentModel,
+                          exc: BaseException) -> IncidentModel:
+    """The incident being retried failed again: its error now, and the next retry while retries are left."""
     now = rt.clock()
     incident.error, incident.traceback = _error_text(exc)
     failed = loaded.workflow.get_tasks(state=TaskState.ERROR)
@@ -190,9 +203,12 @@ def _incident_failed_again(rt: Runtime, loaded: Loaded, incident: IncidentModel,
     return incident
 
 
-def _raise_incident(rt: Runtime, session: Session, loaded: Loaded, exc: BaseException) -> IncidentModel:
+def raise_incident(rt: Runtime, session: Session, loaded: Loaded, exc: BaseException,
+                   task: Any = None) -> IncidentModel:
+    """An open incident for the failed step (the task in ERROR, or `task`); the worker retries it unless
+    retrying cannot help."""
     failed = loaded.workflow.get_tasks(state=TaskState.ERROR)
-    task = failed[0] if failed else None
+    task = failed[0] if failed else task
     now = rt.clock()
     message, trace = _error_text(exc)
     retry = rt.settings.incident_max_retries > 0
@@ -260,7 +276,8 @@ def persist(rt: Runtime, session: Session, loaded: Loaded) -> None:
         instance.status = "incident"
     elif ready:
         instance.status = "running"
-    elif not workflow.event_manager.tasks:  # nothing to do, nothing to wait for: never silent
+    elif not workflow.event_manager.tasks and not outbox.started_tasks(workflow):
+        # nothing to do, nothing to wait for: never silent
         _raise_stall(rt, session, loaded)
         instance.status = "incident"
     else:

@@ -9,6 +9,7 @@ from uuid import UUID
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
+from . import effects, outbox
 from .errors import ConflictError, NotFoundError
 from .execution import load, persist, run_steps
 from .identity import Actor, require
@@ -54,11 +55,20 @@ def retry_incident(rt: Runtime, incident_id: int, actor: Actor | None) -> Incide
     if actor is not None:
         require(actor, OPERATORS, "retry incidents")
     who = actor.username if actor else None
+    with rt.uow(read_only=True) as uow:
+        incident = uow.session.get(IncidentModel, incident_id)
+        if incident is None:
+            raise NotFoundError(f"no incident {incident_id}")
+        effect = outbox.open_effect(uow.session, incident.instance_id, incident.spiff_task_id)
+    if incident.status != "open":
+        raise ConflictError(f"incident {incident_id} is already {incident.status}")
+    if effect is not None:  # the step waits for an external call that got no answer: ask again
+        effects.retry(rt, incident_id, effect.id, who)
+        with rt.uow(read_only=True) as uow:
+            return _view(uow.session.get(IncidentModel, incident_id))
     with rt.uow() as uow:
         session = uow.session
         incident = session.get(IncidentModel, incident_id)
-        if incident is None:
-            raise NotFoundError(f"no incident {incident_id}")
         if incident.status != "open":
             raise ConflictError(f"incident {incident_id} is already {incident.status}")
         loaded = load(rt, session, incident.instance_id, who)

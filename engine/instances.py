@@ -60,6 +60,16 @@ def _summary(
     )
 
 
+def summary_after_calls(rt: Runtime, loaded: Loaded, summary: InstanceSummary) -> InstanceSummary:
+    """The answer to an operation: `summary` as committed, or — when the operation asked for external calls,
+    made after its commit — the case as those calls left it."""
+    if not loaded.calls_asked:
+        return summary
+    with rt.uow(read_only=True) as uow:
+        instance = uow.session.get(InstanceModel, loaded.instance.id)
+        return _summary(uow.session, instance, summary.version)
+
+
 def _start_role(workflow: BpmnWorkflow) -> str | None:
     start = workflow.spec.start
     for task_spec in start.outputs:
@@ -108,7 +118,7 @@ def start_instance(
         persist(rt, session, loaded)
         summary = _summary(session, instance, definition.version, loaded.open_tasks)
         uow.commit()
-    return summary
+    return summary_after_calls(rt, loaded, summary)
 
 
 def _version_of(rt: Runtime, session, instance: InstanceModel | InstanceRecord) -> int:
@@ -204,7 +214,7 @@ def deliver_message(
         persist(rt, session, loaded)
         summary = _summary(session, loaded.instance, _version_of(rt, session, loaded.instance), loaded.open_tasks)
         uow.commit()
-    return summary
+    return summary_after_calls(rt, loaded, summary)
 
 
 def receive(loaded: Loaded, name: str, payload: Any, actor: str | None) -> None:

@@ -280,6 +280,29 @@ class IncidentModel(Base):
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
+class EffectModel(Base):
+    """An external call a service task asked for (the outbox): committed with the case before the call is
+    made, open until its outcome is settled into the case. `lease_until` keeps a second process (the
+    worker) from making the same call while the one that committed it is still at it."""
+
+    __tablename__ = "effects"
+    __table_args__ = (Index("ix_effects_open", "status", "lease_until"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"), index=True)
+    spiff_task_id: Mapped[str] = mapped_column(String(36))
+    task_key: Mapped[str] = mapped_column(String(255))
+    operator: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(60))
+    key: Mapped[str] = mapped_column(String(255), index=True)
+    status: Mapped[str] = mapped_column(String(20))  # open / settled / cancelled
+    calls: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    lease_until: Mapped[datetime] = mapped_column(UTCDateTime())
+    settled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
 class EventModel(Base):
     """One history event; append-only, hash-chained per instance."""
 

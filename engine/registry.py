@@ -45,10 +45,42 @@ class HandlerContext:
     # Whatever the composition root hands handlers (the domain's cipher, payment gateway…); the
     # engine passes it through without looking.
     services: Any = None
+    # Set when the step is run again to settle an external effect it asked for: the outside party's
+    # answer (`EffectKind.call`'s outcome). None on the step's first run.
+    outcome: dict[str, Any] | None = None
 
     def now(self) -> datetime:
         """The engine's current time."""
         return self.clock()
+
+
+@dataclass(frozen=True)
+class Effect:
+    """What a handler with an external side effect (a payment) returns instead of making the call:
+    the call to make once its intent is committed. The handler has written the intent (e.g. a pending
+    payment under `key`) in the case's transaction; the engine leaves the step started, commits, makes
+    the call through the `EffectKind` named `kind`, and then runs the handler again with
+    `ctx.outcome` set so that it records the outcome and returns the step's result."""
+
+    kind: str
+    key: str  # the effect's business identity: the outside party keys its idempotency on it
+
+
+@dataclass(frozen=True)
+class EffectKind:
+    """How to make one kind of external call, exactly once per key.
+
+    `describe(session, services, key)` reads the committed intent (in a read-only transaction that is
+    closed before the call); `call(services, key, request)` makes the call with no transaction open and
+    returns the outcome as JSON-ready data. `call` must first ask the outside party what it already
+    holds for `key` and take that answer instead of calling again: a call that reached it before a crash
+    is then read back, never repeated. It raises when there is no answer (a timeout); the intent then
+    stays open, and the worker or an operator's retry asks again.
+    """
+
+    name: str
+    describe: Callable[[Session, Any, str], Any]
+    call: Callable[[Any, str, Any], dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -67,6 +99,7 @@ class HandlerRegistry:
     """Operator name → handler; the only thing the engine knows about `tasks/`."""
 
     _handlers: dict[str, Handler] = field(default_factory=dict)
+    _effects: dict[str, EffectKind] = field(default_factory=dict)
 
     def register(self, name: str | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """Decorator: register `func` under `name` (default: the function's name)."""
@@ -91,6 +124,16 @@ class HandlerRegistry:
             (optional if p.default is not p.empty else required).add(p.name)
         doc = (inspect.getdoc(func) or "").splitlines()
         self._handlers[name] = Handler(name, func, frozenset(required), frozenset(optional), doc[0] if doc else "")
+
+    def add_effect_kind(self, kind: EffectKind) -> None:
+        """Register how to make the external calls handlers ask for with `Effect(kind.name, …)`."""
+        if kind.name in self._effects:
+            raise ValueError(f"effect kind {kind.name!r} is already registered")
+        self._effects[kind.name] = kind
+
+    def effect_kind(self, name: str) -> EffectKind | None:
+        """The registered effect kind `name`, if any."""
+        return self._effects.get(name)
 
     def get(self, name: str) -> Handler | None:
         """The handler registered under `name`, if any."""

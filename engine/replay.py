@@ -28,15 +28,20 @@ from .execution import advance, fingerprint
 from .identity import Actor, require
 from .migration import replay_migration, started_on
 from .models import EventModel, InstanceModel
-from .registry import BpmnError
+from .registry import BpmnError, Effect
 from .runtime import Runtime
 from .sandbox import RestrictedEnvironment, SandboxError
+from .script_engine import EffectDeferred
 
 REPLAYERS = {"auditor", "admin"}
 # Events that change who holds a task but not the workflow: nothing to re-run.
 _OWNERSHIP = {"task_claimed", "task_released", "task_assigned"}
 # Events about the case that are not engine steps (an auditor revealing personal data): nothing to re-run.
 _NOT_STEPS = _OWNERSHIP | {"data_unmasked"}
+
+
+# History events that answer a service task: a handler's result, an external call asked for, its outcome.
+_HANDLER_EVENTS = {"handler_executed", "effect_intended", "effect_settled"}
 
 
 class ReplayDivergedError(Exception):
@@ -87,6 +92,10 @@ class _ReplayScriptEngine(PythonScriptEngine):
         result = recorded["result"]
         if isinstance(result, dict) and "bpmn_error" in result:
             raise BpmnError(result["bpmn_error"], result.get("message", ""), result.get("data"))
+        if recorded["event"] == "effect_intended":  # the step asked for an external call and waited
+            raise EffectDeferred(Effect(result["effect"], result["key"]), task.id)
+        if recorded["event"] == "effect_settled" and isinstance(result, dict) and "failed" in result:
+            raise _RecordedFailure(result["failed"])  # the outcome came back and could not be recorded
         return json.dumps(result)
 
 
@@ -121,6 +130,10 @@ def _ready(workflow: BpmnWorkflow, task_key: str, state: TaskState = TaskState.R
     raise ReplayDivergedError(f"no task {task_key!r} is {TaskState.get_name(state)} at this point")
 
 
+def _started(workflow: BpmnWorkflow, task_key: str | None) -> bool:
+    return any(t.task_spec.bpmn_id == task_key for t in workflow.get_tasks(state=TaskState.STARTED))
+
+
 def _apply(rt: Runtime, workflow: BpmnWorkflow | None, first: EventModel, payload: dict[str, Any],
            process: Any, engine: _ReplayScriptEngine) -> BpmnWorkflow:
     kind = first.type
@@ -130,7 +143,12 @@ def _apply(rt: Runtime, workflow: BpmnWorkflow | None, first: EventModel, payloa
         return workflow
     if workflow is None:
         raise ReplayDivergedError("the history does not begin with instance_started")
-    if kind == "task_completed":
+    if kind == "effect_settled":  # an external call's outcome: the waiting step runs again to record it
+        _ready(workflow, first.task_key, TaskState.STARTED)._set_state(TaskState.READY)
+    elif kind in ("incident_raised", "incident_failed_again") or (
+            kind == "incident_retried" and _started(workflow, first.task_key)):
+        pass  # an external call got no answer, or is asked again: the workflow waits as it did
+    elif kind == "task_completed":
         task = _ready(workflow, first.task_key)
         task.data.update(payload.get("data") or {})
         task.run()
@@ -151,8 +169,8 @@ def run_step(rt: Runtime, workflow: BpmnWorkflow | None, step: list[tuple[EventM
              process: Any, engine: _ReplayScriptEngine) -> BpmnWorkflow:
     """Re-apply one recorded step at its recorded time, handlers answered from the record; the workflow after it."""
     first, first_payload = step[0]
-    engine.results = deque({"operator": p["operator"], "task": e.task_key, "result": p["result"]}
-                           for e, p in step if e.type == "handler_executed")
+    engine.results = deque({"operator": p["operator"], "task": e.task_key, "result": p["result"], "event": e.type}
+                           for e, p in step if e.type in _HANDLER_EVENTS)
     failures = [p.get("error") for e, p in step if e.type in ("incident_raised", "incident_failed_again")]
     engine.failure = failures[0] if failures else None
     with using_clock(fixed_clock(first.occurred_at)):

@@ -10,12 +10,22 @@ from sqlalchemy.orm import Session
 
 from .clock import Clock
 from .jsonutil import canonical_dumps, to_plain
-from .registry import BpmnError, HandlerContext, HandlerRegistry
+from .registry import BpmnError, Effect, HandlerContext, HandlerRegistry
 from .sandbox import Limits, RestrictedEnvironment
 
 
 class HandlerMissingError(RuntimeError):
     """A diagram reached a service task whose operator is not registered (deployed before a removal)."""
+
+
+class EffectDeferred(Exception):  # not a failure: the step waits for its external call
+    """Raised out of a service task whose handler asked for an external call (an `Effect`): the engine
+    leaves the task started, and the call is made once the intent is committed."""
+
+    def __init__(self, effect: Effect, task_id: Any):
+        super().__init__(f"{effect.kind} {effect.key} waits for its call")
+        self.effect = effect
+        self.task_id = task_id
 
 
 @dataclass
@@ -27,6 +37,10 @@ class HandlerCall:
     operator: str
     params: dict[str, Any]
     result: Any
+    # "executed" (an ordinary call), "intended" (it asked for an external call: `result` names it) or
+    # "settled" (it recorded the outcome of that call, which `outcome` holds)
+    phase: str = "executed"
+    outcome: dict[str, Any] | None = None
 
 
 @dataclass
@@ -40,6 +54,8 @@ class RunContext:
     actor: str | None
     services: Any = None
     calls: list[HandlerCall] = field(default_factory=list)
+    # Spiff task id → the outcome of the external call that task asked for, to settle in this operation
+    outcomes: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 class SandboxedScriptEngine(PythonScriptEngine):
@@ -59,6 +75,8 @@ class SandboxedScriptEngine(PythonScriptEngine):
             raise HandlerMissingError(f"no handler is registered for operator {operation_name!r}")
         params = {name: spec["value"] for name, spec in operation_params.items()}
         run = self.run
+        outcome = run.outcomes.pop(str(task.id), None)
+        phase = "executed" if outcome is None else "settled"
         ctx = HandlerContext(
             session=run.session,
             clock=run.clock,
@@ -68,7 +86,13 @@ class SandboxedScriptEngine(PythonScriptEngine):
             idempotency_key=f"{run.instance_id}:{task.id}",
             actor=run.actor,
             services=run.services,
+            outcome=outcome,
         )
+
+        def record(result: Any) -> None:
+            run.calls.append(HandlerCall(str(task.id), task.task_spec.bpmn_id, operation_name, to_plain(params),
+                                         result, phase, outcome))
+
         # A savepoint: when the handler fails, what it wrote is undone, and the rest of the
         # operation (earlier steps, the incident record) still commits. A BpmnError is an outcome,
         # not a failure: its writes stay, and it is recorded like a result so replay can repeat it.
@@ -77,15 +101,20 @@ class SandboxedScriptEngine(PythonScriptEngine):
             result = handler.func(ctx, **params)
         except BpmnError as exc:
             savepoint.commit()
-            run.calls.append(HandlerCall(str(task.id), task.task_spec.bpmn_id, operation_name, to_plain(params),
-                                         {"bpmn_error": exc.code, "message": exc.message,
-                                          "data": to_plain(exc.data)}))
+            record({"bpmn_error": exc.code, "message": exc.message, "data": to_plain(exc.data)})
             raise
-        except BaseException:
+        except BaseException as exc:
             savepoint.rollback()
+            if outcome is not None:  # the outcome arrived and could not be recorded: replay must see the attempt
+                record({"failed": f"{type(exc).__name__}: {exc}"[:2000]})
             raise
         savepoint.commit()
+        if isinstance(result, Effect):
+            if outcome is not None:
+                raise RuntimeError(f"{operation_name} asked for another external call while settling {outcome}")
+            run.calls.append(HandlerCall(str(task.id), task.task_spec.bpmn_id, operation_name, to_plain(params),
+                                         {"effect": result.kind, "key": result.key}, "intended"))
+            raise EffectDeferred(result, task.id)
         text = canonical_dumps(result)
-        run.calls.append(HandlerCall(str(task.id), task.task_spec.bpmn_id, operation_name, to_plain(params),
-                                     to_plain(result)))
+        record(to_plain(result))
         return text

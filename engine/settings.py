@@ -21,6 +21,10 @@ class EngineSettings:
     max_files: int = 200
     incident_max_retries: int = 3
     incident_backoff_seconds: float = 30.0
+    # External calls (payments): how long one may take — well below the web worker's 60 s — and how long
+    # after an intent was committed the worker takes it over from the process that should have made it.
+    effect_timeout_seconds: float = 20.0
+    effect_grace_seconds: float = 45.0
     # A manager role may hand tasks of the listed candidate roles to a named colleague.
     assign_rights: dict[str, frozenset[str]] = field(default_factory=lambda: {
         "claims_manager": frozenset({"claims_clerk", "surveyor", "adjuster", "claims_manager", "siu", "finance"}),

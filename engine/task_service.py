@@ -18,7 +18,7 @@ from .execution import current_data, load, persist, run_steps
 from .forms import SubmissionContext, check_submission
 from .identity import Actor, actor_for
 from .inbox import InboxFilter, query_inbox
-from .instances import InstanceSummary, _check_can_read, _summary, _version_of, to_plain_safe
+from .instances import InstanceSummary, _check_can_read, _summary, _version_of, summary_after_calls, to_plain_safe
 from .jsonutil import to_plain
 from .models import HumanTaskModel
 from .roles import separate_from_ids
@@ -197,4 +197,4 @@ def complete(rt: Runtime, task_id: int, actor: Actor, data: dict[str, Any] | Non
         persist(rt, session, loaded)
         summary = _summary(session, loaded.instance, _version_of(rt, session, loaded.instance), loaded.open_tasks)
         uow.commit()
-    return summary
+    return summary_after_calls(rt, loaded, summary)

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from . import rate_limits, store
+from . import effects, rate_limits, store
 from .clock import fixed_clock, using_clock
 from .errors import ConflictError, NotFoundError
 from .execution import load, persist, run_steps
@@ -39,6 +39,7 @@ class TickReport:
     timers_fired: int = 0
     messages_delivered: int = 0
     incidents_retried: int = 0
+    effects_settled: int = 0  # external calls taken over from a process that died before settling them
     conflicts: int = 0
     rate_limit_hits_forgotten: int = 0
     errors: list[str] = field(default_factory=list)
@@ -131,6 +132,13 @@ def retry_incidents(rt: Runtime, report: TickReport) -> None:
             report.conflicts += 1
 
 
+def settle_abandoned_effects(rt: Runtime, report: TickReport) -> None:
+    """Make the external calls whose committing process died before settling them (asked about first)."""
+    counts = effects.settle_abandoned(rt)
+    report.effects_settled += counts.get("settled", 0)
+    report.conflicts += counts.get("conflict", 0)
+
+
 def forget_old_rate_limit_hits(rt: Runtime, report: TickReport) -> None:
     """Delete rate-limit hits older than any window (keys that went quiet), when there are some."""
     before = rt.clock() - RATE_LIMIT_MEMORY
@@ -143,10 +151,11 @@ def forget_old_rate_limit_hits(rt: Runtime, report: TickReport) -> None:
 
 
 def tick(rt: Runtime, now: datetime | None = None) -> TickReport:
-    """One pass: timers, then messages, then incident retries, then stale rate-limit hits."""
+    """One pass: timers, messages, incident retries, abandoned external calls, then stale rate-limit hits."""
     rt = _at(rt, now)
     report = TickReport()
-    for step in (fire_due_timers, deliver_messages, retry_incidents, forget_old_rate_limit_hits):
+    for step in (fire_due_timers, deliver_messages, retry_incidents, settle_abandoned_effects,
+                 forget_old_rate_limit_hits):
         try:
             step(rt, report)
         except ConflictError as exc:
@@ -159,7 +168,7 @@ def run_forever(rt: Runtime, interval: float = 1.0, stop: object = None) -> None
     """Tick until interrupted."""
     while stop is None or not stop.is_set():
         report = tick(rt)
-        if report.timers_fired or report.messages_delivered or report.incidents_retried:
-            log.info("fired %d timers, delivered %d messages, retried %d incidents", report.timers_fired,
-                     report.messages_delivered, report.incidents_retried)
+        if report.timers_fired or report.messages_delivered or report.incidents_retried or report.effects_settled:
+            log.info("fired %d timers, delivered %d messages, retried %d incidents, settled %d abandoned calls",
+                     report.timers_fired, report.messages_delivered, report.incidents_retried, report.effects_settled)
         time.sleep(interval)

@@ -48,13 +48,27 @@ def build_registry(extra_modules: list[str]) -> HandlerRegistry:
     return registry
 
 
+# gunicorn kills a web worker whose request runs longer than this (serving.py): every outbound call made
+# within a request must end well before it, or the kill would cut the call and its settling short.
+WEB_WORKER_TIMEOUT = 60
+
+
 def build_settings(overrides: dict[str, object]) -> EngineSettings:
     """Engine settings with the instance's overrides applied."""
     known = {f.name for f in dataclasses.fields(EngineSettings)}
     unknown = sorted(set(overrides) - known)
     if unknown:
         raise InstanceFolderError(f"unknown [engine] settings: {', '.join(unknown)}")
-    return dataclasses.replace(EngineSettings(), **overrides)  # type: ignore[arg-type]
+    settings = dataclasses.replace(EngineSettings(), **overrides)  # type: ignore[arg-type]
+    timeout, grace = settings.effect_timeout_seconds, settings.effect_grace_seconds
+    if not 0 < timeout <= WEB_WORKER_TIMEOUT / 2:
+        limit = WEB_WORKER_TIMEOUT // 2
+        raise InstanceFolderError(f"[engine] effect_timeout_seconds must be above 0 and at most {limit} (half "
+                                  f"the web worker's {WEB_WORKER_TIMEOUT} s), not {timeout}")
+    if grace <= timeout:
+        raise InstanceFolderError(f"[engine] effect_grace_seconds ({grace}) must be longer than effect_timeout_seconds "
+                                  f"({timeout}): the worker must not take over a call still being made")
+    return settings
 
 
 def build_services(config: InstanceConfig) -> DomainServices:

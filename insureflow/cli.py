@@ -279,7 +279,8 @@ def worker_cmd(ctx: Context, once: bool, now_text: str | None, interval: float, 
             return
     report = worker.tick(ctx.app.runtime, now)
     ctx.out.result(report, f"fired {report.timers_fired} timer(s), delivered {report.messages_delivered} "
-                           f"message(s), retried {report.incidents_retried} incident(s)")
+                           f"message(s), retried {report.incidents_retried} incident(s), settled "
+                           f"{report.effects_settled} abandoned external call(s)")
 
 
 def _stop(_signum: int, _frame: object) -> None:

@@ -73,7 +73,9 @@ def _describe(event: dict[str, Any]) -> str | None:
         return f"  ▶ {payload['process']} v{payload['version']} started by {event['actor']}"
     if kind == "task_completed":
         return f"  ✔ {event['actor']} completed {event['task']}"
-    if kind == "handler_executed":
+    if kind == "effect_intended":
+        return f"  ⇢ system: {payload['operator']} recorded the instruction {payload['result']['key']} for the bank"
+    if kind in ("handler_executed", "effect_settled"):
         result = payload.get("result")
         brief = result
         if isinstance(result, dict):

@@ -13,6 +13,8 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
+from .bootstrap import WEB_WORKER_TIMEOUT
+
 
 class _Gunicorn(BaseApplication):  # type: ignore[misc]
     def __init__(self, folder: Path, options: dict[str, Any]):
@@ -77,7 +79,7 @@ def serve(folder: Path, host: str, port: int, workers: int, with_worker: bool = 
                                          "--supervised"], start_new_session=True)
     try:
         _Gunicorn(folder, {"bind": f"{host}:{port}", "workers": workers, "accesslog": "-",
-                           "graceful_timeout": 5, "timeout": 60}).run()
+                           "graceful_timeout": 5, "timeout": WEB_WORKER_TIMEOUT}).run()
     finally:
         if timer_worker is not None and timer_worker.poll() is None:
             timer_worker.terminate()

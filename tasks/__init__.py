@@ -17,7 +17,8 @@ HANDLER_MODULES = (
 
 
 def register_handlers(registry: HandlerRegistry) -> None:
-    """Add InsureFlow's insurance handlers to the registry: every module's `HANDLERS` by name."""
+    """Add InsureFlow's insurance handlers to the registry: every module's `HANDLERS` by name, and the
+    external calls they ask for (`EFFECT_KINDS`)."""
     import importlib
 
     for name in HANDLER_MODULES:
@@ -29,3 +30,5 @@ def register_handlers(registry: HandlerRegistry) -> None:
             raise
         for handler in module.HANDLERS:
             registry.add(handler.__name__, handler)
+        for kind in getattr(module, "EFFECT_KINDS", ()):
+            registry.add_effect_kind(kind)

@@ -122,14 +122,18 @@ class Client:
         data = None if body is None else json.dumps(body).encode()
         request = urllib.request.Request(self.base + path, data=data, method=method, headers={
             "Authorization": f"Bearer {self.token}", "Content-Type": "application/json"})
+        sent_again = False
         for _ in range(100):
             try:
                 with urllib.request.urlopen(request, timeout=120) as response:
                     return json.loads(response.read())
             except urllib.error.HTTPError as exc:
+                if exc.code == 409 and sent_again:  # the lost answer's request had been committed: done
+                    return {}
                 raise AssertionError(f"{method} {path}: {exc.code} {exc.read()[:500]!r}") from None
-            except OSError:  # the worker died before answering: nothing it did was committed
+            except OSError:  # the worker died before answering; what it committed before that stays
                 self.resent += 1
+                sent_again = True
                 time.sleep(0.2)
         raise AssertionError(f"{method} {path}: no answer after 100 tries")
 
@@ -151,15 +155,16 @@ def drive(base: str, tokens: dict[str, str], insured: Insured, days_ago: int, pa
         raise AssertionError(f"case {case} after registration: {answer['status']}, waiting for "
                              f"{answer['open_tasks']}; history: {clerk.call('GET', f'/api/instances/{case}/history')}")
     answer = adjuster.call("POST", f"/api/tasks/{assess}/complete", {"data": {
-        "payable_amount": float(PAYABLE), "note": "as invoiced"}})
+        "payable_amount": float(PAYABLE), "note": "as invoiced"}}) or clerk.call("GET", f"/api/instances/{case}")
     deadline = time.monotonic() + patience
     while answer["status"] != "completed" and time.monotonic() < deadline:
         failure = [t["id"] for t in answer["open_tasks"] if t["task"] == "resolve_payment_failure"]
         if failure:  # the bank declined: finance sends it again
             answer = finance.call("POST", f"/api/tasks/{failure[0]}/complete", {"data": {
-                "action": "retry", "note": "Account checked with the claimant."}})
+                "action": "retry", "note": "Account checked with the claimant."}}) or clerk.call(
+                "GET", f"/api/instances/{case}")
             continue
-        time.sleep(0.5)  # an incident (a timeout): the timer worker retries it
+        time.sleep(0.5)  # the payment in flight, or an incident (a timeout): the timer worker settles it
         answer = clerk.call("GET", f"/api/instances/{case}")
     return clerk.resent + adjuster.resent + finance.resent
 

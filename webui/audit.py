@@ -65,6 +65,17 @@ def event_details(event: dict[str, Any], labels: Labels, roles: frozenset[str]) 
         return [(_("operation"), str(payload.get("operator", ""))),
                 (_("inputs"), _short(mask(payload.get("params") or {}, roles), labels)),
                 (_("outputs"), _short(mask(payload.get("result"), roles), labels))]
+    if kind == "effect_intended":  # committed before the bank is called
+        return [(_("operation"), str(payload.get("operator", ""))),
+                (_("inputs"), _short(mask(payload.get("params") or {}, roles), labels)),
+                (_("payment key"), str((payload.get("result") or {}).get("key", "")))]
+    if kind == "effect_settled":
+        outcome = payload.get("outcome") or {}
+        answer = _("accepted") if outcome.get("accepted") else _("declined")
+        if outcome.get("reconciled"):
+            answer = _("%(answer)s (read back from the bank: it already held this payment)", answer=answer)
+        return [(_("operation"), str(payload.get("operator", ""))), (_("bank's answer"), answer),
+                (_("outputs"), _short(mask(payload.get("result"), roles), labels))]
     if kind in ("message_delivered", "message_sent"):
         return [(_("message"), str(payload.get("name", ""))),
                 (_("content"), _short(mask(payload.get("payload") or {}, roles), labels))]

@@ -43,15 +43,18 @@ EVENT_LABELS = {
     "incident_raised": _l("Incident"), "incident_retried": _l("Incident retried"),
     "incident_resolved": _l("Incident resolved"), "incident_failed_again": _l("Incident failed again"),
     "instance_completed": _l("Case completed"), "instance_migrated": _l("Moved to a new version"),
+    "effect_intended": _l("Payment instruction recorded"), "effect_settled": _l("Bank's answer recorded"),
 }
 HISTORY_DETAIL_ITEMS = 8
 # The one payload item worth a line for these events: (label, payload key).
 DETAIL_OF = {"task_assigned": (_l("to"), "to"), "handler_executed": (_l("operation"), "operator"),
+             "effect_intended": (_l("operation"), "operator"), "effect_settled": (_l("operation"), "operator"),
              "message_delivered": (_l("message"), "name"), "message_sent": (_l("message"), "name"),
              "incident_raised": (_l("error"), "error")}
-SYSTEM_EVENTS = frozenset({"handler_executed", "timer_fired", "incident_raised", "instance_completed"})
+SYSTEM_EVENTS = frozenset({"handler_executed", "effect_intended", "effect_settled", "timer_fired", "incident_raised",
+                           "instance_completed"})
 # Events that mean the case went through the element named by the event's task key.
-PASSED_EVENTS = frozenset({"task_completed", "handler_executed", "timer_fired", "message_delivered"})
+PASSED_EVENTS = frozenset({"task_completed", "handler_executed", "effect_settled", "timer_fired", "message_delivered"})
 
 
 def process_label(key: str, fallback: str = "") -> str:

@@ -1,12 +1,20 @@
-"""Payout handlers: claim payments and refunds through the payment gateway, exactly once per attempt.
+"""Payout handlers: claim payments and refunds through the payment gateway, exactly once.
 
-The gateway key is the payment's business identity — `claim:<number>:<uid>:payout:<attempt>` and
+A payout is an external side effect, made through the engine's outbox (`engine/effects.py`):
+- first run of the step (in the case's transaction): the checks, then the *intent* — a pending payment
+  row under its key — and `Effect("payment", key)`; the engine commits the intent and leaves the step
+  started;
+- the call (`PAYMENT`, no transaction open): ask the gateway what it holds for the key; pay only when
+  it holds nothing;
+- second run of the step, with `ctx.outcome` (in a new transaction): record the outcome on the payment
+  and the claim, and return the step's result — or `payment_failed` on a decline.
+
+The key is the payment's business identity — `claim:<number>:<uid>:payout:<attempt>` and
 `policy:<number>:<uid>:refund:<attempt>` — where the uid is the claim's or policy's own committed
 identity (numbers of a rolled-back row are reused; uids never are) and the attempt counts the
-committed, final declines of that payment before it. Nothing of the running step goes into it, so a
-step that dies after the gateway accepted but before the commit (a killed worker, a failed commit)
-computes the same key when it is run again, and the gateway's answer for that key is taken instead
-of paying twice.
+committed, final declines of that payment before it. A process that dies after the gateway accepted
+leaves the committed intent open; whoever resumes it (the worker, a retry) asks the gateway first and
+takes its answer for the key instead of paying twice.
 """
 
 from __future__ import annotations
@@ -17,7 +25,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from engine.registry import BpmnError, HandlerContext
+from engine.registry import BpmnError, Effect, EffectKind, HandlerContext
 
 from ..common import money, services
 from ..payment_gateway import GatewayAnswer
@@ -28,21 +36,24 @@ from .claims import watch_listed
 AML_HIT = "payee on the sanctions/watch list"
 
 
-def pay_claim(ctx: HandlerContext, claim_id: int, amount: float) -> dict[str, Any]:
+def pay_claim(ctx: HandlerContext, claim_id: int, amount: float) -> dict[str, Any] | Effect:
     """Screen the payee, then pay the claim once per attempt — BPMN error `payment_failed` on a hit or decline."""
     session = ctx.session
     claim = session.get(ClaimRecord, int(claim_id))
     if claim is None:
         raise LookupError(f"no claim with id {claim_id}")
-    if claim.status in ("rejected", "withdrawn"):  # a diagram that pays a closed claim has a bug: an incident
-        raise ValueError(f"claim {claim.number} is {claim.status} and cannot be paid")
-    value = _positive(amount)
-    if watch_listed(session, claim.payee_account_hash, session.get(CustomerRecord, claim.claimant_id)):
-        raise BpmnError("payment_failed", AML_HIT, {"reason": "aml_hit"})
-    key = payment_key(session, "claim_payout", f"claim:{claim.number}:{claim.uid[:12]}:payout",
-                      claim_id=claim.id)
-    payment, reconciled = _settle(ctx, key, "claim_payout", claim.policy_id, claim.id, value,
-                                  claim.payee_account_enc, f"claim {claim.number}")
+    if ctx.outcome is None:  # the intent; the outcome is recorded whatever happened to the claim meanwhile
+        if claim.status in ("rejected", "withdrawn"):  # a diagram that pays a closed claim has a bug: an incident
+            raise ValueError(f"claim {claim.number} is {claim.status} and cannot be paid")
+        value = _positive(amount)
+        if watch_listed(session, claim.payee_account_hash, session.get(CustomerRecord, claim.claimant_id)):
+            raise BpmnError("payment_failed", AML_HIT, {"reason": "aml_hit"})
+        key = payment_key(session, "claim_payout", f"claim:{claim.number}:{claim.uid[:12]}:payout",
+                          claim_id=claim.id)
+        payment = _intent(ctx, key, "claim_payout", claim.policy_id, claim.id, value, claim.payee_account_enc)
+        if payment.status == "pending":
+            return Effect(PAYMENT.name, key)
+    payment, reconciled = _outcome(ctx, key if ctx.outcome is None else ctx.outcome["key"])
     # Repeating these for an already accepted payment is harmless: each is idempotent.
     claim.paid_amount = payment.amount
     set_claim_status(session, claim, "paid", ctx.now())  # the claimant is told by the diagram's notify step
@@ -50,22 +61,25 @@ def pay_claim(ctx: HandlerContext, claim_id: int, amount: float) -> dict[str, An
     return _result(payment, reconciled)
 
 
-def pay_refund(ctx: HandlerContext, policy_id: int, amount: float, payee_account: str) -> dict[str, Any]:
+def pay_refund(ctx: HandlerContext, policy_id: int, amount: float, payee_account: str) -> dict[str, Any] | Effect:
     """Screen the payee, then pay a policy refund once per attempt — BPMN error `payment_failed` on failure."""
     session = ctx.session
     policy = session.get(PolicyRecord, int(policy_id))
     if policy is None:
         raise LookupError(f"no policy with id {policy_id}")
-    if money(amount) == 0:  # a surrender in a year with no surrender value: nothing to send
-        return {"payment_id": None, "gateway_ref": None, "status": "nothing_to_pay", "reconciled": False}
-    value = _positive(amount)
-    cipher = services(ctx).cipher
-    if watch_listed(session, cipher.lookup_hash(payee_account), session.get(CustomerRecord, policy.holder_id)):
-        raise BpmnError("payment_failed", AML_HIT, {"reason": "aml_hit"})
-    key = payment_key(session, "refund", f"policy:{policy.number}:{policy.uid[:12]}:refund",
-                      policy_id=policy.id)
-    payment, reconciled = _settle(ctx, key, "refund", policy.id, None, value, cipher.encrypt(payee_account),
-                                  f"refund policy {policy.number}")
+    if ctx.outcome is None:
+        if money(amount) == 0:  # a surrender in a year with no surrender value: nothing to send
+            return {"payment_id": None, "gateway_ref": None, "status": "nothing_to_pay", "reconciled": False}
+        value = _positive(amount)
+        cipher = services(ctx).cipher
+        if watch_listed(session, cipher.lookup_hash(payee_account), session.get(CustomerRecord, policy.holder_id)):
+            raise BpmnError("payment_failed", AML_HIT, {"reason": "aml_hit"})
+        key = payment_key(session, "refund", f"policy:{policy.number}:{policy.uid[:12]}:refund",
+                          policy_id=policy.id)
+        payment = _intent(ctx, key, "refund", policy.id, None, value, cipher.encrypt(payee_account))
+        if payment.status == "pending":
+            return Effect(PAYMENT.name, key)
+    payment, reconciled = _outcome(ctx, key if ctx.outcome is None else ctx.outcome["key"])
     return _result(payment, reconciled)
 
 
@@ -79,12 +93,12 @@ def payment_key(session: Session, kind: str, prefix: str, *, claim_id: int | Non
     return f"{prefix}:{declines + 1}"
 
 
-def _settle(
+def _intent(
     ctx: HandlerContext, key: str, kind: str, policy_id: int, claim_id: int | None, amount: Decimal,
-    account_enc: bytes, purpose: str,
-) -> tuple[PaymentRecord, bool]:
-    """The accepted payment for `key`, paying it if the gateway has not yet, and whether the gateway's
-    answer was read back (an earlier run reached it and died before its commit); raises on failure."""
+    account_enc: bytes,
+) -> PaymentRecord:
+    """The payment under `key`: found (an earlier run wrote it) or written now as pending — the intent
+    the engine commits before anyone calls the gateway."""
     session, now = ctx.session, ctx.now()
     payment = session.scalar(select(PaymentRecord).where(PaymentRecord.idempotency_key == key))
     if payment is None:
@@ -93,36 +107,62 @@ def _settle(
                                 created_at=now, updated_at=now)
         session.add(payment)
         session.flush()
-    if payment.status == "accepted":
-        return payment, False
+    elif payment.status == "pending" and payment.amount != amount:
+        # The step was run again with another amount while the first is still open: never silent.
+        raise RuntimeError(f"payment {key} is open for {payment.amount}, not the {amount} asked now: reconcile "
+                           "the payment before going on")
+    return payment
+
+
+def _outcome(ctx: HandlerContext, key: str) -> tuple[PaymentRecord, bool]:
+    """Record the gateway's answer (in `ctx.outcome`) on the payment; the accepted payment and whether the
+    answer was read back rather than paid now; raises `payment_failed` on a decline."""
+    session, outcome = ctx.session, ctx.outcome
+    payment = session.scalar(select(PaymentRecord).where(PaymentRecord.idempotency_key == key))
+    if payment is None:
+        raise LookupError(f"no payment intent {key}")
+    if outcome is not None and payment.status == "pending":
+        if outcome["amount"] is not None and money(outcome["amount"]) != payment.amount:
+            raise RuntimeError(f"the gateway holds {key} for {money(outcome['amount'])}, not the {payment.amount} "
+                               "of the intent: reconcile the payment before going on")
+        payment.attempts += 0 if outcome["reconciled"] else 1
+        payment.updated_at = ctx.now()
+        if outcome["accepted"]:
+            payment.status, payment.gateway_ref, payment.failure = "accepted", outcome["reference"], None
+        else:
+            payment.status, payment.failure = "failed", outcome["reason"] or "payment declined"
+        session.flush()
     if payment.status == "failed":  # the gateway's answer for this key is final
         raise BpmnError("payment_failed", payment.failure or "payment declined", {"reason": "declined"})
-    gateway = services(ctx).gateway
-    # Always ask before paying. A timeout, a crash or a failed commit undoes this pending row and its
-    # `attempts`: the next run finds no row and cannot tell that an earlier call reached the gateway
-    # (and perhaps paid, as in "accept, then time out"). The gateway is the only record that outlives
-    # the rollback, and the key is the same on every run, so its answer for the key decides; pay is
-    # called only when the gateway has never seen the key.
+    return payment, bool(outcome and outcome["reconciled"])
+
+
+def _describe(session: Session, services_: Any, key: str) -> dict[str, Any]:
+    """What to send for the intent under `key`: its amount, the payee's account (sealed) and purpose."""
+    payment = session.scalar(select(PaymentRecord).where(PaymentRecord.idempotency_key == key))
+    if payment is None:
+        raise LookupError(f"no payment intent {key}")
+    if payment.claim_id is not None:
+        purpose = f"claim {session.get(ClaimRecord, payment.claim_id).number}"
+    else:
+        purpose = f"refund policy {session.get(PolicyRecord, payment.policy_id).number}"
+    return {"amount": payment.amount, "account_enc": payment.payee_account_enc, "purpose": purpose}
+
+
+def _call(services_: Any, key: str, request: dict[str, Any]) -> dict[str, Any]:
+    """Ask the gateway what it holds for `key`; pay only when it holds nothing. Raises on no answer
+    (GatewayTimeoutError): the intent stays open and is asked about again, never paid blindly."""
+    gateway = services_.gateway
     answer: GatewayAnswer | None = gateway.status(key)
     reconciled = answer is not None
-    if answer is not None and answer.amount is not None and money(answer.amount) != payment.amount:
-        # The step was run again with another amount after the gateway took the first: never silent.
-        raise RuntimeError(f"the gateway already holds {key} for {money(answer.amount)}, not the "
-                           f"{payment.amount} asked now: reconcile the payment before going on")
     if answer is None:
-        payment.attempts += 1
-        payment.updated_at = now
-        # A GatewayTimeoutError propagates: an incident, and the engine retries this step with the same key.
-        answer = gateway.pay(key, payment.amount, services(ctx).cipher.decrypt(payment.payee_account_enc), purpose)
-    payment.updated_at = now
-    if answer.accepted:
-        payment.status, payment.gateway_ref = "accepted", answer.reference
-        session.flush()
-        return payment, reconciled
-    payment.status, payment.failure = "failed", answer.reason or "payment declined"
-    session.flush()
-    # A BPMN error keeps what the handler wrote, so the failed row stays with its reason.
-    raise BpmnError("payment_failed", payment.failure, {"reason": "declined"})
+        answer = gateway.pay(key, request["amount"], services_.cipher.decrypt(request["account_enc"]),
+                             request["purpose"])
+    return {"key": key, "accepted": answer.accepted, "reference": answer.reference, "reason": answer.reason,
+            "amount": None if answer.amount is None else str(money(answer.amount)), "reconciled": reconciled}
+
+
+PAYMENT = EffectKind("payment", _describe, _call)
 
 
 def _positive(amount: float) -> Decimal:
@@ -139,3 +179,4 @@ def _result(payment: PaymentRecord, reconciled: bool) -> dict[str, Any]:
 
 
 HANDLERS = [pay_claim, pay_refund]
+EFFECT_KINDS = [PAYMENT]

@@ -168,8 +168,8 @@ def events(insurer: Insurer, instance_id: int, kind: str) -> list[dict[str, Any]
 
 
 def handlers_run(insurer: Insurer, instance_id: int) -> list[str]:
-    """The service tasks that ran, in order."""
-    return [e["task"] for e in events(insurer, instance_id, "handler_executed")]
+    """The service tasks that ran to their result, in order (a payment's when its outcome was settled)."""
+    return [e["task"] for e in insurer.history(instance_id) if e["type"] in ("handler_executed", "effect_settled")]
 
 
 def performers(insurer: Insurer, instance_id: int) -> list[tuple[str, str]]:
@@ -630,7 +630,9 @@ def test_gateway_timeout_is_an_incident_the_worker_retries_paying_exactly_once(
     insurer.complete(case, "assess_amount", "adjuster", assessment(7_500))
     assert insurer.status(case) == "incident"
     assert [e["task"] for e in events(insurer, case, "incident_raised")] == ["svc_pay_claim"]
-    assert rows(insurer, PaymentRecord) == []  # the failed step's writes were rolled back
+    claim = the_claim(insurer, case)
+    # the intent stays committed and open: the retry asks the gateway about it before paying anything
+    assert claim_payments(insurer, claim) == [("claim_payout", Decimal("7500.00"), "pending")]
     assert insurer.wait(seconds=30).incidents_retried == 0  # the back-off is 60 seconds
 
     assert insurer.wait(seconds=31).incidents_retried == 1

@@ -132,8 +132,8 @@ def events(insurer: Insurer, instance_id: int, kind: str) -> list[dict[str, Any]
 
 
 def handlers_run(insurer: Insurer, instance_id: int) -> list[str]:
-    """The service tasks that ran, in order."""
-    return [e["task"] for e in events(insurer, instance_id, "handler_executed")]
+    """The service tasks that ran to their result, in order (a payment's when its outcome was settled)."""
+    return [e["task"] for e in insurer.history(instance_id) if e["type"] in ("handler_executed", "effect_settled")]
 
 
 def last_events(insurer: Insurer, instance_id: int, count: int) -> list[tuple[str, str | None]]:
@@ -387,9 +387,10 @@ def test_cancellation_in_cooling_off_refunds_premium_minus_fee_once_and_terminat
     data = insurer.data(sale)
     assert (data["refund"]["refund"], data["refund"]["in_cooling_off"]) == (refund, True)
     assert data["refund_payment"]["status"] == "accepted"
-    assert last_events(insurer, sale, 5) == [
+    assert last_events(insurer, sale, 6) == [
         ("message_delivered", None), ("handler_executed", "svc_compute_refund"),
-        ("handler_executed", "svc_pay_refund"), ("handler_executed", "svc_terminate_policy"),
+        ("effect_intended", "svc_pay_refund"),  # committed before the gateway is called
+        ("effect_settled", "svc_pay_refund"), ("handler_executed", "svc_terminate_policy"),
         ("instance_completed", None)]
     [delivered] = events(insurer, sale, "message_delivered")
     assert delivered["payload"]["payload"]["payee_account"] != PAYEE_ACCOUNT  # kept encrypted in the history

@@ -34,7 +34,7 @@ def test_an_auditor_steps_through_a_paid_claim_checks_it_and_downloads_the_repor
     assert highlighted.count() == len(done)
 
     page.locator("#step-slider").fill("1")  # the claim just started: nothing passed, registration waits
-    expect(page.locator("#step-label")).to_have_text("Step 1 of 4")
+    expect(page.locator("#step-label")).to_have_text("Step 1 of 5")
     assert _marked(page)[1] == ["register_claim"] and "register_claim" not in _marked(page)[0]
     expect(page.locator("#audit-diagram .djs-element.if-active")).to_have_count(1)
     assert highlighted.count() < len(done)
@@ -42,18 +42,18 @@ def test_an_auditor_steps_through_a_paid_claim_checks_it_and_downloads_the_repor
     expect(page.locator('.step-panel[data-step="4"]')).to_be_hidden()
 
     page.click("#step-next")
-    expect(page.locator("#step-label")).to_have_text("Step 2 of 4")
+    expect(page.locator("#step-label")).to_have_text("Step 2 of 5")
     assert _marked(page)[1] == ["assess_amount"] and "register_claim" in _marked(page)[0]
     page.locator("h1").click()  # the arrows move the slider from anywhere on the page but a form field
     page.keyboard.press("ArrowRight")
-    expect(page.locator("#step-label")).to_have_text("Step 3 of 4")
+    expect(page.locator("#step-label")).to_have_text("Step 3 of 5")
     assert _marked(page)[1] == ["approve_payout"]
     expect(page.locator('.step-panel[data-step="3"]')).to_contain_text("59500")
 
     page.click("#verify-chain")
     expect(page.locator("#verify-result")).to_contain_text("The history is intact")
     page.click("#replay")
-    expect(page.locator("#replay-result")).to_contain_text("all 4 steps give exactly the recorded state")
+    expect(page.locator("#replay-result")).to_contain_text("all 5 steps give exactly the recorded state")
 
     with page.expect_download() as download:
         page.click("#export-pdf")

@@ -7,11 +7,13 @@ import json
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from click.testing import CliRunner
 
 from insureflow.cli import cli
+from insureflow.output import EXIT_CONFLICT
 from tasks.gateway_ledger import CRASH_EXIT_CODE, LedgerGateway
 from tests.conftest import ROOT
 
@@ -33,7 +35,7 @@ def _approval_task(folder: Path) -> int:
     return next(t["id"] for t in inbox["tasks"] if t["name"] == "Approve payout")
 
 
-def test_a_payout_killed_after_the_bank_accepted_is_flagged_then_paid_once(db_url: str, tmp_path: Path) -> None:
+def test_a_payout_killed_after_the_bank_accepted_is_settled_once_by_the_worker(db_url: str, tmp_path: Path) -> None:
     folder = tmp_path / "instance"
     _run(folder, "init", "--demo", "--database-url", db_url)
     _faults(folder, "faults = { crash_after_accept = 1.0 }")
@@ -45,23 +47,26 @@ def test_a_payout_killed_after_the_bank_accepted_is_flagged_then_paid_once(db_ur
                             timeout=120, check=False)
     assert killed.returncode == CRASH_EXIT_CODE, killed.stderr
 
-    ledger = json.loads(_run(folder, "--json", "payments", "ledger", code=6))
-    (orphan,) = [p for p in ledger["payments"] if p["problem"]]
-    assert orphan["problem"] == "accepted at the gateway, no payment in the database"
-    assert (orphan["gateway_amount"], orphan["recorded_status"]) == ("59500.00", None)
-    verified = json.loads(_run(folder, "--json", "verify", code=6))
-    assert [m["key"] for m in verified["payment_mismatches"]] == [orphan["key"]]
-    assert _approval_task(folder) == task  # the approval was never committed: it is still open
+    # The approval and the payment's intent were committed before the bank was called: the payment is in
+    # flight (pending beside the gateway's booking), not lost, and the approval cannot be sent again.
+    ledger = json.loads(_run(folder, "--json", "payments", "ledger"))
+    (in_flight,) = [p for p in ledger["payments"] if p["recorded_status"] == "pending"]
+    assert (in_flight["gateway_outcome"], in_flight["gateway_amount"], in_flight["problem"]) == (
+        "accepted", "59500.00", None)
+    assert json.loads(_run(folder, "--json", "verify"))["ok"]
+    _run(folder, *approve, code=EXIT_CONFLICT)
 
-    done = json.loads(_run(folder, "--json", *approve))  # the same crash fault: the gateway is asked, not paid
-    assert done["status"] == "completed"
-    claim_number = orphan["key"].split(":")[1]
+    later = (datetime.now(UTC) + timedelta(minutes=2)).isoformat()  # past the dead process's lease
+    worked = json.loads(_run(folder, "--json", "worker", "--once", "--now", later))  # the same crash fault
+    assert worked["effects_settled"] == 1  # the gateway was asked, not paid again
+
+    claim_number = in_flight["key"].split(":")[1]
     mine = json.loads(_run(folder, "--json", "payments", "ledger", "--claim", claim_number))
     assert [(p["key"], p["gateway_outcome"], p["recorded_status"]) for p in mine["payments"]] == [
-        (orphan["key"], "accepted", "accepted")]
+        (in_flight["key"], "accepted", "accepted")]
     assert json.loads(_run(folder, "--json", "verify"))["ok"]
     paid = [e for e in LedgerGateway(folder / "gateway-ledger.db").entries() if e.outcome == "accepted"]
-    assert [e.key for e in paid] == [orphan["key"]]
+    assert [e.key for e in paid] == [in_flight["key"]]
 
 
 def test_the_ledger_of_an_unknown_claim_or_policy_is_refused(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""Settings an operator gives an instance in insureflow.toml: the largest claim document."""
+"""Settings an operator gives an instance in insureflow.toml: the largest claim document, the payment timeouts."""
 
 from __future__ import annotations
 
@@ -52,3 +52,28 @@ def test_requests_may_carry_a_document_of_the_largest_size(tmp_path: Path) -> No
         assert create_app(wired, {"TESTING": True}).config["MAX_CONTENT_LENGTH"] > 40_000_000
     finally:
         wired.db.dispose()
+
+
+# --- payments: the time a call to the bank may take --------------------------------------------------
+
+def test_a_new_instance_documents_the_payment_timeouts_and_takes_the_defaults(tmp_path: Path) -> None:
+    from insureflow.bootstrap import WEB_WORKER_TIMEOUT, build_settings
+
+    text = (_folder(tmp_path).path / instance_folder.CONFIG_NAME).read_text(encoding="utf-8")
+    assert "# effect_timeout_seconds = 20" in text and "# effect_grace_seconds = 45" in text
+    settings = build_settings({})
+    assert settings.effect_timeout_seconds < settings.effect_grace_seconds
+    assert settings.effect_timeout_seconds <= WEB_WORKER_TIMEOUT / 2  # well below gunicorn's worker timeout
+
+
+@pytest.mark.parametrize(("engine", "complaint"), [
+    ({"effect_timeout_seconds": 0}, "effect_timeout_seconds must be above 0 and at most 30"),
+    ({"effect_timeout_seconds": 59}, "effect_timeout_seconds must be above 0 and at most 30"),
+    ({"effect_grace_seconds": 10}, r"effect_grace_seconds \(10\) must be longer than effect_timeout_seconds \(20"),
+    ({"effect_timeout_seconds": 5, "effect_grace_seconds": 5}, "must not take over a call still being made"),
+])
+def test_payment_timeouts_that_do_not_fit_are_refused_when_the_instance_starts(engine: dict, complaint: str) -> None:
+    from insureflow.bootstrap import build_settings
+
+    with pytest.raises(InstanceFolderError, match=complaint):
+        build_settings(engine)

@@ -19,7 +19,9 @@ CLAIMS = 200  # each claim's first payout kills its worker: CLAIMS crashes per d
 @pytest.mark.slow
 def test_crashes_after_the_bank_accepted_never_pay_a_claim_twice(db_url: str, tmp_path: Path) -> None:
     folder = tmp_path / "instance"
-    people = chaos.prepare(folder, db_url, CLAIMS, "faults = { crash_after_accept = 1.0 }\nseed = 1204")
+    # The worker takes a dead process's payment over 2 s after its intent (45 s by default).
+    people = chaos.prepare(folder, db_url, CLAIMS, "faults = { crash_after_accept = 1.0 }\nseed = 1204",
+                           "effect_timeout_seconds = 1.5\neffect_grace_seconds = 2")
 
     report = chaos.run(folder, people)
 

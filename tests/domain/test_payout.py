@@ -1,5 +1,9 @@
 """Payouts: AML screening first, then exactly one payment per attempt under every gateway behaviour, keyed by
-the payment's business identity (claim or policy number and attempt), never by the step that runs it."""
+the payment's business identity (claim or policy number and attempt), never by the step that runs it.
+
+A payout runs in three parts, as the engine's outbox runs it: the handler writes the intent and asks for
+the call (`Effect`), the call asks the gateway before paying (`PAYMENT`), and the handler runs again with
+the outcome to record it."""
 
 from __future__ import annotations
 
@@ -12,8 +16,8 @@ from itertools import count
 import pytest
 from sqlalchemy import func, select
 
-from engine.registry import BpmnError
-from tasks.handlers.payout import pay_claim, pay_refund
+from engine.registry import BpmnError, Effect
+from tasks.handlers.payout import PAYMENT, pay_claim, pay_refund
 from tasks.payment_gateway import GatewayAnswer, GatewayTimeoutError, SimulatedGateway
 from tasks.records import (
     ClaimRecord,
@@ -90,8 +94,18 @@ def case(domain) -> Iterator[Case]:
 
 
 def as_engine_step(ctx, handler, *args):
-    """Run a handler as the engine does: in a savepoint that is rolled back when it raises anything but a
-    BpmnError — so nothing written by a failed attempt survives into the retry."""
+    """Run a handler as the engine does: the intent; when it asks for a payment, the call (which may raise
+    GatewayTimeoutError: the intent stays); then the handler again with the outcome."""
+    result = in_savepoint(ctx, handler, *args)
+    if isinstance(result, Effect):
+        assert result.kind == PAYMENT.name
+        outcome = PAYMENT.call(ctx.services, result.key, PAYMENT.describe(ctx.session, ctx.services, result.key))
+        result = in_savepoint(replace(ctx, outcome=outcome), handler, *args)
+    return result
+
+
+def in_savepoint(ctx, handler, *args):
+    """One run of a handler: in a savepoint that is rolled back when it raises anything but a BpmnError."""
     savepoint = ctx.session.begin_nested()
     try:
         result = handler(ctx, *args)
@@ -160,8 +174,8 @@ def test_a_decline_whose_commit_was_lost_is_read_back_from_the_gateway_not_sent_
     case.gateway.script.append("decline")
     lost = case.session.begin_nested()
     with pytest.raises(BpmnError):
-        pay_claim(case.ctx(domain), case.claim.id, 4800)
-    lost.rollback()  # the process died before the decline was committed
+        as_engine_step(case.ctx(domain), pay_claim, case.claim.id, 4800)
+    lost.rollback()  # the process died before the intent and the decline were committed
     assert payments(case.session) == []
     with pytest.raises(BpmnError) as caught:
         as_engine_step(case.ctx(domain), pay_claim, case.claim.id, 4800)
@@ -174,7 +188,7 @@ def test_a_timeout_is_an_incident_and_the_retry_pays_once(domain, case):
     case.gateway.script.append("timeout")
     with pytest.raises(GatewayTimeoutError):
         as_engine_step(case.ctx(domain), pay_claim, case.claim.id, 4800)
-    assert payments(case.session) == []  # the engine rolled the attempt back
+    assert [(p.idempotency_key, p.status) for p in payments(case.session)] == [(PAYOUT_1, "pending")]  # the intent
     result = as_engine_step(case.ctx(domain), pay_claim, case.claim.id, 4800)
     assert result["status"] == "accepted"
     assert list(case.gateway.paid) == [PAYOUT_1]
@@ -185,7 +199,7 @@ def test_accepted_then_timed_out_the_retry_asks_the_gateway_and_never_pays_twice
     case.gateway.script.append("accept_then_timeout")
     with pytest.raises(GatewayTimeoutError):
         as_engine_step(case.ctx(domain), pay_claim, case.claim.id, 4800)
-    assert payments(case.session) == []  # nothing local remembers that the gateway paid
+    assert [p.status for p in payments(case.session)] == ["pending"]  # the intent, its outcome unknown
     result = as_engine_step(case.ctx(domain), pay_claim, case.claim.id, 4800)
     [payment] = payments(case.session)
     assert result == {"payment_id": payment.id, "gateway_ref": f"SIM-{PAYOUT_1}", "status": "accepted",
@@ -195,24 +209,27 @@ def test_accepted_then_timed_out_the_retry_asks_the_gateway_and_never_pays_twice
     assert case.claim.status == "paid"
 
 
-def test_a_pending_payment_that_survived_a_timeout_counts_its_attempts(domain, case):
+def test_the_intent_is_written_before_any_call_and_counts_the_payments_sent(domain, case):
+    effect = pay_claim(case.ctx(domain), case.claim.id, 4800)
+    assert effect == Effect("payment", PAYOUT_1) and case.gateway.pay_calls == 0
+    [payment] = payments(case.session)
+    assert (payment.status, payment.attempts) == ("pending", 0)
     case.gateway.script.append("timeout")
     with pytest.raises(GatewayTimeoutError):
-        pay_claim(case.ctx(domain), case.claim.id, 4800)  # outside the engine: nothing is rolled back
-    [payment] = payments(case.session)
-    assert (payment.status, payment.attempts) == ("pending", 1)
-    pay_claim(case.ctx(domain), case.claim.id, 4800)
-    assert (payment.status, payment.attempts) == ("accepted", 2)
-    assert len(case.gateway.paid) == 1
+        as_engine_step(case.ctx(domain), pay_claim, case.claim.id, 4800)
+    assert (payment.status, payment.attempts) == ("pending", 0)  # no outcome: nothing recorded
+    as_engine_step(case.ctx(domain), pay_claim, case.claim.id, 4800)
+    assert (payment.status, payment.attempts) == ("accepted", 1)
+    assert len(case.gateway.paid) == 1 and case.gateway.pay_calls == 2
 
 
 def test_a_different_amount_for_a_payment_the_gateway_already_holds_is_refused(domain, case):
     case.gateway.script.append("accept_then_timeout")
     with pytest.raises(GatewayTimeoutError):
         as_engine_step(case.ctx(domain), pay_claim, case.claim.id, 4800)
-    with pytest.raises(RuntimeError, match=f"already holds {PAYOUT_1} for 4800.00, not the 4500.00"):
+    with pytest.raises(RuntimeError, match=f"payment {PAYOUT_1} is open for 4800.00, not the 4500.00"):
         as_engine_step(case.ctx(domain), pay_claim, case.claim.id, 4500)
-    assert case.gateway.pay_calls == 1 and payments(case.session) == []
+    assert case.gateway.pay_calls == 1 and [p.status for p in payments(case.session)] == ["pending"]
     assert case.claim.paid_amount is None
 
 

@@ -21,6 +21,7 @@ from tasks.records import (
     ProductRecord,
     SurrenderValueRecord,
 )
+from tests.domain.test_payout import as_engine_step
 
 _seq = count(1)
 HOLDER_ID = "110101198001010011"
@@ -217,7 +218,7 @@ def test_terminate_liability_uses_the_amount_pay_claim_recorded(domain, book):
     policy = book.policy(sum_insured="100000")
     claim = book.claim(policy)
     ctx = domain.ctx(book.session, key="9:pay")
-    pay_claim(ctx, claim.id, 30000)
+    as_engine_step(ctx, pay_claim, claim.id, 30000)
     # A stale amount from process data does not override the payment that was actually made.
     assert terminate_liability(ctx, claim.id, 12345, False)["remaining_sum_insured"] == 70000.0
     assert terminate_liability(ctx, claim.id, 30000, False)["remaining_sum_insured"] == 70000.0

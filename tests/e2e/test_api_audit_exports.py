@@ -38,13 +38,13 @@ def test_the_report_as_json_holds_summary_steps_events_hashes_checks_and_who_mad
     assert body["generated_by"] == "auditor" and body["generated_at"]
     assert body["case"]["id"] == case and body["case"]["status"] == "completed" and len(
         body["case"]["deployment_hash"]) == 64
-    assert [s["number"] for s in body["steps"]] == [1, 2, 3, 4]
-    assert body["steps"][1]["data"]["claimant_id_number"] == MASKED and "svc_pay_claim" in body["steps"][3]["path"]
+    assert [s["number"] for s in body["steps"]] == [1, 2, 3, 4, 5]  # the bank's answer is a step of its own
+    assert body["steps"][1]["data"]["claimant_id_number"] == MASKED and "svc_pay_claim" in body["steps"][4]["path"]
     assert [e["seq"] for e in body["events"]] == list(range(1, len(body["events"]) + 1))
     assert all(len(e["hash"]) == 64 for e in body["events"])
     assert body["verification"]["ok"] is True and body["verification"]["head"] == {
         "seq": len(body["events"]), "hash": body["events"][-1]["hash"]}
-    assert body["replay"]["consistent"] is True and body["replay"]["steps"] == 4
+    assert body["replay"]["consistent"] is True and body["replay"]["steps"] == 5
     assert ID_NUMBER not in response.get_data(as_text=True)
 
 

@@ -16,6 +16,7 @@ from engine.errors import ForbiddenError
 from engine.identity import actor_for
 from engine.models import DeploymentModel, EventModel, HumanTaskModel, InstanceModel, UserModel
 from insureflow.demo_data import demo_identity
+from tasks.common import BUSINESS_TZ
 from tests.e2e.api_support import demo_task, shared_site
 from tests.e2e.conftest import Site
 
@@ -71,7 +72,8 @@ def test_search_by_person_status_and_start_dates(shared_site: Site, paid: tuple[
     client = _client(shared_site, "auditor")
     page = client.get("/audit/?person=claims.manager&status=completed&process=claims").get_data(as_text=True)
     assert f'href="/audit/cases/{case}"' in page and "1 cases found" in page
-    today = shared_site.wired.runtime.clock().date().isoformat()
+    # the search's days are the insurer's (Beijing) days, not UTC's: between 16:00 and 24:00 UTC they differ
+    today = shared_site.wired.runtime.clock().astimezone(BUSINESS_TZ).date().isoformat()
     assert f'href="/audit/cases/{case}"' in client.get(f"/audit/?from={today}&to={today}").get_data(as_text=True)
     assert "0 cases found" in client.get("/audit/?from=2000-01-01&to=2000-01-02").get_data(as_text=True)
 
@@ -103,9 +105,10 @@ def test_the_case_page_shows_the_timeline_slider_and_masked_data(shared_site: Si
     page = response.get_data(as_text=True)
     assert response.status_code == 200 and f"Claims · {key}" in page
     steps = json.loads(page.split('<script type="application/json" id="step-data">')[1].split("</script>")[0])
-    assert [s["number"] for s in steps] == [1, 2, 3, 4] and f'max="{len(steps)}"' in page
+    # registration, assessment, approval (with the payment's intent), the bank's answer
+    assert [s["number"] for s in steps] == [1, 2, 3, 4, 5] and f'max="{len(steps)}"' in page
     assert steps[0]["active"] == ["register_claim"] and "svc_pay_claim" in steps[-1]["path"]
-    assert page.count('class="step-panel"') == 4 and "Case data after this step" in page
+    assert page.count('class="step-panel"') == 5 and "Case data after this step" in page
     assert "Completed</span> — Assess amount" in page
     assert 'Payable amount (CNY): <span class="text-body">— → 59500</span>' in page  # before → after
     assert 'operation: <span class="text-body">verify_claim</span>' in page and "Verified: Yes" in page
@@ -122,7 +125,7 @@ def test_verify_and_replay_buttons_answer_in_plain_words(shared_site: Site, paid
     verified = client.post(f"/audit/cases/{case}/verify").get_data(as_text=True)
     assert f"The history is intact: all {total} events are linked" in verified
     replayed = client.post(f"/audit/cases/{case}/replay").get_data(as_text=True)
-    assert "all 4 steps give exactly the recorded state" in replayed
+    assert "all 5 steps give exactly the recorded state" in replayed
 
 
 def test_an_edited_event_is_named_in_words_by_the_verify_button(shared_site: Site, paid: tuple[int, str]) -> None:
@@ -183,7 +186,7 @@ def test_revealing_personal_data_needs_the_permission_and_a_reason_and_is_record
     again = client.get(f"/audit/cases/{case}").get_data(as_text=True)
     assert ID_NUMBER not in again and "Personal data revealed" in again and "complaint 42" in again
     assert "The history is intact" in client.post(f"/audit/cases/{case}/verify").get_data(as_text=True)
-    assert "all 4 steps give exactly" in client.post(f"/audit/cases/{case}/replay").get_data(as_text=True)
+    assert "all 5 steps give exactly" in client.post(f"/audit/cases/{case}/replay").get_data(as_text=True)
 
 
 def _snapshot(site: Site) -> dict[str, Any]:

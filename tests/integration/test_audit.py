@@ -82,9 +82,10 @@ def test_steps_of_a_paid_claim_show_the_path_waiting_step_and_data_after_each_st
     result = case_steps(insurer.rt, insurer.actor("auditor"), case)
     steps = result.steps
     assert result.problem is None and result.diagram_file == "claims.bpmn" and len(result.deployment_hash) == 64
-    assert [s.task for s in steps] == [None, "register_claim", "assess_amount", "approve_payout"]
-    assert [s.actor for s in steps] == ["clerk", "clerk", "adjuster", "manager"]
-    started, registered, assessed, approved = steps
+    # the payout is its own step: committed as an intent with the approval, settled once the bank answered
+    assert [s.task for s in steps] == [None, "register_claim", "assess_amount", "approve_payout", "svc_pay_claim"]
+    assert [s.actor for s in steps] == ["clerk", "clerk", "adjuster", "manager", None]
+    started, registered, assessed, approved, paid = steps
     assert started.events[0] == "instance_started" and started.active == ["register_claim"]
     assert "register_claim" not in started.path and started.data.get("claim") is None
     assert registered.active == ["assess_amount"]
@@ -92,9 +93,12 @@ def test_steps_of_a_paid_claim_show_the_path_waiting_step_and_data_after_each_st
     assert registered.data["claimant_id_number"] == ID_NUMBER  # the engine's data, in clear
     assert "svc_verify_claim" in registered.elements and "payable_amount" not in registered.data
     assert assessed.data["payable_amount"] == 59_500 and assessed.active == ["approve_payout"]
-    assert approved.active == [] and "instance_completed" in approved.events
-    assert {"approve_payout", "svc_pay_claim", "svc_notify_paid"} <= set(approved.path)
+    # the payout waits for the bank (its error boundary event with it)
+    assert approved.active == ["payment_failed", "svc_pay_claim"] and approved.events[-1] == "effect_intended"
+    assert paid.events[0] == "effect_settled" and "instance_completed" in paid.events and paid.active == []
+    assert {"approve_payout", "svc_pay_claim", "svc_notify_paid"} <= set(paid.path)
     assert approved.path[:len(assessed.path)] == assessed.path  # the path only grows, in the order passed
+    assert paid.path[:len(approved.path)] == approved.path
     assert steps[0].first_seq == 1 and all(a.last_seq < b.first_seq for a, b in pairwise(steps))
     assert steps[-1].last_seq == max(e["seq"] for e in insurer.history(case))
 
@@ -168,7 +172,7 @@ def test_unmasking_reveals_the_personal_fields_and_records_who_why_and_what(insu
     with insurer.rt.uow() as uow:
         assert verify_chains(uow.session, case).ok
     assert replay_instance(insurer.rt, case, OPERATOR).consistent  # replay steps over the event
-    assert len(case_steps(insurer.rt, insurer.actor("auditor"), case).steps) == 4
+    assert len(case_steps(insurer.rt, insurer.actor("auditor"), case).steps) == 5  # the payout settled on its own
 
 
 def test_unmasking_one_step_reveals_that_steps_data(insurer: Insurer) -> None:
