@@ -80,9 +80,11 @@ def _start_role(workflow: BpmnWorkflow) -> str | None:
 
 
 def start_instance(
-    rt: Runtime, process_key: str, data: dict[str, Any] | None, actor: Actor, business_key: str | None = None
+    rt: Runtime, process_key: str, data: dict[str, Any] | None, actor: Actor, business_key: str | None = None,
+    message: tuple[str, dict[str, Any] | None] | None = None,
 ) -> InstanceSummary:
-    """Start the newest version of a process with initial data and run it until it waits."""
+    """Start the newest version of a process with initial data and run it until it waits; `message`
+    (name, payload) is then delivered to its message start event (see engine/messages.py)."""
     rt = rt.frozen()
     check_submission(data or {}, None)
     now = rt.clock()
@@ -116,6 +118,11 @@ def start_instance(
         })
         run_steps(rt, loaded)
         persist(rt, session, loaded)
+        if message is not None:  # started by a message: its start event, waiting now, catches it as a step of its own
+            with using_clock(rt.clock):
+                receive(loaded, message[0], message[1], actor.username)
+            run_steps(rt, loaded)
+            persist(rt, session, loaded)
         summary = _summary(session, instance, definition.version, loaded.open_tasks)
         uow.commit()
     return summary_after_calls(rt, loaded, summary)

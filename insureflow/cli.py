@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from engine import audit_integrity, deployments, incidents, instances, task_service, worker
+from engine import audit_integrity, deployments, incidents, instances, messages, task_service, worker
 from engine.errors import InvalidInputError
 from engine.identity import OPERATOR
 
@@ -208,15 +208,33 @@ def _brief(event: dict[str, Any]) -> str:
 
 
 @cli.command()
-@click.argument("instance_id", type=int)
-@click.argument("name")
+@click.argument("instance_id", type=int, required=False)
+@click.argument("name", required=False)
+@click.option("--name", "by_name", metavar="NAME", help="Send the message by name: to the waiting case the "
+              "correlation picks, or starting the process whose start event catches it.")
+@click.option("--correlation", multiple=True, metavar="KEY=VALUE",
+              help="With --name: a value the waiting case's data (or business_key) must hold; repeatable.")
 @click.option("--data", help="The message payload as a JSON object.")
+@click.option("--as", "as_user", metavar="USER", help="Act as this user (a new case is started by a named user).")
 @pass_ctx
 @handled
-def message(ctx: Context, instance_id: int, name: str, data: str | None) -> None:
-    """Deliver a message to a waiting instance."""
-    summary = instances.deliver_message(ctx.app.runtime, instance_id, name, parse_data(data), OPERATOR)
-    ctx.out.result(summary, [f"message {name!r} delivered"] + _instance_lines(summary))
+def message(ctx: Context, instance_id: int | None, name: str | None, by_name: str | None,
+            correlation: tuple[str, ...], data: str | None, as_user: str | None) -> None:
+    """Deliver a message: `message ID NAME` to one waiting instance, or `message --name NAME --correlation K=V`."""
+    if by_name is None:
+        if instance_id is None or name is None:
+            fail("give ID NAME, or --name NAME [--correlation KEY=VALUE]")
+        summary = instances.deliver_message(ctx.app.runtime, instance_id, name, parse_data(data), ctx.actor(as_user))
+        ctx.out.result(summary, [f"message {name!r} delivered"] + _instance_lines(summary))
+        return
+    if instance_id is not None:
+        fail("--name sends by correlation: give no instance id")
+    pairs = dict(item.partition("=")[::2] for item in correlation)
+    if any("=" not in item or not item.partition("=")[0] for item in correlation):
+        fail("--correlation takes KEY=VALUE")
+    sent = messages.send_message(ctx.app.runtime, by_name, parse_data(data), pairs, ctx.actor(as_user))
+    ctx.out.result(sent, [f"message {by_name!r} {sent.outcome} instance {sent.instance.id}"]
+                   + _instance_lines(sent.instance))
 
 
 @cli.group("incidents", invoke_without_command=True)

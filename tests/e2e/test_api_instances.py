@@ -140,3 +140,35 @@ def test_a_message_body_must_be_a_json_object(shared_site: Site, callers: dict[s
 
 def test_a_message_to_an_unknown_instance_is_404(callers: dict[str, Caller]) -> None:
     assert error(callers["admin"].post("/api/instances/99999/messages/cancel_policy", json={}), 404)
+
+
+# --- messages by name and correlation -------------------------------------------------------------
+
+def _sale_in_cooling_off(shared_site: Site, agent: Caller) -> tuple[int, str]:
+    sale = ok(agent.post("/api/processes/sales/instances", json={"data": {}}), 201)["id"]
+    for task_key, data in SALE:
+        ok(agent.post(f"/api/tasks/{open_task(shared_site, sale, task_key)}/complete", json={"data": data}))
+    return sale, ok(agent.get(f"/api/instances/{sale}"))["data"]["policy"]["policy_number"]
+
+
+def test_a_message_by_correlation_reaches_the_one_case_it_picks(shared_site: Site,
+                                                                callers: dict[str, Caller]) -> None:
+    agent = callers["agent"]
+    sale, policy_number = _sale_in_cooling_off(shared_site, agent)
+    today = datetime.now(BUSINESS_TZ).date().isoformat()
+    body = {"data": {"request_date": today, "payee_account": "6222020200112233445"}}
+    # The demo keeps a sale in cooling-off too: without a correlation the message could go to either.
+    assert "give a correlation that picks one" in error(agent.post("/api/messages/cancel_policy", json=body), 409)[
+        "message"]
+
+    sent = ok(agent.post("/api/messages/cancel_policy", json={**body, "correlation": {"business_key": policy_number}}))
+
+    assert (sent["outcome"], sent["instance"]["id"], sent["instance"]["status"]) == ("delivered", sale, "completed")
+
+
+def test_a_message_nobody_catches_is_404_and_a_malformed_one_422(callers: dict[str, Caller]) -> None:
+    clerk = callers["claims.clerk"]
+    missing = error(clerk.post("/api/messages/no_such_message", json={"data": {}}), 404)
+    assert "no process starts on it" in missing["message"]
+    assert error(clerk.post("/api/messages/cancel_policy", json={"correlation": {"business_key": 7}}), 422)
+    assert error(clerk.post("/api/messages/cancel_policy", json={"data": [1]}), 422)

@@ -1,11 +1,12 @@
-"""Process instances: start one, list them, show one (data masked by role), deliver a message."""
+"""Process instances: start one, list them, show one (data masked by role), deliver a message to one, or send
+one by name and correlation."""
 
 from __future__ import annotations
 
 import dataclasses
 from typing import Any
 
-from engine import instances
+from engine import instances, messages
 from engine.instances import InstanceSummary
 
 from ..context import runtime
@@ -16,7 +17,9 @@ from .schemas import (
     InstanceDetailSchema,
     InstancePageSchema,
     InstanceSchema,
+    MessageOutcomeSchema,
     MessagePayloadSchema,
+    MessageSendSchema,
     StartArgsSchema,
 )
 
@@ -58,3 +61,14 @@ def show(instance_id: int) -> InstanceSummary:
 def deliver(payload: dict[str, Any], instance_id: int, name: str) -> InstanceSummary:
     """Deliver a message (e.g. a cooling-off cancellation) to an instance waiting for it; the body is its data."""
     return instances.deliver_message(runtime(), instance_id, name, payload, actor())
+
+
+@bp.post("/messages/<name>")
+@bp.arguments(MessageSendSchema)
+@bp.response(200, MessageOutcomeSchema)
+@bp.alt_response(404, description="no case waits for the message and no process starts on it")
+@bp.alt_response(409, description="the correlation fits several waiting cases (or several processes start on it)")
+def send(args: dict[str, Any], name: str) -> messages.MessageOutcome:
+    """Deliver a message to the one case waiting for it that its correlation picks, or start the process whose
+    start event catches it; the answer says which."""
+    return messages.send_message(runtime(), name, args["data"], args["correlation"], actor())

@@ -101,6 +101,21 @@ class MessagePayloadSchema(Schema):
         unknown = INCLUDE
 
 
+class MessageSendSchema(Schema):
+    """A message from outside: its data, and the correlation that picks the waiting case."""
+
+    data = fields.Dict(load_default=None, allow_none=True,
+                       metadata={"description": "the message's data: a JSON object"})
+    correlation = fields.Dict(keys=fields.String(), values=fields.String(), load_default=dict,
+                              metadata={"description": "name → value every one of which the waiting case's data "
+                                                       "(or `business_key`) must match"})
+
+
+class MessageOutcomeSchema(Schema):
+    outcome = fields.String(metadata={"description": "delivered (to a waiting case) or started (a new case)"})
+    instance = fields.Nested(lambda: InstanceSchema())
+
+
 class InstanceArgsSchema(PageArgsSchema):
     status = fields.String(metadata={"description": "running, waiting, incident, completed…"})
     process = fields.String(metadata={"description": "process key"})
