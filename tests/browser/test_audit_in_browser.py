@@ -26,7 +26,7 @@ def test_an_auditor_steps_through_a_paid_claim_checks_it_and_downloads_the_repor
     page.click(f"#audit-results >> text={claim_number}")
     page.wait_for_url(f"{live_site.url}/audit/cases/{case}")
     expect(page.locator("#audit-diagram.diagram-ready")).to_be_visible()
-    expect(page.locator("#step-label")).to_have_text("Step 4 of 4")
+    expect(page.locator("#step-label")).to_have_text("Step 5 of 5")
 
     done, active = _marked(page)
     assert {"register_claim", "assess_amount", "approve_payout", "svc_pay_claim"} <= set(done) and active == []
@@ -39,7 +39,7 @@ def test_an_auditor_steps_through_a_paid_claim_checks_it_and_downloads_the_repor
     expect(page.locator("#audit-diagram .djs-element.if-active")).to_have_count(1)
     assert highlighted.count() < len(done)
     expect(page.locator('.step-panel[data-step="1"]')).to_be_visible()
-    expect(page.locator('.step-panel[data-step="4"]')).to_be_hidden()
+    expect(page.locator('.step-panel[data-step="5"]')).to_be_hidden()
 
     page.click("#step-next")
     expect(page.locator("#step-label")).to_have_text("Step 2 of 5")
