@@ -12,7 +12,7 @@ from typing import Any
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
-from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
+from SpiffWorkflow.bpmn.specs.bpmn_process_spec import AdHocSubprocessSpec, BpmnProcessSpec
 from SpiffWorkflow.bpmn.specs.data_spec import BpmnDataStoreSpecification
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
@@ -169,6 +169,8 @@ def parse_deployment(
             continue
         for each in (spec, *subprocess_specs.values()):
             link_loop_children(each)
+            link_event_subprocesses(each)
+            link_ad_hoc_paths(each)
         parsed.processes[key] = ProcessSpecs(key, process_parser.get_name() or key, file, spec, subprocess_specs)
     return parsed, list(dict.fromkeys(problems))
 
@@ -183,3 +185,40 @@ def link_loop_children(spec: BpmnProcessSpec) -> None:
             child = spec.task_specs[task_spec.task_spec]
             if not child.completed_event.is_connected(task_spec.merge_child):
                 child.completed_event.connect(task_spec.merge_child)
+
+
+# SpiffWorkflow 3.2 adds two more links to a parsed spec while a case runs. Made once here instead, the library's own
+# guards (`if self not in spec.inputs` in `BpmnStartTask.trigger_wf`, `if self.start not in task_spec.inputs` in
+# `AdHocSubprocessSpec.add_path`) find them in place and change nothing, so the spec parsed once per deployment and
+# shared by all its cases stays as parsed.
+
+
+def link_event_subprocesses(spec: BpmnProcessSpec) -> None:
+    """Give every event subprocess started by a message, signal or other caught event the links SpiffWorkflow makes
+    when the event first arrives (`trigger_wf`): the process start as its input and the process end as its output.
+
+    Made at run time, that link changed the shared spec — every case started afterwards ran the subprocess as an
+    ordinary branch from its start — and it was missing from a freshly parsed spec, so a case reloaded (another
+    worker, a restart) while the subprocess ran failed when it finished ("No input task connected"). The start's
+    own outputs are left as parsed: a start task predicts its children from them, so an untriggered case never gets
+    a task for the subprocess. The end join waits for the unfinished tasks of the case, not for its inputs, so the
+    extra input never holds it. (The output is inert as in SpiffWorkflow, where a triggered task never predicts its
+    children: the case ends on its main path's data.)"""
+    start, end = spec.start, spec.end
+    for name in getattr(start, "trigger_specs", ()):
+        event_subprocess = spec.task_specs[name]
+        if start not in event_subprocess.inputs:
+            event_subprocess._connect_notify(start)
+        if end not in event_subprocess.outputs:
+            event_subprocess.connect(end)
+
+
+def link_ad_hoc_paths(spec: BpmnProcessSpec) -> None:
+    """Give each conditional path of an ad hoc subprocess the subprocess's start as its input, as SpiffWorkflow does
+    when the path is first taken (`add_path`). There the start also gains the path as an output, on the shared spec:
+    the start of every later run would then create a task for the path whatever its condition. The start's outputs
+    stay as parsed."""
+    if isinstance(spec, AdHocSubprocessSpec):
+        for path in spec.conditional_paths:
+            if spec.start not in path.inputs:
+                path._connect_notify(spec.start)

@@ -8,8 +8,6 @@ SpiffWorkflow ends the same case run alone.
 
 from __future__ import annotations
 
-import pytest
-
 from tests.conformance.driver import START, EngineCase, EngineRun, deploy, run_bare
 from tests.conformance.model import Complete, Message, differences
 from tests.conformance.scenarios import named, s
@@ -19,11 +17,6 @@ WITHDRAWN = named("event_subprocess_message_interrupting")
 UNTOUCHED = s("withdrawal_not_triggered", "evsub_message_interrupting.bpmn", {}, Complete("work", {"worked": True}))
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "the first case's message connects the event subprocess to the start of the cached spec (SpiffWorkflow's "
-    "trigger_wf changes the parsed spec at run time): a case started afterwards on that spec runs 'handler' as an "
-    "ordinary branch whose message start keeps waiting for 'withdraw', so after 'work' it stays 'waiting' instead "
-    "of completing as SpiffWorkflow completes it"))
 def test_a_case_is_not_affected_by_another_cases_event_subprocess(world: World) -> None:
     deploy(world, WITHDRAWN)
     world.clock.now = START
