@@ -12,13 +12,10 @@ import traceback
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
-from uuid import UUID
 
 import isodate
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
-from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
 from SpiffWorkflow.bpmn.specs.mixins.exclusive_gateway import ExclusiveGateway
 from SpiffWorkflow.bpmn.specs.mixins.inclusive_gateway import InclusiveGateway
@@ -40,6 +37,7 @@ from .sandbox import SandboxError
 from .script_engine import EffectDeferred, RunContext, SandboxedScriptEngine
 from .store import HumanTaskRecord, InstanceRecord
 from .unit_of_work import after_commit
+from .waits import sync_waits
 
 
 @dataclass
@@ -55,6 +53,7 @@ class Loaded:
     incident_open: bool = False
     open_tasks: list[HumanTaskRecord] = field(default_factory=list)
     firing_wait: int | None = None  # the timer the worker fires in this operation (it records that one)
+    fired_repetitions: int = 0  # how often that timer fired here: more than once for a cycle timer run late
     calls_asked: int = 0  # external calls its steps asked for, made once the operation has committed
 
     def record(self, type_: str, actor: str | None, task_key: str | None, payload: dict[str, Any]) -> None:
@@ -267,7 +266,7 @@ def persist(rt: Runtime, session: Session, loaded: Loaded) -> None:
     if isinstance(key, str) and key and key != instance.business_key:
         instance.business_key = key[:120]
     ready = _sync_human_tasks(conn, loaded, now)
-    _sync_waits(conn, loaded, now)
+    sync_waits(conn, loaded, now)
     previous = instance.status
     if workflow.is_completed():
         instance.status = "completed"
@@ -340,61 +339,3 @@ def _sync_human_tasks(conn: Connection, loaded: Loaded, now: datetime) -> list[A
         store.update_task(conn, row, status="cancelled", completed_at=now)
     loaded.open_tasks = still_open
     return ready
-
-
-def _waiting(workflow: BpmnWorkflow) -> list[tuple[str, str, str | None, datetime | None, str]]:
-    """(spiff task id, kind, message name, due, task key) for everything the workflow waits for."""
-    result = []
-    for task in list(workflow.event_manager.tasks.values()):
-        definition = task.task_spec.event_definition
-        defs = definition.event_definitions if isinstance(definition, MultipleEventDefinition) else [definition]
-        for item in defs:
-            if isinstance(item, TimerEventDefinition):
-                value = item.details(task).value
-                due = TimerEventDefinition.get_datetime(value) if isinstance(value, str) else None
-                result.append((str(task.id), "timer", item.name, due, task.task_spec.bpmn_id))
-            elif isinstance(item, MessageEventDefinition):
-                result.append((str(task.id), "message", item.name, None, task.task_spec.bpmn_id))
-    return result
-
-
-def _sync_waits(conn: Connection, loaded: Loaded, now: datetime) -> None:
-    instance = loaded.instance
-    current = {(t, k, n): (d, key) for t, k, n, d, key in _waiting(loaded.workflow)}
-    rows = {(r.spiff_task_id, r.kind, r.name): r for r in store.pending_waits(conn, instance.id)}
-    new = []
-    for key, (due, task_key) in current.items():
-        row = rows.get(key)
-        if row is None:
-            new.append({"instance_id": instance.id, "spiff_task_id": key[0], "kind": key[1], "name": key[2],
-                        "due_at": due, "task_key": task_key, "status": "pending", "created_at": now})
-        elif row.due_at != due:
-            store.update_wait(conn, row.id, due_at=due)  # a cycle timer moved on
-    store.insert_waits(conn, new)
-    for key, row in rows.items():
-        if key not in current:
-            store.update_wait(conn, row.id, status="done", done_at=now)
-            fired = _fired_timer(loaded.workflow, row.spiff_task_id, row.name) if row.kind == "timer" else None
-            if fired is not None and row.id != loaded.firing_wait:
-                # Due while someone did something else in this case: it fired here, not in the worker.
-                loaded.record("timer_fired", None, fired, {
-                    "due": row.due_at.isoformat() if row.due_at else None, "wait": row.id})
-
-
-_WENT_ON = TaskState.READY | TaskState.COMPLETED
-
-
-def _fired_timer(workflow: BpmnWorkflow, spiff_task_id: str, name: str | None) -> str | None:
-    """The id of the timer event that went on (fired) from this wait; None when it was cancelled with
-    what it waited beside. An event-based gateway waits for all its events at once: its timer is the
-    catch event after it that went on."""
-    task = workflow.get_task_from_id(UUID(spiff_task_id))
-    if task is None:
-        return None
-    if isinstance(getattr(task.task_spec, "event_definition", None), MultipleEventDefinition):
-        for child in task.children:
-            definition = getattr(child.task_spec, "event_definition", None)
-            if isinstance(definition, TimerEventDefinition) and definition.name == name and child.state & _WENT_ON:
-                return child.task_spec.bpmn_id
-        return None
-    return task.task_spec.bpmn_id if task.state & _WENT_ON else None

@@ -3,8 +3,8 @@
 Timers and messages are found through their rows, never by deserializing instances. With several
 workers on PostgreSQL each picks rows with FOR UPDATE SKIP LOCKED; on SQLite every transaction
 takes the single write lock first (see database.py), so a row one worker handled is seen as done by
-the next. The instance's optimistic lock is the last line: a stale write is a conflict, retried on
-the next tick.
+the next (a cycle timer's row as due only at its next repetition). The instance's optimistic lock is the
+last line: a stale write is a conflict, retried on the next tick.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ RATE_LIMIT_MEMORY = timedelta(days=1)
 class TickReport:
     """What one pass of the worker did."""
 
-    timers_fired: int = 0
+    timers_fired: int = 0  # each repetition of a cycle timer counts
     messages_delivered: int = 0
     incidents_retried: int = 0
     effects_settled: int = 0  # external calls taken over from a process that died before settling them
@@ -80,12 +80,17 @@ def fire_due_timers(rt: Runtime, report: TickReport, limit: int = 500) -> None:
             loaded.workflow.refresh_timers()
             run_steps(rt, loaded)
             persist(rt, session, loaded)
-            after = store.get_wait(conn, wait.id)
-            if after is not None and after.status == "pending":
+            if not _fired(store.get_wait(conn, wait.id), wait):
                 log.warning("timer %s of instance %s was due but did not fire", wait.id, wait.instance_id)
                 continue  # leaves the transaction uncommitted: nothing recorded
             uow.commit()
-            report.timers_fired += 1
+            report.timers_fired += loaded.fired_repetitions or 1
+
+
+def _fired(after: store.WaitRecord | None, before: store.WaitRecord) -> bool:
+    """Whether the timer of a wait row fired: its row is done, or (a cycle timer) it waits for the next
+    repetition now."""
+    return after is None or after.status != "pending" or after.due_at != before.due_at
 
 
 def deliver_messages(rt: Runtime, report: TickReport, limit: int = 500) -> None:

@@ -22,6 +22,7 @@ CONTRACT = {
     ("get", "/api/instances"),
     ("get", "/api/instances/{instance_id}"),
     ("post", "/api/instances/{instance_id}/messages/{name}"),
+    ("post", "/api/messages/{name}"),
     ("get", "/api/tasks"),
     ("get", "/api/tasks/{task_id}"),
     ("post", "/api/tasks/{task_id}/claim"),
