@@ -9,7 +9,7 @@ from typing import Any
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.exceptions import WorkflowException
-from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
+from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition, SignalEventDefinition
 from sqlalchemy import func, select
 
 from . import history, store
@@ -26,6 +26,9 @@ from .script_engine import RunContext
 from .store import InstanceRecord
 
 READ_ALL_ROLES = {"auditor", "admin"}
+# A signal is a broadcast that reaches cases the sender may have no part in: administrators (and the local
+# operator) send them; anyone else only to a case they are involved in.
+SIGNALLERS = {"admin"}
 
 
 @dataclass(frozen=True)
@@ -87,45 +90,56 @@ def start_instance(
     (name, payload) is then delivered to its message start event (see engine/messages.py)."""
     rt = rt.frozen()
     check_submission(data or {}, None)
-    now = rt.clock()
     with rt.uow() as uow:
-        session = uow.session
-        definition = session.scalar(
-            select(ProcessDefinitionModel).where(ProcessDefinitionModel.key == process_key)
-            .order_by(ProcessDefinitionModel.version.desc()).limit(1))
-        if definition is None:
-            raise NotFoundError(f"no deployed process {process_key!r}")
-        parsed = rt.specs.get(session, definition.deployment_id)
-        process = parsed.processes[process_key]
-        workflow = BpmnWorkflow(process.spec, process.subprocess_specs)
-        role = _start_role(workflow)
-        if actor.is_operator:
-            raise ForbiddenError("instances are started by a named user (use --as USER)")
-        if role and role not in actor.roles:
-            raise ForbiddenError(f"{actor.username} may not start {process_key}: needs role {role}")
-        instance = store.insert_instance(
-            session.connection(), definition_id=definition.id, deployment_id=definition.deployment_id,
-            process_key=process_key, business_key=business_key, status="running", started_by=actor.username,
-            started_at=now, updated_at=now)
-        run = RunContext(session, rt.clock, instance.id, business_key, actor.username, rt.services)
-        workflow.script_engine = new_engine(rt, run)
-        workflow.task_tree.data.update(data or {})
-        loaded = Loaded(instance, workflow, parsed, process, run)
-        digest = session.scalar(select(DeploymentModel.hash).where(DeploymentModel.id == definition.deployment_id))
-        loaded.record("instance_started", actor.username, None, {
-            "process": process_key, "version": definition.version, "deployment": digest,
-            "data": to_plain(data or {}), "business_key": business_key,
-        })
-        run_steps(rt, loaded)
-        persist(rt, session, loaded)
-        if message is not None:  # started by a message: its start event, waiting now, catches it as a step of its own
-            with using_clock(rt.clock):
-                receive(loaded, message[0], message[1], actor.username)
-            run_steps(rt, loaded)
-            persist(rt, session, loaded)
-        summary = _summary(session, instance, definition.version, loaded.open_tasks)
+        loaded, summary = start_in(rt, uow.session, process_key, data, actor, business_key, message)
         uow.commit()
     return summary_after_calls(rt, loaded, summary)
+
+
+def start_in(
+    rt: Runtime, session: Any, process_key: str, data: dict[str, Any] | None, actor: Actor,
+    business_key: str | None = None, message: tuple[str, dict[str, Any] | None] | None = None,
+    routed_from: int | None = None,
+) -> tuple[Loaded, InstanceSummary]:
+    """`start_instance` inside the caller's transaction. `routed_from`: the case whose thrown message starts
+    this one — the diagrams' collaboration decides then, not the roles of `actor` (that case's starter, named
+    as the starter of this one)."""
+    now = rt.clock()
+    definition = session.scalar(
+        select(ProcessDefinitionModel).where(ProcessDefinitionModel.key == process_key)
+        .order_by(ProcessDefinitionModel.version.desc()).limit(1))
+    if definition is None:
+        raise NotFoundError(f"no deployed process {process_key!r}")
+    parsed = rt.specs.get(session, definition.deployment_id)
+    process = parsed.processes[process_key]
+    workflow = BpmnWorkflow(process.spec, process.subprocess_specs)
+    role = _start_role(workflow)
+    if actor.is_operator:
+        raise ForbiddenError("instances are started by a named user (use --as USER)")
+    if role and role not in actor.roles and routed_from is None:
+        raise ForbiddenError(f"{actor.username} may not start {process_key}: needs role {role}")
+    instance = store.insert_instance(
+        session.connection(), definition_id=definition.id, deployment_id=definition.deployment_id,
+        process_key=process_key, business_key=business_key, status="running", started_by=actor.username,
+        started_at=now, updated_at=now)
+    run = RunContext(session, rt.clock, instance.id, business_key, actor.username, rt.services)
+    workflow.script_engine = new_engine(rt, run)
+    workflow.task_tree.data.update(data or {})
+    loaded = Loaded(instance, workflow, parsed, process, run)
+    digest = session.scalar(select(DeploymentModel.hash).where(DeploymentModel.id == definition.deployment_id))
+    loaded.record("instance_started", actor.username, None, {
+        "process": process_key, "version": definition.version, "deployment": digest,
+        "data": to_plain(data or {}), "business_key": business_key,
+        **({"message_from": routed_from} if routed_from is not None else {}),
+    })
+    run_steps(rt, loaded)
+    persist(rt, session, loaded)
+    if message is not None:  # started by a message: its start event, waiting now, catches it as a step of its own
+        with using_clock(rt.clock):
+            receive(loaded, message[0], message[1], actor.username)
+        run_steps(rt, loaded)
+        persist(rt, session, loaded)
+    return loaded, _summary(session, instance, definition.version, loaded.open_tasks)
 
 
 def _version_of(rt: Runtime, session, instance: InstanceModel | InstanceRecord) -> int:
@@ -217,6 +231,33 @@ def deliver_message(
             raise ConflictError(f"instance {instance_id} is {loaded.instance.status}")
         with using_clock(rt.clock):
             receive(loaded, name, payload, actor.username)
+        run_steps(rt, loaded)
+        persist(rt, session, loaded)
+        summary = _summary(session, loaded.instance, _version_of(rt, session, loaded.instance), loaded.open_tasks)
+        uow.commit()
+    return summary_after_calls(rt, loaded, summary)
+
+
+def deliver_signal(
+    rt: Runtime, instance_id: int, name: str, payload: dict[str, Any] | None, actor: Actor
+) -> InstanceSummary:
+    """Deliver a signal to one instance that is waiting for it (engine/messages.py broadcasts one)."""
+    rt = rt.frozen()
+    if payload is not None and not isinstance(payload, dict):
+        raise InvalidInputError("signal data must be a JSON object")
+    with rt.uow() as uow:
+        session = uow.session
+        loaded = load(rt, session, instance_id, actor.username)
+        if not actor.has_any(SIGNALLERS):
+            _check_involved(session, loaded.instance, actor)
+        if loaded.instance.status in ("completed", "terminated"):
+            raise ConflictError(f"instance {instance_id} is {loaded.instance.status}")
+        try:
+            with using_clock(rt.clock):
+                loaded.workflow.send_event(BpmnEvent(SignalEventDefinition(name), payload=payload))
+        except WorkflowException as exc:
+            raise ConflictError(f"instance {instance_id} is not waiting for signal {name!r}") from exc
+        loaded.record("signal_received", actor.username, None, {"name": name, "payload": to_plain(payload)})
         run_steps(rt, loaded)
         persist(rt, session, loaded)
         summary = _summary(session, loaded.instance, _version_of(rt, session, loaded.instance), loaded.open_tasks)

@@ -1,4 +1,4 @@
-"""Messages from outside a case — an API call, the command line, another system — by name and correlation.
+"""Messages and signals from outside a case — an API call, the command line, another system, another case.
 
 A message goes to the one case that waits for it and whose data matches every correlation key (the key
 `business_key` matches the case's business key). When no case waits for it, it starts the newest version
@@ -6,7 +6,11 @@ of the process whose start event catches it. The answer says which happened. Nob
 NotFoundError; a correlation that fits several waiting cases, or several processes starting on one
 message, is a ConflictError — a message reaches exactly one case, never the first that happens to match.
 Both routes go through the same operations as everything else (`deliver_message`, `start_instance`): the
-actor's rights are checked there and the history records the delivery.
+actor's rights are checked there and the history records the delivery. A message thrown by a case that no
+case waits for starts the process that catches it the same way (the worker, with `processes_started_by`).
+
+A signal is a broadcast: it reaches every case waiting for it (`signal_received` in each history). Because
+it reaches cases the sender may have no part in, only administrators and the local operator send one.
 """
 
 from __future__ import annotations
@@ -20,8 +24,8 @@ from sqlalchemy.orm import Session
 
 from .errors import ConflictError, InvalidInputError, NotFoundError
 from .execution import current_data, load
-from .identity import Actor
-from .instances import InstanceSummary, deliver_message, start_instance
+from .identity import Actor, require
+from .instances import SIGNALLERS, InstanceSummary, deliver_message, deliver_signal, start_instance
 from .models import ProcessDefinitionModel, WaitModel
 from .runtime import Runtime
 
@@ -96,3 +100,37 @@ def _processes_started_by(rt: Runtime, session: Session, name: str) -> list[str]
 def _catches(spec: Any, name: str) -> bool:
     definition = getattr(spec, "event_definition", None)
     return isinstance(definition, MessageEventDefinition) and definition.name == name
+
+
+def processes_started_by(rt: Runtime, session: Session, name: str) -> list[str]:
+    """The keys of the processes whose newest version starts on message `name`."""
+    return _processes_started_by(rt, session, name)
+
+
+@dataclass(frozen=True)
+class SignalOutcome:
+    """What a signal reached: the cases it was delivered to, and those that could not take it now (why)."""
+
+    delivered: list[InstanceSummary]
+    refused: dict[int, str]
+
+
+def send_signal(rt: Runtime, name: str, payload: dict[str, Any] | None, actor: Actor) -> SignalOutcome:
+    """Deliver a signal to every case waiting for it, in case order; NotFoundError when none waits. A case that
+    changed meanwhile (a conflict) does not stop the others: it is named in `refused`."""
+    require(actor, SIGNALLERS, "send signals")
+    if payload is not None and not isinstance(payload, dict):
+        raise InvalidInputError("signal data must be a JSON object")
+    with rt.uow(read_only=True) as uow:
+        ids = list(uow.session.scalars(select(WaitModel.instance_id).where(
+            WaitModel.kind == "signal", WaitModel.status == "pending", WaitModel.name == name)
+            .distinct().order_by(WaitModel.instance_id)))
+    if not ids:
+        raise NotFoundError(f"no case waits for signal {name!r}")
+    delivered, refused = [], {}
+    for instance_id in ids:
+        try:
+            delivered.append(deliver_signal(rt, instance_id, name, payload, actor))
+        except ConflictError as exc:
+            refused[instance_id] = str(exc)
+    return SignalOutcome(delivered, refused)

@@ -18,7 +18,7 @@ from typing import Any
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
-from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
+from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition, SignalEventDefinition
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
@@ -154,6 +154,8 @@ def _apply(rt: Runtime, workflow: BpmnWorkflow | None, first: EventModel, payloa
         task.run()
     elif kind == "message_delivered":
         workflow.send_event(BpmnEvent(MessageEventDefinition(payload["name"]), payload=payload.get("payload")))
+    elif kind == "signal_received":
+        workflow.send_event(BpmnEvent(SignalEventDefinition(payload["name"]), payload=payload.get("payload")))
     elif kind == "timer_fired":
         workflow.refresh_timers()
     elif kind == "incident_retried":

@@ -1,4 +1,4 @@
-"""The wait rows: one per timer or message a workflow waits for, kept in step with it after every operation.
+"""The wait rows: one per timer, message or signal a workflow waits for, kept in step with it after every operation.
 
 The worker finds due timers and waiting messages through these rows instead of deserializing instances.
 A timer that fired inside an operation is recorded there as `timer_fired` with the timer's own id.
@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import SignalEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition, TimerEventDefinition
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Waiting:
-    """One thing a workflow waits for: a timer (with its due time) or a message."""
+    """One thing a workflow waits for: a timer (with its due time), a message or a signal."""
 
     spiff_task_id: str
     kind: str
@@ -79,6 +80,25 @@ def waiting(workflow: BpmnWorkflow) -> list[Waiting]:
                 result.append(Waiting(str(task.id), "timer", item.name, due, task.task_spec.bpmn_id))
             elif isinstance(item, MessageEventDefinition):
                 result.append(Waiting(str(task.id), "message", item.name, None, task.task_spec.bpmn_id))
+            elif isinstance(item, SignalEventDefinition):
+                result.append(Waiting(str(task.id), "signal", item.name, None, task.task_spec.bpmn_id))
+    return result + _event_subprocess_triggers(workflow)
+
+
+def _event_subprocess_triggers(workflow: BpmnWorkflow) -> list[Waiting]:
+    """The messages and signals that would start one of the process's event subprocesses while the case runs
+    (SpiffWorkflow keeps no waiting task for them: `trigger_specs` of the process start)."""
+    if workflow.is_completed():
+        return []
+    result = []
+    for name in getattr(workflow.spec.start, "trigger_specs", ()):
+        sp_spec = workflow.subprocess_specs.get(name)
+        for start in getattr(sp_spec, "bpmn_start_events", ()):
+            item = start.event_definition
+            kind = ("message" if isinstance(item, MessageEventDefinition)
+                    else "signal" if isinstance(item, SignalEventDefinition) else None)
+            if kind is not None:
+                result.append(Waiting(str(workflow.task_tree.id), kind, item.name, None, start.bpmn_id))
     return result
 
 

@@ -15,16 +15,19 @@ import logging
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from . import effects, rate_limits, store
+from . import effects, messages, rate_limits, store
 from .clock import fixed_clock, using_clock
-from .errors import ConflictError, NotFoundError
+from .errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
 from .execution import load, persist, run_steps
+from .identity import Actor
 from .incidents import due_incidents, retry_incident
-from .instances import receive
-from .models import MessageModel, RateLimitHitModel, WaitModel
+from .instances import receive, start_in
+from .models import InstanceModel, MessageModel, RateLimitHitModel, WaitModel
 from .runtime import Runtime
 
 log = logging.getLogger("insureflow.worker")
@@ -125,6 +128,26 @@ def deliver_messages(rt: Runtime, report: TickReport, limit: int = 500) -> None:
                 uow.commit()
                 report.messages_delivered += 1
                 break
+            else:
+                try:
+                    _start_by_thrown(rt, session, message, payload, report)
+                except (NotFoundError, ForbiddenError, InvalidInputError) as exc:  # stays queued, and says why
+                    log.warning("message %s (%s) starts no case: %s", message.id, message.name, exc)
+                    continue
+                uow.commit()
+
+
+def _start_by_thrown(rt: Runtime, session: Session, message: MessageModel, payload: Any, report: TickReport) -> None:
+    """A thrown message no case waits for starts the one process whose start event catches it, in the
+    transaction that marks it delivered (for the throwing case's starter); otherwise it stays queued."""
+    starts = messages.processes_started_by(rt, session, message.name)
+    source = session.get(InstanceModel, message.source_instance_id) if message.source_instance_id else None
+    if len(starts) != 1 or source is None:
+        return
+    loaded, _summary = start_in(rt, session, starts[0], None, Actor(source.started_by, frozenset()),
+                                message=(message.name, payload), routed_from=source.id)
+    message.status, message.delivered_at, message.delivered_to = "delivered", rt.clock(), loaded.instance.id
+    report.messages_delivered += 1
 
 
 def retry_incidents(rt: Runtime, report: TickReport) -> None:

@@ -237,6 +237,21 @@ def message(ctx: Context, instance_id: int | None, name: str | None, by_name: st
                    + _instance_lines(sent.instance))
 
 
+@cli.command("signal")
+@click.argument("name")
+@click.option("--data", help="The signal's data as a JSON object.")
+@click.option("--as", "as_user", metavar="USER", help="Act as this user (an administrator).")
+@pass_ctx
+@handled
+def signal_cmd(ctx: Context, name: str, data: str | None, as_user: str | None) -> None:
+    """Broadcast a signal to every case waiting for it."""
+    sent = messages.send_signal(ctx.app.runtime, name, parse_data(data), ctx.actor(as_user))
+    lines = [f"signal {name!r} reached {len(sent.delivered)} case(s)"]
+    lines += [f"  instance {s.id}: {s.status}" for s in sent.delivered]
+    lines += [f"  instance {i}: not delivered — {why}" for i, why in sent.refused.items()]
+    ctx.out.result(sent, lines)
+
+
 @cli.group("incidents", invoke_without_command=True)
 @click.option("--all", "include_resolved", is_flag=True, help="Include resolved incidents.")
 @click.pass_context

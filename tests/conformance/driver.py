@@ -154,10 +154,6 @@ def run_bare(scenario: Scenario, actions: list[Action]) -> Outcome:
 # --- the engine ---------------------------------------------------------------------------------
 
 
-class EngineGapError(RuntimeError):
-    """The engine offers no operation for an action of the script."""
-
-
 @dataclass
 class EngineRun:
     """Two runtimes over one database, the users who act, and the operations the script calls."""
@@ -212,10 +208,7 @@ class EngineRun:
             if isinstance(action, Message):
                 instances.deliver_message(rt, case, action.name, action.payload, starter)
                 return "ok"
-            deliver_signal = getattr(instances, "deliver_signal", None)
-            if deliver_signal is None:
-                raise EngineGapError("the engine has no operation to deliver a signal to a case")
-            deliver_signal(rt, case, action.name, action.payload, starter)
+            instances.deliver_signal(rt, case, action.name, action.payload, starter)
             return "ok"
         except (ConflictError, ForbiddenError):
             return "refused"
@@ -249,8 +242,6 @@ class EngineCase:
         rt = self.runtime(second)
         try:
             result = self.run.step(rt, self.case, action)
-        except EngineGapError as exc:
-            result = f"unsupported: {exc}"
         except Exception as exc:  # an operation that fails instead of recording an incident: a difference too
             result = f"raised {_error_text(exc)}"
         self._note(describe(action), result, rt)

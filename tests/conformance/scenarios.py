@@ -195,9 +195,7 @@ TIMERS_MESSAGES_SIGNALS = [
       Complete("check", {"complete": True})),
     s("receive_task", "receive_task.bpmn", {}, Message("signed", {"by": "Li"})),
     s("signal_thrown_and_caught_inside_the_case", "signal_internal.bpmn", {"amount": 300}, Complete("approve", {})),
-    s("signal_sent_from_outside", "signal_external.bpmn", {}, Signal("resume"),
-      xfail="the engine offers no operation to deliver a signal to a case (bare SpiffWorkflow: send_event resumes "
-            "it and the case completes; the engine cannot, the case stays waiting at 'paused')"),
+    s("signal_sent_from_outside", "signal_external.bpmn", {}, Signal("resume")),
     s("uncaught_error_end", "error_end.bpmn", {}, Complete("screen", {"fit": False})),
     s("uncaught_escalation_end", "escalation_end.bpmn", {"premium": 9000}),
     s("terminate_end_ends_every_branch", "terminate_end.bpmn", {}, Complete("judge", {"refuse": True}),

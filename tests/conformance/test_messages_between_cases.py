@@ -27,9 +27,6 @@ WITHDRAWAL = s("withdrawal_after_completion", "evsub_message_interrupting.bpmn",
                Message("withdraw", {"why": "too late"}))
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "the worker delivers a thrown message only to a case already waiting for it: a message start event never "
-    "starts a case, so the 'claim_filed' message stays queued and no message_start case exists"))
 def test_a_thrown_message_starts_a_case_of_the_process_whose_start_event_catches_it(world: World) -> None:
     deploy(world, FILED)
     world.clock.now = START

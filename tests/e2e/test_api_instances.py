@@ -172,3 +172,9 @@ def test_a_message_nobody_catches_is_404_and_a_malformed_one_422(callers: dict[s
     assert "no process starts on it" in missing["message"]
     assert error(clerk.post("/api/messages/cancel_policy", json={"correlation": {"business_key": 7}}), 422)
     assert error(clerk.post("/api/messages/cancel_policy", json={"data": [1]}), 422)
+
+
+def test_a_signal_nobody_waits_for_is_404_and_staff_may_not_broadcast(callers: dict[str, Caller]) -> None:
+    assert error(callers["admin"].post("/api/signals/no_such_signal", json={}), 404)["code"] == "not_found"
+    assert error(callers["claims.clerk"].post("/api/signals/no_such_signal", json={}), 403)["code"] == "forbidden"
+    assert error(callers["admin"].post("/api/signals/no_such_signal", json={"data": [1]}), 422)

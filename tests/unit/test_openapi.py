@@ -23,6 +23,7 @@ CONTRACT = {
     ("get", "/api/instances/{instance_id}"),
     ("post", "/api/instances/{instance_id}/messages/{name}"),
     ("post", "/api/messages/{name}"),
+    ("post", "/api/signals/{name}"),
     ("get", "/api/tasks"),
     ("get", "/api/tasks/{task_id}"),
     ("post", "/api/tasks/{task_id}/claim"),

@@ -1,5 +1,5 @@
-"""Process instances: start one, list them, show one (data masked by role), deliver a message to one, or send
-one by name and correlation."""
+"""Process instances: start one, list them, show one (data masked by role), deliver a message to one, send
+one by name and correlation, broadcast a signal."""
 
 from __future__ import annotations
 
@@ -20,6 +20,8 @@ from .schemas import (
     MessageOutcomeSchema,
     MessagePayloadSchema,
     MessageSendSchema,
+    SignalOutcomeSchema,
+    SignalSendSchema,
     StartArgsSchema,
 )
 
@@ -72,3 +74,12 @@ def send(args: dict[str, Any], name: str) -> messages.MessageOutcome:
     """Deliver a message to the one case waiting for it that its correlation picks, or start the process whose
     start event catches it; the answer says which."""
     return messages.send_message(runtime(), name, args["data"], args["correlation"], actor())
+
+
+@bp.post("/signals/<name>")
+@bp.arguments(SignalSendSchema)
+@bp.response(200, SignalOutcomeSchema)
+@bp.alt_response(404, description="no case waits for the signal")
+def signal(args: dict[str, Any], name: str) -> messages.SignalOutcome:
+    """Broadcast a signal to every case waiting for it (administrators)."""
+    return messages.send_signal(runtime(), name, args["data"], actor())

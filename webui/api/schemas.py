@@ -116,6 +116,20 @@ class MessageOutcomeSchema(Schema):
     instance = fields.Nested(lambda: InstanceSchema())
 
 
+class SignalSendSchema(Schema):
+    """A signal from outside: its data."""
+
+    data = fields.Dict(load_default=None, allow_none=True,
+                       metadata={"description": "the signal's data: a JSON object"})
+
+
+class SignalOutcomeSchema(Schema):
+    delivered = fields.List(fields.Nested(lambda: InstanceSchema()),
+                            metadata={"description": "the cases that were waiting for it, as it left them"})
+    refused = fields.Dict(keys=fields.String(), values=fields.String(),
+                          metadata={"description": "instance id → why it could not take the signal now"})
+
+
 class InstanceArgsSchema(PageArgsSchema):
     status = fields.String(metadata={"description": "running, waiting, incident, completed…"})
     process = fields.String(metadata={"description": "process key"})
