@@ -165,11 +165,15 @@ def throw_bpmn_error(workflow: BpmnWorkflow, error: BpmnError) -> bool:
     return True
 
 
-_CALL_EVENTS = {"executed": "handler_executed", "intended": "effect_intended", "settled": "effect_settled"}
+_CALL_EVENTS = {"executed": "handler_executed", "intended": "effect_intended", "settled": "effect_settled",
+                "decision": "decision_evaluated"}
 
 
 def _record_calls(rt: Runtime, loaded: Loaded) -> None:
     for call in loaded.run.calls:
+        if call.phase == "decision":
+            loaded.record("decision_evaluated", loaded.run.actor, call.task_key, dict(call.result))
+            continue
         payload = {"operator": call.operator, "params": call.params, "result": call.result}
         if call.outcome is not None:
             payload["outcome"] = call.outcome

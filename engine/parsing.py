@@ -17,6 +17,7 @@ from SpiffWorkflow.bpmn.specs.data_spec import BpmnDataStoreSpecification
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
+from .decisions import RecordingDMNEngine
 from .errors import Problem
 from .parser_problems import DiagramIndex, exception_problems, missing_call_problems
 from .xml_safety import element_at_line, parse_untrusted_xml
@@ -91,7 +92,12 @@ def _xsd_problems(name: str, tree: etree._ElementTree, kind: str) -> list[Proble
 
 
 class _Parser(SpiffBpmnParser):
-    """SpiffBpmnParser that reads past data stores, so that a file holding one still shows its other problems."""
+    """SpiffBpmnParser that reads past data stores, so that a file holding one still shows its other problems,
+    and gives every business rule task a DMN engine that records what it decided (engine/decisions.py)."""
+
+    def get_engine(self, decision_ref: str, node: etree._Element) -> RecordingDMNEngine:
+        engine = super().get_engine(decision_ref, node)
+        return RecordingDMNEngine(engine.decision_table, decision_ref)
 
     def _add_data_stores(self, bpmn: etree._ElementTree) -> None:
         # SpiffWorkflow 3.2 raises on the first data store without naming the element. Validation refuses data

@@ -23,9 +23,11 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
 from .clock import fixed_clock, using_clock
+from .decisions import DecisionRecord, describe
 from .errors import NotFoundError
 from .execution import advance, fingerprint
 from .identity import Actor, require
+from .jsonutil import canonical_dumps
 from .migration import replay_migration, started_on
 from .models import EventModel, InstanceModel
 from .registry import BpmnError, Effect
@@ -79,6 +81,22 @@ class _ReplayScriptEngine(PythonScriptEngine):
         super().__init__(environment=RestrictedEnvironment(limits=rt.limits))
         self.results: deque[dict[str, Any]] = deque()
         self.failure: str | None = None
+        # The step's recorded decisions, checked against the re-evaluated ones; None for a history from before
+        # decisions were recorded (it holds no decision_evaluated at all).
+        self.decisions: deque[dict[str, Any]] | None = None
+        self.check_decisions = True
+
+    def note_decision(self, record: DecisionRecord) -> None:
+        """The re-evaluated decision must be the recorded one, rule for rule."""
+        if self.decisions is None:
+            return
+        if not self.decisions:
+            raise ReplayDivergedError(f"{record.task_key} decided {describe(record.payload())}, but no decision "
+                                      "was recorded")
+        recorded = self.decisions.popleft()
+        if canonical_dumps(recorded) != canonical_dumps(record.payload()):
+            raise ReplayDivergedError(f"{record.task_key} decides {describe(record.payload())} now; the record says "
+                                      f"{describe(recorded)}")
 
     def call_service(self, task: Any, operation_name: str, operation_params: dict[str, Any]) -> str:
         if not self.results:
@@ -97,6 +115,12 @@ class _ReplayScriptEngine(PythonScriptEngine):
         if recorded["event"] == "effect_settled" and isinstance(result, dict) and "failed" in result:
             raise _RecordedFailure(result["failed"])  # the outcome came back and could not be recorded
         return json.dumps(result)
+
+
+def _records_decisions(events: list[EventModel]) -> bool:
+    """Whether the history records its decisions (every case since decision_evaluated exists that ran a rule
+    table); an older one is replayed without the check."""
+    return any(event.type == "decision_evaluated" for event in events)
 
 
 def _steps(rt: Runtime, events: list[EventModel]) -> list[list[tuple[EventModel, dict[str, Any]]]]:
@@ -173,6 +197,8 @@ def run_step(rt: Runtime, workflow: BpmnWorkflow | None, step: list[tuple[EventM
     first, first_payload = step[0]
     engine.results = deque({"operator": p["operator"], "task": e.task_key, "result": p["result"], "event": e.type}
                            for e, p in step if e.type in _HANDLER_EVENTS)
+    recorded = [{k: v for k, v in p.items() if k != "fingerprint"} for e, p in step if e.type == "decision_evaluated"]
+    engine.decisions = deque(recorded) if engine.check_decisions else None
     failures = [p.get("error") for e, p in step if e.type in ("incident_raised", "incident_failed_again")]
     engine.failure = failures[0] if failures else None
     with using_clock(fixed_clock(first.occurred_at)):
@@ -197,6 +223,7 @@ def replay_instance(rt: Runtime, instance_id: int, actor: Actor) -> ReplayResult
                                           .order_by(EventModel.seq)))
         process = started_on(rt, uow.session, instance, events)
     engine = _ReplayScriptEngine(rt)
+    engine.check_decisions = _records_decisions(events)
     workflow: BpmnWorkflow | None = None
     steps = _steps(rt, events)
     for number, step in enumerate(steps, start=1):
@@ -209,6 +236,9 @@ def replay_instance(rt: Runtime, instance_id: int, actor: Actor) -> ReplayResult
             reason = str(diverged) if diverged else f"replay raised {type(exc).__name__}: {exc}"
             return ReplayResult(instance_id, False, number - 1, first.seq, first.type, reason=reason)
         recorded = last_payload.get("fingerprint")
+        if engine.decisions:
+            return ReplayResult(instance_id, False, number - 1, first.seq, first.type,
+                                reason=f"{len(engine.decisions)} recorded decision(s) were never evaluated")
         if engine.results:
             return ReplayResult(instance_id, False, number - 1, first.seq, first.type,
                                 reason=f"{len(engine.results)} recorded handler result(s) were never asked for")
@@ -237,6 +267,7 @@ def replayed_steps(rt: Runtime, events: list[EventModel], process: Any) -> Itera
     workflow exactly as the engine had it after that step; a step that cannot be re-applied ends the walk
     with its error (and no workflow)."""
     engine = _ReplayScriptEngine(rt)
+    engine.check_decisions = _records_decisions(events)
     workflow: BpmnWorkflow | None = None
     for number, step in enumerate(_steps(rt, events), start=1):
         try:

@@ -9,6 +9,7 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from sqlalchemy.orm import Session
 
 from .clock import Clock
+from .decisions import DecisionRecord
 from .jsonutil import canonical_dumps, to_plain
 from .registry import BpmnError, Effect, HandlerContext, HandlerRegistry
 from .sandbox import Limits, RestrictedEnvironment
@@ -37,8 +38,9 @@ class HandlerCall:
     operator: str
     params: dict[str, Any]
     result: Any
-    # "executed" (an ordinary call), "intended" (it asked for an external call: `result` names it) or
-    # "settled" (it recorded the outcome of that call, which `outcome` holds)
+    # "executed" (an ordinary call), "intended" (it asked for an external call: `result` names it),
+    # "settled" (it recorded the outcome of that call, which `outcome` holds), or "decision" (a business rule
+    # task's evaluation: `result` is the `decision_evaluated` payload)
     phase: str = "executed"
     outcome: dict[str, Any] | None = None
 
@@ -65,6 +67,11 @@ class SandboxedScriptEngine(PythonScriptEngine):
         super().__init__(environment=RestrictedEnvironment(limits=limits))
         self.registry = registry
         self.run = run
+
+    def note_decision(self, record: DecisionRecord) -> None:
+        """A business rule task decided: keep it for the history (`decision_evaluated`)."""
+        if self.run is not None:
+            self.run.calls.append(HandlerCall("", record.task_key, record.decision, {}, record.payload(), "decision"))
 
     def call_service(self, task: Any, operation_name: str, operation_params: dict[str, Any]) -> str:
         """Run the handler for `operation_name` in a savepoint and return its result as JSON text."""

@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from engine import audit_integrity, deployments, incidents, instances, messages, task_service, worker
+from engine.decisions import describe as describe_decision
 from engine.errors import InvalidInputError
 from engine.identity import OPERATOR
 
@@ -202,6 +203,8 @@ def history_cmd(ctx: Context, instance_id: int) -> None:
 
 
 def _brief(event: dict[str, Any]) -> str:
+    if event["type"] == "decision_evaluated":
+        return describe_decision(event["payload"])
     payload = {k: v for k, v in event["payload"].items() if k not in ("fingerprint", "before")}
     text = json.dumps(payload, ensure_ascii=False, sort_keys=True)
     return text if len(text) <= 80 else text[:77] + "..."

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from engine import instances, task_service, worker
+from engine.decisions import describe as describe_decision
 from engine.identity import OPERATOR, actor_for
 from engine.models import HumanTaskModel
 from engine.runtime import Runtime
@@ -73,6 +74,8 @@ def _describe(event: dict[str, Any]) -> str | None:
         return f"  ▶ {payload['process']} v{payload['version']} started by {event['actor']}"
     if kind == "task_completed":
         return f"  ✔ {event['actor']} completed {event['task']}"
+    if kind == "decision_evaluated":
+        return f"  ⚖ rule table: {describe_decision(payload)}"
     if kind == "effect_intended":
         return f"  ⇢ system: {payload['operator']} recorded the instruction {payload['result']['key']} for the bank"
     if kind in ("handler_executed", "effect_settled"):

@@ -18,6 +18,7 @@ from flask_login import login_required
 
 from engine import audit, instances, replay
 from engine.audit_integrity import check_checkpoint, report_dict, verify_all, verify_case
+from engine.decisions import describe as describe_decision
 from engine.errors import EngineError, ForbiddenError, InvalidInputError, NotFoundError
 from engine.identity import Actor
 from engine.runtime import Runtime
@@ -65,6 +66,10 @@ def event_details(event: dict[str, Any], labels: Labels, roles: frozenset[str]) 
         return [(_("operation"), str(payload.get("operator", ""))),
                 (_("inputs"), _short(mask(payload.get("params") or {}, roles), labels)),
                 (_("outputs"), _short(mask(payload.get("result"), roles), labels))]
+    if kind == "decision_evaluated":
+        return [(_("decision"), describe_decision(payload)),
+                (_("inputs"), _short(mask(payload.get("inputs") or {}, roles), labels)),
+                (_("hit policy"), str(payload.get("hit_policy", "")))]
     if kind == "effect_intended":  # committed before the bank is called
         return [(_("operation"), str(payload.get("operator", ""))),
                 (_("inputs"), _short(mask(payload.get("params") or {}, roles), labels)),

@@ -16,6 +16,7 @@ from flask_login import login_required
 from sqlalchemy import select
 
 from engine import instances
+from engine.decisions import describe as describe_decision
 from engine.deployments import deployed_file
 from engine.errors import ForbiddenError, NotFoundError
 from engine.identity import Actor
@@ -44,6 +45,7 @@ EVENT_LABELS = {
     "incident_resolved": _l("Incident resolved"), "incident_failed_again": _l("Incident failed again"),
     "instance_completed": _l("Case completed"), "instance_migrated": _l("Moved to a new version"),
     "effect_intended": _l("Payment instruction recorded"), "effect_settled": _l("Bank's answer recorded"),
+    "decision_evaluated": _l("Rule table decided"), "signal_received": _l("Signal received"),
 }
 HISTORY_DETAIL_ITEMS = 8
 # The one payload item worth a line for these events: (label, payload key).
@@ -51,10 +53,11 @@ DETAIL_OF = {"task_assigned": (_l("to"), "to"), "handler_executed": (_l("operati
              "effect_intended": (_l("operation"), "operator"), "effect_settled": (_l("operation"), "operator"),
              "message_delivered": (_l("message"), "name"), "message_sent": (_l("message"), "name"),
              "incident_raised": (_l("error"), "error")}
-SYSTEM_EVENTS = frozenset({"handler_executed", "effect_intended", "effect_settled", "timer_fired", "incident_raised",
-                           "instance_completed"})
+SYSTEM_EVENTS = frozenset({"handler_executed", "effect_intended", "effect_settled", "decision_evaluated", "timer_fired",
+                           "incident_raised", "instance_completed"})
 # Events that mean the case went through the element named by the event's task key.
-PASSED_EVENTS = frozenset({"task_completed", "handler_executed", "effect_settled", "timer_fired", "message_delivered"})
+PASSED_EVENTS = frozenset({"task_completed", "handler_executed", "effect_settled", "decision_evaluated", "timer_fired",
+                           "message_delivered"})
 
 
 def process_label(key: str, fallback: str = "") -> str:
@@ -184,6 +187,8 @@ def _details(event: dict[str, Any], labels: Labels, actor: Actor) -> list[tuple[
         changes = {k: submitted.get(k) for k in (payload.get("before") or {})}
         shown = masked(changes, actor)
         return [(labels.field(k), labels.value(k, v)[:80]) for k, v in list(shown.items())[:HISTORY_DETAIL_ITEMS]]
+    if event["type"] == "decision_evaluated":  # what the table decided, in words (its inputs are in the audit view)
+        return [(_("decision"), describe_decision(payload)[:300])]
     if event["type"] in DETAIL_OF:
         label, key = DETAIL_OF[event["type"]]
         return [(str(label), str(payload.get(key) or "")[:200])]

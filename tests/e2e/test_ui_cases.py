@@ -91,3 +91,13 @@ def test_the_case_page_speaks_chinese(site: Site) -> None:
     client.post("/language", data={"lang": "zh"})
     page = client.get(f"/cases/{case}").get_data(as_text=True)
     assert "时间线" in page and "审批赔付" in page and "住院" in page and "案件创建" in page
+
+
+def test_the_timeline_tells_what_each_rule_table_decided(site: Site) -> None:
+    _task, case = demo_task(site, "approve_payout")
+    page = _client(site, "claims.manager").get(f"/cases/{case}").get_data(as_text=True)
+    assert "Rule table decided</span> — Screen for fraud" in page
+    assert "fraud_screening: rule " in page and "fraud_level=" in page
+    zh = site.signed_in("claims.manager")
+    zh.post("/language", data={"lang": "zh"})
+    assert "规则表已判定" in zh.get(f"/cases/{case}").get_data(as_text=True)
