@@ -122,7 +122,7 @@ def sync_waits(conn: Connection, loaded: Loaded, now: datetime) -> None:
         store.update_wait(conn, row.id, status="done", done_at=now)
         if row.kind != "timer" or cycle_dues is not None:
             continue  # a message, or a cycle timer (its repetitions are recorded above)
-        fired = _fired_timer(workflow, row.spiff_task_id, row.name)
+        fired = fired_timer(workflow, row.spiff_task_id, row.name)
         if fired is None:
             continue  # cancelled with what it waited beside
         if row.id == loaded.firing_wait:
@@ -168,17 +168,20 @@ def _cycle_repetitions(workflow: BpmnWorkflow, row: WaitRecord) -> list[datetime
 _WENT_ON = TaskState.READY | TaskState.COMPLETED
 
 
-def _fired_timer(workflow: BpmnWorkflow, spiff_task_id: str, name: str | None) -> str | None:
+def fired_timer(workflow: BpmnWorkflow, spiff_task_id: str, name: str | None) -> str | None:
     """The id of the timer event that went on (fired) from this wait; None when it was cancelled with
     what it waited beside. An event-based gateway waits for all its events at once: its timer is the
     catch event after it that went on."""
     task = _task(workflow, spiff_task_id)
     if task is None:
         return None
-    if isinstance(getattr(task.task_spec, "event_definition", None), MultipleEventDefinition):
-        for child in task.children:
-            definition = getattr(child.task_spec, "event_definition", None)
-            if isinstance(definition, TimerEventDefinition) and definition.name == name and child.state & _WENT_ON:
-                return child.task_spec.bpmn_id
+    definition = getattr(task.task_spec, "event_definition", None)
+    if isinstance(definition, MultipleEventDefinition):
+        # SpiffWorkflow moves the catch events' definitions onto the gateway, in the order of its outputs.
+        for output, item in zip(task.task_spec.outputs, definition.event_definitions, strict=False):
+            if not (isinstance(item, TimerEventDefinition) and item.name == name):
+                continue
+            if any(child.task_spec is output and child.state & _WENT_ON for child in task.children):
+                return output.bpmn_id
         return None
     return task.task_spec.bpmn_id if task.state & _WENT_ON else None

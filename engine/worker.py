@@ -20,10 +20,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import effects, messages, rate_limits, store
+from . import effects, messages, rate_limits, store, waits
 from .clock import fixed_clock, using_clock
 from .errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
-from .execution import load, persist, run_steps
+from .execution import Loaded, load, persist, run_steps
 from .identity import Actor
 from .incidents import due_incidents, retry_incident
 from .instances import receive, start_in
@@ -82,12 +82,22 @@ def fire_due_timers(rt: Runtime, report: TickReport, limit: int = 500) -> None:
                 "due": wait.due_at.isoformat() if wait.due_at else None, "wait": wait.id})
             loaded.workflow.refresh_timers()
             run_steps(rt, loaded)
+            _name_the_timer(loaded, wait)
             persist(rt, session, loaded)
             if not _fired(store.get_wait(conn, wait.id), wait):
                 log.warning("timer %s of instance %s was due but did not fire", wait.id, wait.instance_id)
                 continue  # leaves the transaction uncommitted: nothing recorded
             uow.commit()
             report.timers_fired += loaded.fired_repetitions or 1
+
+
+def _name_the_timer(loaded: Loaded, wait: store.WaitRecord) -> None:
+    """The `timer_fired` event names the timer that fired: an event-based gateway waits for all its events
+    at once (its wait row is the gateway's), and the one that fired is the timer catch event after it."""
+    fired = waits.fired_timer(loaded.workflow, wait.spiff_task_id, wait.name)
+    kind, actor, task_key, payload = loaded.pending_events[0]
+    if fired is not None and kind == "timer_fired" and task_key != fired:
+        loaded.pending_events[0] = (kind, actor, fired, payload)
 
 
 def _fired(after: store.WaitRecord | None, before: store.WaitRecord) -> bool:
