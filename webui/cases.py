@@ -20,7 +20,7 @@ from engine.decisions import describe as describe_decision
 from engine.deployments import deployed_file
 from engine.errors import ForbiddenError, NotFoundError
 from engine.identity import Actor
-from engine.models import HumanTaskModel, InstanceModel, ProcessDefinitionModel, WaitModel
+from engine.models import EffectModel, HumanTaskModel, IncidentModel, InstanceModel, ProcessDefinitionModel, WaitModel
 from engine.parsing import ParsedDeployment
 from engine.runtime import Runtime
 from tasks.common import BUSINESS_TZ
@@ -230,6 +230,10 @@ class CaseView:
     labels: Labels
     done: list[str]  # diagram elements the case has passed
     active: list[str]  # diagram elements it waits at
+    # What holds the case that no person's step shows: open incidents (their error) and calls out of the
+    # house still waiting for an answer (a payment the bank has not answered yet).
+    incidents: list[str] = field(default_factory=list)
+    calls_out: list[str] = field(default_factory=list)
 
 
 def build_case(rt: Runtime, actor: Actor, instance_id: int, lang: str, data: dict[str, Any] | None = None,
@@ -258,13 +262,18 @@ def build_case(rt: Runtime, actor: Actor, instance_id: int, lang: str, data: dic
                                                                                role=role_label(t.candidate_role)))
                  for t in tasks]
         lines = history_lines(events, labels, actor)
+        incidents = list(session.scalars(select(IncidentModel.error).where(
+            IncidentModel.instance_id == instance_id, IncidentModel.status == "open").order_by(IncidentModel.id)))
+        calls_out = [labels.tasks.get(e.task_key, e.task_key) for e in session.scalars(select(EffectModel).where(
+            EffectModel.instance_id == instance_id, EffectModel.status == "open").order_by(EffectModel.id))]
         return CaseView(
             instance.id, instance.process_key, process_label(instance.process_key, definition.name if definition
                                                              else ""),
             instance.business_key, instance.status, str(STATUS_LABELS.get(instance.status, instance.status)),
             instance.started_by, instance.started_at, instance.ended_at, steps,
             data_rows(masked(data or {}, actor), labels), lines[:recent] if recent else lines,
-            instance.deployment_id, definition.file_name if definition else "", labels, done, active)
+            instance.deployment_id, definition.file_name if definition else "", labels, done, active,
+            incidents, calls_out)
 
 
 def _case_or_abort(instance_id: int) -> CaseView:

@@ -24,6 +24,8 @@ CONTRACT = {
     ("post", "/api/instances/{instance_id}/messages/{name}"),
     ("post", "/api/messages/{name}"),
     ("post", "/api/signals/{name}"),
+    ("get", "/api/incidents"),
+    ("post", "/api/incidents/{incident_id}/retry"),
     ("get", "/api/tasks"),
     ("get", "/api/tasks/{task_id}"),
     ("post", "/api/tasks/{task_id}/claim"),

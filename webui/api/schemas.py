@@ -130,6 +130,23 @@ class SignalOutcomeSchema(Schema):
                           metadata={"description": "instance id → why it could not take the signal now"})
 
 
+class IncidentArgsSchema(Schema):
+    include_resolved = fields.Boolean(load_default=False)
+
+
+class IncidentSchema(Schema):
+    id = fields.Integer()
+    instance_id = fields.Integer()
+    task_key = fields.String(metadata={"description": "the failed step; empty for a stalled case"})
+    error = fields.String()
+    status = fields.String(metadata={"description": "open or resolved"})
+    attempts = fields.Integer()
+    next_retry_at = fields.DateTime(allow_none=True, metadata={"description": "when the worker retries it; "
+                                                                              "null when retrying cannot help"})
+    created_at = fields.DateTime()
+    resolved_at = fields.DateTime(allow_none=True)
+
+
 class InstanceArgsSchema(PageArgsSchema):
     status = fields.String(metadata={"description": "running, waiting, incident, completed…"})
     process = fields.String(metadata={"description": "process key"})
