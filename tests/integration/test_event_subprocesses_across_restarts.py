@@ -150,3 +150,25 @@ def test_a_case_whose_event_subprocess_ran_replays_consistently(world: World) ->
         result = replay_instance(rt, case, world.actor("auditor"))
         assert result.consistent, str(result)
         assert result.steps == 4  # start, message, confirm_withdrawal, assess
+
+
+def test_a_case_whose_event_subprocess_runs_is_assessed_for_migration_with_a_reason_not_a_crash(world: World) -> None:
+    from engine.migration import plan_migration
+
+    files = fixture_files("bpmn_event_subprocess")
+    old = deployments.deploy(world.rt, files, OPERATOR).id
+    clerk = world.actor("clerk")
+    case = instances.start_instance(world.rt, "claim_taking_notes", {"claim": "C-9"}, clerk).id
+    untouched = instances.start_instance(world.rt, "claim_taking_notes", {"claim": "C-10"}, clerk).id
+    instances.deliver_message(restarted(world), case, "customer_note", {"text": "call me back"}, clerk)
+    changed = {**files, "customer_note.bpmn": files["customer_note.bpmn"].replace(
+        b'name="Read the note"', b'name="Read the customer note"')}
+    new = deployments.deploy(world.rt, changed, OPERATOR).id
+
+    plan = {item.id: item for item in plan_migration(
+        restarted(world), world.actor("analyst"), old, new, "claim_taking_notes").instances}
+
+    assert plan[case].outcome == "cannot migrate"
+    assert plan[case].reasons == ["its event subprocess 'Customer note' is running: a case is moved only "
+                                  "when none runs — let it finish, then migrate"]
+    assert plan[untouched].outcome == "can migrate"
