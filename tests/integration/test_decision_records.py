@@ -16,6 +16,8 @@ from engine.replay import replay_instance
 from tests.bpmn.conftest import Insurer, insurer
 from tests.bpmn.test_claims_scenarios import claim_at_assessment, events
 
+__all__ = ["insurer"]  # the fixture these tests stand on
+
 
 def test_each_rule_table_a_claim_passes_records_what_it_decided(insurer: Insurer) -> None:
     case = claim_at_assessment(insurer)
