@@ -4,7 +4,9 @@ upload fields, and who may upload files for a task."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+import math
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -61,6 +63,37 @@ def _validator(schema_text: str) -> Any:
     return cls(schema, format_checker=_FORMATS)
 
 
+# C0 controls but tab and newline (and CR, which a browser's textarea sends with every newline), DEL, and C1.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def _control_characters(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
+    """(field path, complaint) for every text holding a character no form field should — PostgreSQL refuses
+    NUL outright, and the others hide text from the people who read it — and every number that is not finite
+    (NaN passes every comparison, a four-eyes limit included)."""
+    if isinstance(value, str):
+        if _CONTROL.search(value):
+            yield path or "(value)", "holds a NUL or control character"
+    elif isinstance(value, float) and not math.isfinite(value):
+        yield path or "(value)", "is not a finite number"
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _control_characters(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _control_characters(item, f"{path}.{index}" if path else str(index))
+
+
+def refuse_control_characters(data: Any) -> None:
+    """InvalidInputError naming every text field that holds NUL or another control character, and every
+    number that is not finite."""
+    controlled = dict(_control_characters(data))
+    if controlled:
+        raise InvalidInputError(
+            f"{len(controlled)} field(s) hold NUL or control characters (newline and tab are fine) or a number "
+            "that is not finite", {"fields": controlled})
+
+
 def check_submission(
     data: Any, schema: dict[str, Any] | None, context: SubmissionContext | None = None,
     checkers: Sequence[FieldChecker] = (),
@@ -75,6 +108,7 @@ def check_submission(
             "field names must be identifiers not starting with '_'",
             {"fields": {str(k): "not an allowed field name" for k in bad_keys}},
         )
+    refuse_control_characters(data)
     if schema is None:
         return
     validator = _validator(json.dumps(schema, sort_keys=True))

@@ -16,7 +16,7 @@ from . import history, store
 from .clock import using_clock
 from .errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
 from .execution import Loaded, current_data, load, new_engine, persist, run_steps
-from .forms import check_submission
+from .forms import check_submission, refuse_control_characters
 from .identity import Actor
 from .jsonutil import to_plain
 from .models import DeploymentModel, HumanTaskModel, InstanceModel, ProcessDefinitionModel
@@ -223,6 +223,7 @@ def deliver_message(
     rt = rt.frozen()
     if payload is not None and not isinstance(payload, dict):
         raise InvalidInputError("message data must be a JSON object")
+    refuse_control_characters(payload)
     with rt.uow() as uow:
         session = uow.session
         loaded = load(rt, session, instance_id, actor.username)
@@ -245,6 +246,7 @@ def deliver_signal(
     rt = rt.frozen()
     if payload is not None and not isinstance(payload, dict):
         raise InvalidInputError("signal data must be a JSON object")
+    refuse_control_characters(payload)
     with rt.uow() as uow:
         session = uow.session
         loaded = load(rt, session, instance_id, actor.username)

@@ -29,6 +29,7 @@ class InstanceConfig:
     engine: dict[str, Any] = field(default_factory=dict)
     documents: dict[str, Any] = field(default_factory=dict)
     gateway: dict[str, Any] = field(default_factory=dict)
+    web: dict[str, Any] = field(default_factory=dict)
 
     @property
     def secret_key_file(self) -> Path:
@@ -89,7 +90,12 @@ def create(folder: Path, database_url: str | None = None) -> InstanceConfig:
             "# kind = \"simulated\"\n"
             "# faults for tests and demos, the simulated gateway only: the chance of each on a new payment\n"
             "# faults = { decline = 0.05, timeout = 0.05, accept_then_timeout = 0.05, crash_after_accept = 0.02 }\n"
-            "# seed = 20261204\n",
+            "# seed = 20261204\n\n"
+            "[web]\n"
+            "# behind HTTPS: mark the session cookies Secure and send HSTS\n"
+            "# secure_cookies = false\n"
+            "# behind N reverse proxies: trust their X-Forwarded-For/-Proto/-Host headers\n"
+            "# trusted_proxies = 0\n",
             encoding="utf-8",
         )
     for key_file, make in ((keys / "secret.key", lambda: secrets.token_hex(32).encode()),
@@ -113,4 +119,4 @@ def load(folder: Path) -> InstanceConfig:
     if not url:
         raise InstanceFolderError(f"{config_file} names no database_url")
     return InstanceConfig(folder, url, list(raw.get("handler_modules", [])), dict(raw.get("engine", {})),
-                          dict(raw.get("documents", {})), dict(raw.get("gateway", {})))
+                          dict(raw.get("documents", {})), dict(raw.get("gateway", {})), dict(raw.get("web", {})))

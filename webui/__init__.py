@@ -10,6 +10,8 @@ from flask import Flask, jsonify, request
 from sqlalchemy import text
 
 from .extensions import babel, csrf, login_manager
+from .input_hygiene import BoundedIntConverter, StrictJSONProvider
+from .web_security import secure_app
 
 LANGUAGES = ("zh", "en")
 # Each area's module exposes `bp`; areas not written yet are skipped.
@@ -44,6 +46,8 @@ def _request_limit(wired: Any) -> int:
 def create_app(wired: Any = None, config: dict[str, Any] | None = None) -> Flask:
     """Build the Flask app over a wired InsureFlow `App` (insureflow.bootstrap.build_app)."""
     app = Flask(__name__)
+    app.json = StrictJSONProvider(app)
+    app.url_map.converters["int"] = BoundedIntConverter  # an id beyond any column's range: 404, not an overflow
     secret = wired.config.secret_key_file.read_text().strip() if wired is not None else None
     app.config.update(
         SECRET_KEY=secret,
@@ -58,6 +62,7 @@ def create_app(wired: Any = None, config: dict[str, Any] | None = None) -> Flask
         WTF_CSRF_TIME_LIMIT=None,
     )
     app.config.update(config or {})
+    secure_app(app, wired.config.web if wired is not None else {})
     app.extensions["insureflow"] = wired
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"

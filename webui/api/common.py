@@ -6,7 +6,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from flask import Response, current_app, jsonify, request
-from flask_smorest import Blueprint
 from flask_wtf.csrf import validate_csrf
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, default_exceptions
 from wtforms.validators import ValidationError
@@ -16,6 +15,7 @@ from engine.identity import Actor
 
 from ..context import current_actor
 from ..errors import engine_error_response, error_body
+from ..input_hygiene import StrictBlueprint
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CODES = {
@@ -93,9 +93,9 @@ def _authenticate() -> Response | None:
     return None
 
 
-def blueprint(name: str, import_name: str, description: str, *, signed_in: bool = True) -> Blueprint:
+def blueprint(name: str, import_name: str, description: str, *, signed_in: bool = True) -> StrictBlueprint:
     """An API blueprint under /api with the error body for every error; `signed_in` requires a caller."""
-    bp = Blueprint(f"api_{name}", import_name, url_prefix="/api", description=description)
+    bp = StrictBlueprint(f"api_{name}", import_name, url_prefix="/api", description=description)
     bp.register_error_handler(EngineError, engine_error_response)
     bp.register_error_handler(HTTPException, http_error)
     # Flask prefers a handler for the status code, even the app's, over one for the class: the UI's
