@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sqlite3
 
 from sqlalchemy import Engine, create_engine, event
@@ -12,9 +14,18 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     """An SQLAlchemy engine tuned for InsureFlow's access pattern."""
     if url.startswith("sqlite"):
         engine = create_engine(url, echo=echo, connect_args={"timeout": 30})
+        if engine.url.database and engine.url.database != ":memory:":
+            private_file(engine.url.database)
         _tune_sqlite(engine)
         return engine
     return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=5, max_overflow=10)
+
+
+def private_file(path: str | os.PathLike[str]) -> None:
+    """Create the file readable and writable by its owner only (0600) if it does not exist yet: it holds the
+    instance's data. SQLite gives its -wal and -shm files the database file's permissions."""
+    with contextlib.suppress(FileExistsError, FileNotFoundError):  # a missing folder: SQLite says so itself
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
 
 
 def _tune_sqlite(engine: Engine) -> None:

@@ -63,7 +63,8 @@ def _toml_value(value: Any) -> str:
 
 def create(folder: Path, database_url: str | None = None) -> InstanceConfig:
     """Create the folder with configuration and fresh keys; existing files are kept."""
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    folder.chmod(0o700)  # the database, the ledger and the keys live here: the owner's alone
     keys = folder / "keys"
     keys.mkdir(mode=0o700, exist_ok=True)
     config_file = folder / CONFIG_NAME

@@ -20,6 +20,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from engine.database import private_file
+
 from .payment_gateway import GatewayAnswer, GatewayTimeoutError
 
 FAULTS = ("decline", "timeout", "accept_then_timeout", "crash_after_accept")
@@ -82,6 +84,7 @@ class LedgerGateway:
         # web worker (a worker started again after a crash does not repeat its predecessor's draws).
         self._random = random.Random(f"{self.faults.seed}:{os.getpid()}")
         self._exit = exit_process
+        private_file(path)  # the ledger, like the database, is the owner's alone (0600)
         with closing(self._connect()) as conn:
             conn.execute(_SCHEMA)
 

@@ -77,3 +77,24 @@ def test_payment_timeouts_that_do_not_fit_are_refused_when_the_instance_starts(e
 
     with pytest.raises(InstanceFolderError, match=complaint):
         build_settings(engine)
+
+
+# --- files: the owner's alone -----------------------------------------------------------------------------
+
+def test_the_instance_folder_database_ledger_and_keys_are_the_owners_alone(tmp_path: Path) -> None:
+    import stat
+
+    from insureflow.bootstrap import build_app
+
+    config = _folder(tmp_path)
+    config = instance_folder.load(config.path)
+    wired = build_app(instance_folder.InstanceConfig(config.path, f"sqlite:///{config.path / 'insureflow.db'}"))
+    try:
+        with wired.db.connect():
+            pass
+    finally:
+        wired.db.dispose()
+    mode = lambda p: stat.S_IMODE(p.stat().st_mode)  # noqa: E731
+    assert mode(config.path) == 0o700 and mode(config.path / "keys") == 0o700
+    for name in ("insureflow.db", "gateway-ledger.db", "keys/data.key", "keys/secret.key"):
+        assert mode(config.path / name) == 0o600, name
