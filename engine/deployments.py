@@ -46,8 +46,10 @@ class ProcessInfo:
     latest: bool
 
 
-def validate(rt: Runtime, files: Mapping[str, bytes]) -> list[Problem]:
-    """Every problem in a file set; nothing is stored."""
+def validate(rt: Runtime, files: Mapping[str, bytes], actor: Actor) -> list[Problem]:
+    """Every problem in a file set; nothing is stored. Only those who deploy validate (parsing untrusted
+    diagrams is work the server does for them)."""
+    require(actor, DEPLOYERS, "validate processes")
     return validate_files(files, rt.registry, rt.settings)[1]
 
 
@@ -115,8 +117,15 @@ def list_processes(rt: Runtime, *, all_versions: bool = False) -> list[ProcessIn
     return result
 
 
+def deployed_file_for(rt: Runtime, actor: Actor, deployment_id: int, name: str) -> bytes:
+    """The exact bytes of a deployed file, for those who deploy or audit (staff see a case's diagram through
+    the case, which checks that they may read it)."""
+    require(actor, DEPLOYERS | {"auditor"}, "read deployed files")
+    return deployed_file(rt, deployment_id, name)
+
+
 def deployed_file(rt: Runtime, deployment_id: int, name: str) -> bytes:
-    """The exact bytes of a deployed file."""
+    """The exact bytes of a deployed file (the caller has checked who asks)."""
     with rt.uow() as uow:
         row = uow.session.get(DeploymentFileModel, (deployment_id, name))
         if row is None:

@@ -62,7 +62,7 @@ def init(ctx: Context, demo: bool, database_url: str | None) -> None:
 @handled
 def validate(ctx: Context, paths: tuple[str, ...]) -> None:
     """Check BPMN/DMN/form files and report every problem; deploy nothing."""
-    problems = deployments.validate(ctx.app.runtime, read_files(paths))
+    problems = deployments.validate(ctx.app.runtime, read_files(paths), OPERATOR)
     ctx.out.result({"ok": not problems, "problems": [p.to_dict() for p in problems]},
                    [str(p) for p in problems] + [f"{len(problems)} problem(s)" if problems else "valid"])
     if problems:

@@ -74,7 +74,7 @@ def upload() -> ResponseReturnValue:
             else:
                 flash(_("These files were deployed before; nothing changed."), "info")
             return redirect(url_for(".index"))
-        problems = deployments.validate(rt, files)
+        problems = deployments.validate(rt, files, acting())
     except DeploymentInvalidError as exc:
         problems = exc.problems
     if not problems:
@@ -228,7 +228,7 @@ def preview_form() -> ResponseReturnValue:
 def _form_problems(text: str) -> list[str]:
     """What a deployment's validation says about this form schema (the engine's own check)."""
     name = "forms/preview.json"
-    return [p.message for p in deployments.validate(runtime(), {name: text.encode()}) if p.file == name]
+    return [p.message for p in deployments.validate(runtime(), {name: text.encode()}, acting()) if p.file == name]
 
 
 def _default_source(versions: list[deployments.VersionInfo]) -> int:

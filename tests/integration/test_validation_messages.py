@@ -43,7 +43,7 @@ def line_of(name: str, marker: str) -> int:
 
 def only_problem(rt: Runtime, *names: str) -> Problem:
     """The one problem validation finds in a file set (a second one would be noise or a misleading echo)."""
-    problems = deployments.validate(rt, files(*names))
+    problems = deployments.validate(rt, files(*names), OPERATOR)
     assert len(problems) == 1, "\n".join(str(p) for p in problems)
     return problems[0]
 
@@ -70,7 +70,7 @@ def test_a_business_rule_task_naming_no_decision_is_told_how_to_name_one(rt: Run
 
 
 def test_a_data_store_and_its_reference_are_each_refused_at_their_own_line(rt: Runtime) -> None:
-    problems = deployments.validate(rt, files("data_store.bpmn"))
+    problems = deployments.validate(rt, files("data_store.bpmn"), OPERATOR)
 
     assert [(p.file, p.element, p.line) for p in problems] == [
         ("data_store.bpmn", "customer_db", line_of("data_store.bpmn", "<bpmn:dataStore ")),

@@ -53,8 +53,8 @@ def list_processes(args: dict[str, Any]) -> dict[str, Any]:
 @bp.doc(requestBody={"required": True, "content": _UPLOAD}, responses={422: _PROBLEMS})
 @bp.response(200, ValidationOkSchema)
 def validate_upload() -> Any:
-    """Lint BPMN/DMN/form files without deploying anything; 422 lists every problem."""
-    problems = deployments.validate(runtime(), _uploaded())
+    """Lint BPMN/DMN/form files without deploying anything (analysts and admins); 422 lists every problem."""
+    problems = deployments.validate(runtime(), _uploaded(), actor())
     if problems:
         raise DeploymentInvalidError(problems=problems)
     return {"ok": True}
@@ -77,8 +77,8 @@ def deploy() -> Any:
     "application/xml": {"schema": {"type": "string"}}, "application/json": {"schema": {"type": "object"}},
     "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}})
 def deployed_file(deployment_id: int, name: str) -> Response:
-    """The exact file that was deployed."""
-    content = deployments.deployed_file(runtime(), deployment_id, name)
+    """The exact file that was deployed (analysts, admins and auditors)."""
+    content = deployments.deployed_file_for(runtime(), actor(), deployment_id, name)
     suffix = "." + name.rsplit(".", 1)[-1].lower() if "." in name else ""
     response = Response(content, mimetype=CONTENT_TYPES.get(suffix, "application/octet-stream"))
     response.headers.set("Content-Disposition", "inline", filename=name.rsplit("/", 1)[-1])
