@@ -49,6 +49,13 @@ def wait_seconds(session: Session, rule: RateLimit, keys: tuple[str, ...], now: 
     return max(waits, default=0.0)
 
 
+def recent(session: Session, rule: RateLimit, key: str, now: datetime) -> tuple[int, datetime | None]:
+    """How many hits the key has inside the window, and when the last was."""
+    hits = list(session.scalars(select(_H.at).where(_H.key == rule.digest(key), _H.at > now - rule.window)
+                                .order_by(_H.at.desc())))
+    return len(hits), (hits[0] if hits else None)
+
+
 def hit(session: Session, rule: RateLimit, keys: tuple[str, ...], now: datetime) -> None:
     """Count one hit for each key, forgetting that key's hits older than the window."""
     for key in keys:

@@ -3,6 +3,7 @@ every page's layout needs to know about the person using it."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -37,9 +38,12 @@ from engine.models import UserModel
 from . import LANGUAGES
 from .context import SignedIn, current_actor, runtime
 from .errors import error_body
-from .throttling import login_throttle
+from .throttling import account_delay, address_throttle, login_throttle
 
 bp = Blueprint("auth", __name__)
+# The administrators' log of an account under attack (or a user who forgot a password): at these counts.
+security_log = logging.getLogger("insureflow.security")
+ALERT_AT = frozenset({5, 10, 20})
 
 LANGUAGE_NAMES = {"zh": "中文", "en": "English"}
 # Checked against when the user name is unknown, so that a wrong name takes as long as a wrong password.
@@ -105,25 +109,24 @@ def _password_ok(username: str, password: str) -> bool:
         return bool(user.active) and check_password(user.password_hash, password)
 
 
-def _minutes(seconds: float) -> int:
-    return max(1, int(seconds + 59) // 60)
-
-
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> ResponseReturnValue:
-    """The sign-in page; five failures for a name or an address lock both out for a while."""
+    """The sign-in page. Failures slow the account down (a wait that doubles with each one, at most five
+    minutes, after which the right password works again) and are logged for the administrators; an address
+    is stopped only after far more failures than one office makes, so nobody locks out a colleague."""
     form = LoginForm(next=request.args.get("next", ""))
     status = 200
     if form.validate_on_submit():
         username = (form.username.data or "").strip()
-        throttle = login_throttle(current_app.config)
-        keys = (f"user:{username.lower()}", f"addr:{request.remote_addr}")
-        wait = throttle.wait_seconds(*keys)
+        accounts, addresses = login_throttle(current_app.config), address_throttle(current_app.config)
+        account, address = f"user:{username.lower()}", f"addr:{request.remote_addr}"
+        failures, last = accounts.recent(account)
+        wait = max(account_delay(failures, last, runtime().clock()), addresses.wait_seconds(address))
         if wait:
-            flash(_("Too many failed sign-ins. Try again in %(minutes)d minutes.", minutes=_minutes(wait)), "danger")
+            flash(_("Too many failed sign-ins. Try again in %(seconds)d seconds.", seconds=int(wait) + 1), "danger")
             status = 429
         elif _password_ok(username, form.password.data or ""):
-            throttle.reset(keys[0])
+            accounts.reset(account)
             lang = session.get("lang")
             session.clear()  # a fresh session for the signed-in user
             if lang:
@@ -131,7 +134,12 @@ def login() -> ResponseReturnValue:
             login_user(SignedIn(username))
             return redirect(safe_next(form.next.data))
         else:
-            throttle.hit(*keys)
+            accounts.hit(account)
+            addresses.hit(address)
+            if failures + 1 in ALERT_AT or (failures + 1) % 50 == 0:
+                security_log.warning("%d failed sign-ins for account %r in %d minutes (last from %s)",
+                                     failures + 1, username[:80], accounts.rule.window_seconds // 60,
+                                     request.remote_addr)
             flash(_("Wrong user name or password."), "danger")
             status = 401
     elif request.method == "POST":

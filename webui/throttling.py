@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from engine import rate_limits
@@ -45,6 +46,12 @@ class Throttle:
             uow.commit()
         return wait
 
+    def recent(self, key: str) -> tuple[int, Any]:
+        """How many hits the key has in the window, and when the last was."""
+        rt = runtime()
+        with rt.uow(read_only=True) as uow:
+            return rate_limits.recent(uow.session, self.rule, key, rt.clock())
+
     def reset(self, key: str) -> None:
         """Forget a key's hits."""
         rt = runtime()
@@ -54,9 +61,31 @@ class Throttle:
 
 
 def login_throttle(config: Mapping[str, Any]) -> Throttle:
-    """Failed sign-ins: LOGIN_MAX_FAILURES per name and per address in LOGIN_WINDOW_SECONDS (5 in 15 minutes)."""
-    return Throttle.of("sign-in failures", config.get("LOGIN_MAX_FAILURES", 5),
+    """Failed sign-ins per account, remembered for LOGIN_WINDOW_SECONDS (15 minutes): they slow the account
+    down (`account_delay`), never lock it."""
+    return Throttle.of("sign-in failures", config.get("LOGIN_ACCOUNT_FAILURES", 1000),
                        config.get("LOGIN_WINDOW_SECONDS", 15 * 60))
+
+
+def address_throttle(config: Mapping[str, Any]) -> Throttle:
+    """Failed sign-ins per address: LOGIN_ADDRESS_FAILURES (100) in LOGIN_WINDOW_SECONDS — far above what
+    the people behind one office address get wrong, so one person's mistakes never lock out colleagues."""
+    return Throttle.of("sign-in failures by address", config.get("LOGIN_ADDRESS_FAILURES", 100),
+                       config.get("LOGIN_WINDOW_SECONDS", 15 * 60))
+
+
+# After the first FREE_FAILURES, each further failure doubles the wait before the account may try again:
+# 1, 2, 4 … seconds, at most MAX_DELAY. The right password works as soon as the wait is over.
+FREE_FAILURES = 3
+MAX_DELAY = 300.0
+
+
+def account_delay(failures: int, last: Any, now: Any) -> float:
+    """Seconds the account must still wait after `failures` recent failures, the last at `last`."""
+    if failures < FREE_FAILURES or last is None:
+        return 0.0
+    delay = min(2.0 ** (failures - FREE_FAILURES), MAX_DELAY)
+    return max(0.0, (last + timedelta(seconds=delay) - now).total_seconds())
 
 
 def status_throttle(config: Mapping[str, Any]) -> Throttle:
