@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from . import authorization, store
 from .errors import InvalidInputError
+from .form_patterns import bounded
 from .identity import Actor
 from .roles import separate_from_ids
 from .runtime import Runtime
@@ -59,7 +60,7 @@ def upload_kinds(spec: Mapping[str, Any]) -> list[str]:
 @lru_cache(maxsize=512)
 def _validator(schema_text: str) -> Any:
     schema = json.loads(schema_text)
-    cls = validator_for(schema)
+    cls = bounded(validator_for(schema))  # patterns matched in linear time
     return cls(schema, format_checker=_FORMATS)
 
 

@@ -14,6 +14,7 @@ from lxml import etree
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
 from .errors import Problem
+from .form_patterns import pattern_problems
 from .forms import UPLOAD_KEYWORD
 from .parser_problems import DiagramIndex, structure_problems
 from .parsing import ParsedDeployment, file_kind, parse_deployment
@@ -77,7 +78,8 @@ def _form_problems(name: str, schema: object) -> list[Problem]:
     properties = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
     return [Problem(name, f"upload field: {message}", element=field)
             for field, spec in properties.items() if isinstance(spec, dict) and UPLOAD_KEYWORD in spec
-            for message in _upload_problems(spec, properties)]
+            for message in _upload_problems(spec, properties)] + [
+        Problem(name, message, element=where) for where, message in pattern_problems(schema)]
 
 
 def _upload_problems(spec: dict[str, Any], properties: dict[str, Any]) -> list[str]:
