@@ -16,6 +16,7 @@ from engine.forms import SubmissionContext, upload_fields
 from engine.registry import HandlerRegistry
 from engine.runtime import Runtime
 from engine.settings import EngineSettings
+from tasks.cover import cover_problems
 from tasks.crypto import PersonalDataCipher
 from tasks.documents import MAX_DOCUMENT_BYTES, reference_problems
 from tasks.gateway_ledger import GatewayFaults, LedgerGateway
@@ -108,6 +109,16 @@ def check_document_references(context: SubmissionContext, schema: Mapping[str, A
     return reference_problems(context.session, context.instance_id, fields, data) if fields else {}
 
 
+def check_claim_cover(context: SubmissionContext, schema: Mapping[str, Any],
+                      data: Mapping[str, Any]) -> Mapping[str, str]:
+    """The form checker for amounts marked `x-within-cover`: at most what is left of the claim's cover."""
+    return cover_problems(context.session, context.instance_id, schema, data)
+
+
+# The domain's checks of a task submission beyond its JSON Schema, run by the engine before anything changes.
+FIELD_CHECKERS = (check_document_references, check_claim_cover)
+
+
 def build_app(config: InstanceConfig) -> App:
     """Wire the runtime for an instance folder."""
     db = make_engine(config.database_url)
@@ -122,6 +133,6 @@ def build_app(config: InstanceConfig) -> App:
         seal=cipher.seal,
         unseal=cipher.unseal,
         services=services,
-        field_checkers=(check_document_references,),
+        field_checkers=FIELD_CHECKERS,
     )
     return App(config, db, runtime)

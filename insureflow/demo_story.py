@@ -130,12 +130,14 @@ def settle_claim(d: Driver, days_ago: int = 6) -> dict[str, Any]:
     claim = d.start("claims", "claims.clerk")
     d.do(claim, "register_claim", "claims.clerk", {
         "policy_number": "PDEMO0001", "claimant_name": name, "claimant_id_number": id_number,
-        "incident_date": incident, "claim_type": "hospitalization", "description": "Appendectomy, 4 nights",
+        "incident_date": incident, "claim_type": "hospitalization", "cause_of_loss": "illness",
+        "description": "Appendectomy, 4 nights",
         "claimed_amount": 68000, "documents": ["claim_form", "id_copy", "bank_card", "medical_invoice",
                                                "discharge_summary"],
         "payee_account": "6222020200112233445", "region": "beijing"})
     suggested = instances.show_instance(d.rt, claim, OPERATOR).data["suggestion"]["suggested_amount"]
-    d.do(claim, "assess_amount", "adjuster", {"payable_amount": suggested, "note": "covered in full"})
+    d.do(claim, "assess_amount", "adjuster",
+         {"decision": "pay", "payable_amount": suggested, "note": "covered in full"})
     d.do(claim, "approve_payout", "claims.manager", {"approved": True, "reason": "documents complete"})
     data = instances.show_instance(d.rt, claim, OPERATOR).data["claim"]
     d.say(f"  claim {data['claim_number']} paid; the customer can follow it on the status page with the last "
@@ -160,6 +162,8 @@ def _claim_form(index: int, policy: str, claim_type: str, amount: float, days_ag
     name, id_number, _phone = demo_identity(index)
     return {"policy_number": policy, "claimant_name": name, "claimant_id_number": id_number,
             "incident_date": (now - timedelta(days=days_ago)).date().isoformat(), "claim_type": claim_type,
+            # Injuries and property losses are accidents; the demo's other losses are illnesses.
+            "cause_of_loss": "accident" if claim_type in ("accident_injury", "property_damage") else "illness",
             "description": f"{claim_type.replace('_', ' ')} (demo case)", "claimed_amount": amount,
             "documents": ["claim_form", "id_copy", "bank_card", *documents], "payee_account": f"62220202001{index:08d}",
             "region": region}
@@ -204,12 +208,13 @@ def leave_cases(rt: Runtime, gateway: Any) -> int:
     approval = d.start("claims", "claims.clerk")
     d.do(approval, "register_claim", "claims.clerk", _claim_form(
         0, "PDEMO0001", "hospitalization", 60000, 20, ["medical_invoice", "discharge_summary"], "beijing", now))
-    d.do(approval, "assess_amount", "adjuster", {"payable_amount": 59500, "note": "as invoiced less deductible"})
+    d.do(approval, "assess_amount", "adjuster", {"decision": "pay", "payable_amount": 59500,
+                                                 "note": "as invoiced less deductible"})
     started.append(approval)  # the claims manager: approve the payout
     failed = d.start("claims", "claims.clerk")
     d.do(failed, "register_claim", "claims.clerk", _claim_form(
         2, "PDEMO0003", "disability", 20000, 12, ["medical_invoice"], "guangzhou", now))
     gateway.script = ["decline"]  # the bank refuses the first payment: finance has a failure to resolve
-    d.do(failed, "assess_amount", "adjuster", {"payable_amount": 20000, "note": "agreed"})
+    d.do(failed, "assess_amount", "adjuster", {"decision": "pay", "payable_amount": 20000, "note": "agreed"})
     started.append(failed)
     return len(started)

@@ -10,8 +10,12 @@ from sqlalchemy.orm import Session
 
 from .records import ClaimRecord, ClaimStatusRecord, NotificationRecord
 
+# A claim denied — at the review of a failed verification, at the assessment, or after an SIU finding — is
+# "rejected": the customer's status page shows it as 已拒赔 ("Rejected"); the coded reason is on the claim.
 CLAIM_STATUSES = ("registered", "documents_requested", "under_review", "under_investigation", "survey_scheduled",
                   "assessing", "approved", "paid", "rejected", "withdrawn")
+# How an outbox message reaches the customer; a written notice (tasks/notices.py) goes as a letter.
+CHANNELS = ("sms", "email", "letter")
 
 
 def set_claim_status(session: Session, claim: ClaimRecord, status: str, at: datetime) -> None:

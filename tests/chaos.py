@@ -148,14 +148,16 @@ def drive(base: str, tokens: dict[str, str], insured: Insured, days_ago: int, pa
     answer = clerk.call("POST", f"/api/tasks/{register}/complete", {"data": {
         "policy_number": insured.policy_number, "claimant_name": insured.name,
         "claimant_id_number": insured.id_number, "incident_date": incident, "claim_type": "hospitalization",
-        "description": "Three nights in hospital", "claimed_amount": 5000, "documents": DOCUMENTS,
+        "cause_of_loss": "illness", "description": "Three nights in hospital", "claimed_amount": 5000,
+        "documents": DOCUMENTS,
         "payee_account": f"62220202{case:011d}", "region": "beijing"}})
     assess = next((t["id"] for t in answer["open_tasks"] if t["task"] == "assess_amount"), None)
     if assess is None:
         raise AssertionError(f"case {case} after registration: {answer['status']}, waiting for "
                              f"{answer['open_tasks']}; history: {clerk.call('GET', f'/api/instances/{case}/history')}")
     answer = adjuster.call("POST", f"/api/tasks/{assess}/complete", {"data": {
-        "payable_amount": float(PAYABLE), "note": "as invoiced"}}) or clerk.call("GET", f"/api/instances/{case}")
+        "decision": "pay", "payable_amount": float(PAYABLE), "note": "as invoiced"}}) or clerk.call(
+        "GET", f"/api/instances/{case}")
     deadline = time.monotonic() + patience
     while answer["status"] != "completed" and time.monotonic() < deadline:
         failure = [t["id"] for t in answer["open_tasks"] if t["task"] == "resolve_payment_failure"]

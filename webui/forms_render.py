@@ -304,6 +304,10 @@ _MESSAGES: list[tuple[str, Any]] = [
     (r"is not a field of this form$", lambda m: _("This is not a field of this form.")),
     (r"was not uploaded for this case$|does not match the uploaded document",
      lambda m: _("This file was not uploaded for this case; upload it again.")),
+    (r"is more than the remaining sum insured of ([0-9.]+) CNY",
+     lambda m: _("At most %(n)s CNY can be paid: the remaining sum insured.", n=m[1])),
+    (r"holds a NUL or control character$", lambda m: _("Remove the control characters from this text.")),
+    (r"is not a finite number$", lambda m: _("Enter a number.")),
 ]
 
 

@@ -31,23 +31,24 @@ def open_claim(
     ctx: HandlerContext, policy_number: str, claimant_name: str, claimant_id_number: str, incident_date: str,
     claim_type: str, description: str, claimed_amount: float, documents: list[Any], payee_account: str, region: str,
 ) -> dict[str, Any]:
-    """Register a claim (first notice of loss) once per instance; no such policy → claim_id null with a reason."""
+    """Register a claim (first notice of loss) once per instance, or correct the one the instance opened (the
+    registration came back to the clerk); no such policy → claim_id null with a reason, nothing changed."""
     session = ctx.session
     # The engine's idempotency key changes if the diagram loops, so the instance is the reference:
     # one claims process opens one claim, whatever retries happen.
     existing = session.scalar(select(ClaimRecord).where(ClaimRecord.instance_id == ctx.instance_id))
-    if existing is not None:
+    if existing is not None and existing.status in CLOSED_STATUSES:
         return _opened(session, existing)
     policy = session.scalar(select(PolicyRecord).where(PolicyRecord.number == policy_number.strip()))
     if policy is None:
         return _not_opened(f"no policy with number {policy_number}")
+    claimant = _claimant(ctx, claimant_name, claimant_id_number, region)
+    if isinstance(claimant, str):
+        return _not_opened(claimant)
+    if existing is not None:
+        return _correct(ctx, existing, policy, claimant, claimant_id_number, incident_date, claim_type, description,
+                        claimed_amount, documents, payee_account, region)
     svc = services(ctx)
-    claimant = customer_by_id_number(session, svc, claimant_id_number)
-    if claimant is None:
-        check = parse_id_number(claimant_id_number, business_date(ctx))
-        if not check.valid or check.birth_date is None:  # the reason names the flaw, never the number itself
-            return _not_opened(f"the claimant's ID number is not valid ({', '.join(check.reasons)})")
-        claimant = _new_customer(ctx, claimant_name, claimant_id_number, check.birth_date, check.gender, region)
     now, number = ctx.now(), None
     for _ in range(NUMBER_ATTEMPTS):
         number = _next_claim_number(session, business_date(ctx), after=number)
@@ -77,6 +78,42 @@ def open_claim(
     set_claim_status(session, claim, "registered", now)
     session.flush()
     return _opened(session, claim)
+
+
+def _claimant(ctx: HandlerContext, name: str, id_number: str, region: str) -> CustomerRecord | str:
+    """The customer with this ID number, made from the number when unknown; or why the number is refused."""
+    claimant = customer_by_id_number(ctx.session, services(ctx), id_number)
+    if claimant is None:
+        check = parse_id_number(id_number, business_date(ctx))
+        if not check.valid or check.birth_date is None:  # the reason names the flaw, never the number itself
+            return f"the claimant's ID number is not valid ({', '.join(check.reasons)})"
+        claimant = _new_customer(ctx, name, id_number, check.birth_date, check.gender, region)
+    return claimant
+
+
+def _correct(
+    ctx: HandlerContext, claim: ClaimRecord, policy: PolicyRecord, claimant: CustomerRecord, claimant_id_number: str,
+    incident_date: str, claim_type: str, description: str, claimed_amount: float, documents: list[Any],
+    payee_account: str, region: str,
+) -> dict[str, Any]:
+    """Apply a corrected registration to the claim; the opened claim with the names of the fields it changed.
+    Running it again with the same registration (a retry) changes nothing."""
+    cipher = services(ctx).cipher
+    wanted = {
+        "policy_id": policy.id, "claimant_id": claimant.id, "incident_date": as_date(incident_date),
+        "claim_type": claim_type, "description": description or "", "claimed_amount": money(claimed_amount),
+        "region": region, "payee_account_hash": cipher.lookup_hash(payee_account),
+        "check_code": "".join(claimant_id_number.split())[-4:].upper(),
+    }
+    changed = [name for name, value in wanted.items() if getattr(claim, name) != value]
+    for name in changed:
+        setattr(claim, name, wanted[name])
+    if "payee_account_hash" in changed:
+        claim.payee_account_enc = cipher.encrypt(payee_account)
+    _add_documents(ctx.session, claim, documents, ctx.now())
+    ctx.session.flush()
+    names = {"policy_id": "policy_number", "claimant_id": "claimant", "payee_account_hash": "payee_account"}
+    return {**_opened(ctx.session, claim), "corrected": [names.get(n, n) for n in changed]}
 
 
 def record_documents(ctx: HandlerContext, claim_id: int, documents: list[Any]) -> dict[str, Any]:

@@ -45,7 +45,15 @@ def pay_claim(ctx: HandlerContext, claim_id: int, amount: float) -> dict[str, An
     if ctx.outcome is None:  # the intent; the outcome is recorded whatever happened to the claim meanwhile
         if claim.status in ("rejected", "withdrawn"):  # a diagram that pays a closed claim has a bug: an incident
             raise ValueError(f"claim {claim.number} is {claim.status} and cannot be paid")
-        value = _positive(amount)
+        value = money(amount)
+        if value <= 0:  # the assessment form refuses it: a claim with nothing to pay is denied, never paid 0
+            raise ValueError(f"claim {claim.number}: nothing to pay ({value}); deny the claim instead")
+        cover = session.get(PolicyRecord, claim.policy_id)
+        if cover is not None and value > cover.remaining_sum_insured:
+            # The form refuses it too; only another claim on the policy paid in between gets here.
+            left = money(cover.remaining_sum_insured)
+            raise ValueError(f"claim {claim.number}: {value} is more than the {left} left of the sum insured of "
+                             f"policy {cover.number}; assess the claim again")
         if watch_listed(session, claim.payee_account_hash, session.get(CustomerRecord, claim.claimant_id)):
             raise BpmnError("payment_failed", AML_HIT, {"reason": "aml_hit"})
         key = payment_key(session, "claim_payout", f"claim:{claim.number}:{claim.uid[:12]}:payout",

@@ -19,6 +19,7 @@ from engine.registry import HandlerRegistry
 from engine.runtime import Runtime
 from engine.settings import EngineSettings
 from insureflow import schema
+from insureflow.bootstrap import FIELD_CHECKERS
 from insureflow.demo_data import seed_customers, seed_reference_data
 from tasks import register_handlers
 from tasks.crypto import PersonalDataCipher
@@ -107,7 +108,7 @@ def insurer(db_url: str) -> Iterator[Insurer]:
     register_handlers(registry)
     rt = Runtime(make_session_factory(db), registry, EngineSettings(incident_backoff_seconds=60), clock,
                  protect=cipher.protect, reveal=cipher.reveal, seal=cipher.seal, unseal=cipher.unseal,
-                 services=DomainServices(cipher=cipher, gateway=gateway))
+                 services=DomainServices(cipher=cipher, gateway=gateway), field_checkers=FIELD_CHECKERS)
     with rt.uow() as uow:
         for name, roles in STAFF.items():
             add_user(uow.session, rt.settings, name, roles, None, clock())

@@ -29,7 +29,7 @@ from engine.validation import validate_files
 BPMN_DIR = Path(__file__).resolve().parents[2] / "bpmn"
 DIAGRAMS = ("claims.bpmn", "policy_termination.bpmn")
 TABLES = ("claim_requirements.dmn", "fraud_screening.dmn", "survey_rules.dmn", "approval_limits.dmn",
-          "refund_rules.dmn")
+          "claim_denial.dmn", "refund_rules.dmn")
 FORM_PREFIXES = ("claims_", "policy_termination_")
 NS = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL", "bpmndi": "http://www.omg.org/spec/BPMN/20100524/DI",
       "dc": "http://www.omg.org/spec/DD/20100524/DC", "di": "http://www.omg.org/spec/DD/20100524/DI",
@@ -45,9 +45,11 @@ FLOW_NODES = (
 # ---- helpers ---------------------------------------------------------------------------------------------
 
 def documented_operators() -> dict[str, list[str]]:
-    """Operator name → parameter names, read from the handler table in bpmn/README.md."""
+    """Operator name → parameter names, read from the handler table in bpmn/README.md (an optional one
+    in square brackets, as the table writes it)."""
     text = (BPMN_DIR / "README.md").read_text(encoding="utf-8")
-    rows = re.findall(r"^\|\s*`(\w+)`\s*\|([^|]*)\|", text, flags=re.MULTILINE)
+    section = text[text.index("## Handlers (operators)"):text.index("## Written notices")]
+    rows = re.findall(r"^\|\s*`(\w+)`\s*\|([^|]*)\|", section, flags=re.MULTILINE)
     return {name: [p.strip().removesuffix("[]") for p in params.split(",") if p.strip()] for name, params in rows}
 
 
@@ -57,10 +59,14 @@ def stand_in(name: str, params: list[str]) -> Callable[..., dict[str, Any]]:
     def handler(ctx: Any, **kwargs: Any) -> dict[str, Any]:
         return {}
 
+    def parameter(documented: str) -> inspect.Parameter:
+        optional = documented.startswith("[") and documented.endswith("]")
+        return inspect.Parameter(documented.strip("[]"), inspect.Parameter.KEYWORD_ONLY,
+                                 default=None if optional else inspect.Parameter.empty)
+
     handler.__name__ = name
     handler.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-        [inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
-        + [inspect.Parameter(p, inspect.Parameter.KEYWORD_ONLY) for p in params])
+        [inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD)] + [parameter(p) for p in params])
     return handler
 
 
@@ -171,11 +177,51 @@ BASIC = ["claim_form", "id_copy", "bank_card"]
     ("savings", "death", 90, ["death_certificate"]),
     ("pet", "vet_bill", 90, []),
 ])
-def test_claim_requirements_give_the_waiting_period_and_documents_of_each_product_claim_type(
+def test_claim_requirements_give_the_waiting_period_and_documents_of_each_product_claim_type_for_an_illness(
     line: str, claim_type: str, waiting_days: int, extra: list[str],
 ) -> None:
-    result = decide("claim_requirements.dmn", {"claim": {"product_line": line}, "claim_type": claim_type})
-    assert result == {"waiting_days": waiting_days, "required_documents": BASIC + extra}
+    data = {"claim": {"product_line": line}, "claim_type": claim_type, "cause_of_loss": "illness"}
+    assert decide("claim_requirements.dmn", data) == {"waiting_days": waiting_days, "required_documents": BASIC + extra}
+
+
+@pytest.mark.parametrize(("line", "claim_type", "extra"), [
+    ("medical", "hospitalization", ["medical_invoice", "discharge_summary"]),
+    ("medical", "outpatient", ["medical_invoice"]),
+    ("accident", "death", ["death_certificate"]),
+    ("life", "death", ["death_certificate"]),
+    ("life", "disability", ["medical_invoice"]),
+    ("property", "property_damage", ["photos", "repair_estimate"]),
+    ("savings", "death", ["death_certificate"]),
+])
+def test_an_accident_has_no_waiting_period_on_any_product(line: str, claim_type: str, extra: list[str]) -> None:
+    data = {"claim": {"product_line": line}, "claim_type": claim_type, "cause_of_loss": "accident"}
+    assert decide("claim_requirements.dmn", data) == {"waiting_days": 0, "required_documents": BASIC + extra}
+
+
+def test_every_waiting_period_rule_cites_the_rule_it_applies() -> None:
+    (table,) = parse("claim_requirements.dmn").xpath("//*[local-name()='decisionTable']")
+    for rule in table.xpath("./*[local-name()='rule']")[:-1]:
+        annotation = rule.findtext("{*}description") or ""
+        assert "terms" in annotation, rule.get("id")
+
+
+def denial_codes() -> list[str]:
+    """Every reason code a claims form lets a person deny a claim with."""
+    codes = []
+    for form in own_forms():
+        spec = json.loads(form.read_text(encoding="utf-8"))["properties"].get("denial_code")
+        codes += spec["enum"] if spec else []
+    return codes
+
+
+def test_every_denial_code_of_the_forms_has_its_own_wording_and_review_period() -> None:
+    codes = denial_codes()
+    assert len(codes) == len(set(codes)) == 9
+    general = decide("claim_denial.dmn", {"denial_code": "no_such_code"})
+    for code in codes:
+        result = decide("claim_denial.dmn", {"denial_code": code})
+        assert result["denial_basis"] != general["denial_basis"], code
+        assert result["denial_basis_zh"] and result["appeal_days"] == 60, code
 
 
 @pytest.mark.parametrize(("features", "level"), [
@@ -214,8 +260,10 @@ def test_a_survey_is_needed_for_large_property_and_accident_claims_and_flagged_o
 
 
 def test_approval_and_refund_limits() -> None:
-    assert decide("approval_limits.dmn", {"claim_type": "outpatient"}) == {"approval_limit": 20000}
-    assert decide("approval_limits.dmn", {"claim_type": "death"}) == {"approval_limit": 50000}
+    assert decide("approval_limits.dmn", {"claim_type": "outpatient"}) == {"approval_limit": 20000,
+                                                                           "suggestion_tolerance": 100}
+    assert decide("approval_limits.dmn", {"claim_type": "death"}) == {"approval_limit": 50000,
+                                                                      "suggestion_tolerance": 100}
     assert decide("refund_rules.dmn", {"request_type": "cancellation"}) == {
         "cancellation_fee": 50, "refund_approval_limit": 20000}
     assert decide("refund_rules.dmn", {"request_type": "surrender"}) == {
@@ -235,7 +283,7 @@ def test_every_flow_out_of_a_gateway_is_named(name: str) -> None:
 
 def test_every_user_task_has_a_form_that_exists_and_is_a_valid_schema() -> None:
     tasks = list(user_tasks())
-    assert len(tasks) == 11
+    assert len(tasks) == 12
     for name, task in tasks:
         form = properties(task).get("formJsonSchemaFilename")
         assert form, f"{name}: {task.get('id')} names no form"

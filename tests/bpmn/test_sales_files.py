@@ -71,14 +71,20 @@ def readme_operators() -> dict[str, list[str]]:
 
 
 def stand_in(name: str, params: list[str]) -> Any:
-    """A handler with the README's signature (every parameter required) that does nothing."""
+    """A handler with the README's signature (every parameter required but those in square brackets) that
+    does nothing."""
 
     def handler(ctx: Any, **kwargs: Any) -> dict[str, Any]:
         return {}
 
     kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
+
+    def parameter(documented: str) -> inspect.Parameter:
+        optional = documented.startswith("[") and documented.endswith("]")
+        return inspect.Parameter(documented.strip("[]"), kind, default=None if optional else inspect.Parameter.empty)
+
     handler.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-        [inspect.Parameter("ctx", kind), *(inspect.Parameter(p, kind) for p in params)])
+        [inspect.Parameter("ctx", kind), *(parameter(p) for p in params)])
     handler.__name__ = name
     return handler
 

@@ -91,7 +91,7 @@ def test_a_changed_condition_is_deployed_from_the_modeler_and_only_new_claims_ta
               {"assessed_loss": 150000, "total_loss": False, "report": "hospital stay confirmed"})
     shown = instances.show_instance(rt, before.id, _actor(live_site, "adjuster"))
     _complete(live_site, before.id, "assess_amount", "adjuster",
-              {"payable_amount": shown.data["suggestion"]["suggested_amount"], "note": "covered"})
+              {"decision": "pay", "payable_amount": shown.data["suggestion"]["suggested_amount"], "note": "covered"})
     if _open_tasks(live_site, before.id) == ["approve_payout"]:
         _complete(live_site, before.id, "approve_payout", "claims.manager", {"approved": True, "reason": "ok"})
     assert instances.show_instance(rt, before.id, _actor(live_site, "auditor")).status == "completed"

@@ -31,6 +31,7 @@ def test_a_clerk_registers_a_claim_with_a_scanned_invoice_and_the_case_lists_it(
     page.fill("#f-claimant_id_number", ID_NUMBER)
     page.fill("#f-incident_date", (live_site.wired.runtime.clock() - timedelta(days=3)).date().isoformat())
     page.select_option("#f-claim_type", "hospitalization")
+    page.check("input[name=cause_of_loss][value=illness]")
     page.fill("#f-description", "Appendectomy, 4 nights in hospital")
     page.fill("#f-claimed_amount", "68000")
     for kind in ("claim_form", "id_copy", "bank_card", "discharge_summary"):

@@ -136,10 +136,51 @@ def test_open_claim_creates_an_unknown_claimant_from_the_id_number(domain, sessi
 def test_open_claim_opens_one_claim_per_instance_whatever_the_retries(domain, session, insured):
     policy = add_policy(session, insured[0])
     first = file_claim(domain, session, policy, insured[1], instance_id=7)
-    again = file_claim(domain, session, policy, insured[1], instance_id=7, amount=99)
-    assert again == first
+    again = file_claim(domain, session, policy, insured[1], instance_id=7)
+    assert again == {**first, "corrected": []}
     assert session.scalar(select(func.count(ClaimRecord.id))) == 1
     assert timeline(session, first["claim_id"]) == ["registered"]
+
+
+def test_a_registration_sent_back_corrects_the_claim_the_case_opened(domain, session, insured):
+    """The adjuster sent the registration back: the clerk's corrections replace what the claim says."""
+    policy = add_policy(session, insured[0])
+    first = file_claim(domain, session, policy, insured[1], instance_id=8, incident="2026-09-01", amount=20000)
+    other = add_customer(session, domain.services.cipher, name="Li Lei")
+    other_id = domain.services.cipher.decrypt(other.id_number_enc)
+    ctx = domain.ctx(session, instance_id=8)
+    corrected = open_claim(ctx, policy.number, "Li Lei", other_id, "2026-10-01", "accident_medical",
+                           "fell down the stairs", 18000, ["claim_form", "police_report"], "6222 0200 0000 0002",
+                           "shanghai")
+    assert corrected == {**first, "customer_id": other.id,
+                         "corrected": ["claimant", "incident_date", "claimed_amount", "payee_account", "check_code"]}
+    claim = claim_of(session, corrected)
+    assert (claim.claimant_id, claim.incident_date, claim.claimed_amount) == (other.id, date(2026, 10, 1),
+                                                                             Decimal("18000.00"))
+    assert domain.services.cipher.decrypt(claim.payee_account_enc) == "6222 0200 0000 0002"
+    assert claim.check_code == other_id[-4:]
+    assert sorted(session.scalars(select(ClaimDocumentRecord.kind))) == ["claim_form", "medical_invoice",
+                                                                          "police_report"]
+    assert session.scalar(select(func.count(ClaimRecord.id))) == 1
+
+
+def test_a_correction_naming_an_unknown_policy_changes_nothing(domain, session, insured):
+    policy = add_policy(session, insured[0])
+    first = file_claim(domain, session, policy, insured[1], instance_id=9)
+    result = open_claim(domain.ctx(session, instance_id=9), "P-NOPE", "Wang Fang", insured[1], "2026-09-30",
+                        "accident_medical", "", 1, [], ACCOUNT, "shanghai")
+    assert (result["claim_id"], result["reason"]) == (None, "no policy with number P-NOPE")
+    claim = session.get(ClaimRecord, first["claim_id"])
+    assert (claim.policy_id, claim.incident_date) == (policy.id, date(2026, 10, 1))
+
+
+def test_a_closed_claim_is_never_corrected(domain, session, insured):
+    policy = add_policy(session, insured[0])
+    first = file_claim(domain, session, policy, insured[1], instance_id=10)
+    close_claim(domain.ctx(session), first["claim_id"], "rejected", "waiting_period: illness on day 5")
+    again = file_claim(domain, session, policy, insured[1], instance_id=10, amount=1)
+    assert again == first
+    assert session.get(ClaimRecord, first["claim_id"]).claimed_amount == Decimal("20000.00")
 
 
 def test_open_claim_for_an_unknown_policy_number_opens_nothing(domain, session, insured):

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from tasks.handlers.notifications import notify_customer
+from tasks.notices import render_notice
 from tasks.records import CustomerRecord, NotificationRecord
 
 AT = datetime(2026, 1, 1, tzinfo=UTC)
@@ -24,9 +25,9 @@ def add_customer(domain) -> int:
         return customer.id
 
 
-def notify(domain, customer_id: int, template: str, params, *, key: str = "1:notify") -> dict:
+def notify(domain, customer_id: int, template: str, params, *, key: str = "1:notify", **channel: str) -> dict:
     with domain.session_factory() as s, s.begin():
-        return notify_customer(domain.ctx(s, key=key), customer_id, template, params)
+        return notify_customer(domain.ctx(s, key=key), customer_id, template, params, **channel)
 
 
 def outbox(domain) -> list[NotificationRecord]:
@@ -86,3 +87,39 @@ def test_a_missing_template_or_params_that_are_not_an_object_is_a_fault(domain, 
 def test_notifying_an_unknown_customer_is_a_fault(domain) -> None:
     with pytest.raises(LookupError):
         notify(domain, 999, "claim_paid", {})
+
+
+DENIAL = {"claim_number": "C20261102000001", "denial_code": "below_deductible",
+          "denial_basis": "The loss does not exceed the deductible of your policy.",
+          "denial_basis_zh": "本次损失金额未超过保险合同约定的免赔额，本公司无需赔付。",
+          "denial_reason": "Damage of 800 CNY against a 1,000 CNY deductible.", "appeal_days": 60}
+
+
+def test_a_written_notice_goes_out_as_a_letter_that_states_the_reason_and_how_to_appeal(domain) -> None:
+    customer_id = add_customer(domain)
+    notify(domain, customer_id, "claim_denied", DENIAL, channel="letter")
+    (note,) = outbox(domain)
+    assert (note.template, note.channel, note.params) == ("claim_denied", "letter", DENIAL)
+    english, chinese = render_notice("claim_denied", note.params, "en"), render_notice("claim_denied", note.params)
+    assert DENIAL["denial_basis"] in english and DENIAL["denial_reason"] in english
+    assert "within 60 days" in english and "12378" in english and "C20261102000001" in english
+    assert chinese.startswith("拒赔通知书") and DENIAL["denial_basis_zh"] in chinese and "60日内" in chinese
+
+
+@pytest.mark.parametrize("left_out", ["denial_reason", "appeal_days", "denial_basis_zh"])
+def test_a_written_notice_without_a_param_it_quotes_is_a_fault_and_nothing_is_queued(domain, left_out) -> None:
+    customer_id = add_customer(domain)
+    with pytest.raises(ValueError, match=f"the claim_denied notice needs {left_out}"):
+        notify(domain, customer_id, "claim_denied", {**DENIAL, left_out: ""}, channel="letter")
+    assert outbox(domain) == []
+    with pytest.raises(ValueError, match=f"needs {left_out}"):
+        render_notice("claim_denied", {k: v for k, v in DENIAL.items() if k != left_out}, "en")
+
+
+def test_an_unknown_channel_or_notice_language_is_a_fault(domain) -> None:
+    with pytest.raises(ValueError, match="not 'pigeon'"):
+        notify(domain, add_customer(domain), "claim_paid", {}, channel="pigeon")
+    with pytest.raises(ValueError, match="not 'fr'"):
+        render_notice("claim_denied", DENIAL, "fr")
+    with pytest.raises(LookupError, match="not a written notice"):
+        render_notice("claim_paid", {}, "en")

@@ -256,9 +256,17 @@ def test_pay_claim_refuses_a_rejected_claim(domain, case):
 
 
 def test_pay_claim_refuses_a_non_positive_amount(domain, case):
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"nothing to pay .* deny the claim instead"):
         pay_claim(case.ctx(domain), case.claim.id, 0)
     assert case.gateway.pay_calls == 0
+
+
+def test_pay_claim_refuses_more_than_is_left_of_the_sum_insured(domain, case):
+    case.policy.remaining_sum_insured = Decimal("4000")  # another claim on the policy was paid meanwhile
+    with pytest.raises(ValueError, match=r"4800\.00 is more than the 4000\.00 left of the sum insured of policy P0+1"):
+        pay_claim(case.ctx(domain), case.claim.id, 4800)
+    assert payments(case.session) == [] and case.gateway.pay_calls == 0
+    assert as_engine_step(case.ctx(domain), pay_claim, case.claim.id, 4000)["status"] == "accepted"
 
 
 # --- refunds ------------------------------------------------------------------------------------------

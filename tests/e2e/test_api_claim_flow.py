@@ -17,7 +17,8 @@ def first_notice() -> dict[str, Any]:
     # The demo already holds two claims on PDEMO0001 (10 and 20 days ago): this incident is another one.
     incident = days_ago(8)
     return {"policy_number": "PDEMO0001", "claimant_name": name, "claimant_id_number": id_number,
-            "incident_date": incident, "claim_type": "hospitalization", "description": "Appendectomy, 4 nights",
+            "incident_date": incident, "claim_type": "hospitalization", "cause_of_loss": "illness",
+            "description": "Appendectomy, 4 nights",
             "claimed_amount": 68000, "documents": ["claim_form", "id_copy", "bank_card", "medical_invoice",
                                                    "discharge_summary"],
             "payee_account": "6222020200112233445", "region": "beijing"}
@@ -45,7 +46,7 @@ def test_a_claim_goes_from_first_notice_to_payout_through_the_api(shared_site: S
     assess = inbox_task(adjuster, case, "assess_amount")
     ok(adjuster.post(f"/api/tasks/{assess}/claim"))
     assessed = ok(adjuster.post(f"/api/tasks/{assess}/complete", json={"data": {
-        "payable_amount": suggested, "note": "covered in full"}}))
+        "decision": "pay", "payable_amount": suggested, "note": "covered in full"}}))
     assert [t["task"] for t in assessed["open_tasks"]] == ["approve_payout"]  # above the manager's approval limit
 
     approve = inbox_task(manager, case, "approve_payout")

@@ -99,7 +99,7 @@ def test_a_broken_draft_or_scenario_text_answers_422(shared_site: Site) -> None:
 def test_an_invalid_answer_is_a_result_not_an_error(shared_site: Site) -> None:
     scenario = {**SCENARIO, "steps": [SCENARIO["steps"][0], {"task": "assess_amount", "data": {}}]}
     result = ok(Caller(shared_site, "analyst").post("/api/dry-runs", json={"scenario": scenario}))
-    assert result["status"] == "invalid_answer" and "payable_amount" in result["tasks"][1]["errors"]
+    assert result["status"] == "invalid_answer" and "decision" in result["tasks"][1]["errors"]
 
 
 def test_saved_scenarios_can_be_read_replaced_run_and_deleted(shared_site: Site) -> None:

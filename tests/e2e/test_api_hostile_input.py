@@ -35,8 +35,8 @@ def test_malformed_json_is_400_with_the_reason_and_the_task_stays_open(shared_si
     task, _case = demo_task(shared_site, "assess_amount")
     response = adjuster.client.post(f"/api/tasks/{task}/complete", data=body,
                                     headers={**adjuster.headers, "Content-Type": "application/json"})
-    if reason is None:  # well-formed: it reaches the form check, which wants the payable amount
-        assert error(response, 422)["details"]["fields"]["payable_amount"] == "is required"
+    if reason is None:  # well-formed: it reaches the form check, which wants the decision (pay or deny)
+        assert error(response, 422)["details"]["fields"]["decision"] == "is required"
     else:
         assert reason in error(response, 400)["message"]
     assert ok(adjuster.get(f"/api/tasks/{task}"))["status"] == "open"

@@ -83,8 +83,8 @@ def _earlier(hours: int) -> datetime:
 
 
 def test_failures_slow_an_account_down_and_the_right_password_works_after_the_wait(site: Site) -> None:
-    client = _english(site.client())
     with time_machine.travel(_earlier(10), tick=False) as clock:
+        client = _english(site.client())  # its session cookie made at the travelled time
         for attempt in range(3):  # from different addresses: the account counts
             assert _login(client, "finance", "wrong", addr=f"10.0.0.{attempt}").status_code == 401
         early = _login(client, "finance", "finance-demo", addr="10.0.1.1")

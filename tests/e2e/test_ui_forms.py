@@ -20,7 +20,8 @@ def _schema(name: str) -> dict:
 def test_each_schema_type_gets_its_own_kind_of_field() -> None:
     kinds = {f.name: f.kind for f in forms_render.fields(_schema("claims_register_claim"), {}, {}, "en")}
     assert kinds == {"policy_number": "text", "claimant_name": "text", "claimant_id_number": "text",
-                     "incident_date": "date", "claim_type": "select", "description": "textarea",
+                     "incident_date": "date", "claim_type": "select", "cause_of_loss": "radios",
+                     "description": "textarea",
                      "claimed_amount": "money", "documents": "checkboxes", "document_files": "upload",
                      "payee_account": "text", "region": "select"}
     application = {f.name: f.kind for f in forms_render.fields(_schema("sales_application"), {}, {}, "en")}
@@ -83,6 +84,10 @@ def test_engine_messages_are_translated_by_kind() -> None:
     assert forms_render.localize("5 is greater than the maximum of 3.0") == "Must be at most 3.0."
     assert forms_render.localize("True was expected") == "This box must be ticked."
     assert forms_render.localize("something new") == "something new"
+    assert forms_render.localize("is more than the remaining sum insured of 1000.00 CNY: at most 1000.00 can be "
+                                 "paid") == "At most 1000.00 CNY can be paid: the remaining sum insured."
+    assert forms_render.localize("holds a NUL or control character") == "Remove the control characters from this text."
+    assert forms_render.localize("is not a finite number") == "Enter a number."
 
 
 def test_instructions_are_filled_from_the_task_data_and_escaped() -> None:

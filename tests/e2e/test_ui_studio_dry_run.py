@@ -31,6 +31,8 @@ from webui import create_app
 
 # The new version's adjuster limit: a 68,000 claim no longer needs the claims manager.
 NEW_LIMIT = b"<text>100000</text>"
+# The adjuster pays the suggestion (68,000 claimed less the 500 deductible): no more, or the manager must approve.
+SUGGESTED = {"decision": "pay", "payable_amount": 67500, "note": "covered"}
 
 __all__ = ["shared_site"]
 
@@ -71,7 +73,7 @@ def claims_waiting(site: Site) -> tuple[int, int]:
     _complete(site, at_assessment, "register_claim", "claims.clerk", notice(16))
     at_approval = instances.start_instance(rt, "claims", {}, _actor(site, "claims.clerk")).id
     _complete(site, at_approval, "register_claim", "claims.clerk", notice(15))
-    _complete(site, at_approval, "assess_amount", "adjuster", {"payable_amount": 68000, "note": "covered"})
+    _complete(site, at_approval, "assess_amount", "adjuster", SUGGESTED)
     return at_assessment, at_approval
 
 
@@ -140,7 +142,7 @@ def test_a_dry_run_of_the_draft_pays_through_a_simulated_gateway_never_the_real_
     files["approval_limits.dmn"] = files["approval_limits.dmn"].replace(LIMIT_RULE.decode(), NEW_LIMIT.decode())
     scenario = {"process": "claims", "steps": [
         {"task": "register_claim", "data": first_notice()},
-        {"task": "assess_amount", "data": {"payable_amount": 68000, "note": "covered"}}]}
+        {"task": "assess_amount", "data": SUGGESTED}]}
     response = client.post(_setup(client.get("/studio/claims/edit").get_data(as_text=True))["urls"]["dryRun"], data={
         "files": [(io.BytesIO(text.encode()), name) for name, text in files.items()],
         "scenario": json.dumps(scenario)}, content_type="multipart/form-data")
@@ -188,8 +190,8 @@ def test_the_dry_run_lists_every_waiting_claim_and_only_those_that_can_move_are_
     assert f'href="/cases/{at_assessment}"' in result
     assert f"{len(can)} of {len(can)} cases moved." in result
     assert pinned(site, at_assessment) == new and pinned(site, at_approval) == old
-    # The moved claim goes on under the new limit: 68,000 is paid without the manager.
-    _complete(site, at_assessment, "assess_amount", "adjuster", {"payable_amount": 68000, "note": "covered"})
+    # The moved claim goes on under the new limit: 67,500 (the suggestion) is paid without the manager.
+    _complete(site, at_assessment, "assess_amount", "adjuster", SUGGESTED)
     assert instances.show_instance(site.wired.runtime, at_assessment, _actor(site, "auditor")).status == "completed"
 
 

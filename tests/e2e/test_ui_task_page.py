@@ -18,7 +18,8 @@ from tests.e2e.conftest import Site
 NAME, ID_NUMBER, _PHONE = demo_identity(0)
 CLAIM = {
     "policy_number": "PDEMO0001", "claimant_name": NAME, "claimant_id_number": ID_NUMBER,
-    "incident_date": days_ago(33), "claim_type": "hospitalization", "description": "Three nights in hospital",
+    "incident_date": days_ago(33), "claim_type": "hospitalization", "cause_of_loss": "illness",
+    "description": "Three nights in hospital",
     "claimed_amount": "12,500.50", "documents": ["claim_form", "id_copy", "bank_card", "medical_invoice",
                                                  "discharge_summary"],
     "payee_account": "6222020200112233445", "region": "beijing",
@@ -60,7 +61,8 @@ def test_register_claim_renders_each_field_type_with_labels_and_instructions(sit
     assert re.search(r'<span class="input-group-text">¥</span>\s*<input[^>]*name="claimed_amount"', page)
     assert len(re.findall(r'type="checkbox"\s+name="documents"', page)) == 9 and "Copy of ID card" in page
     assert _input(page, "region").startswith("<select") and ">Hangzhou</option>" in page
-    assert page.count('<span class="text-danger" aria-hidden="true">*</span>') == 10  # every field is required
+    assert re.search(r'type="radio"\s+name="cause_of_loss"[^>]*value="accident"', page)
+    assert page.count('<span class="text-danger" aria-hidden="true">*</span>') == 11  # every field is required
 
 
 def test_customer_registration_has_a_yes_no_choice_and_chinese_labels(site: Site) -> None:
@@ -197,7 +199,8 @@ def test_the_case_context_masks_personal_data_for_roles_that_do_not_need_it(site
     task_id, _instance = demo_task(site, "approve_payout")
     manager = _client(site, "claims.manager").get(f"/tasks/{task_id}").get_data(as_text=True)
     assert ID_NUMBER not in manager and f"••••{ID_NUMBER[-4:]}" in manager
-    assert "The adjuster assessed 59500 CNY, above your approval limit of 50000 CNY" in manager
+    assert "The adjuster assessed 59500 CNY (claimed 60000 CNY" in manager
+    assert "It needs your approval because it is above your approval limit of 50000 CNY;" in manager
     assert "Recent history" in manager and "Completed</span> — Assess amount" in manager
 
 

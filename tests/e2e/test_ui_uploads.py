@@ -35,7 +35,8 @@ def claim_form(**changes: Any) -> dict[str, Any]:
     name, id_number, _phone = demo_identity(0)
     incident = days_ago(next(_days))
     return {"policy_number": "PDEMO0001", "claimant_name": name, "claimant_id_number": id_number,
-            "incident_date": incident, "claim_type": "hospitalization", "description": "Appendectomy",
+            "incident_date": incident, "claim_type": "hospitalization", "cause_of_loss": "illness",
+            "description": "Appendectomy",
             "claimed_amount": "6800", "documents": ["claim_form", "id_copy", "bank_card"],
             "payee_account": "6222020200112233445", "region": "beijing", **changes}
 

@@ -73,14 +73,14 @@ def test_a_draft_with_a_lower_approval_limit_takes_the_approval_branch(insurer: 
     result = dry_run(insurer.rt, analyst, claim_scenario(), files=draft, services=services)
     assert result.status == "waiting"
     assert result.reason == "the scenario ran out of steps while the process waits"
-    assert elements(result)[-3:] == ["assess_amount", "approval_limit", "gw_above_limit"]
+    assert elements(result)[-4:] == ["assess_amount", "gw_assessment", "approval_limit", "gw_above_limit"]
     assert [(w["element"], w["kind"]) for w in result.waiting] == [("approve_payout", "task")]
     assert [(t["task"], t["role"]) for t in result.tasks] == [
         ("register_claim", "claims_clerk"), ("assess_amount", "adjuster"), ("approve_payout", "claims_manager")]
     assert result.tasks[1]["answer"] == assessment(7_500) and result.tasks[2]["answer"] is None
     assert result.data["approval_limit"] == 5000 and result.data["payable_amount"] == 7_500
 
-    approved = claim_scenario(more=[{"task": "approve_payout", "data": {"approved": True}}])
+    approved = claim_scenario(more=[{"task": "approve_payout", "data": {"approved": True, "reason": "ok"}}])
     finished = dry_run(insurer.rt, analyst, approved, files=draft, services=services)
     assert finished.status == "completed", finished.reason
     assert elements(finished)[-7:] == ["approve_payout", "gw_approved", *PAID_PATH], elements(finished)
