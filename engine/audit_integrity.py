@@ -105,22 +105,37 @@ def verify_deployments(rt: Runtime, actor: Actor) -> DeploymentsReport:
 
 @dataclass
 class IntegrityReport:
-    """The whole database: every history chain and every deployment."""
+    """The whole database: every history chain, every deployment, every case's stored state."""
 
     chains: VerifyReport
     deployments: DeploymentsReport
+    damaged_states: list[tuple[int, str]] = field(default_factory=list)  # (instance, why it cannot be read)
 
     @property
     def ok(self) -> bool:
         """Whether nothing was found altered."""
-        return self.chains.ok and self.deployments.ok
+        return self.chains.ok and self.deployments.ok and not self.damaged_states
+
+
+def _damaged_states(rt: Runtime, session: Any) -> list[tuple[int, str]]:
+    """Every case whose sealed state no longer opens (the seal is authenticated: one changed byte fails)."""
+    damaged = []
+    for instance_id, state in session.execute(select(InstanceModel.id, InstanceModel.state)
+                                              .order_by(InstanceModel.id)):
+        try:
+            rt.unseal(state)
+        except Exception as exc:
+            damaged.append((instance_id, f"the stored state cannot be read ({type(exc).__name__}): it was altered "
+                                         "or damaged after it was written"))
+    return damaged
 
 
 def verify_all(rt: Runtime, actor: Actor) -> IntegrityReport:
     """Verify every history chain and every deployment (auditors, admins)."""
     require(actor, AUDITORS, "verify the history")
     with rt.uow(read_only=True) as uow:
-        return IntegrityReport(verify_chains(uow.session), _check_deployments(uow.session))
+        return IntegrityReport(verify_chains(uow.session), _check_deployments(uow.session),
+                               _damaged_states(rt, uow.session))
 
 
 def report_dict(report: IntegrityReport) -> dict[str, Any]:
@@ -132,6 +147,7 @@ def report_dict(report: IntegrityReport) -> dict[str, Any]:
         "deployments": report.deployments.deployments, "files": report.deployments.files,
         "deployment_problems": [{"deployment": p.deployment_id, "file": p.file, "reason": p.reason}
                                 for p in report.deployments.problems],
+        "damaged_states": [{"instance": i, "reason": why} for i, why in report.damaged_states],
     }
 
 

@@ -35,6 +35,12 @@ class ConflictError(EngineError):
     code = "conflict"
 
 
+class DamagedStateError(EngineError):
+    """A case's stored state cannot be read: it was altered or damaged after the engine wrote it."""
+
+    code = "damaged_state"
+
+
 class InvalidInputError(EngineError):
     """Submitted data failed validation; `details["fields"]` maps field paths to messages."""
 

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from . import history, outbox, store
 from .clock import using_clock
+from .errors import DamagedStateError
 from .jsonutil import canonical_dumps, to_plain
 from .models import IncidentModel, MessageModel
 from .parsing import ParsedDeployment, ProcessSpecs
@@ -79,9 +80,20 @@ def load(
     run = RunContext(session, rt.clock, instance.id, instance.business_key, actor, rt.services)
     workflow = rt.workflows.take(instance.id, instance.version) if lock else None
     if workflow is None:
-        workflow = rt.serializer.loads(rt.unseal(instance.state), process.spec, process.subprocess_specs)
+        workflow = read_state(rt, instance, process)
     workflow.script_engine = new_engine(rt, run)
     return Loaded(instance, workflow, parsed, process, run, incident_open=instance.status == "incident")
+
+
+def read_state(rt: Runtime, instance: InstanceRecord, process: ProcessSpecs) -> BpmnWorkflow:
+    """The case's workflow from its sealed state; DamagedStateError (never a traceback) when the stored bytes
+    were altered or damaged — the seal is authenticated, so a single flipped byte is caught here."""
+    try:
+        return rt.serializer.loads(rt.unseal(instance.state), process.spec, process.subprocess_specs)
+    except Exception as exc:
+        raise DamagedStateError(
+            f"the stored state of case {instance.id} cannot be read: it was altered or damaged after it was "
+            f"written ({type(exc).__name__}); run `insureflow verify`, and restore the case from a backup") from exc
 
 
 _SETTLED = (TaskState.COMPLETED | TaskState.READY | TaskState.WAITING | TaskState.ERROR | TaskState.STARTED

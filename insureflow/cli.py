@@ -337,7 +337,8 @@ def verify(ctx: Context, checkpoint_file: str | None, save_file: str | None) -> 
     rt = ctx.app.runtime
     report = audit_integrity.verify_all(rt, OPERATOR)
     result = audit_integrity.report_dict(report)
-    lines = ([f"BROKEN {b}" for b in report.chains.breaks] + [f"ALTERED {p}" for p in report.deployments.problems])
+    lines = ([f"BROKEN {b}" for b in report.chains.breaks] + [f"ALTERED {p}" for p in report.deployments.problems]
+             + [f"DAMAGED case {i}: {why}" for i, why in report.damaged_states])
     ok = report.ok
     if checkpoint_file:
         try:

@@ -7,9 +7,17 @@ from typing import Any
 from flask import jsonify
 from flask.typing import ResponseReturnValue
 
-from engine.errors import ConflictError, EngineError, ForbiddenError, InvalidInputError, NotFoundError
+from engine.errors import (
+    ConflictError,
+    DamagedStateError,
+    EngineError,
+    ForbiddenError,
+    InvalidInputError,
+    NotFoundError,
+)
 
-STATUS = ((NotFoundError, 404), (ForbiddenError, 403), (ConflictError, 409), (InvalidInputError, 422))
+STATUS = ((NotFoundError, 404), (ForbiddenError, 403), (ConflictError, 409), (InvalidInputError, 422),
+          (DamagedStateError, 500))
 
 
 def status_of(exc: EngineError) -> int:

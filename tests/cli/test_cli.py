@@ -58,7 +58,8 @@ def test_a_diagram_goes_from_validate_to_completion_with_history_and_verify(run:
     assert "timer_fired" in text and "handler_executed" in text
     verified = run.json("verify")
     assert verified == {"ok": True, "instances": 2, "events": verified["events"], "breaks": [], "deployments": 1,
-                        "files": verified["files"], "deployment_problems": [], "payment_mismatches": []}
+                        "files": verified["files"], "deployment_problems": [], "payment_mismatches": [],
+                        "damaged_states": []}
     assert verified["events"] > 8 and verified["files"] >= 2
     assert run("verify").output.startswith("ok:")
     replayed = run.json("replay", "--all")

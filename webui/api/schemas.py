@@ -322,6 +322,8 @@ class AuditVerifySchema(VerifySchema):
     deployments = fields.Integer(metadata={"description": "deployments checked"})
     files = fields.Integer(metadata={"description": "deployed files checked"})
     deployment_problems = fields.List(fields.Nested(DeploymentProblemSchema))
+    damaged_states = fields.List(fields.Dict(), metadata={
+        "description": "cases whose stored state no longer opens: {instance, reason}"})
 
 
 class CheckpointSchema(Schema):
