@@ -4,17 +4,15 @@ and checked by replay, which re-evaluates the table and must reach the recorded 
 
 from __future__ import annotations
 
-import json
-
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from engine.decisions import describe
-from engine.history import GENESIS, event_hash
 from engine.identity import OPERATOR
-from engine.models import EventModel, InstanceModel
+from engine.models import EventModel
 from engine.replay import replay_instance
 from tests.bpmn.conftest import Insurer, insurer
 from tests.bpmn.test_claims_scenarios import claim_at_assessment, events
+from tests.tamper import rechain
 
 __all__ = ["insurer"]  # the fixture these tests stand on
 
@@ -37,24 +35,6 @@ def test_each_rule_table_a_claim_passes_records_what_it_decided(insurer: Insurer
     assert replay_instance(insurer.rt, case, OPERATOR).consistent
 
 
-def _rewrite(insurer: Insurer, case: int, edit) -> None:
-    """An insider edits the history and recomputes every hash, so the chain itself checks out."""
-    with insurer.rt.uow() as uow:
-        prev = GENESIS
-        for event in uow.session.scalars(select(EventModel).where(EventModel.instance_id == case)
-                                         .order_by(EventModel.seq)).all():
-            payload = json.loads(event.payload)
-            edit(event, payload)
-            text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-            digest = event_hash(prev, event.instance_id, event.seq, event.type, event.occurred_at, event.actor,
-                                event.task_key, text)
-            uow.session.execute(update(EventModel).where(EventModel.id == event.id)
-                                .values(payload=text, prev_hash=prev, hash=digest))
-            prev = digest
-        uow.session.execute(update(InstanceModel).where(InstanceModel.id == case).values(last_hash=prev))
-        uow.commit()
-
-
 def test_replay_catches_a_decision_rewritten_in_the_history(insurer: Insurer) -> None:
     case = claim_at_assessment(insurer)
 
@@ -62,7 +42,7 @@ def test_replay_catches_a_decision_rewritten_in_the_history(insurer: Insurer) ->
         if event.type == "decision_evaluated" and event.task_key == "screen_fraud":
             payload["outputs"]["fraud_level"] = "high"
 
-    _rewrite(insurer, case, say_high)
+    rechain(insurer.rt, case, say_high)
 
     result = replay_instance(insurer.rt, case, OPERATOR)
     assert not result.consistent
@@ -80,7 +60,7 @@ def test_replay_catches_a_decision_left_out_of_the_history(insurer: Insurer) -> 
             event.type = "task_claimed"
             payload.clear()
 
-    _rewrite(insurer, case, as_if_absent)
+    rechain(insurer.rt, case, as_if_absent)
 
     result = replay_instance(insurer.rt, case, OPERATOR)
     assert not result.consistent and "survey_rules decided survey_rules" in result.reason

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from engine import deployments, incidents, instances, task_service, worker
 from engine.errors import ForbiddenError
-from engine.history import GENESIS, event_hash
 from engine.identity import OPERATOR, add_user
-from engine.models import EventModel, HumanTaskModel, InstanceModel
+from engine.models import HumanTaskModel
 from engine.replay import replay_all, replay_instance
 from tests.conftest import World, fixture_files
+from tests.tamper import rechain
 
 
 def _open(world: World, instance_id: int) -> list[HumanTaskModel]:
@@ -92,21 +91,7 @@ def test_call_activities_replay_consistently(world: World) -> None:
 
 def _rechain(world: World, instance_id: int, edit) -> None:
     """Tamper like an insider who also recomputes every hash, so the chain itself checks out."""
-    with world.rt.uow() as uow:
-        events = list(uow.session.scalars(select(EventModel).where(EventModel.instance_id == instance_id)
-                                          .order_by(EventModel.seq)))
-        prev = GENESIS
-        for event in events:
-            payload = json.loads(event.payload)
-            edit(event, payload)
-            text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-            digest = event_hash(prev, event.instance_id, event.seq, event.type, event.occurred_at, event.actor,
-                                event.task_key, text)
-            uow.session.execute(update(EventModel).where(EventModel.id == event.id)
-                                .values(payload=text, prev_hash=prev, hash=digest))
-            prev = digest
-        uow.session.execute(update(InstanceModel).where(InstanceModel.id == instance_id).values(last_hash=prev))
-        uow.commit()
+    rechain(world.rt, instance_id, edit)
 
 
 def test_altered_inputs_rehashed_by_an_insider_are_caught_by_replay(deployed: World) -> None:

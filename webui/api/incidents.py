@@ -9,8 +9,8 @@ from engine import incidents
 from engine.incidents import IncidentView
 
 from ..context import runtime
+from .case_event_schemas import IncidentArgsSchema, IncidentSchema
 from .common import actor, blueprint
-from .schemas import IncidentArgsSchema, IncidentSchema
 
 bp = blueprint("incidents", __name__, "Failed steps and stalled cases (administrators and auditors).")
 

@@ -11,17 +11,14 @@ from engine.instances import InstanceSummary
 
 from ..context import runtime
 from ..masking import mask
+from .case_event_schemas import MessageOutcomeSchema, MessageSendSchema, SignalOutcomeSchema, SignalSendSchema
 from .common import actor, blueprint, page, window
 from .schemas import (
     InstanceArgsSchema,
     InstanceDetailSchema,
     InstancePageSchema,
     InstanceSchema,
-    MessageOutcomeSchema,
     MessagePayloadSchema,
-    MessageSendSchema,
-    SignalOutcomeSchema,
-    SignalSendSchema,
     StartArgsSchema,
 )
 

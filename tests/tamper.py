@@ -1,0 +1,33 @@
+"""An insider's rewrite of a case's history for the tests that prove it is caught: change events, then
+recompute every hash after them and the instance's head, so the chain itself checks out."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import select, update
+
+from engine.history import GENESIS, event_hash
+from engine.models import EventModel, InstanceModel
+from engine.runtime import Runtime
+
+
+def rechain(rt: Runtime, instance_id: int, edit: Callable[[EventModel, dict[str, Any]], None]) -> None:
+    """Let `edit` change each event (its payload in place, or attributes such as its type), then rehash."""
+    with rt.uow() as uow:
+        events = list(uow.session.scalars(select(EventModel).where(EventModel.instance_id == instance_id)
+                                          .order_by(EventModel.seq)))
+        prev = GENESIS
+        for event in events:
+            payload = json.loads(event.payload)
+            edit(event, payload)
+            text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+            digest = event_hash(prev, event.instance_id, event.seq, event.type, event.occurred_at, event.actor,
+                                event.task_key, text)
+            uow.session.execute(update(EventModel).where(EventModel.id == event.id)
+                                .values(payload=text, prev_hash=prev, hash=digest))
+            prev = digest
+        uow.session.execute(update(InstanceModel).where(InstanceModel.id == instance_id).values(last_hash=prev))
+        uow.commit()
