@@ -40,6 +40,8 @@ from .store import HumanTaskRecord, InstanceRecord
 from .unit_of_work import after_commit
 from .waits import sync_waits
 
+STARTER = "starter"  # assignTo: the task goes to whoever started the case
+
 
 @dataclass
 class Loaded:
@@ -339,8 +341,11 @@ def _sync_human_tasks(conn: Connection, loaded: Loaded, now: datetime) -> list[A
             role = lane_role(spec.lane)
             due = props.get("dueIn")
             # assignTo names a data variable holding the user who must do this task (e.g. the
-            # surveyor a scheduling handler chose); the lane's role is still required of them.
-            named = task.data.get(props["assignTo"]) if props.get("assignTo") else None
+            # surveyor a scheduling handler chose), or `starter`: whoever started the case (the agent's
+            # own sale stays theirs: need to know). The lane's role is still required of them.
+            assign_to = props.get("assignTo")
+            named = (instance.started_by if assign_to == STARTER
+                     else task.data.get(assign_to) if assign_to else None)
             row = store.insert_task(
                 conn, instance_id=instance.id, spiff_task_id=task_id, process_key=instance.process_key,
                 business_key=instance.business_key, task_key=spec.bpmn_id, task_name=spec.bpmn_name or spec.bpmn_id,

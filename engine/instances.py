@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -12,7 +12,7 @@ from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition, SignalEventDefinition
 from sqlalchemy import func, select
 
-from . import history, store
+from . import access, history, store
 from .clock import using_clock
 from .errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
 from .execution import Loaded, current_data, load, new_engine, persist, run_steps
@@ -24,8 +24,9 @@ from .roles import lane_role
 from .runtime import Runtime
 from .script_engine import RunContext
 from .store import InstanceRecord
+from .waits import message_catchers
 
-READ_ALL_ROLES = {"auditor", "admin"}
+READ_ALL_ROLES = access.READERS
 # A signal is a broadcast that reaches cases the sender may have no part in: administrators (and the local
 # operator) send them; anyone else only to a case they are involved in.
 SIGNALLERS = {"admin"}
@@ -46,6 +47,8 @@ class InstanceSummary:
     ended_at: datetime | None
     open_tasks: list[dict[str, Any]]
     data: dict[str, Any] | None = None
+    # Whether the person it was shown to sees its personal fields in clear (engine/access.py).
+    clear: bool = False
 
 
 def _summary(
@@ -156,33 +159,15 @@ def show_instance(rt: Runtime, instance_id: int, actor: Actor) -> InstanceSummar
     """One instance with its open tasks and current data."""
     with rt.uow(read_only=True) as uow:
         loaded = load(rt, uow.session, instance_id, actor.username, lock=False)
-        _check_can_read(uow.session, loaded.instance, actor)
+        seen = access.check_read(uow.session, rt.settings, loaded.instance, actor)
         data = to_plain_safe(current_data(loaded.workflow))
-        return _summary(uow.session, loaded.instance, _version_of(rt, uow.session, loaded.instance), data=data)
+        summary = _summary(uow.session, loaded.instance, _version_of(rt, uow.session, loaded.instance), data=data)
+        return replace(summary, clear=seen.clear)
 
 
 def to_plain_safe(data: dict[str, Any]) -> dict[str, Any]:
     """Task data as JSON-ready values."""
     return to_plain({k: v for k, v in data.items() if not callable(v)})
-
-
-def _check_can_read(session, instance: InstanceModel | InstanceRecord, actor: Actor) -> None:
-    if actor.has_any(READ_ALL_ROLES):
-        return
-    _check_involved(session, instance, actor)
-
-
-def _check_involved(session, instance: InstanceModel | InstanceRecord, actor: Actor) -> None:
-    """The actor started the case or holds a role, an assignment or a completion in it (reading
-    everything, as auditors do, is not enough to act on a case)."""
-    if actor.is_operator or instance.started_by == actor.username:
-        return
-    involved = session.scalar(select(func.count()).select_from(HumanTaskModel).where(
-        HumanTaskModel.instance_id == instance.id,
-        (HumanTaskModel.candidate_role.in_(actor.roles)) | (HumanTaskModel.assignee == actor.username)
-        | (HumanTaskModel.completed_by == actor.username)))
-    if not involved:
-        raise ForbiddenError(f"{actor.username} has no part in instance {instance.id}")
 
 
 def list_instances(
@@ -212,8 +197,17 @@ def instance_history(rt: Runtime, instance_id: int, actor: Actor) -> list[dict[s
         instance = uow.session.get(InstanceModel, instance_id)
         if instance is None:
             raise NotFoundError(f"no instance {instance_id}")
-        _check_can_read(uow.session, instance, actor)
+        access.check_read(uow.session, rt.settings, instance, actor)
         return [history.event_dict(e) for e in history.events_of(uow.session, instance_id)]
+
+
+def access_to(rt: Runtime, instance_id: int, actor: Actor) -> access.CaseAccess:
+    """What the actor may do with the case and why (ForbiddenError when they have no part in it)."""
+    with rt.uow(read_only=True) as uow:
+        instance = uow.session.get(InstanceModel, instance_id)
+        if instance is None:
+            raise NotFoundError(f"no instance {instance_id}")
+        return access.check_read(uow.session, rt.settings, instance, actor)
 
 
 def deliver_message(
@@ -227,7 +221,8 @@ def deliver_message(
     with rt.uow() as uow:
         session = uow.session
         loaded = load(rt, session, instance_id, actor.username)
-        _check_involved(session, loaded.instance, actor)
+        seen = access.check_act(session, rt.settings, loaded.instance, actor)
+        access.check_deliver(seen, actor, message_catchers(loaded.workflow, name), name, instance_id)
         if loaded.instance.status in ("completed", "terminated"):
             raise ConflictError(f"instance {instance_id} is {loaded.instance.status}")
         with using_clock(rt.clock):
@@ -251,7 +246,7 @@ def deliver_signal(
         session = uow.session
         loaded = load(rt, session, instance_id, actor.username)
         if not actor.has_any(SIGNALLERS):
-            _check_involved(session, loaded.instance, actor)
+            access.check_act(session, rt.settings, loaded.instance, actor)
         if loaded.instance.status in ("completed", "terminated"):
             raise ConflictError(f"instance {instance_id} is {loaded.instance.status}")
         try:

@@ -31,5 +31,10 @@ class EngineSettings:
         "senior_underwriter": frozenset({"underwriter", "senior_underwriter"}),
         "admin": frozenset(DEFAULT_ROLES),
     })
+    # Roles with a duty across every case of a process: they see and act on all of them (engine/access.py).
+    duty_roles: dict[str, frozenset[str]] = field(default_factory=lambda: {
+        "claims": frozenset({"siu", "claims_manager"}),
+        "sales": frozenset({"compliance"}),
+    })
     script_max_steps: int = 1_000_000
     script_max_seconds: float = 2.0

@@ -11,14 +11,14 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
-from . import authorization, history, store
+from . import access, authorization, history, store
 from .clock import using_clock
 from .errors import ConflictError
 from .execution import current_data, load, persist, run_steps
 from .forms import SubmissionContext, check_submission
 from .identity import Actor, actor_for
 from .inbox import InboxFilter, query_inbox
-from .instances import InstanceSummary, _check_can_read, _summary, _version_of, summary_after_calls, to_plain_safe
+from .instances import InstanceSummary, _summary, _version_of, summary_after_calls, to_plain_safe
 from .jsonutil import to_plain
 from .models import HumanTaskModel
 from .roles import separate_from_ids
@@ -48,6 +48,8 @@ class TaskView:
     form_schema: dict[str, Any] | None = None
     instructions: str | None = None
     data: dict[str, Any] | None = None
+    # Whether the person it was shown to sees the case's personal fields in clear (engine/access.py).
+    clear: bool = False
 
 
 def _view(row: HumanTaskModel | HumanTaskRecord, **extra: Any) -> TaskView:
@@ -88,7 +90,7 @@ def get_task(rt: Runtime, task_id: int, actor: Actor) -> TaskView:
         session = uow.session
         row = store.get_task(session.connection(), task_id)
         loaded = load(rt, session, row.instance_id, actor.username, lock=False)
-        _check_can_read(session, loaded.instance, actor)
+        seen = access.check_read(session, rt.settings, loaded.instance, actor)
         spec_task = loaded.workflow.get_task_from_id(UUID(row.spiff_task_id))
         instructions = None
         data = to_plain_safe(current_data(loaded.workflow))
@@ -96,7 +98,7 @@ def get_task(rt: Runtime, task_id: int, actor: Actor) -> TaskView:
             instructions = (spec_task.task_spec.extensions or {}).get("instructionsForEndUser")
             data = to_plain_safe(spec_task.data)
         schema = loaded.parsed.form(row.form) if row.form else None
-        return _view(row, form_schema=schema, instructions=instructions, data=data)
+        return _view(row, form_schema=schema, instructions=instructions, data=data, clear=seen.clear)
 
 
 def _change_ownership(rt: Runtime, task_id: int, actor: Actor, check: Any, event: str) -> TaskView:

@@ -13,6 +13,7 @@ from jsonschema.validators import validator_for
 from lxml import etree
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
+from .access import DELIVERED_BY, deliverer_problems
 from .errors import Problem
 from .form_patterns import pattern_problems
 from .forms import UPLOAD_KEYWORD
@@ -182,6 +183,8 @@ def _bpmn_problems(
         problems += _code_problems(name, _owner_id(cond), cond.sourceline, cond.text or "", script=False)
     for timer in tree.iterfind(".//bpmn:timerEventDefinition", NS):
         problems += _timer_problems(name, timer)
+    for message in tree.iterfind(".//bpmn:messageEventDefinition", NS):
+        problems += _deliverer_problems(name, message.getparent(), settings)
     for tag in ("bpmn:completionCondition", "bpmn:loopCardinality", "bpmn:loopCondition", "spiff:messagePayload",
                 "bpmn:messagePath", "bpmn:formalExpression", "bpmn:condition"):
         for expr in tree.iterfind(f".//{tag}", NS):
@@ -189,6 +192,19 @@ def _bpmn_problems(
                 continue
             problems += _code_problems(name, _owner_id(expr), expr.sourceline, expr.text or "", script=False)
     return problems
+
+
+def _deliverer_problems(name: str, event: etree._Element, settings: EngineSettings) -> list[Problem]:
+    """A message's catching event names who may deliver it (engine/access.py); a throwing one names nobody."""
+    value = _properties(event).get(DELIVERED_BY)
+    if value is None:
+        return []
+    kind = etree.QName(event).localname
+    if kind in ("endEvent", "intermediateThrowEvent"):
+        return [Problem(name, f"deliveredBy is for events that catch a message, not on a {kind}", event.get("id"),
+                        event.sourceline)]
+    return [Problem(name, problem, event.get("id"), event.sourceline)
+            for problem in deliverer_problems(value, settings.known_roles)]
 
 
 def _human_task_problems(

@@ -88,18 +88,39 @@ def waiting(workflow: BpmnWorkflow) -> list[Waiting]:
 def _event_subprocess_triggers(workflow: BpmnWorkflow) -> list[Waiting]:
     """The messages and signals that would start one of the process's event subprocesses while the case runs
     (SpiffWorkflow keeps no waiting task for them: `trigger_specs` of the process start)."""
+    result = []
+    for start in _subprocess_starts(workflow):
+        item = start.event_definition
+        kind = ("message" if isinstance(item, MessageEventDefinition)
+                else "signal" if isinstance(item, SignalEventDefinition) else None)
+        if kind is not None:
+            result.append(Waiting(str(workflow.task_tree.id), kind, item.name, None, start.bpmn_id))
+    return result
+
+
+def _subprocess_starts(workflow: BpmnWorkflow) -> list[Any]:
     if workflow.is_completed():
         return []
-    result = []
-    for name in getattr(workflow.spec.start, "trigger_specs", ()):
-        sp_spec = workflow.subprocess_specs.get(name)
-        for start in getattr(sp_spec, "bpmn_start_events", ()):
-            item = start.event_definition
-            kind = ("message" if isinstance(item, MessageEventDefinition)
-                    else "signal" if isinstance(item, SignalEventDefinition) else None)
-            if kind is not None:
-                result.append(Waiting(str(workflow.task_tree.id), kind, item.name, None, start.bpmn_id))
-    return result
+    return [start for name in getattr(workflow.spec.start, "trigger_specs", ())
+            for start in getattr(workflow.subprocess_specs.get(name), "bpmn_start_events", ())]
+
+
+def message_catchers(workflow: BpmnWorkflow, name: str) -> list[Any]:
+    """The specs of the events that would catch message `name` now: waiting events and the start events of
+    the process's event subprocesses."""
+    def catches(definitions: list[Any]) -> bool:
+        return any(isinstance(d, MessageEventDefinition) and d.name == name for d in definitions)
+    found = []
+    for task in list(workflow.event_manager.tasks.values()):
+        if not catches(_definitions(task)):
+            continue
+        definition = task.task_spec.event_definition
+        if isinstance(definition, MultipleEventDefinition):  # an event-based gateway: definitions moved onto it
+            found += [output for output, item in zip(task.task_spec.outputs, definition.event_definitions,
+                                                     strict=False) if catches([item])]
+        else:
+            found.append(task.task_spec)
+    return found + [start for start in _subprocess_starts(workflow) if catches([start.event_definition])]
 
 
 def sync_waits(conn: Connection, loaded: Loaded, now: datetime) -> None:

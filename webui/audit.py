@@ -53,26 +53,26 @@ def _short(value: Any, labels: Labels, key: str = "") -> str:
     return text if len(text) <= DETAIL_TEXT else text[:DETAIL_TEXT - 1] + "…"
 
 
-def event_details(event: dict[str, Any], labels: Labels, roles: frozenset[str]) -> list[tuple[str, str]]:
+def event_details(event: dict[str, Any], labels: Labels, clear: bool) -> list[tuple[str, str]]:
     """What one event changed or did, readable and masked: before → after of a submission, a handler's
     inputs and outputs, a message's content, why data was revealed."""
     payload, kind = event.get("payload") or {}, event["type"]
     if kind == "task_completed":
         submitted, before = payload.get("data") or {}, payload.get("before") or {}
-        shown, earlier = mask(submitted, roles), mask(before, roles)
+        shown, earlier = mask(submitted, clear), mask(before, clear)
         return [(labels.field(k), f"{_short(earlier[k], labels, k)} → {_short(v, labels, k)}" if k in earlier
                  else _short(v, labels, k)) for k, v in shown.items()]
     if kind == "handler_executed":
         return [(_("operation"), str(payload.get("operator", ""))),
-                (_("inputs"), _short(mask(payload.get("params") or {}, roles), labels)),
-                (_("outputs"), _short(mask(payload.get("result"), roles), labels))]
+                (_("inputs"), _short(mask(payload.get("params") or {}, clear), labels)),
+                (_("outputs"), _short(mask(payload.get("result"), clear), labels))]
     if kind == "decision_evaluated":
         return [(_("decision"), describe_decision(payload)),
-                (_("inputs"), _short(mask(payload.get("inputs") or {}, roles), labels)),
+                (_("inputs"), _short(mask(payload.get("inputs") or {}, clear), labels)),
                 (_("hit policy"), str(payload.get("hit_policy", "")))]
     if kind == "effect_intended":  # committed before the bank is called
         return [(_("operation"), str(payload.get("operator", ""))),
-                (_("inputs"), _short(mask(payload.get("params") or {}, roles), labels)),
+                (_("inputs"), _short(mask(payload.get("params") or {}, clear), labels)),
                 (_("payment key"), str((payload.get("result") or {}).get("key", "")))]
     if kind == "effect_settled":
         outcome = payload.get("outcome") or {}
@@ -80,10 +80,10 @@ def event_details(event: dict[str, Any], labels: Labels, roles: frozenset[str]) 
         if outcome.get("reconciled"):
             answer = _("%(answer)s (read back from the bank: it already held this payment)", answer=answer)
         return [(_("operation"), str(payload.get("operator", ""))), (_("bank's answer"), answer),
-                (_("outputs"), _short(mask(payload.get("result"), roles), labels))]
+                (_("outputs"), _short(mask(payload.get("result"), clear), labels))]
     if kind in ("message_delivered", "message_sent"):
         return [(_("message"), str(payload.get("name", ""))),
-                (_("content"), _short(mask(payload.get("payload") or {}, roles), labels))]
+                (_("content"), _short(mask(payload.get("payload") or {}, clear), labels))]
     if kind == "data_unmasked":
         return [(_("fields"), ", ".join(payload.get("fields") or []) or "—"), (_("reason"), payload.get("reason", ""))]
     if kind == "task_assigned":
@@ -142,16 +142,16 @@ def build_audit(rt: Runtime, actor: Actor, instance_id: int, lang: str) -> Audit
     """A case as the auditor sees it; the engine checks the actor may audit it."""
     walked = audit.case_steps(rt, actor, instance_id)
     case = build_case(rt, actor, instance_id, lang)
-    labels, roles = case.labels, actor.roles
-    events = [{**e, "payload": mask(rt.reveal(e["type"], e["payload"]), roles)}
+    labels, clear = case.labels, case.clear
+    events = [{**e, "payload": mask(rt.reveal(e["type"], e["payload"]), clear)}
               for e in instances.instance_history(rt, instance_id, actor)]
     lines = [AuditLine(e["seq"], e["type"], localtime(e["at"]), e["actor"] or _("System"),
                        str(AUDIT_EVENT_LABELS.get(e["type"], e["type"])),
-                       labels.tasks.get(e["task"] or "", e["task"] or ""), event_details(e, labels, roles), e["hash"])
+                       labels.tasks.get(e["task"] or "", e["task"] or ""), event_details(e, labels, clear), e["hash"])
              for e in events]
     steps = []
     for s in walked.steps:
-        shown = mask(s.data, roles)
+        shown = mask(s.data, clear)
         what = ", ".join(dict.fromkeys(str(AUDIT_EVENT_LABELS.get(t, t)) for t in s.events
                                        if t not in ("handler_executed",)))
         steps.append(StepView(s.number, f"#{s.first_seq}–#{s.last_seq}", localtime(s.at), s.actor or _("System"),

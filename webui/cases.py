@@ -29,7 +29,7 @@ from tasks.documents import DocumentInfo, case_documents, may_open_documents, op
 from .auth import acting, role_label
 from .context import runtime
 from .forms_render import enum_options, title
-from .masking import mask, sees_personal_data
+from .masking import mask, shows_clear
 
 bp = Blueprint("cases", __name__)
 
@@ -83,14 +83,9 @@ bp.add_app_template_global(now_utc, "now_utc")
 bp.add_app_template_global(process_label, "process_label")
 
 
-def sees_personal(actor: Actor) -> bool:
-    """Whether the actor's work needs personal data in the clear."""
-    return sees_personal_data(actor.roles)
-
-
-def masked(data: Any, actor: Actor) -> Any:
-    """Process data with personal fields masked unless the actor's role needs them (nested too)."""
-    return mask(data, actor.roles)
+def masked(data: Any, clear: bool) -> Any:
+    """Process data with personal fields masked unless shown in clear (nested too)."""
+    return mask(data, clear)
 
 
 @dataclass
@@ -180,12 +175,12 @@ class HistoryLine:
     details: list[tuple[str, str]]
 
 
-def _details(event: dict[str, Any], labels: Labels, actor: Actor) -> list[tuple[str, str]]:
+def _details(event: dict[str, Any], labels: Labels, clear: bool) -> list[tuple[str, str]]:
     payload = event.get("payload") or {}
     if event["type"] == "task_completed":
         submitted = payload.get("data") or {}
         changes = {k: submitted.get(k) for k in (payload.get("before") or {})}
-        shown = masked(changes, actor)
+        shown = masked(changes, clear)
         return [(labels.field(k), labels.value(k, v)[:80]) for k, v in list(shown.items())[:HISTORY_DETAIL_ITEMS]]
     if event["type"] == "decision_evaluated":  # what the table decided, in words (its inputs are in the audit view)
         return [(_("decision"), describe_decision(payload)[:300])]
@@ -195,7 +190,7 @@ def _details(event: dict[str, Any], labels: Labels, actor: Actor) -> list[tuple[
     return []
 
 
-def history_lines(events: list[dict[str, Any]], labels: Labels, actor: Actor) -> list[HistoryLine]:
+def history_lines(events: list[dict[str, Any]], labels: Labels, clear: bool) -> list[HistoryLine]:
     """The events of a case as timeline lines, newest first."""
     lines = []
     for event in reversed(events):
@@ -205,7 +200,7 @@ def history_lines(events: list[dict[str, Any]], labels: Labels, actor: Actor) ->
             who = _("System (after %(who)s)", who=who) if event.get("actor") else _("System")
         lines.append(HistoryLine(localtime(event["at"]), who,
                                  str(EVENT_LABELS.get(event["type"], event["type"])), task,
-                                 _details(event, labels, actor)))
+                                 _details(event, labels, clear)))
     return lines
 
 
@@ -234,16 +229,20 @@ class CaseView:
     # house still waiting for an answer (a payment the bank has not answered yet).
     incidents: list[str] = field(default_factory=list)
     calls_out: list[str] = field(default_factory=list)
+    clear: bool = False  # personal fields shown in clear (engine/access.py: the actor holds a task of it now)
 
 
 def build_case(rt: Runtime, actor: Actor, instance_id: int, lang: str, data: dict[str, Any] | None = None,
-               recent: int | None = None) -> CaseView:
-    """Everything shown about a case; the engine checks that the actor may read it."""
+               recent: int | None = None, holder: bool = False) -> CaseView:
+    """Everything shown about a case; the engine checks that the actor may read it. `data` (a task's) comes
+    with `holder`: whether the engine found the actor holding a task of the case."""
     # History keeps personal fields encrypted: opened here, then masked by role like the case data.
     events = [{**e, "payload": rt.reveal(e["type"], e["payload"])}
               for e in instances.instance_history(rt, instance_id, actor)]
     if data is None:
-        data = instances.show_instance(rt, instance_id, actor).data
+        summary = instances.show_instance(rt, instance_id, actor)
+        data, holder = summary.data, summary.clear
+    clear = shows_clear(actor.roles, holder)
     with rt.uow() as uow:
         session = uow.session
         instance = session.get(InstanceModel, instance_id)
@@ -261,7 +260,7 @@ def build_case(rt: Runtime, actor: Actor, instance_id: int, lang: str, data: dic
         steps = [(labels.tasks.get(t.task_key, t.task_name), t.assignee or _("anyone with the role %(role)s",
                                                                                role=role_label(t.candidate_role)))
                  for t in tasks]
-        lines = history_lines(events, labels, actor)
+        lines = history_lines(events, labels, clear)
         incidents = list(session.scalars(select(IncidentModel.error).where(
             IncidentModel.instance_id == instance_id, IncidentModel.status == "open").order_by(IncidentModel.id)))
         calls_out = [labels.tasks.get(e.task_key, e.task_key) for e in session.scalars(select(EffectModel).where(
@@ -271,9 +270,9 @@ def build_case(rt: Runtime, actor: Actor, instance_id: int, lang: str, data: dic
                                                              else ""),
             instance.business_key, instance.status, str(STATUS_LABELS.get(instance.status, instance.status)),
             instance.started_by, instance.started_at, instance.ended_at, steps,
-            data_rows(masked(data or {}, actor), labels), lines[:recent] if recent else lines,
+            data_rows(masked(data or {}, clear), labels), lines[:recent] if recent else lines,
             instance.deployment_id, definition.file_name if definition else "", labels, done, active,
-            incidents, calls_out)
+            incidents, calls_out, clear)
 
 
 def _case_or_abort(instance_id: int) -> CaseView:

@@ -26,9 +26,15 @@ def mask_value(value: str, *, keep: int = 4) -> str:
     return MASK + value[-keep:] if len(value) > keep else MASK
 
 
-def mask(data: Any, roles: Collection[str]) -> Any:
-    """`data` with every personal field masked, unless the roles need it in clear (nested dicts and lists too)."""
-    return data if sees_personal_data(roles) else _walk(data)
+def shows_clear(roles: Collection[str], holder: bool) -> bool:
+    """Whether personal data is shown in clear: to someone holding a task of the case now (engine/access.py
+    decides `holder`) whose role needs it; anyone else reveals it through the logged unmask."""
+    return holder and sees_personal_data(roles)
+
+
+def mask(data: Any, clear: bool) -> Any:
+    """`data` with every personal field masked, unless it is shown in `clear` (nested dicts and lists too)."""
+    return data if clear else _walk(data)
 
 
 def _walk(data: Any) -> Any:

@@ -25,8 +25,9 @@ from tasks.crypto import PersonalDataError, is_personal
 
 from . import forms_render
 from .auth import acting
-from .cases import build_case, masked, sees_personal
+from .cases import build_case, masked
 from .context import runtime
+from .masking import shows_clear
 from .uploads import file_ceiling, store_uploads
 
 bp = Blueprint("task_pages", __name__)
@@ -108,13 +109,14 @@ def _may_act(task: TaskView, actor: Actor) -> bool:
 def _render(task: TaskView, actor: Actor, raw: dict[str, Any], errors: dict[str, str], status: int = 200,
             draft_at: float | None = None) -> ResponseReturnValue:
     rt, lang = runtime(), str(get_locale())
-    case = build_case(rt, actor, task.instance_id, lang, data=task.data or {}, recent=RECENT_EVENTS)
+    case = build_case(rt, actor, task.instance_id, lang, data=task.data or {}, recent=RECENT_EVENTS,
+                      holder=task.clear)
     schema = task.form_schema or {}
     return render_template(
         "tasks/task.html", task=task, case=case, title=task_title(task, lang),
         fields=forms_render.fields(schema, raw, errors, lang, file_ceiling(runtime())) if task.form_schema else [],
         form_errors=forms_render.form_errors(errors, schema), may_act=_may_act(task, actor),
-        instructions=forms_render.instructions(task.instructions, masked(task.data or {}, actor)),
+        instructions=forms_render.instructions(task.instructions, masked(task.data or {}, case.clear)),
         draft_at=draft_at,
     ), status
 
@@ -129,7 +131,7 @@ def show(task_id: int) -> ResponseReturnValue:
     if draft is not None:
         return _render(task, actor, draft[0], {}, draft_at=draft[1])
     data = task.data or {}
-    if not sees_personal(actor):  # never put masked values into inputs that would be submitted
+    if not shows_clear(actor.roles, task.clear):  # never put masked values into inputs that would be submitted
         data = {k: v for k, v in data.items() if not is_personal(k)}
     raw = forms_render.raw_from_data(task.form_schema, data) if task.form_schema else {}
     return _render(task, actor, raw, {})

@@ -16,7 +16,8 @@ from tests.e2e.conftest import Site
 __all__ = ["shared_site"]
 
 BPMN_DIR = Path(__file__).resolve().parents[2] / "bpmn"
-READERS_OF_THE_CLAIM = {"claims_clerk", "adjuster", "claims_manager", "auditor", "admin"}
+# SIU and claims managers have a duty across every claim (need to know); auditors and admins read every case.
+READERS_OF_THE_CLAIM = {"claims_clerk", "adjuster", "claims_manager", "siu", "auditor", "admin"}
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,11 @@
-"""Masking personal data by role: identifiers keep their last 4 characters, free text keeps nothing."""
+"""Masking personal data: in clear only for the holder of a step of the case whose role needs it (engine/access.py
+decides who holds a step); identifiers keep their last 4 characters, free text keeps nothing."""
 
 from __future__ import annotations
 
 import pytest
 
-from webui.masking import mask, mask_value, sees_personal_data
+from webui.masking import mask, mask_value, sees_personal_data, shows_clear
 
 CASE = {
     "claimant_name": "Li Hua",
@@ -20,24 +21,25 @@ CASE = {
 
 @pytest.mark.parametrize("role", ["agent", "compliance", "underwriter", "senior_underwriter", "claims_clerk", "siu",
                                   "finance"])
-def test_roles_that_identify_contact_or_pay_the_customer_see_personal_data_in_clear(role: str) -> None:
-    assert mask(CASE, {role}) == CASE
+def test_roles_that_identify_contact_or_pay_the_customer_see_it_in_clear_while_they_hold_a_step(role: str) -> None:
+    assert mask(CASE, shows_clear({role}, holder=True)) == CASE
+    assert mask(CASE, shows_clear({role}, holder=False))["claimant_id_number"] == "••••1016"
 
 
 @pytest.mark.parametrize("role", ["auditor", "adjuster", "surveyor", "claims_manager", "analyst", "admin"])
 def test_other_roles_see_identifiers_masked_to_their_last_four_characters(role: str) -> None:
-    masked = mask(CASE, {role})
+    masked = mask(CASE, shows_clear({role}, holder=True))
     assert masked["claimant_id_number"] == "••••1016" and masked["payee_account"] == "••••3445"
     assert masked["phone"] == "••••5601" and masked["claim"]["holder_phone"] == "••••5602"
     assert masked["history"][0]["delta"]["bank_account"] == {"before": None, "after": "••••2222"}
 
 
 def test_free_text_health_declarations_are_masked_whole() -> None:
-    assert mask(CASE, {"adjuster"})["health_declaration"] == "••••"
+    assert mask(CASE, False)["health_declaration"] == "••••"
 
 
 def test_what_is_not_personal_is_left_as_it_is() -> None:
-    masked = mask(CASE, {"auditor"})
+    masked = mask(CASE, False)
     assert masked["claimant_name"] == "Li Hua" and masked["shared_account"] is False
     assert masked["claim"]["amount"] == 68000
 

@@ -16,7 +16,7 @@ from engine.errors import InvalidInputError
 from tasks.services import simulated
 
 from ..context import runtime
-from ..masking import mask
+from ..masking import mask, sees_personal_data
 from .common import actor, blueprint
 from .processes import _uploaded
 from .schemas import ErrorSchema
@@ -111,7 +111,7 @@ def _run_on() -> dict[str, Any]:
 
 
 def _answer(result: DryRunResult) -> DryRunResult:
-    return dataclasses.replace(result, data=mask(result.data, actor().roles))
+    return dataclasses.replace(result, data=mask(result.data, sees_personal_data(actor().roles)))
 
 
 @bp.post("/dry-runs")

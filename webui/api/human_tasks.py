@@ -12,7 +12,7 @@ from engine.instances import InstanceSummary
 from engine.task_service import TaskView
 
 from ..context import runtime
-from ..masking import mask
+from ..masking import mask, shows_clear
 from ..uploads import store_uploads
 from .common import actor, blueprint, page, window
 from .schemas import (
@@ -51,7 +51,8 @@ def show(task_id: int) -> dict[str, Any]:
     context = {"instance_id": view.instance_id, "process_key": view.process_key, "business_key": view.business_key,
                "instance_url": url_for("api_instances.show", instance_id=view.instance_id),
                "history_url": url_for("api_audit.history", instance_id=view.instance_id)}
-    return {**_fields(dataclasses.replace(view, data=mask(view.data or {}, caller.roles))), "context": context}
+    shown = mask(view.data or {}, shows_clear(caller.roles, view.clear))
+    return {**_fields(dataclasses.replace(view, data=shown)), "context": context}
 
 
 def _fields(view: TaskView) -> dict[str, Any]:

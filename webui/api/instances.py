@@ -10,7 +10,7 @@ from engine import instances, messages
 from engine.instances import InstanceSummary
 
 from ..context import runtime
-from ..masking import mask
+from ..masking import mask, shows_clear
 from .case_event_schemas import MessageOutcomeSchema, MessageSendSchema, SignalOutcomeSchema, SignalSendSchema
 from .common import actor, blueprint, page, window
 from .schemas import (
@@ -51,7 +51,7 @@ def show(instance_id: int) -> InstanceSummary:
     """One instance with its open tasks and current data, personal fields masked for roles that do not need them."""
     caller = actor()
     summary = instances.show_instance(runtime(), instance_id, caller)
-    return dataclasses.replace(summary, data=mask(summary.data or {}, caller.roles))
+    return dataclasses.replace(summary, data=mask(summary.data or {}, shows_clear(caller.roles, summary.clear)))
 
 
 @bp.post("/instances/<int:instance_id>/messages/<name>")
