@@ -355,7 +355,8 @@ def test_missing_documents_not_received_in_30_days_withdraw_the_claim(insurer: I
     assert (claim.status, claim.rejection_reason) == ("withdrawn", "documents not received within 30 days")
     assert timeline(insurer, claim) == ["registered", "documents_requested", "withdrawn"]
     assert messages(insurer) == [("claim_acknowledged", claim.claimant_id),
-                                 ("claim_documents_requested", claim.claimant_id), ("claim_withdrawn", claim.claimant_id)]
+                                 ("claim_documents_requested", claim.claimant_id),
+                                 ("claim_withdrawn", claim.claimant_id)]
     assert rows(insurer, PaymentRecord) == []
     assert_replays(insurer, case)
 
