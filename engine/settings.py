@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 DEFAULT_ROLES = (
     "agent", "compliance", "underwriter", "senior_underwriter", "claims_clerk", "surveyor",
-    "adjuster", "claims_manager", "siu", "finance", "analyst", "auditor", "admin",
+    "adjuster", "claims_manager", "claims_director", "siu", "finance", "analyst", "auditor", "admin",
 )
 
 

@@ -4,6 +4,7 @@ from alembic import context
 from sqlalchemy import create_engine
 
 from engine.models import Base
+from tasks import fraud  # noqa: F401 — its records join DomainBase.metadata
 from tasks.records import DomainBase
 
 config = context.config

@@ -9,6 +9,7 @@ HANDLER_MODULES = (
     "tasks.handlers.underwriting",
     "tasks.handlers.sales",
     "tasks.handlers.claims",
+    "tasks.handlers.claim_controls",
     "tasks.handlers.scheduling",
     "tasks.handlers.payout",
     "tasks.handlers.termination",

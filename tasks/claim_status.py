@@ -14,6 +14,9 @@ from .records import ClaimRecord, ClaimStatusRecord
 
 # Compared against when no claim has the number, so that a wrong number costs the same as a wrong check.
 _NO_CODE = "\0\0\0\0"
+# What the claimant sees for a status staff see otherwise: a fraud investigation is never disclosed (no
+# tipping-off), it reads "under review" like any other review.
+PUBLIC_STATUS = {"under_investigation": "under_review"}
 
 
 def claim_status(session: Session, claim_number: str, check: str) -> dict[str, Any] | None:
@@ -30,5 +33,10 @@ def claim_status(session: Session, claim_number: str, check: str) -> dict[str, A
     events = session.scalars(select(ClaimStatusRecord).where(ClaimStatusRecord.claim_id == claim.id)
                              .order_by(ClaimStatusRecord.occurred_at, ClaimStatusRecord.id))
     # Business dates are the insurer's local dates: a step at 23:00 UTC happened the next day in Shanghai.
-    steps = [{"status": e.status, "date": e.occurred_at.astimezone(BUSINESS_TZ).date().isoformat()} for e in events]
+    steps: list[dict[str, str]] = []
+    for event in events:
+        status = PUBLIC_STATUS.get(event.status, event.status)
+        if steps and steps[-1]["status"] == status:
+            continue  # "under review" then an investigation reads as one step, dated when the review began
+        steps.append({"status": status, "date": event.occurred_at.astimezone(BUSINESS_TZ).date().isoformat()})
     return {"claim_number": claim.number, "steps": steps}

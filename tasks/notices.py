@@ -1,4 +1,4 @@
-"""Written notices: the letters some outbox messages stand for, and the parameters each one needs.
+"""Customer notices with wording: the letters (and texts) outbox messages stand for, and the params each needs.
 
 A diagram queues a notice with `notify_customer` (template name and params, channel "letter"); whatever
 sends the outbox renders it here in the customer's language. A notice names the params it cannot do
@@ -56,10 +56,58 @@ documents. A claims handler who did not decide your claim reviews it and answers
 You may also complain to the National Financial Regulatory Administration (hotline 12378), or take the dispute
 to arbitration or to a people's court."""
 
+_CLAIM_ACKNOWLEDGED_ZH = ("【理赔受理通知】您在保单 {policy_number} 下的理赔申请已受理，案件号 {claim_number}。"
+                          "请凭案件号及申请人证件号后四位查询办理进度；如需补充材料，我们会另行通知您所需材料及提交期限。")
+_CLAIM_ACKNOWLEDGED_EN = """We have registered your claim under policy {policy_number}: your claim number is \
+{claim_number}. You can follow it on our claim status page with this number and the last 4 characters of the \
+claimant's ID number. If we need further documents, we will tell you which ones and by when."""
+
+_CLAIM_DOCUMENTS_ZH = ("【补充材料通知】您的理赔申请（案件号 {claim_number}）尚缺以下材料：{documents}。"
+                       "请于 {due_date} 前提交至本公司任一服务网点或通过线上渠道上传。"
+                       "逾期未提交的，本次理赔申请将视为撤回，您补齐材料后可再次申请。")
+_CLAIM_DOCUMENTS_EN = """To assess your claim {claim_number} we still need: {documents}. Please hand them in at any of \
+our service counters or upload them by {due_date}. Without them the claim is treated as withdrawn on that \
+date; you may claim again once you have them."""
+
+_CLAIM_NOT_MATCHED_ZH = ("【报案结果通知】您报案时提供的保单号 {policy_number} 未能匹配到本公司的有效保单，"
+                         "本次报案已结束，未登记理赔案件。"
+                         "如保单号有误，请携带保单或投保凭证及身份证件重新报案，或致电客服热线咨询。")
+_CLAIM_NOT_MATCHED_EN = """We could not find a policy of ours under the number you gave, {policy_number}, so we have \
+closed your report without registering a claim. If the number was wrong, please report the claim again with \
+your policy document or receipt and your ID card, or call our customer hotline."""
+
+_CLAIM_PAYMENT_CANCELLED_ZH = """理赔款支付通知
+
+案件号：{claim_number}
+
+尊敬的客户：
+您的理赔申请（案件号 {claim_number}）已核准赔付 {amount} 元，
+但款项未能支付至您提供的银行账户，本公司已暂停本次付款。
+您的赔款权利不受影响。请携带本人身份证件及本人名下的银行卡到本公司任一服务网点，或致电客服热线提供新的收款账户，
+本公司核实后将在十日内支付（《中华人民共和国保险法》第二十三条）。"""
+_CLAIM_PAYMENT_CANCELLED_EN = """Your claim payment
+
+Claim number: {claim_number}
+
+Dear customer,
+We approved {amount} CNY on your claim {claim_number}, but we could not pay it into the bank account you gave us,
+so we have stopped this payment.
+The amount is still yours. Please bring your ID card and a bank card in your own name to any of our service
+counters, or call our customer hotline, to give us an account: once we have checked it we pay within ten days
+(Insurance Law of the PRC, article 23)."""
+
 NOTICES: dict[str, Notice] = {
     "claim_denied": Notice(
         required=("claim_number", "denial_code", "denial_basis", "denial_basis_zh", "denial_reason", "appeal_days"),
         text={"zh": _CLAIM_DENIED_ZH, "en": _CLAIM_DENIED_EN}),
+    "claim_acknowledged": Notice(required=("claim_number", "policy_number"),
+                                 text={"zh": _CLAIM_ACKNOWLEDGED_ZH, "en": _CLAIM_ACKNOWLEDGED_EN}),
+    "claim_documents_requested": Notice(required=("claim_number", "documents", "due_date"),
+                                        text={"zh": _CLAIM_DOCUMENTS_ZH, "en": _CLAIM_DOCUMENTS_EN}),
+    "claim_not_matched": Notice(required=("policy_number",),
+                                text={"zh": _CLAIM_NOT_MATCHED_ZH, "en": _CLAIM_NOT_MATCHED_EN}),
+    "claim_payment_cancelled": Notice(required=("claim_number", "amount"),
+                                      text={"zh": _CLAIM_PAYMENT_CANCELLED_ZH, "en": _CLAIM_PAYMENT_CANCELLED_EN}),
 }
 
 
@@ -81,4 +129,8 @@ def render_notice(template: str, params: Mapping[str, Any], language: str = "zh"
     missing = missing_params(template, params)
     if missing:
         raise ValueError(f"the {template} notice needs {', '.join(missing)}")
-    return notice.text[language].format_map({k: params[k] for k in notice.required})
+    # A list (the documents asked for) reads as "a, b, c" (顿号 in Chinese).
+    glue = "、" if language == "zh" else ", "
+    values = {k: glue.join(map(str, params[k])) if isinstance(params[k], list | tuple) else params[k]
+              for k in notice.required}
+    return notice.text[language].format_map(values)

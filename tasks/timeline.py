@@ -12,8 +12,11 @@ from .records import ClaimRecord, ClaimStatusRecord, NotificationRecord
 
 # A claim denied — at the review of a failed verification, at the assessment, or after an SIU finding — is
 # "rejected": the customer's status page shows it as 已拒赔 ("Rejected"); the coded reason is on the claim.
+# "unpaid": approved, but finance cancelled the payout because the claimant could not be paid (the amount is
+# still theirs). "under_investigation" is for staff only: the status page shows it as "under_review".
 CLAIM_STATUSES = ("registered", "documents_requested", "under_review", "under_investigation", "survey_scheduled",
-                  "assessing", "approved", "paid", "rejected", "withdrawn")
+                  "assessing", "approved", "paid", "rejected", "withdrawn", "unpaid")
+CLOSED_STATUSES = ("paid", "rejected", "withdrawn", "unpaid")
 # How an outbox message reaches the customer; a written notice (tasks/notices.py) goes as a letter.
 CHANNELS = ("sms", "email", "letter")
 
@@ -25,7 +28,7 @@ def set_claim_status(session: Session, claim: ClaimRecord, status: str, at: date
     if claim.status == status:
         return
     claim.status = status
-    if status in ("paid", "rejected", "withdrawn"):
+    if status in CLOSED_STATUSES:
         claim.closed_at = at
     session.add(ClaimStatusRecord(claim_id=claim.id, status=status, occurred_at=at))
 

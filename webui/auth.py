@@ -58,7 +58,8 @@ AREA_LINKS = (
 ROLE_LABELS = {
     "agent": _l("Agent"), "compliance": _l("Compliance officer"), "underwriter": _l("Underwriter"),
     "senior_underwriter": _l("Senior underwriter"), "claims_clerk": _l("Claims clerk"), "surveyor": _l("Surveyor"),
-    "adjuster": _l("Adjuster"), "claims_manager": _l("Claims manager"), "siu": _l("SIU investigator"),
+    "adjuster": _l("Adjuster"), "claims_manager": _l("Claims manager"),
+    "claims_director": _l("Claims director"), "siu": _l("SIU investigator"),
     "finance": _l("Finance"), "analyst": _l("Business analyst"), "auditor": _l("Auditor"), "admin": _l("Administrator"),
 }
 

@@ -19,9 +19,11 @@ bp = Blueprint("public", __name__)
 
 STATUS_LABELS = {
     "registered": _l("Claim registered"), "documents_requested": _l("Documents requested"),
-    "under_review": _l("Under review"), "under_investigation": _l("Under investigation"),
+    # A fraud investigation is shown as "Under review" (tasks/claim_status.py): never named to the claimant.
+    "under_review": _l("Under review"),
     "survey_scheduled": _l("Survey scheduled"), "assessing": _l("Amount being assessed"),
     "approved": _l("Approved"), "paid": _l("Paid"), "rejected": _l("Rejected"), "withdrawn": _l("Withdrawn"),
+    "unpaid": _l("Approved, not yet paid: please contact us"),
 }
 
 

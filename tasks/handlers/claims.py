@@ -16,9 +16,8 @@ from ..common import as_date, as_float, business_date, customer_by_id_number, mo
 from ..documents import kinds_on_file, link_case_files
 from ..idcard import parse_id_number
 from ..records import ClaimDocumentRecord, ClaimRecord, CustomerRecord, PolicyRecord, ProductRecord, WatchListRecord
-from ..timeline import set_claim_status
+from ..timeline import CLOSED_STATUSES, set_claim_status
 
-CLOSED_STATUSES = ("paid", "rejected", "withdrawn")
 # The fraud feature "claims in 12 months" is defined over this window; the DMN table owns the threshold.
 CLAIMS_WINDOW = timedelta(days=365)
 
@@ -200,9 +199,9 @@ def update_claim_status(ctx: HandlerContext, claim_id: int, status: str) -> dict
 
 
 def close_claim(ctx: HandlerContext, claim_id: int, status: str, reason: str) -> dict[str, Any]:
-    """Close a claim as rejected or withdrawn, recording the reason."""
-    if status not in ("rejected", "withdrawn"):
-        raise ValueError(f"a claim is closed as rejected or withdrawn, not {status!r}")
+    """Close a claim as rejected, withdrawn or unpaid (approved, the payout cancelled), recording the reason."""
+    if status not in ("rejected", "withdrawn", "unpaid"):
+        raise ValueError(f"a claim is closed as rejected, withdrawn or unpaid, not {status!r}")
     claim = _claim(ctx.session, claim_id)
     if claim.status not in CLOSED_STATUSES:  # a retry or a late timer must not rewrite a closed claim
         claim.rejection_reason = reason

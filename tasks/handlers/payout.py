@@ -36,14 +36,18 @@ from .claims import watch_listed
 AML_HIT = "payee on the sanctions/watch list"
 
 
-def pay_claim(ctx: HandlerContext, claim_id: int, amount: float) -> dict[str, Any] | Effect:
-    """Screen the payee, then pay the claim once per attempt — BPMN error `payment_failed` on a hit or decline."""
+def pay_claim(ctx: HandlerContext, claim_id: int, amount: float,
+              screening_cleared: bool = False) -> dict[str, Any] | Effect:
+    """Screen the payee, then pay the claim once per attempt — BPMN error `payment_failed` on a hit (reason
+    `aml_hit`, before any intent) or a decline. `screening_cleared`: compliance found the hit a false positive
+    for this payee and account, so the watch list no longer stops this payout."""
     session = ctx.session
     claim = session.get(ClaimRecord, int(claim_id))
     if claim is None:
         raise LookupError(f"no claim with id {claim_id}")
     if ctx.outcome is None:  # the intent; the outcome is recorded whatever happened to the claim meanwhile
-        if claim.status in ("rejected", "withdrawn"):  # a diagram that pays a closed claim has a bug: an incident
+        # A diagram that pays a closed claim has a bug: an incident.
+        if claim.status in ("rejected", "withdrawn", "unpaid"):
             raise ValueError(f"claim {claim.number} is {claim.status} and cannot be paid")
         value = money(amount)
         if value <= 0:  # the assessment form refuses it: a claim with nothing to pay is denied, never paid 0
@@ -54,7 +58,8 @@ def pay_claim(ctx: HandlerContext, claim_id: int, amount: float) -> dict[str, An
             left = money(cover.remaining_sum_insured)
             raise ValueError(f"claim {claim.number}: {value} is more than the {left} left of the sum insured of "
                              f"policy {cover.number}; assess the claim again")
-        if watch_listed(session, claim.payee_account_hash, session.get(CustomerRecord, claim.claimant_id)):
+        if not screening_cleared and watch_listed(session, claim.payee_account_hash,
+                                                  session.get(CustomerRecord, claim.claimant_id)):
             raise BpmnError("payment_failed", AML_HIT, {"reason": "aml_hit"})
         key = payment_key(session, "claim_payout", f"claim:{claim.number}:{claim.uid[:12]}:payout",
                           claim_id=claim.id)

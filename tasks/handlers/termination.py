@@ -14,7 +14,7 @@ from ..common import age_on, as_date, as_float, business_date, money, services
 from ..records import ClaimRecord, CustomerRecord, PolicyRecord, SurrenderValueRecord
 from ..timeline import queue_notification
 
-TERMINATION_REASONS = ("death", "total_loss", "exhausted", "cooling_off_cancellation", "surrender")
+TERMINATION_REASONS = ("death", "total_loss", "exhausted", "cooling_off_cancellation", "surrender", "rescinded")
 
 
 def verify_requester(ctx: HandlerContext, policy_number: str, requester_id_number: str) -> dict[str, Any]:

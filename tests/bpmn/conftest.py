@@ -32,7 +32,9 @@ STAFF = {
     "agent": ["agent"], "agent2": ["agent"], "compliance": ["compliance"], "uw": ["underwriter"],
     "uw2": ["underwriter"], "senior": ["senior_underwriter", "underwriter"], "clerk": ["claims_clerk"],
     "adjuster": ["adjuster"], "manager": ["claims_manager", "adjuster"], "manager2": ["claims_manager"],
-    "siu": ["siu"], "finance": ["finance"], "finance2": ["finance"], "auditor": ["auditor"],
+    "director": ["claims_director"], "director.acting": ["claims_director", "claims_manager"],
+    "siu": ["siu"], "siu.lead": ["siu", "claims_manager"], "finance": ["finance"], "finance2": ["finance"],
+    "auditor": ["auditor"],
     "surveyor.wang": ["surveyor"], "surveyor.li": ["surveyor"], "surveyor.zhang": ["surveyor"],
     "surveyor.chen": ["surveyor"], "surveyor.liu": ["surveyor"], "surveyor.zhao": ["surveyor"],
 }

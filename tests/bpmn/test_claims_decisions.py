@@ -241,7 +241,7 @@ def assert_denied(insurer: Insurer, case: int, code: str, reason: str) -> tuple[
     assert (claim.status, claim.paid_amount, claim.rejection_reason) == ("rejected", None, f"{code}: {reason}")
     assert public_status(insurer, claim)[-1] == "rejected"  # shown as 已拒赔 / Rejected
     assert rows(insurer, PaymentRecord) == [] and insurer.gateway.paid == {}
-    [sent] = rows(insurer, NotificationRecord)
+    [sent] = rows(insurer, NotificationRecord, NotificationRecord.template != "claim_acknowledged")
     assert (sent.template, sent.channel, sent.customer_id) == ("claim_denied", "letter", claim.claimant_id)
     params = insurer.cipher.reveal("notification", sent.params)
     assert (params["claim_number"], params["denial_code"], params["denial_reason"], params["appeal_days"]) == (
@@ -288,7 +288,7 @@ def test_the_adjuster_denies_a_claim_with_a_coded_reason(insurer: Insurer, code:
 
     claim, sent = assert_denied(insurer, case, code, reason)
     assert basis in insurer.cipher.reveal("notification", sent.params)["denial_basis"]
-    assert messages(insurer) == [("claim_denied", claim.claimant_id)]
+    assert messages(insurer) == [("claim_acknowledged", claim.claimant_id), ("claim_denied", claim.claimant_id)]
     assert_replays(insurer, case)
 
 
@@ -309,11 +309,11 @@ def test_a_claim_failing_verification_waits_for_a_review_that_shows_the_reasons(
     task = insurer.task(case, "review_verification")
     assert (task.candidate_role, task.assignee) == ("adjuster", None)
     assert reason in instructions(insurer, case, "review_verification")
-    assert handlers_run(insurer, case) == ["svc_open_claim", "svc_verify_claim"]
+    assert handlers_run(insurer, case) == ["svc_open_claim", "svc_notify_acknowledged", "svc_verify_claim"]
     claim = the_claim(insurer, case)
     assert (claim.status, claim.rejection_reason) == ("under_review", None)
     assert timeline(insurer, claim) == ["registered", "under_review"]
-    assert messages(insurer) == []  # nobody told the claimant anything yet
+    assert messages(insurer) == [("claim_acknowledged", claim.claimant_id)]  # nothing but the acknowledgement yet
     with pytest.raises(ForbiddenError, match="needs role adjuster"):
         insurer.complete(case, "review_verification", "clerk", review("deny", denial_code=reason,
                                                                        denial_reason="x"))
@@ -329,7 +329,7 @@ def test_the_reviewer_denies_the_claim_and_the_claimant_gets_a_written_notice(in
                                                                       denial_reason=written))
 
     assert tasks_opened(insurer, case) == ["register_claim", "review_verification"]
-    assert handlers_run(insurer, case) == ["svc_open_claim", "svc_verify_claim", *DENIED]
+    assert handlers_run(insurer, case) == ["svc_open_claim", "svc_notify_acknowledged", "svc_verify_claim", *DENIED]
     claim, _sent = assert_denied(insurer, case, reason, written)
     assert timeline(insurer, claim) == ["registered", "under_review", "rejected"]
     assert_replays(insurer, case)
@@ -351,7 +351,9 @@ def test_the_reviewer_sends_a_mistyped_claim_back_and_the_corrected_claim_goes_o
     assert open_keys(insurer, case) == ["assess_amount"]
     assert tasks_opened(insurer, case) == ["register_claim", "review_verification", "register_claim",
                                            "assess_amount"]
-    assert handlers_run(insurer, case) == ["svc_open_claim", "svc_verify_claim", *TO_ASSESSMENT]
+    # The corrected claim is not acknowledged a second time.
+    assert handlers_run(insurer, case) == ["svc_open_claim", "svc_notify_acknowledged", "svc_verify_claim",
+                                           *[h for h in TO_ASSESSMENT if h != "svc_notify_acknowledged"]]
     [claim] = rows(insurer, ClaimRecord)  # the same claim, corrected — not a second one
     assert (claim.instance_id, claim.claim_type, claim.status) == (case, "hospitalization", "assessing")
     assert insurer.data(case)["claim"]["corrected"] == ["claim_type", "description"]

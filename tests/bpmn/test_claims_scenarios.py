@@ -48,7 +48,9 @@ DOCUMENTS = {
 }
 APPROVAL_LIMIT = 50_000  # approval_limits.dmn, every claim type but outpatient
 # The automated steps of a claim that goes from verification straight to assessment, and from there to paid.
-TO_ASSESSMENT = ["svc_open_claim", "svc_verify_claim", "svc_fraud_features", "svc_suggest_payout"]
+# The claimant is acknowledged when the claim is opened (issue 12, item 15).
+TO_ASSESSMENT = ["svc_open_claim", "svc_notify_acknowledged", "svc_verify_claim", "svc_fraud_features",
+                 "svc_suggest_payout"]
 TO_PAID = ["svc_status_approved", "svc_pay_claim", "svc_terminate_liability", "svc_notify_paid"]
 
 
@@ -81,8 +83,9 @@ def claim_form(policy: int = 1, *, claim_type: str = "hospitalization", amount: 
 
 
 def survey_report(assessed_loss: float, total_loss: bool = False) -> dict[str, Any]:
-    """The surveyor's report form."""
-    return {"assessed_loss": assessed_loss, "total_loss": total_loss, "report": "Visited the site, photographed it."}
+    """The surveyor's report form (no referral to the SIU)."""
+    return {"assessed_loss": assessed_loss, "total_loss": total_loss, "report": "Visited the site, photographed it.",
+            "refer_to_siu": False}
 
 
 def assessment(amount: float, note: str = "As suggested.") -> dict[str, Any]:
@@ -264,27 +267,31 @@ def test_claim_within_the_approval_limit_is_paid_without_a_manager(insurer: Insu
     assert insurer.cipher.decrypt(paid.payee_account_enc) == PAYEE_ACCOUNT
     cover = policy(insurer, "PDEMO0001")
     assert (cover.status, cover.remaining_sum_insured) == ("in_force", Decimal("192500.00"))
-    assert messages(insurer) == [("claim_paid", claim.claimant_id)]
-    [sent] = rows(insurer, NotificationRecord)
+    assert messages(insurer) == [("claim_acknowledged", claim.claimant_id), ("claim_paid", claim.claimant_id)]
+    [_ack, sent] = rows(insurer, NotificationRecord)
     assert sent.params == {"claim_number": claim.number, "amount": 7500}
     assert_replays(insurer, case)
 
 
 # --- registration and verification --------------------------------------------------------------
 
-def test_unknown_policy_number_sends_the_claim_back_to_registration_until_corrected(insurer: Insurer) -> None:
+def test_unknown_policy_number_goes_to_the_clerk_who_corrects_the_registration(insurer: Insurer) -> None:
+    # Issue 12, item 14: no longer straight back to registration — the clerk chooses to correct or to close
+    # (test_claims_controls.py closes it).
     case = report_claim(insurer, {**claim_form(), "policy_number": "PDEMO9999"})
 
-    assert open_keys(insurer, case) == ["register_claim"]
+    assert open_keys(insurer, case) == ["review_unmatched"]
     assert insurer.data(case)["claim"]["claim_id"] is None
     assert insurer.data(case)["claim"]["reason"] == "no policy with number PDEMO9999"
     assert rows(insurer, ClaimRecord) == []
     assert business_key(insurer, case) is None
 
+    insurer.complete(case, "review_unmatched", "clerk", {"unmatched_decision": "correct",
+                                                         "unmatched_note": "Mistyped policy number."})
     insurer.complete(case, "register_claim", "clerk", claim_form())
 
     assert open_keys(insurer, case) == ["assess_amount"]
-    assert tasks_opened(insurer, case) == ["register_claim", "register_claim", "assess_amount"]
+    assert tasks_opened(insurer, case) == ["register_claim", "review_unmatched", "register_claim", "assess_amount"]
     assert handlers_run(insurer, case) == ["svc_open_claim", *TO_ASSESSMENT]
     claim = the_claim(insurer, case)
     assert (claim.status, business_key(insurer, case)) == ("assessing", claim.number)
@@ -320,8 +327,9 @@ def test_missing_documents_are_requested_then_supplied_and_the_claim_verified_ag
 
     assert open_keys(insurer, case) == ["assess_amount"]
     assert tasks_opened(insurer, case) == ["register_claim", "request_documents", "assess_amount"]
-    assert handlers_run(insurer, case) == ["svc_open_claim", "svc_verify_claim", "svc_record_documents",
-                                           "svc_verify_claim", "svc_fraud_features", "svc_suggest_payout"]
+    assert handlers_run(insurer, case) == ["svc_open_claim", "svc_notify_acknowledged", "svc_verify_claim",
+                                           "svc_notify_documents", "svc_record_documents", "svc_verify_claim",
+                                           "svc_fraud_features", "svc_suggest_payout"]
     data = insurer.data(case)
     assert data["documents_on_file"] == {"documents": sorted(DOCUMENTS["hospitalization"])}
     assert data["verification"]["verified"] is True
@@ -346,7 +354,9 @@ def test_missing_documents_not_received_in_30_days_withdraw_the_claim(insurer: I
     claim = the_claim(insurer, case)
     assert (claim.status, claim.rejection_reason) == ("withdrawn", "documents not received within 30 days")
     assert timeline(insurer, claim) == ["registered", "documents_requested", "withdrawn"]
-    assert messages(insurer) == [("claim_withdrawn", claim.claimant_id)]
+    assert messages(insurer) == [("claim_acknowledged", claim.claimant_id),
+                                 ("claim_documents_requested", claim.claimant_id),
+                                 ("claim_withdrawn", claim.claimant_id)]
     assert rows(insurer, PaymentRecord) == []
     assert_replays(insurer, case)
 
@@ -376,22 +386,26 @@ def claim_at_investigation(insurer: Insurer, flag: str) -> int:
 
 
 @pytest.mark.parametrize("flag", FRAUD_FLAGS)
-def test_fraud_confirmed_by_siu_rejects_the_claim_with_the_finding_as_reason(insurer: Insurer, flag: str) -> None:
+def test_fraud_confirmed_by_siu_and_a_claims_manager_rejects_the_claim(insurer: Insurer, flag: str) -> None:
+    # Issue 12, item 13: the SIU's finding needs a police report and a second person; the claimant gets the
+    # written denial notice (test_claims_controls.py covers the rest of the path).
     case = claim_at_investigation(insurer, flag)
     with pytest.raises(ForbiddenError, match="needs role siu"):  # the clerk cannot record the SIU's finding
         insurer.complete(case, "siu_investigation", "clerk", investigation(False, "Looks fine."))
 
-    insurer.complete(case, "siu_investigation", "siu", investigation(True, "Staged accident, witness paid."))
+    insurer.complete(case, "siu_investigation", "siu", {**investigation(True, "Staged accident, witness paid."),
+                                                        "police_report_reference": "JJ-2026-0001"})
+    insurer.complete(case, "confirm_fraud_denial", "manager2", {
+        "denial_confirmed": True, "denial_reason": "The loss did not happen as reported.", "confirm_note": "Agreed."})
+    insurer.complete(case, "rescission_review", "uw", {"rescission_outcome": "keep", "rescission_note": "Kept."})
 
     assert insurer.status(case) == "completed"
-    assert tasks_opened(insurer, case) == ["register_claim", "siu_investigation"]
-    assert last_events(insurer, case, 4) == [
-        ("task_completed", "siu_investigation"), ("handler_executed", "svc_reject_fraud"),
-        ("handler_executed", "svc_notify_fraud_rejected"), ("instance_completed", None)]
+    assert tasks_opened(insurer, case) == ["register_claim", "siu_investigation", "confirm_fraud_denial",
+                                           "rescission_review"]
     claim = the_claim(insurer, case)
-    assert (claim.status, claim.rejection_reason) == ("rejected", "fraud: Staged accident, witness paid.")
+    assert (claim.status, claim.rejection_reason) == ("rejected", "fraud: The loss did not happen as reported.")
     assert timeline(insurer, claim) == ["registered", "under_review", "under_investigation", "rejected"]
-    assert messages(insurer) == [("claim_rejected", claim.claimant_id)]
+    assert messages(insurer) == [("claim_acknowledged", claim.claimant_id), ("claim_denied", claim.claimant_id)]
     assert rows(insurer, PaymentRecord) == [] and insurer.gateway.paid == {}
     assert_replays(insurer, case)
 
@@ -409,7 +423,7 @@ def test_claim_cleared_by_siu_continues_to_the_survey(insurer: Insurer) -> None:
     claim = the_claim(insurer, case)
     assert (claim.status, claim.rejection_reason) == ("survey_scheduled", None)
     assert timeline(insurer, claim) == ["registered", "under_review", "under_investigation", "survey_scheduled"]
-    assert messages(insurer) == []
+    assert messages(insurer) == [("claim_acknowledged", claim.claimant_id)]
     assert_replays(insurer, case)
 
 
@@ -574,7 +588,7 @@ def test_declined_payment_retried_by_finance_pays_the_claim_once(insurer: Insure
                                               ("claim_payout", Decimal("7500.00"), "accepted")]
     assert len(insurer.gateway.paid) == 1
     assert timeline(insurer, claim) == ["registered", "under_review", "assessing", "approved", "paid"]
-    assert messages(insurer) == [("claim_paid", claim.claimant_id)]
+    assert messages(insurer) == [("claim_acknowledged", claim.claimant_id), ("claim_paid", claim.claimant_id)]
     assert_replays(insurer, case)
 
 
@@ -594,9 +608,10 @@ def test_declined_payment_cancelled_by_finance_closes_the_claim_unpaid(insurer: 
                                              ("handler_executed", "svc_close_unpaid"),
                                              ("handler_executed", "svc_notify_unpaid"), ("instance_completed", None)]
     assert events(insurer, case, "instance_completed")[0]["payload"]["end_events"] == ["end_unpaid"]
-    assert (claim.status, claim.paid_amount) == ("rejected", None)
+    # Issue 12, item 19: an approved claim is never turned into "rejected" by a failed payment.
+    assert (claim.status, claim.paid_amount) == ("unpaid", None)
     assert claim.rejection_reason == "payment cancelled by finance: Claimant has no account."
-    assert timeline(insurer, claim) == ["registered", "under_review", "assessing", "approved", "rejected"]
+    assert timeline(insurer, claim) == ["registered", "under_review", "assessing", "approved", "unpaid"]
     assert claim_payments(insurer, claim) == [("claim_payout", Decimal("7500.00"), "failed")]
     assert insurer.gateway.paid == {}
     cover = policy(insurer, "PDEMO0001")
@@ -607,7 +622,7 @@ def test_declined_payment_cancelled_by_finance_closes_the_claim_unpaid(insurer: 
 def test_cancelled_payout_tells_the_claimant(insurer: Insurer) -> None:
     _case, claim = cancel_declined_payment(insurer)
 
-    assert claim.claimant_id in [customer for _template, customer in messages(insurer)]
+    assert ("claim_payment_cancelled", claim.claimant_id) in messages(insurer)
 
 
 @pytest.mark.parametrize("behaviour", ["timeout", "accept_then_timeout"])
@@ -632,7 +647,7 @@ def test_gateway_timeout_is_an_incident_the_worker_retries_paying_exactly_once(
     assert claim_payments(insurer, claim) == [("claim_payout", Decimal("7500.00"), "accepted")]
     assert [e["task"] for e in events(insurer, case, "incident_resolved")] == ["svc_pay_claim"]
     assert handlers_run(insurer, case)[-3:] == ["svc_pay_claim", "svc_terminate_liability", "svc_notify_paid"]
-    assert messages(insurer) == [("claim_paid", claim.claimant_id)]
+    assert messages(insurer) == [("claim_acknowledged", claim.claimant_id), ("claim_paid", claim.claimant_id)]
     assert_replays(insurer, case)
 
 
@@ -648,9 +663,13 @@ def test_death_claim_paid_to_the_beneficiary_terminates_the_life_policy(insurer:
     assert insurer.data(case)["suggestion"]["suggested_amount"] == 1_000_000
     insurer.complete(case, "assess_amount", "adjuster", assessment(1_000_000))
 
-    assert insurer.complete(case, "approve_payout", "manager2", approval(True)) == "completed"
+    insurer.complete(case, "approve_payout", "manager2", approval(True))
+    # Above the claims manager's 500,000 limit the claims director approves too (issue 12, item 16).
+    assert insurer.complete(case, "approve_payout_director", "director",
+                            {"director_approved": True, "director_reason": "Death certificate on file."}) == "completed"
 
-    assert tasks_opened(insurer, case) == ["register_claim", "conduct_survey", "assess_amount", "approve_payout"]
+    assert tasks_opened(insurer, case) == ["register_claim", "conduct_survey", "assess_amount", "approve_payout",
+                                           "approve_payout_director"]
     assert insurer.data(case)["liability"] == {"policy_terminated": True, "remaining_sum_insured": 0.0}
     claim = the_claim(insurer, case)
     assert (claim.status, claim.paid_amount, claim.claimant_id) == ("paid", Decimal("1000000.00"), beneficiary)
@@ -659,7 +678,8 @@ def test_death_claim_paid_to_the_beneficiary_terminates_the_life_policy(insurer:
     life = policy(insurer, "PDEMO0003")
     assert (life.status, life.terminated_reason, life.terminated_on) == ("terminated", "death", date(2026, 10, 20))
     assert life.remaining_sum_insured == Decimal("0.00")
-    assert messages(insurer) == [("policy_terminated", life.holder_id), ("claim_paid", beneficiary)]
+    assert messages(insurer) == [("claim_acknowledged", beneficiary), ("policy_terminated", life.holder_id),
+                                 ("claim_paid", beneficiary)]
     assert_replays(insurer, case)
 
 

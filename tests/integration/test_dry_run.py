@@ -83,7 +83,9 @@ def test_a_draft_with_a_lower_approval_limit_takes_the_approval_branch(insurer: 
     approved = claim_scenario(more=[{"task": "approve_payout", "data": {"approved": True, "reason": "ok"}}])
     finished = dry_run(insurer.rt, analyst, approved, files=draft, services=services)
     assert finished.status == "completed", finished.reason
-    assert elements(finished)[-7:] == ["approve_payout", "gw_approved", *PAID_PATH], elements(finished)
+    # within the claims manager's limit: no claims director (issue 12, item 16)
+    assert elements(finished)[-8:] == ["approve_payout", "gw_approved", "gw_above_director_limit", *PAID_PATH], \
+        elements(finished)
     assert [h["operator"] for h in finished.handlers][-3:] == ["pay_claim", "terminate_liability", "notify_customer"]
     assert insurer.gateway.paid == {}  # the real gateway never saw a payment
     assert len(gateway.paid) == 2  # the dry runs' own gateway did (rolled back with everything else)

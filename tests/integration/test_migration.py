@@ -156,6 +156,9 @@ def test_a_claim_waiting_at_a_task_that_no_longer_exists_stays(insurer: Insurer)
     text = text.replace('<bpmn:sequenceFlow id="flow_approval_decided" sourceRef="approve_payout" '
                         'targetRef="gw_approved"/>', "")
     text = text.replace("<bpmn:incoming>flow_approval_decided</bpmn:incoming>", "")
+    # the claims director's four eyes named the removed task too
+    text = text.replace('name="separateFrom" value="assess_amount approve_payout"',
+                        'name="separateFrom" value="assess_amount"')
     files["claims.bpmn"] = text.encode()
     new = deploy(insurer, _without_shapes(files, ["approve_payout", "flow_approval_decided"]))
 
