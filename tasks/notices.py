@@ -75,7 +75,8 @@ Please bring your ID card and come without having eaten. To change the time, cal
 _POSTPONED_ZH = """延期承保通知书
 
 尊敬的客户：
-您投保 {product_code} 的申请经本公司核保，决定延期承保。这不是拒保：您可在{postpone_months}个月后重新申请，届时本公司将重新核保。
+您投保 {product_code} 的申请经本公司核保，决定延期承保。这不是拒保：
+您可在{postpone_months}个月后重新申请，届时本公司将重新核保。
 本次申请不收取保费；如已缴纳，将全额退还。如有疑问，请联系您的代理人或客服热线。"""
 
 _POSTPONED_EN = """Notice of postponement

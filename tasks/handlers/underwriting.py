@@ -93,7 +93,8 @@ def accepted_exclusion(session: Session, instance_id: int | None, product_code: 
         return None
     return session.scalar(
         select(UnderwritingOutcomeRecord.exclusion).where(
-            UnderwritingOutcomeRecord.instance_id == instance_id, UnderwritingOutcomeRecord.product_code == product_code,
+            UnderwritingOutcomeRecord.instance_id == instance_id,
+            UnderwritingOutcomeRecord.product_code == product_code,
             UnderwritingOutcomeRecord.decision == "accept",
         ).order_by(UnderwritingOutcomeRecord.id.desc()).limit(1)
     )
