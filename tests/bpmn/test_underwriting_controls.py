@@ -1,12 +1,8 @@
-"""Issue 12, underwriting: the controls that keep underwriting from deciding wrongly.
-
-Item 9 (a data-entry error is sent back to the agent, never a decline; the watch list matches the ID number's keyed
-hash plus name and a hit goes to compliance, the customer never told why), item 12 (suitability is re-checked on
-the loaded premium), items 14 and 15 (the medical exam is notified, re-booked once when missed, then the
-application is postponed with a letter) and item 17 (each product line its own questions and rules; exclusion,
-reduced sum and postponement outcomes). Every scenario runs the real diagrams, tables, forms and handlers on both
-databases and ends with a consistent replay.
-"""
+"""Issue 12, underwriting: item 9 (data-entry errors go back to the agent; the watch list matches keyed hash plus
+name and hits go to compliance, the customer never told why), item 12 (suitability re-checked on a loaded premium)
+and items 14-15 (the exam is notified, booked again once when missed, then postponed with a letter). Item 17 (each
+product line its own questions and rules) is in test_underwriting_product_lines.py. Real diagrams, tables, forms
+and handlers on both databases; every scenario ends with a consistent replay."""
 
 from __future__ import annotations
 
@@ -18,12 +14,10 @@ import pytest
 
 from engine import task_service
 from engine.errors import ForbiddenError
-from insureflow.demo_data import PRODUCTS
 from tasks.notices import render_notice
 from tasks.records import NotificationRecord, PolicyRecord, UnderwritingOutcomeRecord, WatchListRecord
 from tests.bpmn.conftest import Insurer
 from tests.bpmn.test_claims_decisions import instructions, refused
-from tests.bpmn.test_sales_files import decide
 from tests.bpmn.test_sales_scenarios import (
     MED01_PREMIUM,
     application,
@@ -34,14 +28,12 @@ from tests.bpmn.test_sales_scenarios import (
     notifications,
     open_keys,
     pay_premium,
-    quote,
     registration,
     rows,
     sale_at_application,
     tasks_opened,
 )
 from tests.bpmn.test_underwriting_scenarios import (
-    AUTO_LIMIT,
     earlier_declines,
     handed_back,
     manual,
@@ -77,13 +69,6 @@ def decided(insurer: Insurer, case: int, task_key: str) -> dict[str, Any]:
 def task_data(insurer: Insurer, case: int, task_key: str) -> dict[str, Any]:
     """What the open task's page holds (its form is prefilled from it)."""
     return task_service.get_task(insurer.rt, insurer.task(case, task_key).id, insurer.actor("auditor")).data or {}
-
-
-def home_application(construction: str = "reinforced_concrete", building_age_years: int = 12,
-                     occupancy: str = "owner_occupied", flood_zone: bool = False) -> dict[str, Any]:
-    """The application of a home: the building's features, no health questions."""
-    return {"product_line": "property", "construction": construction, "building_age_years": building_age_years,
-            "occupancy": occupancy, "flood_zone": flood_zone}
 
 
 # --- item 9: verification failures go back to the agent ------------------------------------------
@@ -201,6 +186,21 @@ def test_a_confirmed_watch_list_hit_ends_the_sale_without_telling_the_customer_w
     assert_replays(insurer, sale)
 
 
+def test_a_cleared_watch_list_hit_with_a_registration_error_goes_back_to_the_agent(insurer: Insurer) -> None:
+    number = id_number(LISTED_BIRTH, 555)
+    watch(insurer, LISTED, number)
+    sale = underwrite(insurer, customer=registration(name=LISTED, birth=date(1980, 6, 2), number=number))
+    assert result_of(insurer, sale, "svc_verify_applicant")["reasons"] == ["birth_date_mismatch", "watch_list"]
+
+    insurer.complete(sale, "screening_review", "compliance",
+                     {"watch_list_confirmed": False, "screening_note": "Not the listed person."})
+
+    assert open_keys(insurer, sale) == ["application"]
+    assert insurer.data(sale)["uw_reasons"] == ["birth_date_mismatch"]  # never the watch list
+    assert (outcome(insurer, sale), notifications(insurer)) == ([], [])
+    assert_replays(insurer, sale)
+
+
 # --- item 12: suitability after a loading ---------------------------------------------------------
 
 LOW_INCOME = 2_000  # MED01 491.40 is 24.6 % of it (suitable); loaded ×1.5, 737.10 is 36.9 % (above 30 %)
@@ -310,105 +310,4 @@ def test_a_missed_exam_is_booked_once_more_then_the_application_is_postponed_wit
     assert outcome(insurer, sale) == ["postpone"]  # not a decline
     assert sent(insurer)[-1] == ("application_postponed", "letter", {"product_code": "MED01", "postpone_months": 3})
     assert "postpone" in render_notice("application_postponed", sent(insurer)[-1][2], "en")
-    assert_replays(insurer, sale)
-
-
-# --- item 17: each product line its own rules ----------------------------------------------------
-
-def home_sale(insurer: Insurer, applicant: dict[str, Any] | None = None, birth: date = date(1950, 3, 1)) -> int:
-    """A HOME01 sale of a 76-year-old (the product's rates cover 18-80) with the building's application."""
-    sale = sale_at_application(insurer, registration(birth=birth), needs(goal="property"),
-                               quote("HOME01", 500_000, 10))
-    insurer.complete(sale, "application", "agent", applicant or home_application())
-    return sale
-
-
-def test_a_home_is_underwritten_on_the_building_without_health_questions_or_an_age_limit(insurer: Insurer) -> None:
-    sale = sale_at_application(insurer, registration(birth=date(1950, 3, 1)), needs(goal="property"),
-                               quote("HOME01", 500_000, 10))
-    assert task_data(insurer, sale, "application")["product_line"] == "property"  # the form's prefilled line
-    assert refused(insurer, sale, "application", "agent", {"product_line": "property"}) == {
-        "building_age_years": "is required", "construction": "is required", "flood_zone": "is required",
-        "occupancy": "is required"}
-
-    insurer.complete(sale, "application", "agent", home_application())
-
-    data = insurer.data(sale)
-    assert (decided(insurer, sale, "score_property_risk"), data["customer"]["age"]) == ({"risk_class": "standard"}, 76)
-    assert not [e for e in insurer.history(sale) if e["task"] == "score_risk"]  # no life and health rules
-    assert not {"smoker", "height_cm", "chronic_disease"} & set(data)
-    assert open_keys(insurer, sale) == ["accept_terms"]
-    assert outcome(insurer, sale) == ["accept"]
-    assert_replays(insurer, sale)
-
-
-def test_a_home_in_a_flood_zone_goes_to_an_underwriter_who_excludes_flood(insurer: Insurer) -> None:
-    sale = home_sale(insurer, home_application(flood_zone=True))
-    assert open_keys(insurer, sale) == ["manual_underwriting"]
-    assert refused(insurer, sale, "manual_underwriting", "uw", {"decision": "accept_with_exclusion",
-                                                                "note": "Flood zone."}) == {
-        "exclusion_clause": "is required"}
-
-    insurer.complete(sale, "manual_underwriting", "uw", {
-        "decision": "accept_with_exclusion", "exclusion_clause": "Flood and storm surge damage",
-        "note": "The district floods every few years."})
-
-    assert open_keys(insurer, sale) == ["accept_terms"]
-    assert pay_premium(insurer, sale) == "waiting"
-    [policy] = rows(insurer, PolicyRecord, PolicyRecord.instance_id == sale)
-    assert policy.exclusions == "Flood and storm surge damage"
-    [record] = rows(insurer, UnderwritingOutcomeRecord, UnderwritingOutcomeRecord.instance_id == sale)
-    assert (record.decision, record.exclusion) == ("accept", "Flood and storm surge damage")
-    assert_replays(insurer, sale)
-
-
-@pytest.mark.parametrize(("code", "line", "min_age", "max_age"), [
-    (code, line, min_age, max_age) for code, _, _, line, _, min_age, max_age, _, _ in PRODUCTS if line != "property"])
-def test_the_age_rule_of_each_life_and_health_line_is_its_products_rated_ages(
-        code: str, line: str, min_age: int, max_age: int) -> None:
-    base = {"product_line": line, "smoker": False, "bmi": 22.0, "chronic_disease": False, "occupation_class": 1,
-            "sum_insured": 100000, "fraud_history": {"prior_declines": 0, "prior_claims": 0}}
-    at_max = decide("underwriting_risk.dmn", {**base, "customer": {"customer_id": 1, "age": max_age}})
-    above = decide("underwriting_risk.dmn", {**base, "customer": {"customer_id": 1, "age": max_age + 1}})
-    assert (at_max["risk_class"], above["risk_class"]) == ("standard", "decline"), code
-
-
-def test_a_reduced_sum_insured_reprices_the_premium_and_the_policy_is_issued_on_it(insurer: Insurer) -> None:
-    sale = underwrite(insurer, sum_insured=AUTO_LIMIT + 10_000)  # above the automatic limit: an underwriter
-
-    insurer.complete(sale, "manual_underwriting", "uw", {"decision": "reduced_sum", "reduced_sum_insured": 300_000,
-                                                         "note": "Income does not support more cover."})
-
-    assert handed_back(insurer, sale) == ("accept", 1.0, 737.10)  # 300,000 / 1,000 × 2.457
-    assert insurer.data(sale)["sum_insured"] == 300_000
-    assert open_keys(insurer, sale) == ["accept_terms"]  # cheaper than quoted: still suitable
-    assert pay_premium(insurer, sale) == "waiting"
-    [policy] = rows(insurer, PolicyRecord, PolicyRecord.instance_id == sale)
-    assert (policy.sum_insured, policy.annual_premium) == (Decimal("300000.00"), Decimal("737.10"))
-    assert_replays(insurer, sale)
-
-
-def test_postponement_ends_the_sale_with_a_letter_and_is_no_decline(insurer: Insurer) -> None:
-    sale = underwrite(insurer, application(chronic_disease=True))
-    assert refused(insurer, sale, "manual_underwriting", "uw", {"decision": "postpone", "note": "Surgery."}) == {
-        "postpone_months": "is required"}
-
-    insurer.complete(sale, "manual_underwriting", "uw",
-                     {"decision": "postpone", "postpone_months": 6, "note": "Surgery next month; apply after it."})
-
-    assert insurer.status(sale) == "completed"
-    assert outcome(insurer, sale) == ["postpone"]
-    assert sent(insurer) == [("application_postponed", "letter", {"product_code": "MED01", "postpone_months": 6})]
-    later = underwrite(insurer)
-    assert result_of(insurer, later, "svc_anti_fraud_lookup")["prior_declines"] == 0
-    assert_replays(insurer, sale)
-
-
-def test_a_decline_still_declines_with_a_notice(insurer: Insurer) -> None:
-    sale = underwrite(insurer, application(occupation_class=4))
-
-    insurer.complete(sale, "manual_underwriting", "uw", manual("decline", note="Works with explosives."))
-
-    assert outcome(insurer, sale) == ["decline"]
-    assert notifications(insurer) == ["application_declined"]
     assert_replays(insurer, sale)
