@@ -99,6 +99,10 @@ def test_the_age_rule_of_each_life_and_health_line_is_its_products_rated_ages(
 
 def test_a_reduced_sum_insured_reprices_the_premium_and_the_policy_is_issued_on_it(insurer: Insurer) -> None:
     sale = underwrite(insurer, sum_insured=AUTO_LIMIT + 10_000)  # above the automatic limit: an underwriter
+    # A "reduced" sum that is not below the sum applied for is no decision: the task comes back.
+    insurer.complete(sale, "manual_underwriting", "uw", {"decision": "reduced_sum", "reduced_sum_insured": 600_000,
+                                                         "note": "Typo."})
+    assert (open_keys(insurer, sale), outcome(insurer, sale)) == (["manual_underwriting"], [])
 
     insurer.complete(sale, "manual_underwriting", "uw", {"decision": "reduced_sum", "reduced_sum_insured": 300_000,
                                                          "note": "Income does not support more cover."})
