@@ -68,6 +68,8 @@ CUSTOMERS = [
     ("Chen Gang 陈刚", "330106", date(1969, 5, 30), 505, "13512345605", "hangzhou"),
     ("Zhou Xin 周鑫", "440305", date(2001, 9, 17), 607, "15012345606", "shenzhen"),
 ]
+# The demo's watch-list entry: a name and the ID number it is matched by.
+WATCHED = ("Hu Heiming 胡黑名", id_number("110101", date(1972, 8, 8), 909))
 # Policies already in force: customer index, product, sum insured, term (years), days in force when the
 # demo is made, annual premium. Two are young on purpose: PDEMO0004, because a large accident claim within
 # 30 days of the start is what the fraud screening refers to the SIU; PDEMO0006, still in its waiting period.
@@ -135,9 +137,11 @@ def seed_customers(session: Session, cipher: PersonalDataCipher, now: datetime) 
             annual_premium=Decimal(premium), term_years=term, start_date=start, end_date=add_years(start, term),
             cooling_off_end=None, status="in_force", premiums_paid=Decimal(premium) * policy_years(start, today),
             issued_at=datetime.combine(start, time(9), tzinfo=UTC)))
-    watched = "Hu Heiming 胡黑名"
+    # A listed person is named with their ID number: underwriting matches its keyed hash plus the name.
+    watched, watched_number = WATCHED
     if session.scalar(select(WatchListRecord).where(WatchListRecord.name == watched)) is None:
-        session.add(WatchListRecord(name=watched, reason="sanctions list (demo)", listed_on=now.date()))
+        session.add(WatchListRecord(name=watched, id_number_hash=cipher.lookup_hash(watched_number),
+                                    reason="sanctions list (demo)", listed_on=now.date()))
     session.flush()
     return customers
 

@@ -110,7 +110,8 @@ def sell_policy(d: Driver) -> dict[str, Any]:
     d.do(sale, "needs_analysis", "agent", {"income": 360000, "dependents": 1, "existing_cover": 0,
                                            "goal": "medical", "risk_tolerance": "low"})
     d.do(sale, "present_quote", "agent", {"product_code": "MED01", "sum_insured": 300000, "term_years": 5})
-    d.do(sale, "application", "agent", {"smoker": False, "height_cm": 165, "weight_kg": 56,
+    d.do(sale, "application", "agent", {"product_line": "medical", "smoker": False, "height_cm": 165,
+                                        "weight_kg": 56,
                                         "chronic_disease": False, "occupation_class": 1})
     d.do(sale, "accept_terms", "agent", {"accepted": True})
     d.do(sale, "premium_payment", "agent", {"method": "transfer", "payer_name": STORY_CUSTOMER[0]})
@@ -190,7 +191,8 @@ def leave_cases(rt: Runtime, gateway: Any) -> int:
     d.do(refer, "needs_analysis", "agent", {"income": 400000, "dependents": 2, "existing_cover": 0,
                                             "goal": "medical", "risk_tolerance": "medium"})
     d.do(refer, "present_quote", "agent", {"product_code": "MED01", "sum_insured": 300000, "term_years": 5})
-    d.do(refer, "application", "agent", {"smoker": False, "height_cm": 170, "weight_kg": 72, "chronic_disease": True,
+    d.do(refer, "application", "agent", {"product_line": "medical", "smoker": False, "height_cm": 170,
+                                         "weight_kg": 72, "chronic_disease": True,
                                          "occupation_class": 2, "health_declaration": "Type 2 diabetes since 2019"})
     started.append(refer)  # the underwriter: manual underwriting
     started.append(sell_policy(d)["sale"])  # a policy in its cooling-off period: the customer may still cancel

@@ -95,8 +95,53 @@ so we have stopped this payment.
 The amount is still yours. Please bring your ID card and a bank card in your own name to any of our service
 counters, or call our customer hotline, to give us an account: once we have checked it we pay within ten days
 (Insurance Law of the PRC, article 23)."""
+_EXAM_SCHEDULED_ZH = """体检预约通知
+
+尊敬的客户：
+您投保的 {product_code} 需要进行体检。本公司已为您预约：
+时间：{local_time}（北京时间）
+地点/体检机构：{examiner_name}
+请携带本人有效身份证件按时前往，体检前请空腹。如需改期，请联系您的代理人或客服热线。"""
+
+_EXAM_SCHEDULED_EN = """Medical exam appointment
+
+Dear customer,
+Your application for {product_code} needs a medical exam. We have booked it for you:
+Time: {local_time} (Beijing time)
+Place / examiner: {examiner_name}
+Please bring your ID card and come without having eaten. To change the time, call your agent or our hotline."""
+
+_POSTPONED_ZH = """延期承保通知书
+
+尊敬的客户：
+您投保 {product_code} 的申请经本公司核保，决定延期承保。这不是拒保：
+您可在{postpone_months}个月后重新申请，届时本公司将重新核保。
+本次申请不收取保费；如已缴纳，将全额退还。如有疑问，请联系您的代理人或客服热线。"""
+
+_POSTPONED_EN = """Notice of postponement
+
+Dear customer,
+We have underwritten your application for {product_code} and decided to postpone it. This is not a refusal: you may
+apply again after {postpone_months} month(s), and we will underwrite it afresh.
+No premium is taken for this application; anything paid is refunded in full. For questions, call your agent or our
+hotline."""
+
+_NOT_PROCEEDING_ZH = """尊敬的客户：
+您投保 {product_code} 的申请目前无法继续办理，本次申请不收取保费。如有疑问，请联系客服热线。"""
+
+_NOT_PROCEEDING_EN = """Dear customer,
+Your application for {product_code} cannot proceed at present; no premium is taken for it. For questions, call our
+hotline."""
 
 NOTICES: dict[str, Notice] = {
+    # Underwriting (underwriting.bpmn, sales.bpmn): the exam appointment, a postponement (not a decline), and an
+    # application that does not proceed after the compliance review — which never says why (tipping-off).
+    "medical_exam_scheduled": Notice(required=("product_code", "local_time", "examiner_name"),
+                                     text={"zh": _EXAM_SCHEDULED_ZH, "en": _EXAM_SCHEDULED_EN}),
+    "application_postponed": Notice(required=("product_code", "postpone_months"),
+                                    text={"zh": _POSTPONED_ZH, "en": _POSTPONED_EN}),
+    "application_not_proceeding": Notice(required=("product_code",),
+                                         text={"zh": _NOT_PROCEEDING_ZH, "en": _NOT_PROCEEDING_EN}),
     "claim_denied": Notice(
         required=("claim_number", "denial_code", "denial_basis", "denial_basis_zh", "denial_reason", "appeal_days"),
         text={"zh": _CLAIM_DENIED_ZH, "en": _CLAIM_DENIED_EN}),

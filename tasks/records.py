@@ -141,6 +141,8 @@ class PolicyRecord(DomainBase):
     premiums_paid: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime())
     instance_id: Mapped[int | None] = mapped_column(Integer)
+    # What the policy does not cover, as underwriting accepted it (none for a standard acceptance).
+    exclusions: Mapped[str | None] = mapped_column(Text)
 
 
 class ClaimRecord(DomainBase):
@@ -303,6 +305,8 @@ class UnderwritingOutcomeRecord(DomainBase):
     decision: Mapped[str] = mapped_column(String(20))
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime())
     instance_id: Mapped[int | None] = mapped_column(Integer)
+    # An acceptance's exclusion clause (underwriting.bpmn "accept with exclusion"); issue_policy copies it.
+    exclusion: Mapped[str | None] = mapped_column(Text)
 
 
 class NotificationRecord(DomainBase):

@@ -71,6 +71,17 @@ def _is_money(spec: Mapping[str, Any]) -> bool:
     return spec.get("format") == "money" or spec.get("x-format") == "money" or "CNY" in str(spec.get("title", ""))
 
 
+def answer_required(schema: Mapping[str, Any]) -> set[str]:
+    """Fields that need an answer: required outright, or for some choice (`allOf` of `if`/`then`). A yes/no
+    question of either kind is asked as yes/no, so that leaving it unanswered reads as missing, not as "no"."""
+    names = set(schema.get("required") or [])
+    for rule in schema.get("allOf") or []:
+        then = rule.get("then") if isinstance(rule, dict) else None
+        if isinstance(then, dict):
+            names.update(then.get("required") or [])
+    return names
+
+
 def _kind(spec: Mapping[str, Any], required: bool) -> str:
     kind = spec.get("type")
     if kind == "array" and isinstance(spec.get(UPLOAD_KEYWORD), dict):
@@ -148,11 +159,12 @@ def fields(schema: Mapping[str, Any], raw: Raw, errors: Mapping[str, str], lang:
            file_ceiling: int = MAX_DOCUMENT_BYTES) -> list[Field]:
     """The fields of a form with the entered values and the messages that belong to each."""
     required = set(schema.get("required") or [])
+    answered = answer_required(schema)
     result = []
     for name, spec in (schema.get("properties") or {}).items():
         if not isinstance(spec, dict):
             continue
-        kind = _kind(spec, name in required)
+        kind = _kind(spec, name in answered)
         options = enum_options(spec["items"] if kind == "checkboxes" else spec, lang) if kind in (
             "checkboxes", "radios", "select") else []
         if kind == "upload":
@@ -254,12 +266,12 @@ def _json_or_text(text: Any) -> Any:
 def to_data(schema: Mapping[str, Any], raw: Raw) -> dict[str, Any]:
     """The task data the entered values stand for; blank fields are left out, unreadable numbers are
     passed on as entered so that the engine's validation names them."""
-    required = set(schema.get("required") or [])
+    answered = answer_required(schema)
     data: dict[str, Any] = {}
     for name, spec in (schema.get("properties") or {}).items():
         if not isinstance(spec, dict):
             continue
-        present, value = _convert(spec, _kind(spec, name in required), raw.get(name))
+        present, value = _convert(spec, _kind(spec, name in answered), raw.get(name))
         if present:
             data[name] = value
     _tick_uploaded_kinds(schema, data)

@@ -30,6 +30,19 @@ def on_watch_list(session: Session, id_number_hash: str, name: str) -> bool:
     return hit is not None
 
 
+def applicant_watch_listed(session: Session, id_number_hash: str, name: str) -> bool:
+    """Whether the watch list names this very person: an entry with their ID number's keyed hash and their name.
+
+    A name alone is no match (namesakes are common), nor is an entry without an ID number: a hit sends the
+    application to compliance, never to a decline."""
+    hit = session.scalar(
+        select(WatchListRecord.id).where(
+            WatchListRecord.id_number_hash == id_number_hash, WatchListRecord.name == name
+        ).limit(1)
+    )
+    return hit is not None
+
+
 def register_customer(ctx: HandlerContext, name: str, id_number: str, birth_date: str, phone: str,
                       region: str) -> dict:
     """Find the customer by ID number or create them; their latest declaration and consent are kept."""
@@ -55,7 +68,10 @@ def register_customer(ctx: HandlerContext, name: str, id_number: str, birth_date
 
 
 def verify_applicant(ctx: HandlerContext, customer_id: int) -> dict:
-    """Check the applicant's ID number, birth date, phone and the watch list; name every failure."""
+    """Check the applicant's ID number, birth date, phone and the watch list; name every failure.
+
+    `watch_listed` says whether the reasons include a watch-list hit (keyed hash of the ID number plus name):
+    the diagram sends that to compliance and every other failure back to the agent."""
     cipher = services(ctx).cipher
     customer = get_customer(ctx.session, customer_id)
     today = business_date(ctx)
@@ -66,15 +82,17 @@ def verify_applicant(ctx: HandlerContext, customer_id: int) -> dict:
     phone = cipher.decrypt(customer.phone_enc) if customer.phone_enc is not None else ""
     if not valid_phone(phone):
         reasons.append("phone")
-    if on_watch_list(ctx.session, customer.id_number_hash, customer.name):
+    watch_listed = applicant_watch_listed(ctx.session, customer.id_number_hash, customer.name)
+    if watch_listed:
         reasons.append("watch_list")
     # The ID number is the authority on age once it decodes; the declared birth date otherwise.
     age = check.age if check.age is not None else age_on(customer.birth_date, today)
-    return {"verified": not reasons, "reasons": reasons, "age": age}
+    return {"verified": not reasons, "reasons": reasons, "age": age, "watch_listed": watch_listed}
 
 
 def anti_fraud_lookup(ctx: HandlerContext, customer_id: int) -> dict:
-    """This person's earlier declined applications and the claims they made."""
+    """This person's earlier declined applications and the claims they made (a postponement, a return to the
+    agent or a compliance review is no decline)."""
     customer = get_customer(ctx.session, customer_id)
     declines = ctx.session.scalar(
         select(func.count()).select_from(UnderwritingOutcomeRecord).where(

@@ -22,7 +22,7 @@ from ..idcard import iso7064_mod11_2
 from ..records import PolicyRecord, PremiumPaymentRecord, ProductRecord
 from ..timeline import queue_notification
 from .customers import get_customer, on_watch_list
-from .underwriting import whole_years
+from .underwriting import accepted_exclusion, whole_years
 
 PAYMENT_METHODS = ("cash", "transfer", "card")
 _POLICY_NUMBER = re.compile(r"P([0-9]{10})([0-9X])")
@@ -132,6 +132,7 @@ def issue_policy(ctx: HandlerContext, customer_id: int, product_code: str, sum_i
         annual_premium=premium, loading=Decimal(str(loading)), term_years=term, start_date=start,
         end_date=add_years(start, term), cooling_off_end=start + timedelta(days=cooling_off), status="in_force",
         premiums_paid=premium, issued_at=now, instance_id=ctx.instance_id,
+        exclusions=accepted_exclusion(ctx.session, ctx.instance_id, product_code),
     )
     ctx.session.add(policy)
     ctx.session.flush()

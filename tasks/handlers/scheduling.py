@@ -78,11 +78,14 @@ def schedule_survey(ctx: HandlerContext, claim_id: int, region: str) -> dict[str
 
 
 def schedule_medical_exam(ctx: HandlerContext, customer_id: int, region: str) -> dict[str, Any]:
-    """Book the applicant's medical exam with the least-loaded examiner covering the region."""
+    """Book the applicant's medical exam with the least-loaded examiner covering the region; `examiner_name` is
+    the place the customer is told to go (the appointment notice quotes it)."""
     if ctx.session.get(CustomerRecord, customer_id) is None:
         raise LookupError(f"no customer {customer_id}")
     appointment, examiner, _ = _book(ctx, "examiner", region, "medical_exam", None)
-    return {"appointment_id": appointment.id, "examiner": examiner.username, **_times(appointment)}
+    local = appointment.starts_at.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
+    return {"appointment_id": appointment.id, "examiner": examiner.username, "examiner_name": examiner.name,
+            "local_time": local, **_times(appointment)}
 
 
 @dataclass(frozen=True)

@@ -28,8 +28,8 @@ from engine.validation import validate_files
 
 BPMN_DIR = Path(__file__).resolve().parents[2] / "bpmn"
 DIAGRAMS = ("sales.bpmn", "underwriting.bpmn")
-TABLES = ("product_suitability.dmn", "suitability_check.dmn", "underwriting_risk.dmn", "underwriting_limits.dmn",
-          "aml_screening.dmn", "cooling_off.dmn")
+TABLES = ("product_suitability.dmn", "suitability_check.dmn", "underwriting_risk.dmn", "underwriting_property.dmn",
+          "underwriting_limits.dmn", "aml_screening.dmn", "cooling_off.dmn")
 FORM_PREFIXES = ("sales_", "underwriting_")
 
 NS = {
@@ -308,13 +308,15 @@ def test_suitability_check_refuses_unrecommended_too_risky_or_too_expensive_prod
     assert result["suitability_reason"]
 
 
-UW_BASE = {"customer": {"customer_id": 1, "age": 40}, "smoker": False, "bmi": 22.0, "chronic_disease": False,
+UW_BASE = {"product_line": "medical", "customer": {"customer_id": 1, "age": 40}, "smoker": False, "bmi": 22.0,
+           "chronic_disease": False,
            "occupation_class": 1, "sum_insured": 100000, "fraud_history": {"prior_declines": 0, "prior_claims": 0}}
 
 
 @pytest.mark.parametrize(("change", "risk_class"), [
     ({}, "standard"),
-    ({"fraud_history": {"prior_declines": 2, "prior_claims": 0}}, "decline"),
+    # Two earlier declines are read by an underwriter, never a decline for ever (issue 12 item 9).
+    ({"fraud_history": {"prior_declines": 2, "prior_claims": 0}}, "refer"),
     ({"fraud_history": {"prior_declines": 1, "prior_claims": 0}}, "standard"),
     ({"customer": {"customer_id": 1, "age": 71}}, "decline"),
     ({"bmi": 40.0, "chronic_disease": True}, "decline"),
@@ -331,10 +333,11 @@ def test_underwriting_risk_classes_the_applicant(change: dict[str, Any], risk_cl
 
 
 def test_underwriting_limits_are_lower_for_investment_linked_products() -> None:
+    exam = {"exam_wait": "P14D", "exam_bookings": 2, "exam_postpone_months": 3}
     assert decide("underwriting_limits.dmn", {"product_code": "INV01"}) == {"auto_limit": 300000,
-                                                                             "senior_limit": 2000000}
+                                                                             "senior_limit": 2000000, **exam}
     assert decide("underwriting_limits.dmn", {"product_code": "MED01"}) == {"auto_limit": 500000,
-                                                                             "senior_limit": 2000000}
+                                                                             "senior_limit": 2000000, **exam}
 
 
 @pytest.mark.parametrize(("cash_today", "holder", "listed", "hit"), [

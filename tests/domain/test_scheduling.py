@@ -322,7 +322,8 @@ def test_a_medical_exam_goes_to_an_examiner_and_belongs_to_no_claim(domain) -> N
         assert (appointment.purpose, appointment.claim_id) == ("medical_exam", None)
         with pytest.raises(BpmnError) as caught:
             schedule_medical_exam(domain.ctx(session, key="4:exam"), customer.id, "beijing")
-    assert result == again == {"appointment_id": appointment.id, "examiner": "dr_li",
+    assert result == again == {"appointment_id": appointment.id, "examiner": "dr_li", "examiner_name": "Dr_Li",
+                               "local_time": f"{NEXT_MON:%Y-%m-%d} 08:00",
                                "starts_at": local(NEXT_MON, 8).isoformat(),
                                "ends_at": local(NEXT_MON, 8, 30).isoformat()}
     assert caught.value.code == "no_surveyor"

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from tasks.handlers.underwriting import price_quote, record_underwriting
+from tasks.handlers.underwriting import accepted_exclusion, price_quote, record_underwriting
 from tasks.idcard import check_digit
 from tasks.records import CustomerRecord, ProductRecord, RateRecord, UnderwritingOutcomeRecord
 
@@ -64,7 +64,7 @@ def test_the_premium_is_sum_insured_per_thousand_times_rate_times_loading(life) 
     result = quote(life, customer_id, sum_insured=300000, loading=1.25)
     # 300 × 2.3456 × 1.25 = 879.60
     assert result == {"available": True, "annual_premium": 879.6, "rate_per_thousand": 2.3456, "age": 36,
-                      "reason": None}
+                      "reason": None, "line": "life"}
 
 
 @pytest.mark.parametrize(("sum_insured", "loading", "premium"), [
@@ -110,7 +110,7 @@ def test_the_rate_comes_from_the_band_holding_the_age_on_today(life, born: date,
 def test_an_age_past_every_band_has_no_rate(life) -> None:
     result = quote(life, add_customer(life, date(1965, 11, 2)))  # 61 today
     assert result == {"available": False, "annual_premium": 0, "rate_per_thousand": 0, "age": 61,
-                      "reason": "no rate for age 61 and term 20 years"}
+                      "reason": "no rate for age 61 and term 20 years", "line": "life"}
 
 
 def test_a_term_without_rates_has_no_rate(life) -> None:
@@ -174,7 +174,25 @@ def test_recording_the_same_step_twice_keeps_one_row(life) -> None:
 
 def test_another_case_or_another_decision_is_another_row(life) -> None:
     customer_id = add_customer(life, date(1990, 5, 1))
-    record(life, customer_id, "refer")
+    record(life, customer_id, "postpone")
     record(life, customer_id, "decline")
     record(life, customer_id, "decline", instance_id=8)
-    assert [(r.instance_id, r.decision) for r in outcomes(life)] == [(7, "refer"), (7, "decline"), (8, "decline")]
+    assert [(r.instance_id, r.decision) for r in outcomes(life)] == [(7, "postpone"), (7, "decline"),
+                                                                      (8, "decline")]
+
+
+def test_a_decision_that_underwriting_cannot_end_in_is_a_fault_and_records_nothing(life) -> None:
+    customer_id = add_customer(life, date(1990, 5, 1))
+    with pytest.raises(ValueError, match="refer"):
+        record(life, customer_id, "refer")
+    assert outcomes(life) == []
+
+
+def test_an_acceptance_keeps_its_exclusion_for_the_policy(life) -> None:
+    customer_id = add_customer(life, date(1990, 5, 1))
+    with life.session_factory() as s, s.begin():
+        record_underwriting(life.ctx(s, instance_id=9, task_key="record"), customer_id, "LIFE20", "accept",
+                            "  Dangerous sports  ")
+    with life.session_factory() as s:
+        assert accepted_exclusion(s, 9, "LIFE20") == "Dangerous sports"
+        assert accepted_exclusion(s, 10, "LIFE20") is None

@@ -43,10 +43,12 @@ def test_labels_and_choices_follow_the_language() -> None:
 
 def test_posted_values_become_typed_task_data() -> None:
     schema = _schema("sales_application")
-    posted = MultiDict({"smoker": "false", "height_cm": "172.5", "weight_kg": "70", "chronic_disease": "true",
+    posted = MultiDict({"product_line": "medical", "smoker": "false", "height_cm": "172.5", "weight_kg": "70",
+                        "chronic_disease": "true",
                         "occupation_class": "2", "health_declaration": "  "})
     data = forms_render.to_data(schema, forms_render.raw_values(schema, posted))
-    assert data == {"smoker": False, "height_cm": 172.5, "weight_kg": 70, "chronic_disease": True,
+    assert data == {"product_line": "medical", "smoker": False, "height_cm": 172.5, "weight_kg": 70,
+                    "chronic_disease": True,
                     "occupation_class": 2}
 
 
