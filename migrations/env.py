@@ -3,6 +3,7 @@
 from alembic import context
 from sqlalchemy import create_engine
 
+import tasks.sales_records  # noqa: F401 — its tables are part of the domain metadata
 from engine.models import Base
 from tasks.records import DomainBase
 

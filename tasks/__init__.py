@@ -11,6 +11,7 @@ HANDLER_MODULES = (
     "tasks.handlers.claims",
     "tasks.handlers.scheduling",
     "tasks.handlers.payout",
+    "tasks.handlers.sales_controls",
     "tasks.handlers.termination",
     "tasks.handlers.notifications",
 )

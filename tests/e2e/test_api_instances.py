@@ -23,7 +23,7 @@ SALE = [
     ("application", {"smoker": False, "height_cm": 165, "weight_kg": 56, "chronic_disease": False,
                      "occupation_class": 1}),
     ("accept_terms", {"accepted": True}),
-    ("premium_payment", {"method": "transfer", "payer_name": "Sun Li 孙丽"}),
+    ("premium_payment", {"method": "transfer", "payer_name": "Sun Li 孙丽", "payer_account": "6222020200112233445"}),
 ]
 
 
