@@ -358,3 +358,22 @@ def test_cooling_off_lasts_fifteen_days_for_policies_longer_than_a_year(term_yea
     result = decide("cooling_off.dmn", {"term_years": term_years})
     assert result["cooling_off_days"] == days
     assert result["cancellation_fee"] == 50
+
+
+def test_the_cooling_off_table_cites_the_fifteen_day_minimum_counted_from_receipt() -> None:
+    text = (BPMN_DIR / "cooling_off.dmn").read_text(encoding="utf-8")
+    assert "不少于15日" in text and "receipt" in text
+
+
+@pytest.mark.parametrize(("method", "premium", "allowed"), [
+    ("cash", 491.40, True), ("cash", 1000, True), ("cash", 1000.01, False),
+    ("transfer", 50_000, True), ("card", 2_000, True),
+])
+def test_an_agent_takes_at_most_1000_in_cash_for_a_contract_and_large_cash_is_reported_at_50000(
+        method: str, premium: float, allowed: bool) -> None:
+    result = decide("cash_limits.dmn", {"method": method, "annual_premium": premium})
+    assert result["cash_allowed"] is allowed
+    assert bool(result["cash_refusal"]) is not allowed
+    assert (result["cash_cap"], result["large_cash_threshold"]) == (1000, 50000)
+    text = (BPMN_DIR / "cash_limits.dmn").read_text(encoding="utf-8")
+    assert "《金融机构大额交易和可疑交易报告管理办法》" in text and "1,000 CNY per contract" in text
