@@ -22,7 +22,9 @@ import pytest
 from sqlalchemy import select
 
 from engine.errors import ForbiddenError, InvalidInputError
+from tasks.gateway_ledger import LedgerEntry
 from tasks.notices import render_notice
+from tasks.payment_ledger import reconcile
 from tasks.records import NotificationRecord, PolicyRecord, PremiumPaymentRecord
 from tasks.sales_records import LargeCashReportRecord, PremiumRefundRecord, SuspiciousTransactionReportRecord
 from tests.bpmn.conftest import Insurer
@@ -154,6 +156,14 @@ def test_a_declined_premium_refund_goes_to_finance_who_retries_it_to_the_same_ac
     assert {insurer.cipher.decrypt(r.payee_account_enc) for r in refunds} == {PAYER_ACCOUNT}
     assert premium_of(insurer, sale).status == "refunded"
     assert notifications(insurer) == ["sale_not_concluded"]
+    # the payments reconciliation knows premium refunds: both attempts agree with the gateway's books
+    gateway = insurer.gateway
+    booked = [LedgerEntry(key, "accepted", amount, purpose, "") for key, (amount, purpose) in gateway.paid.items()]
+    booked += [LedgerEntry(key, "declined", amount, "", "") for key, (amount, _why) in gateway.declined.items()]
+    with insurer.rt.session_factory() as session:
+        lines = reconcile(session, booked, insurer.clock(), "premium:")
+    assert [(line.gateway_outcome, line.recorded_status, line.problem) for line in lines] == [
+        ("declined", "failed", None), ("accepted", "accepted", None)]
     assert_replays(insurer, sale)
 
 
