@@ -30,7 +30,7 @@ from tests.conftest import TestClock
 BPMN = Path(__file__).resolve().parents[2] / "bpmn"
 STAFF = {
     "agent": ["agent"], "agent2": ["agent"], "compliance": ["compliance"], "compliance2": ["compliance"],
-    "uw": ["underwriter"],
+    "agent.compliance": ["agent", "compliance"], "uw": ["underwriter"],
     "uw2": ["underwriter"], "senior": ["senior_underwriter", "underwriter"], "clerk": ["claims_clerk"],
     "adjuster": ["adjuster"], "manager": ["claims_manager", "adjuster"], "manager2": ["claims_manager"],
     "siu": ["siu"], "finance": ["finance"], "finance2": ["finance"], "auditor": ["auditor"],

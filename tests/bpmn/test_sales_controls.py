@@ -260,6 +260,28 @@ def test_when_the_second_officer_disagrees_the_case_goes_back_to_the_first_revie
     assert_replays(insurer, sale)
 
 
+def test_whoever_took_the_customers_acknowledgement_may_not_approve_or_countersign_the_sale(
+        insurer: Insurer) -> None:
+    sale = start_sale(insurer)
+    insurer.complete(sale, "needs_analysis", "agent", needs(income=1_200))
+    insurer.complete(sale, "present_quote", "agent", quote())
+    # an agent who also holds the compliance role takes the acknowledgement…
+    insurer.complete(sale, "customer_acknowledgement", "agent.compliance",
+                     {"acknowledged": True, "customer_statement": "My family pays."})
+
+    with pytest.raises(ForbiddenError):  # …and may not approve the sale they sold
+        insurer.complete(sale, "compliance_approval", "agent.compliance", {"approved": True, "comment": "fine"})
+    insurer.complete(sale, "compliance_approval", "compliance", {"approved": True, "comment": "Documented."})
+    with pytest.raises(ForbiddenError):  # nor countersign it
+        insurer.complete(sale, "compliance_countersign", "agent.compliance",
+                         {"countersigned": True, "countersign_comment": "ok"})
+    insurer.complete(sale, "compliance_countersign", "compliance2",
+                     {"countersigned": True, "countersign_comment": "Agreed."})
+
+    assert open_keys(insurer, sale) == ["application"]
+    assert_replays(insurer, sale)
+
+
 def test_an_unsuitable_sale_approved_by_one_officer_and_not_countersigned_is_refused(insurer: Insurer) -> None:
     sale = unsuitable_sale_at_compliance(insurer)
     insurer.complete(sale, "compliance_approval", "compliance", {"approved": True, "comment": "Family pays."})
