@@ -19,6 +19,11 @@ from .demo_story import leave_cases
 BPMN_DIR = Path(__file__).resolve().parent.parent / "bpmn"
 
 
+# Second people for the four-eyes steps that a colleague of the same role must take (a compliance
+# approval is countersigned, an AML review confirmed, by another compliance officer).
+SECOND_OFFICERS = (("compliance.2", "compliance"),)
+
+
 def demo_password(role: str) -> str:
     """The printed demo password of a role's demo user."""
     return f"{role}-demo"
@@ -34,6 +39,10 @@ def load_demo(app: App) -> dict[str, Any]:
             if uow.session.scalar(select(UserModel).where(UserModel.username == name)) is None:
                 add_user(uow.session, rt.settings, name, [role], demo_password(role), rt.clock())
                 created.append(name)
+        for username, role in SECOND_OFFICERS:
+            if uow.session.scalar(select(UserModel).where(UserModel.username == username)) is None:
+                add_user(uow.session, rt.settings, username, [role], demo_password(role), rt.clock())
+                created.append(username)
         for username, display, _regions in SURVEYORS:
             if uow.session.scalar(select(UserModel).where(UserModel.username == username)) is None:
                 add_user(uow.session, rt.settings, username, ["surveyor"], demo_password("surveyor"), rt.clock(),

@@ -114,7 +114,8 @@ def sell_policy(d: Driver) -> dict[str, Any]:
                                         "weight_kg": 56,
                                         "chronic_disease": False, "occupation_class": 1})
     d.do(sale, "accept_terms", "agent", {"accepted": True})
-    d.do(sale, "premium_payment", "agent", {"method": "transfer", "payer_name": STORY_CUSTOMER[0]})
+    d.do(sale, "premium_payment", "agent", {"method": "transfer", "payer_name": STORY_CUSTOMER[0],
+                                               "payer_account": "6222020200112233445"})
     policy = instances.show_instance(d.rt, sale, OPERATOR).data["policy"]
     d.say(f"  policy {policy['policy_number']} issued; cooling-off until {policy['cooling_off_end']}")
     return {"sale": sale, "policy": policy}

@@ -12,6 +12,7 @@ HANDLER_MODULES = (
     "tasks.handlers.claim_controls",
     "tasks.handlers.scheduling",
     "tasks.handlers.payout",
+    "tasks.handlers.sales_controls",
     "tasks.handlers.termination",
     "tasks.handlers.notifications",
 )

@@ -6,7 +6,7 @@ without, so that a diagram that leaves one out fails at the step that queues it 
 missing params) instead of sending a letter with a hole in it.
 
 The wording of each reason and every period the letter quotes come from the params, which the diagram
-takes from its decision tables (claim_denial.dmn): nothing here is a business rule.
+takes from its decision tables (claim_denial.dmn, cooling_off.dmn): nothing here is a business rule.
 """
 
 from __future__ import annotations
@@ -132,6 +132,59 @@ _NOT_PROCEEDING_ZH = """尊敬的客户：
 _NOT_PROCEEDING_EN = """Dear customer,
 Your application for {product_code} cannot proceed at present; no premium is taken for it. For questions, call our
 hotline."""
+_POLICY_ISSUED_ZH = """保险合同送达及犹豫期告知书
+
+保单号：{policy_number}
+
+尊敬的客户：
+您投保的 {product_code} 保险合同已于 {start_date} 承保生效。
+本公司已将电子保险合同（含保险条款、产品说明书）送达您本人，送达（签收）日期为 {receipt_date}。
+
+犹豫期：自您收到保险合同之日（{receipt_date}）起 {cooling_off_days} 日，至 {cooling_off_end} 止。
+犹豫期内您可以书面申请解除合同，本公司扣除不超过合同约定的工本费后退还您已交的全部保险费；
+退费仅退回至缴费账户或您本人名下的账户。
+犹豫期过后解除合同的，本公司退还保险单的现金价值，您可能因此遭受一定损失。
+
+如有疑问，请联系本公司客服热线；您也可以向国家金融监督管理总局投诉（热线 12378）。"""
+
+_POLICY_ISSUED_EN = """Notice of policy delivery and cooling-off period
+
+Policy number: {policy_number}
+
+Dear customer,
+Your {product_code} policy was issued and is in force from {start_date}. We delivered the electronic policy
+documents (the contract, its terms and the product description) to you; you received them on {receipt_date}.
+
+Cooling-off period: {cooling_off_days} days from the day you received the policy documents ({receipt_date}),
+ending on {cooling_off_end}. Within it you may cancel the policy in writing and we refund every premium you
+paid, less at most the fee the contract states; a refund goes only to the account the premium came from or to
+an account in your own name. A policy cancelled after the cooling-off period returns only its cash value, and
+you may lose money.
+
+If you have questions, call our customer hotline; you may also complain to the National Financial Regulatory
+Administration (hotline 12378)."""
+
+_SALE_NOT_CONCLUDED_ZH = """投保申请处理结果通知书
+
+尊敬的客户：
+很遗憾，本公司未能接受您对 {product_code} 的投保申请，保险合同未成立。
+
+您已交的保险费 {premium_amount} 元将按原缴费途径退还给您：转账或刷卡缴纳的，退回原缴费账户；
+现金缴纳的，请携本人身份证件到本公司柜面办理。如需您提供资料，本公司会另行与您联系。
+
+如有疑问，请联系本公司客服热线；您也可以向国家金融监督管理总局投诉（热线 12378）。"""
+
+_SALE_NOT_CONCLUDED_EN = """Notice about your application
+
+Dear customer,
+We regret that we cannot accept your application for {product_code}; no insurance contract has been made.
+
+The premium you paid, {premium_amount} CNY, is returned to you the way you paid it: a transfer or card payment
+goes back to the account it came from; a cash payment is returned at our counter on presentation of your ID. If
+we need anything from you, we will contact you.
+
+If you have questions, call our customer hotline; you may also complain to the National Financial Regulatory
+Administration (hotline 12378)."""
 
 NOTICES: dict[str, Notice] = {
     # Underwriting (underwriting.bpmn, sales.bpmn): the exam appointment, a postponement (not a decline), and an
@@ -153,6 +206,15 @@ NOTICES: dict[str, Notice] = {
                                 text={"zh": _CLAIM_NOT_MATCHED_ZH, "en": _CLAIM_NOT_MATCHED_EN}),
     "claim_payment_cancelled": Notice(required=("claim_number", "amount"),
                                       text={"zh": _CLAIM_PAYMENT_CANCELLED_ZH, "en": _CLAIM_PAYMENT_CANCELLED_EN}),
+    # Sent by issue_policy itself: the receipt date is the day the cooling-off period counts from.
+    "policy_issued": Notice(
+        required=("policy_number", "product_code", "start_date", "receipt_date", "cooling_off_days",
+                  "cooling_off_end"),
+        text={"zh": _POLICY_ISSUED_ZH, "en": _POLICY_ISSUED_EN}),
+    # A sale the insurer refuses after its review of the premium: never a word about the review (tipping-off).
+    "sale_not_concluded": Notice(
+        required=("product_code", "premium_amount"),
+        text={"zh": _SALE_NOT_CONCLUDED_ZH, "en": _SALE_NOT_CONCLUDED_EN}),
 }
 
 

@@ -18,9 +18,10 @@ from sqlalchemy.orm import Session
 
 from .gateway_ledger import LedgerEntry
 from .records import ClaimRecord, PaymentRecord, PolicyRecord
+from .sales_records import PremiumRefundRecord
 
 STALE_AFTER = timedelta(minutes=15)
-BUSINESS_KEY_PREFIXES = ("claim:", "policy:")
+BUSINESS_KEY_PREFIXES = ("claim:", "policy:", "premium:")
 _OUTCOME = {"accepted": "accepted", "failed": "declined"}
 
 
@@ -38,12 +39,15 @@ class LedgerLine:
 
 def reconcile(session: Session, booked: Iterable[LedgerEntry], now: datetime, prefix: str = "",
               stale_after: timedelta = STALE_AFTER) -> list[LedgerLine]:
-    """Match the gateway's bookings with the payments table, for keys starting with `prefix`."""
+    """Match the gateway's bookings with the payments table (and the refunds of premiums a sale did not
+    keep, `premium:` keys), for keys starting with `prefix`."""
     entries = {e.key: e for e in booked if e.key.startswith(prefix)}
-    query = select(PaymentRecord)
-    if prefix:
-        query = query.where(PaymentRecord.idempotency_key.startswith(prefix, autoescape=True))
-    payments = {p.idempotency_key: p for p in session.scalars(query)}
+    payments: dict[str, PaymentRecord | PremiumRefundRecord] = {}
+    for record in (PaymentRecord, PremiumRefundRecord):
+        query = select(record)
+        if prefix:
+            query = query.where(record.idempotency_key.startswith(prefix, autoescape=True))
+        payments.update((p.idempotency_key, p) for p in session.scalars(query))
     lines = []
     for key in sorted(entries.keys() | payments.keys()):
         entry, payment = entries.get(key), payments.get(key)
@@ -54,7 +58,7 @@ def reconcile(session: Session, booked: Iterable[LedgerEntry], now: datetime, pr
     return lines
 
 
-def _problem(entry: LedgerEntry | None, payment: PaymentRecord | None, now: datetime,
+def _problem(entry: LedgerEntry | None, payment: PaymentRecord | PremiumRefundRecord | None, now: datetime,
              stale_after: timedelta) -> str | None:
     if payment is None:
         return "accepted at the gateway, no payment in the database" if entry and entry.outcome == "accepted" else None

@@ -135,6 +135,8 @@ class PolicyRecord(DomainBase):
     start_date: Mapped[date] = mapped_column(Date)
     end_date: Mapped[date] = mapped_column(Date)
     cooling_off_end: Mapped[date | None] = mapped_column(Date)
+    # The day the holder received the policy documents: the cooling-off period counts from it.
+    documents_received_on: Mapped[date | None] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(20))  # in_force / terminated
     terminated_reason: Mapped[str | None] = mapped_column(String(40))
     terminated_on: Mapped[date | None] = mapped_column(Date)
@@ -225,7 +227,7 @@ class PaymentRecord(DomainBase):
 
 
 class PremiumPaymentRecord(DomainBase):
-    """Premium received, for AML screening (cash per payer per day)."""
+    """Premium received, for AML screening (cash per payer per day); held in suspense until cleared."""
 
     __tablename__ = "premium_payments"
     __table_args__ = (Index("ix_premium_payer_day", "payer_hash", "paid_on"),)
@@ -239,6 +241,9 @@ class PremiumPaymentRecord(DomainBase):
     method: Mapped[str] = mapped_column(String(20))  # cash / transfer / card
     paid_on: Mapped[date] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Not income until AML screening clears it (tasks/sales_records.py PREMIUM_STATUSES).
+    status: Mapped[str] = mapped_column(String(20), default="cleared", server_default="cleared")
+    payer_account_enc: Mapped[bytes | None] = mapped_column(LargeBinary)  # the account it came from
 
 
 class SurveyorRecord(DomainBase):

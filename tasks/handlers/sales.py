@@ -54,8 +54,10 @@ def add_years(day: date, years: int) -> date:
 
 
 def collect_premium(ctx: HandlerContext, customer_id: int, amount: float, method: str, payer_name: str,
-                    payer_id_number: str) -> dict:
-    """Record the premium received (once per step) and report the payer's cash today, identity and watch list."""
+                    payer_id_number: str, payer_account: str = "") -> dict:
+    """Record the premium received, in suspense until AML screening clears it (once per step), with the
+    account it came from (kept encrypted: a refund goes back there); report the payer's cash today,
+    identity and watch list."""
     if method not in PAYMENT_METHODS:
         raise ValueError(f"payment method must be one of {', '.join(PAYMENT_METHODS)}, not {method!r}")
     paid = money(amount)
@@ -73,7 +75,8 @@ def collect_premium(ctx: HandlerContext, customer_id: int, amount: float, method
         payment = PremiumPaymentRecord(
             idempotency_key=ctx.idempotency_key, holder_id=holder.id, payer_hash=payer_hash,
             payer_name=payer_name or holder.name, amount=paid, method=method, paid_on=business_date(ctx),
-            created_at=ctx.now(),
+            created_at=ctx.now(), status="suspense",
+            payer_account_enc=cipher.encrypt(account) if (account := (payer_account or "").strip()) else None,
         )
         ctx.session.add(payment)
         ctx.session.flush()
@@ -89,6 +92,7 @@ def collect_premium(ctx: HandlerContext, customer_id: int, amount: float, method
         "cash_today": as_float(money(cash_today)),
         "payer_is_holder": payment.payer_hash == holder.id_number_hash,
         "payer_watch_listed": on_watch_list(ctx.session, payment.payer_hash, payment.payer_name),
+        "status": payment.status,
     }
 
 
@@ -101,6 +105,7 @@ def _issued(policy: PolicyRecord) -> dict:
         "policy_number": policy.number,
         "start_date": policy.start_date.isoformat(),
         "end_date": policy.end_date.isoformat(),
+        "receipt_date": (policy.documents_received_on or policy.start_date).isoformat(),
         "cooling_off_end": last_day.isoformat(),
         "cooling_off_until": until.isoformat(),
         "business_key": policy.number,
@@ -109,7 +114,9 @@ def _issued(policy: PolicyRecord) -> dict:
 
 def issue_policy(ctx: HandlerContext, customer_id: int, product_code: str, sum_insured: float, term_years: int,
                  annual_premium: float, loading: float, cooling_off_days: int) -> dict:
-    """Put a policy in force for the customer (once per case and product) with its number and cooling-off end."""
+    """Put a policy in force for the customer (once per case and product) with its number, deliver its
+    documents (the electronic policy, sent at issue: the day of sending is the holder's receipt date),
+    count the cooling-off period from that receipt date, and send the policy-issued notice that states it."""
     existing = ctx.session.scalar(
         select(PolicyRecord).where(PolicyRecord.instance_id == ctx.instance_id,
                                    PolicyRecord.product_code == product_code)
@@ -125,12 +132,14 @@ def issue_policy(ctx: HandlerContext, customer_id: int, product_code: str, sum_i
     insured, premium = money(sum_insured), money(annual_premium)
     now = ctx.now()
     start = business_date(ctx)
+    received = start  # the electronic policy reaches the holder the day it is issued
     policy = PolicyRecord(
         # A placeholder until the row's id, unique under concurrent issues, gives the sequence number.
         number=f"~{uuid.uuid4().hex[:20]}", product_code=product_code, holder_id=customer.id,
         insured_id=customer.id, beneficiary_ids=[], sum_insured=insured, remaining_sum_insured=insured,
         annual_premium=premium, loading=Decimal(str(loading)), term_years=term, start_date=start,
-        end_date=add_years(start, term), cooling_off_end=start + timedelta(days=cooling_off), status="in_force",
+        end_date=add_years(start, term), documents_received_on=received,
+        cooling_off_end=received + timedelta(days=cooling_off), status="in_force",
         premiums_paid=premium, issued_at=now, instance_id=ctx.instance_id,
         exclusions=accepted_exclusion(ctx.session, ctx.instance_id, product_code),
     )
@@ -138,7 +147,14 @@ def issue_policy(ctx: HandlerContext, customer_id: int, product_code: str, sum_i
     ctx.session.flush()
     policy.number = policy_number(start.year, policy.id)
     ctx.session.flush()
-    return _issued(policy)
+    issued = _issued(policy)
+    # A written notice (tasks/notices.py): the receipt date and the cooling-off period counted from it.
+    queue_notification(ctx.session, ctx.idempotency_key, policy.holder_id, "policy_issued", {
+        "policy_number": policy.number, "product_code": product_code, "start_date": issued["start_date"],
+        "receipt_date": issued["receipt_date"], "cooling_off_days": cooling_off,
+        "cooling_off_end": issued["cooling_off_end"],
+    }, now, "letter")
+    return issued
 
 
 def confirm_policy(ctx: HandlerContext, policy_id: int) -> dict:

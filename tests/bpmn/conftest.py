@@ -29,7 +29,8 @@ from tests.conftest import TestClock
 
 BPMN = Path(__file__).resolve().parents[2] / "bpmn"
 STAFF = {
-    "agent": ["agent"], "agent2": ["agent"], "compliance": ["compliance"], "uw": ["underwriter"],
+    "agent": ["agent"], "agent2": ["agent"], "compliance": ["compliance"], "compliance2": ["compliance"],
+    "agent.compliance": ["agent", "compliance"], "uw": ["underwriter"],
     "uw2": ["underwriter"], "senior": ["senior_underwriter", "underwriter"], "clerk": ["claims_clerk"],
     "adjuster": ["adjuster"], "manager": ["claims_manager", "adjuster"], "manager2": ["claims_manager"],
     "director": ["claims_director"], "director.acting": ["claims_director", "claims_manager"],

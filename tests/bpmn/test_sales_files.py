@@ -29,7 +29,7 @@ from engine.validation import validate_files
 BPMN_DIR = Path(__file__).resolve().parents[2] / "bpmn"
 DIAGRAMS = ("sales.bpmn", "underwriting.bpmn")
 TABLES = ("product_suitability.dmn", "suitability_check.dmn", "underwriting_risk.dmn", "underwriting_property.dmn",
-          "underwriting_limits.dmn", "aml_screening.dmn", "cooling_off.dmn")
+          "underwriting_limits.dmn", "aml_screening.dmn", "cooling_off.dmn", "cash_limits.dmn")
 FORM_PREFIXES = ("sales_", "underwriting_")
 
 NS = {
@@ -154,7 +154,8 @@ def decide(table: str, data: dict[str, Any]) -> dict[str, Any]:
 def test_readme_lists_the_operators_these_diagrams_call() -> None:
     operators = readme_operators()
     assert operators["register_customer"] == ["name", "id_number", "birth_date", "phone", "region"]
-    assert operators["collect_premium"] == ["customer_id", "amount", "method", "payer_name", "payer_id_number"]
+    assert operators["collect_premium"] == ["customer_id", "amount", "method", "payer_name", "payer_id_number",
+                                            "[payer_account]"]
 
 
 def test_own_files_validate_without_a_problem_against_the_readme_operators() -> None:
@@ -360,3 +361,22 @@ def test_cooling_off_lasts_fifteen_days_for_policies_longer_than_a_year(term_yea
     result = decide("cooling_off.dmn", {"term_years": term_years})
     assert result["cooling_off_days"] == days
     assert result["cancellation_fee"] == 50
+
+
+def test_the_cooling_off_table_cites_the_fifteen_day_minimum_counted_from_receipt() -> None:
+    text = (BPMN_DIR / "cooling_off.dmn").read_text(encoding="utf-8")
+    assert "不少于15日" in text and "receipt" in text
+
+
+@pytest.mark.parametrize(("method", "premium", "allowed"), [
+    ("cash", 491.40, True), ("cash", 1000, True), ("cash", 1000.01, False),
+    ("transfer", 50_000, True), ("card", 2_000, True),
+])
+def test_an_agent_takes_at_most_1000_in_cash_for_a_contract_and_large_cash_is_reported_at_50000(
+        method: str, premium: float, allowed: bool) -> None:
+    result = decide("cash_limits.dmn", {"method": method, "annual_premium": premium})
+    assert result["cash_allowed"] is allowed
+    assert bool(result["cash_refusal"]) is not allowed
+    assert (result["cash_cap"], result["large_cash_threshold"]) == (1000, 50000)
+    text = (BPMN_DIR / "cash_limits.dmn").read_text(encoding="utf-8")
+    assert "《金融机构大额交易和可疑交易报告管理办法》" in text and "1,000 CNY per contract" in text

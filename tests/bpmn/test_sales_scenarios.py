@@ -73,9 +73,16 @@ def application(height_cm: float = 175, weight_kg: float = 70, chronic_disease: 
             "health_declaration": "No illnesses, no medication."}
 
 
-def payment(method: str = "transfer", payer_name: str = APPLICANT, payer_id_number: str = "") -> dict[str, Any]:
-    """The premium payment form (no payer ID number: the policyholder pays)."""
+PAYER_ACCOUNT = "6222020200998877665"  # the account a transfer or card premium comes from
+
+
+def payment(method: str = "transfer", payer_name: str = APPLICANT, payer_id_number: str = "",
+            payer_account: str = PAYER_ACCOUNT) -> dict[str, Any]:
+    """The premium payment form (no payer ID number: the policyholder pays; a transfer or card names the
+    account the money comes from, where a refund goes back)."""
     data = {"method": method, "payer_name": payer_name}
+    if method != "cash" and payer_account:
+        data["payer_account"] = payer_account
     return {**data, "payer_id_number": payer_id_number} if payer_id_number else data
 
 
@@ -195,7 +202,9 @@ def test_suitable_product_goes_straight_to_application_and_policy_without_compli
 
     assert tasks_opened(insurer, sale) == ["customer_registration", "needs_analysis", "present_quote",
                                            "application", "accept_terms", "premium_payment"]
-    assert handlers_run(insurer, sale)[-2:] == ["svc_collect_premium", "svc_issue_policy"]
+    # the premium is held in suspense, screened, and cleared as income before the policy is issued
+    assert handlers_run(insurer, sale)[-4:] == ["svc_collect_premium", "svc_report_large_cash", "svc_clear_premium",
+                                                "svc_issue_policy"]
     policy = insurer.data(sale)["policy"]
     assert valid_policy_number(policy["policy_number"])
     assert business_key(insurer, sale) == policy["policy_number"]
@@ -205,7 +214,8 @@ def test_suitable_product_goes_straight_to_application_and_policy_without_compli
         Decimal("491.40"), Decimal("200000.00"), Decimal("1.000"))
     assert record.cooling_off_end == date(2026, 11, 17)  # 15 days (cooling_off.dmn, term > 1 year)
     [paid] = rows(insurer, PremiumPaymentRecord)
-    assert (paid.amount, paid.method, paid.holder_id) == (Decimal("491.40"), "transfer", record.holder_id)
+    assert (paid.amount, paid.method, paid.holder_id, paid.status) == (
+        Decimal("491.40"), "transfer", record.holder_id, "cleared")
     assert insurer.data(sale)["aml_hit"] is False
     assert_replays(insurer, sale)
 
@@ -230,9 +240,14 @@ def test_unsuitable_product_approved_by_compliance_goes_on_to_application(insure
 
     insurer.complete(sale, "compliance_approval", "compliance",
                      {"approved": True, "comment": "Family support is documented."})
+    # four eyes (issue 12, item 16): a second compliance officer countersigns the approval
+    assert open_keys(insurer, sale) == ["compliance_countersign"]
+    insurer.complete(sale, "compliance_countersign", "compliance2",
+                     {"countersigned": True, "countersign_comment": "Agreed."})
 
     assert open_keys(insurer, sale) == ["application"]
-    assert tasks_opened(insurer, sale)[3:] == ["customer_acknowledgement", "compliance_approval", "application"]
+    assert tasks_opened(insurer, sale)[3:] == ["customer_acknowledgement", "compliance_approval",
+                                               "compliance_countersign", "application"]
     assert insurer.data(sale)["suitable"] is False
     assert notifications(insurer) == []
     assert_replays(insurer, sale)
@@ -351,10 +366,13 @@ def test_aml_hit_cleared_by_compliance_goes_on_to_issue_the_policy(insurer: Insu
     sale = sale_at_aml_review(insurer, trigger)
     assert rows(insurer, PolicyRecord, PolicyRecord.instance_id == sale) == []  # nothing issued before the review
 
-    status = insurer.complete(sale, "aml_review", "compliance", {"cleared": True, "comment": "Source of funds shown."})
+    insurer.complete(sale, "aml_review", "compliance", {"cleared": True, "comment": "Source of funds shown."})
+    assert rows(insurer, PolicyRecord, PolicyRecord.instance_id == sale) == []  # one officer alone cannot clear it
+    status = insurer.complete(sale, "aml_approval", "compliance2",
+                              {"aml_confirmed": True, "aml_approval_comment": "Agreed."})
 
     assert status == "waiting"
-    assert tasks_opened(insurer, sale)[-2:] == ["premium_payment", "aml_review"]
+    assert tasks_opened(insurer, sale)[-3:] == ["premium_payment", "aml_review", "aml_approval"]
     assert handlers_run(insurer, sale)[-1] == "svc_issue_policy"
     [policy] = rows(insurer, PolicyRecord, PolicyRecord.instance_id == sale)
     assert (policy.number, policy.status) == (insurer.data(sale)["policy"]["policy_number"], "in_force")
@@ -362,14 +380,20 @@ def test_aml_hit_cleared_by_compliance_goes_on_to_issue_the_policy(insurer: Insu
 
 
 def test_aml_review_refusal_ends_the_sale_without_a_policy(insurer: Insurer) -> None:
-    sale = sale_at_aml_review(insurer, "watch_listed_payer")
+    # Issue 12, item 4: a refusal is confirmed by a second officer, reported, and the premium refunded;
+    # the customer's notice says nothing about the review (tipping-off). More in test_sales_controls.py.
+    sale = sale_at_aml_review(insurer, "third_party_payer")
 
-    status = insurer.complete(sale, "aml_review", "compliance", {"cleared": False, "comment": "Sanctioned payer."})
+    insurer.complete(sale, "aml_review", "compliance", {"cleared": False, "comment": "Unexplained third party."})
+    insurer.complete(sale, "aml_approval", "compliance2", {"aml_confirmed": True, "aml_approval_comment": "Agreed."})
+    status = insurer.complete(sale, "file_str", "compliance", {"str_grounds": "Third party pays, no relation shown."})
 
     assert status == "completed"
-    assert last_events(insurer, sale, 3) == [("task_completed", "aml_review"),
-                                             ("handler_executed", "svc_notify_aml"), ("instance_completed", None)]
-    assert notifications(insurer) == ["sale_refused_aml"]
+    assert last_events(insurer, sale, 6) == [
+        ("task_completed", "file_str"), ("handler_executed", "svc_file_str"),
+        ("effect_intended", "svc_refund_premium"), ("effect_settled", "svc_refund_premium"),
+        ("handler_executed", "svc_notify_aml"), ("instance_completed", None)]
+    assert notifications(insurer) == ["sale_not_concluded"]
     assert rows(insurer, PolicyRecord, PolicyRecord.instance_id == sale) == []
     assert_replays(insurer, sale)
 
@@ -402,7 +426,7 @@ def test_cancellation_in_cooling_off_refunds_premium_minus_fee_once_and_terminat
     [policy] = rows(insurer, PolicyRecord, PolicyRecord.instance_id == sale)
     assert (policy.status, policy.terminated_reason, policy.terminated_on) == (
         "terminated", "cooling_off_cancellation", date(2026, 11, 5))
-    assert notifications(insurer) == ["policy_terminated"]
+    assert notifications(insurer) == ["policy_issued", "policy_terminated"]
 
     with pytest.raises(ConflictError):  # a second cancellation finds nothing waiting: no second refund
         insurer.message(sale, "cancel_policy", request)
@@ -427,7 +451,7 @@ def test_cooling_off_timer_confirms_the_policy_without_refund(insurer: Insurer) 
                                              ("handler_executed", "svc_confirm_policy"), ("instance_completed", None)]
     [policy] = rows(insurer, PolicyRecord, PolicyRecord.instance_id == sale)
     assert (policy.status, policy.terminated_reason) == ("in_force", None)
-    assert notifications(insurer) == ["policy_confirmed"]
+    assert notifications(insurer) == ["policy_issued", "policy_confirmed"]
     assert rows(insurer, PaymentRecord) == [] and insurer.gateway.paid == {}
     assert_replays(insurer, sale)
 

@@ -37,10 +37,11 @@ def outbox(domain) -> list[NotificationRecord]:
 
 def test_a_notification_is_queued_for_the_customer_with_its_template_and_params(domain) -> None:
     customer_id = add_customer(domain)
-    result = notify(domain, customer_id, "policy_issued", {"policy_number": "P26000000015", "premium": 879.6})
+    # (an SMS template; "policy_issued" is a written notice with params of its own, tasks/notices.py)
+    result = notify(domain, customer_id, "premium_due", {"policy_number": "P26000000015", "premium": 879.6})
     (note,) = outbox(domain)
     assert result == {"notification_id": note.id}
-    assert (note.customer_id, note.template, note.channel) == (customer_id, "policy_issued", "sms")
+    assert (note.customer_id, note.template, note.channel) == (customer_id, "premium_due", "sms")
     assert note.params == {"policy_number": "P26000000015", "premium": 879.6}
     assert note.created_at == domain.clock.now
     assert note.sent_at is None

@@ -81,6 +81,19 @@ def test_the_holder_paying_by_transfer_is_recorded_with_no_cash_today(domain) ->
         assert payment.holder_id == holder
 
 
+def test_a_premium_is_held_in_suspense_with_the_account_it_came_from_kept_encrypted(domain) -> None:
+    holder = add_customer(domain)
+    with domain.session_factory() as s, s.begin():
+        result = collect_premium(domain.ctx(s, key="1:collect"), holder, 879.6, "transfer", "", "",
+                                 "6222020200998877665")
+    assert result["status"] == "suspense"  # not income until AML screening clears it
+    with domain.session_factory() as s:
+        payment = s.get(PremiumPaymentRecord, result["payment_id"])
+        assert payment.status == "suspense"
+        assert domain.services.cipher.decrypt(payment.payer_account_enc) == "6222020200998877665"
+        assert b"6222020200998877665" not in s.execute(text("SELECT payer_account_enc FROM premium_payments")).scalar()
+
+
 def test_collecting_twice_in_the_same_step_records_one_payment(domain) -> None:
     holder = add_customer(domain)
     first = pay(domain, holder, 30000)
@@ -222,6 +235,21 @@ def test_issuing_puts_a_policy_in_force_with_its_dates_and_cooling_off_deadline(
         assert policy.issued_at == domain.clock.now
 
 
+def test_issuing_delivers_the_documents_and_sends_the_policy_issued_notice_once(domain) -> None:
+    add_product(domain)
+    holder = add_customer(domain)
+    result = issue(domain, holder)
+    assert issue(domain, holder) == result
+    assert result["receipt_date"] == "2026-11-02"  # the electronic policy reaches the holder at issue
+    with domain.session_factory() as s:
+        assert s.get(PolicyRecord, result["policy_id"]).documents_received_on == date(2026, 11, 2)
+        (note,) = s.scalars(select(NotificationRecord)).all()
+    assert (note.template, note.channel, note.customer_id) == ("policy_issued", "letter", holder)
+    assert note.params == {"policy_number": result["policy_number"], "product_code": "LIFE20",
+                           "start_date": "2026-11-02", "receipt_date": "2026-11-02", "cooling_off_days": 15,
+                           "cooling_off_end": "2026-11-17"}
+
+
 def test_issuing_twice_in_the_same_case_returns_the_same_policy(domain) -> None:
     add_product(domain)
     holder = add_customer(domain)
@@ -273,7 +301,7 @@ def test_confirming_tells_the_holder_once(domain) -> None:
     assert confirm(domain, issued["policy_id"]) == {"confirmed": True}
     assert confirm(domain, issued["policy_id"]) == {"confirmed": True}
     with domain.session_factory() as s:
-        (note,) = s.scalars(select(NotificationRecord)).all()
+        (note,) = s.scalars(select(NotificationRecord).where(NotificationRecord.template == "policy_confirmed")).all()
         policy = s.get(PolicyRecord, issued["policy_id"])
         assert policy.status == "in_force"
     assert (note.template, note.customer_id) == ("policy_confirmed", holder)
@@ -286,5 +314,5 @@ def test_a_cancelled_policy_is_not_confirmed_and_nobody_is_told(domain) -> None:
     with domain.session_factory() as s, s.begin():
         s.get(PolicyRecord, issued["policy_id"]).status = "terminated"
     assert confirm(domain, issued["policy_id"]) == {"confirmed": False}
-    with domain.session_factory() as s:
-        assert s.scalar(select(func.count()).select_from(NotificationRecord)) == 0
+    with domain.session_factory() as s:  # only the policy-issued notice of the issue
+        assert s.scalars(select(NotificationRecord.template)).all() == ["policy_issued"]

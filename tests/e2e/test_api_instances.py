@@ -24,7 +24,7 @@ SALE = [
                      "chronic_disease": False,
                      "occupation_class": 1}),
     ("accept_terms", {"accepted": True}),
-    ("premium_payment", {"method": "transfer", "payer_name": "Sun Li 孙丽"}),
+    ("premium_payment", {"method": "transfer", "payer_name": "Sun Li 孙丽", "payer_account": "6222020200112233445"}),
 ]
 
 
