@@ -12,6 +12,7 @@ HANDLER_MODULES = (
     "tasks.handlers.scheduling",
     "tasks.handlers.payout",
     "tasks.handlers.termination",
+    "tasks.handlers.termination_controls",
     "tasks.handlers.notifications",
 )
 

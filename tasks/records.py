@@ -223,7 +223,7 @@ class PaymentRecord(DomainBase):
 
 
 class PremiumPaymentRecord(DomainBase):
-    """Premium received, for AML screening (cash per payer per day)."""
+    """Premium received, for AML screening (cash per payer per day) and refunds to the originating account."""
 
     __tablename__ = "premium_payments"
     __table_args__ = (Index("ix_premium_payer_day", "payer_hash", "paid_on"),)
@@ -237,6 +237,10 @@ class PremiumPaymentRecord(DomainBase):
     method: Mapped[str] = mapped_column(String(20))  # cash / transfer / card
     paid_on: Mapped[date] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # The account the premium came from (none for cash) — where a refund may go back to — and the sale's case.
+    payer_account_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    payer_account_hash: Mapped[str | None] = mapped_column(String(64))
+    instance_id: Mapped[int | None] = mapped_column(Integer, index=True)
 
 
 class SurveyorRecord(DomainBase):

@@ -355,5 +355,4 @@ def test_aml_screening_hits_large_cash_third_party_payers_and_the_watch_list(
 @pytest.mark.parametrize(("term_years", "days"), [(1, 0), (2, 15), (30, 15)])
 def test_cooling_off_lasts_fifteen_days_for_policies_longer_than_a_year(term_years: int, days: int) -> None:
     result = decide("cooling_off.dmn", {"term_years": term_years})
-    assert result["cooling_off_days"] == days
-    assert result["cancellation_fee"] == 50
+    assert result == {"cooling_off_days": days}  # the cancellation fee lives in refund_rules.dmn only
