@@ -3,9 +3,9 @@
 from alembic import context
 from sqlalchemy import create_engine
 
+import tasks.refund_accounts  # noqa: F401  (its tables are part of the domain metadata)
 from engine.models import Base
 from tasks.records import DomainBase
-import tasks.refund_accounts  # noqa: F401  (its tables are part of the domain metadata)
 
 config = context.config
 target_metadata = [Base.metadata, DomainBase.metadata]

@@ -9,13 +9,14 @@ import hmac
 import secrets
 from typing import Any
 
+from sqlalchemy import select
+
 from engine.registry import HandlerContext
 
 from ..common import money, services
 from ..records import CustomerRecord, NotificationRecord, PolicyRecord
 from ..refund_accounts import refund_account
 from ..timeline import queue_notification
-from sqlalchemy import select
 
 CODE_DIGITS = 6
 
@@ -39,9 +40,11 @@ def send_termination_quote(ctx: HandlerContext, policy_id: int, request_type: st
     if holder is None or holder.phone_enc is None:
         raise LookupError(f"the holder of policy {policy.number} has no registered phone to confirm by")
     cipher = services(ctx).cipher
-    sent = ctx.session.scalar(select(NotificationRecord).where(NotificationRecord.idempotency_key == ctx.idempotency_key))
+    sent = ctx.session.scalar(select(NotificationRecord)
+                              .where(NotificationRecord.idempotency_key == ctx.idempotency_key))
     # A retried step sends nothing new: the code already texted stays the one to give back.
-    code = sent.params["one_time_code"] if sent is not None else f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
+    code = (sent.params["one_time_code"] if sent is not None
+            else f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}")
     basis = ("premiums_paid_minus_fee" if in_cooling_off else "surrender_value")
     params = {"policy_number": policy.number, "request_type": request_type, "refund": float(money(refund_amount)),
               "premiums_paid": float(money(premiums_paid)), "policy_year": int(policy_year), "basis": basis,

@@ -154,7 +154,8 @@ def decide(table: str, data: dict[str, Any]) -> dict[str, Any]:
 def test_readme_lists_the_operators_these_diagrams_call() -> None:
     operators = readme_operators()
     assert operators["register_customer"] == ["name", "id_number", "birth_date", "phone", "region"]
-    assert operators["collect_premium"] == ["customer_id", "amount", "method", "payer_name", "payer_id_number"]
+    assert operators["collect_premium"] == ["customer_id", "amount", "method", "payer_name", "payer_id_number",
+                                             "[payer_account]"]
 
 
 def test_own_files_validate_without_a_problem_against_the_readme_operators() -> None:
