@@ -110,8 +110,10 @@ def test_showing_an_unknown_instance_is_404(callers: dict[str, Caller]) -> None:
     assert error(callers["auditor"].get("/api/instances/99999"), 404)["code"] == "not_found"
 
 
-def test_a_sale_through_the_api_then_a_cooling_off_cancellation_message_ends_it(shared_site: Site,
-                                                                                 callers: dict[str, Caller]) -> None:
+def test_a_cooling_off_cancellation_message_over_the_api_pays_nothing_and_the_sale_waits_on(
+        shared_site: Site, callers: dict[str, Caller]) -> None:
+    """Issue 12, item 5, as it was reproduced: an agent delivers cancel_policy with an account of his choice.
+    The sale only reads its policy record; a cancellation is a request through policy_termination."""
     agent = callers["agent"]
     sale = ok(agent.post("/api/processes/sales/instances", json={"data": {}}), 201)["id"]
     for task_key, data in SALE:
@@ -119,11 +121,13 @@ def test_a_sale_through_the_api_then_a_cooling_off_cancellation_message_ends_it(
     issued = ok(agent.get(f"/api/instances/{sale}"))
     assert issued["status"] != "completed" and issued["data"]["policy"]["policy_number"]
     today = datetime.now(BUSINESS_TZ).date().isoformat()
-    cancelled = ok(agent.post(f"/api/instances/{sale}/messages/cancel_policy",
-                              json={"request_date": today, "payee_account": "6222020200112233445"}))
-    assert cancelled["status"] == "completed" and cancelled["open_tasks"] == []
-    again = agent.post(f"/api/instances/{sale}/messages/cancel_policy", json={"request_date": today})
-    assert error(again, 409)["code"] == "conflict"
+    told = ok(agent.post(f"/api/instances/{sale}/messages/cancel_policy",
+                         json={"request_date": today, "payee_account": "6222020200112233445"}))
+    assert told["status"] == "waiting" and told["open_tasks"] == []
+    after = ok(agent.get(f"/api/instances/{sale}"))["data"]
+    assert after["standing"]["in_force"] is True and "refund_payment" not in after
+    again = ok(agent.post(f"/api/instances/{sale}/messages/cancel_policy", json={"request_date": today}))
+    assert again["status"] == "waiting"
 
 
 def test_a_message_nothing_waits_for_is_409(shared_site: Site, callers: dict[str, Caller]) -> None:
@@ -163,7 +167,8 @@ def test_a_message_by_correlation_reaches_the_one_case_it_picks(shared_site: Sit
 
     sent = ok(agent.post("/api/messages/cancel_policy", json={**body, "correlation": {"business_key": policy_number}}))
 
-    assert (sent["outcome"], sent["instance"]["id"], sent["instance"]["status"]) == ("delivered", sale, "completed")
+    # Delivered to the one sale; it reads its policy record, finds it in force and waits on.
+    assert (sent["outcome"], sent["instance"]["id"], sent["instance"]["status"]) == ("delivered", sale, "waiting")
 
 
 def test_a_message_nobody_catches_is_404_and_a_malformed_one_422(callers: dict[str, Caller]) -> None:
