@@ -199,6 +199,11 @@ def test_a_declined_refund_is_paid_to_another_verified_account_of_the_holder(ins
 # --- item 6: refunds go only to the holder -------------------------------------------------------------------
 
 def test_a_refund_to_an_account_not_in_the_holders_name_is_refused_and_the_holder_told(insurer: Insurer) -> None:
+    started = insurer.start("policy_termination", "agent")
+    no_account = {k: v for k, v in request_form(account=AGENT_ACCOUNT).items() if k != "payee_account"}
+    assert refused_form(insurer, started, "termination_request", "agent", no_account) == {
+        "payee_account": "is required"}
+
     case = request_termination(insurer, request_form(account=AGENT_ACCOUNT))
 
     assert insurer.status(case) == "completed"
