@@ -19,7 +19,7 @@ from engine.errors import ForbiddenError
 from engine.identity import add_user
 from insureflow.demo_data import demo_identity
 from tasks.records import CustomerRecord, NotificationRecord, PaymentRecord, PolicyRecord
-from tasks.refund_accounts import HolderAccountRecord
+from tasks.refund_accounts import HolderAccountRecord, StaffAccountRecord
 from tests.bpmn.conftest import Insurer
 from tests.bpmn.test_claims_scenarios import (
     assert_replays,
@@ -86,6 +86,13 @@ def holder_account(insurer: Insurer, customer: int, account: str = REFUND_ACCOUN
         session.add(HolderAccountRecord(customer_id=person.id, account_enc=insurer.cipher.encrypt(account),
                                         account_hash=insurer.cipher.lookup_hash(account), verified_by="counter",
                                         verified_at=insurer.clock()))
+
+
+def staff_account(insurer: Insurer, username: str, account: str) -> None:
+    """Register a bank account to a member of staff."""
+    with insurer.rt.session_factory() as session, session.begin():
+        session.add(StaffAccountRecord(username=username, account_enc=insurer.cipher.encrypt(account),
+                                       account_hash=insurer.cipher.lookup_hash(account), registered_at=insurer.clock()))
 
 
 # --- form data ----------------------------------------------------------------------------------
