@@ -13,6 +13,7 @@ from engine.models import InstanceModel, UserModel
 from engine.settings import DEFAULT_ROLES
 
 from .bootstrap import App
+from .demo_cancellation import seed_refund_accounts
 from .demo_data import SURVEYORS, seed_customers, seed_reference_data
 from .demo_story import leave_cases
 
@@ -50,6 +51,7 @@ def load_demo(app: App) -> dict[str, Any]:
                 created.append(username)
         seed_reference_data(uow.session, rt.clock())
         seed_customers(uow.session, rt.services.cipher, rt.clock())
+        seed_refund_accounts(uow.session, rt.services.cipher, rt.clock())
         uow.commit()
     files = {
         p.relative_to(BPMN_DIR).as_posix(): p.read_bytes()

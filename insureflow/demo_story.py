@@ -18,6 +18,7 @@ from engine.runtime import Runtime
 from tasks.idcard import check_digit
 from tasks.records import ClaimRecord, PolicyRecord
 
+from .demo_cancellation import STORY_PREMIUM_ACCOUNT, cancel_in_cooling_off
 from .demo_data import demo_identity
 
 Say = Callable[[str], None]
@@ -115,7 +116,7 @@ def sell_policy(d: Driver) -> dict[str, Any]:
                                         "chronic_disease": False, "occupation_class": 1})
     d.do(sale, "accept_terms", "agent", {"accepted": True})
     d.do(sale, "premium_payment", "agent", {"method": "transfer", "payer_name": STORY_CUSTOMER[0],
-                                               "payer_account": "6222020200112233445"})
+                                               "payer_account": STORY_PREMIUM_ACCOUNT})
     policy = instances.show_instance(d.rt, sale, OPERATOR).data["policy"]
     d.say(f"  policy {policy['policy_number']} issued; cooling-off until {policy['cooling_off_end']}")
     return {"sale": sale, "policy": policy}
@@ -148,15 +149,16 @@ def settle_claim(d: Driver, days_ago: int = 6) -> dict[str, Any]:
 
 
 def tell_story(rt: Runtime, say: Say) -> dict[str, Any]:
-    """Run the sale and the claim, then let the cooling-off period pass."""
+    """Run the sale, the claim and a cooling-off cancellation, then let the cooling-off period pass."""
     d = Driver(rt, say)
     sale = sell_policy(d)
     claim = settle_claim(d)
+    cancelled = cancel_in_cooling_off(d, sell_policy(d), _story_identity()["id_number"])
     d.say("COOLING-OFF — sixteen days later the worker confirms the policy")
     report = worker.tick(rt, rt.clock() + timedelta(days=16))
     d.tell(sale["sale"])
     return {"policy_number": sale["policy"]["policy_number"], "claim_number": claim["claim_number"],
-            "timers_fired": report.timers_fired}
+            "timers_fired": report.timers_fired, "cancelled_sale": cancelled["sale_status"]}
 
 
 def _claim_form(index: int, policy: str, claim_type: str, amount: float, days_ago: int, documents: list[str],

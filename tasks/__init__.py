@@ -14,6 +14,7 @@ HANDLER_MODULES = (
     "tasks.handlers.payout",
     "tasks.handlers.sales_controls",
     "tasks.handlers.termination",
+    "tasks.handlers.termination_controls",
     "tasks.handlers.notifications",
 )
 

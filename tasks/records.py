@@ -227,7 +227,8 @@ class PaymentRecord(DomainBase):
 
 
 class PremiumPaymentRecord(DomainBase):
-    """Premium received, for AML screening (cash per payer per day); held in suspense until cleared."""
+    """Premium received, for AML screening (cash per payer per day) and refunds to the originating account;
+    held in suspense until cleared."""
 
     __tablename__ = "premium_payments"
     __table_args__ = (Index("ix_premium_payer_day", "payer_hash", "paid_on"),)
@@ -243,7 +244,10 @@ class PremiumPaymentRecord(DomainBase):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     # Not income until AML screening clears it (tasks/sales_records.py PREMIUM_STATUSES).
     status: Mapped[str] = mapped_column(String(20), default="cleared", server_default="cleared")
-    payer_account_enc: Mapped[bytes | None] = mapped_column(LargeBinary)  # the account it came from
+    # The account the premium came from (none for cash) — where a refund may go back to — and the sale's case.
+    payer_account_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    payer_account_hash: Mapped[str | None] = mapped_column(String(64))
+    instance_id: Mapped[int | None] = mapped_column(Integer, index=True)
 
 
 class SurveyorRecord(DomainBase):

@@ -30,6 +30,7 @@ from engine.registry import BpmnError, Effect, EffectKind, HandlerContext
 from ..common import money, services
 from ..payment_gateway import GatewayAnswer
 from ..records import ClaimRecord, CustomerRecord, PaymentRecord, PolicyRecord
+from ..refund_accounts import refund_account
 from ..timeline import set_claim_status
 from .claims import watch_listed
 
@@ -74,8 +75,11 @@ def pay_claim(ctx: HandlerContext, claim_id: int, amount: float,
     return _result(payment, reconciled)
 
 
-def pay_refund(ctx: HandlerContext, policy_id: int, amount: float, payee_account: str) -> dict[str, Any] | Effect:
-    """Screen the payee, then pay a policy refund once per attempt — BPMN error `payment_failed` on failure."""
+def pay_refund(ctx: HandlerContext, policy_id: int, amount: float, payee_account: str = "",
+               refund_to: str = "") -> dict[str, Any] | Effect:
+    """Pay a policy refund once per attempt, only to an account it may go to (the premium's own account, or a
+    verified account in the holder's name, never a staff member's) — BPMN error `payment_failed` on a refused
+    account, a watch-list hit or a decline."""
     session = ctx.session
     policy = session.get(PolicyRecord, int(policy_id))
     if policy is None:
@@ -85,11 +89,17 @@ def pay_refund(ctx: HandlerContext, policy_id: int, amount: float, payee_account
             return {"payment_id": None, "gateway_ref": None, "status": "nothing_to_pay", "reconciled": False}
         value = _positive(amount)
         cipher = services(ctx).cipher
-        if watch_listed(session, cipher.lookup_hash(payee_account), session.get(CustomerRecord, policy.holder_id)):
+        # Whatever the diagram passes (an older version passed any account it was given), the account is checked.
+        target = refund_to or ("holder_account" if (payee_account or "").strip() else "premium_account")
+        found = refund_account(session, cipher, policy, target, payee_account)
+        if found.account is None:
+            raise BpmnError("payment_failed", f"refund account refused: {', '.join(found.reasons)}",
+                            {"reason": "account_refused", "reasons": list(found.reasons)})
+        if watch_listed(session, cipher.lookup_hash(found.account), session.get(CustomerRecord, policy.holder_id)):
             raise BpmnError("payment_failed", AML_HIT, {"reason": "aml_hit"})
         key = payment_key(session, "refund", f"policy:{policy.number}:{policy.uid[:12]}:refund",
                           policy_id=policy.id)
-        payment = _intent(ctx, key, "refund", policy.id, None, value, cipher.encrypt(payee_account))
+        payment = _intent(ctx, key, "refund", policy.id, None, value, cipher.encrypt(found.account))
         if payment.status == "pending":
             return Effect(PAYMENT.name, key)
     payment, reconciled = _outcome(ctx, key if ctx.outcome is None else ctx.outcome["key"])

@@ -56,8 +56,8 @@ def add_years(day: date, years: int) -> date:
 def collect_premium(ctx: HandlerContext, customer_id: int, amount: float, method: str, payer_name: str,
                     payer_id_number: str, payer_account: str = "") -> dict:
     """Record the premium received, in suspense until AML screening clears it (once per step), with the
-    account it came from (kept encrypted: a refund goes back there); report the payer's cash today,
-    identity and watch list."""
+    account it came from (kept encrypted, with its keyed hash: a refund goes back there); report the payer's
+    cash today, identity and watch list."""
     if method not in PAYMENT_METHODS:
         raise ValueError(f"payment method must be one of {', '.join(PAYMENT_METHODS)}, not {method!r}")
     paid = money(amount)
@@ -72,11 +72,13 @@ def collect_premium(ctx: HandlerContext, customer_id: int, amount: float, method
         # An empty payer ID number means the policyholder pays; only the payer's hash is kept.
         payer_id_number, payer_name = (payer_id_number or "").strip(), (payer_name or "").strip()
         payer_hash = cipher.lookup_hash(payer_id_number) if payer_id_number else holder.id_number_hash
+        account = "" if method == "cash" else (payer_account or "").strip()
         payment = PremiumPaymentRecord(
             idempotency_key=ctx.idempotency_key, holder_id=holder.id, payer_hash=payer_hash,
             payer_name=payer_name or holder.name, amount=paid, method=method, paid_on=business_date(ctx),
-            created_at=ctx.now(), status="suspense",
-            payer_account_enc=cipher.encrypt(account) if (account := (payer_account or "").strip()) else None,
+            created_at=ctx.now(), status="suspense", instance_id=ctx.instance_id,
+            payer_account_enc=cipher.encrypt(account) if account else None,
+            payer_account_hash=cipher.lookup_hash(account) if account else None,
         )
         ctx.session.add(payment)
         ctx.session.flush()

@@ -264,10 +264,11 @@ def test_approval_and_refund_limits() -> None:
         "approval_limit": 20000, "suggestion_tolerance": 100, "director_limit": 200000}
     assert decide("approval_limits.dmn", {"claim_type": "death"}) == {
         "approval_limit": 50000, "suggestion_tolerance": 100, "director_limit": 500000}
-    assert decide("refund_rules.dmn", {"request_type": "cancellation"}) == {
-        "cancellation_fee": 50, "refund_approval_limit": 20000}
-    assert decide("refund_rules.dmn", {"request_type": "surrender"}) == {
-        "cancellation_fee": 0, "refund_approval_limit": 20000}
+    # Every refund is approved by finance (no limit below which one person decides); the fee kept on a
+    # cooling-off cancellation is at most 10 CNY by regulation.
+    for request_type in ("cancellation", "surrender"):
+        assert decide("refund_rules.dmn", {"request_type": request_type}) == {
+            "cancellation_fee": 10, "reverify_above": 20000, "max_code_attempts": 3}
 
 
 # ---- diagrams --------------------------------------------------------------------------------------------
@@ -283,8 +284,9 @@ def test_every_flow_out_of_a_gateway_is_named(name: str) -> None:
 
 def test_every_user_task_has_a_form_that_exists_and_is_a_valid_schema() -> None:
     tasks = list(user_tasks())
-    assert len(tasks) == 17  # issue 12: + review_unmatched, confirm_fraud_denial, rescission_review,
-    # approve_payout_director, review_payout_screening
+    # claims 14 (issue 12: + review_unmatched, confirm_fraud_denial, rescission_review, approve_payout_director,
+    # review_payout_screening); termination 5: request, confirmation, re-verification, approval, failure
+    assert len(tasks) == 19
     for name, task in tasks:
         form = properties(task).get("formJsonSchemaFilename")
         assert form, f"{name}: {task.get('id')} names no form"

@@ -45,11 +45,11 @@ from tests.bpmn.test_termination_scenarios import (
     LIFE,
     LIFE_SURRENDER_VALUE,
     assert_terminated,
+    at_finance,
     decision,
     refund_at_approval,
     refund_declined,
     refunds,
-    request_form,
 )
 
 LEASE = 45  # seconds: EngineSettings.effect_grace_seconds
@@ -258,12 +258,12 @@ def test_an_answer_that_does_not_match_the_intent_is_an_incident_not_a_payment(i
 
 # --- refunds ------------------------------------------------------------------------------------
 
-def test_a_termination_request_killed_after_the_refund_pays_once(insurer: Insurer) -> None:
-    case = insurer.start("policy_termination", "agent")
+def test_a_small_refund_approval_killed_after_the_refund_pays_once(insurer: Insurer) -> None:
+    case = at_finance(insurer)  # every refund is approved by finance: the payment starts there
     with killed_after_the_bank_accepts(insurer.gateway):
-        insurer.complete(case, "termination_request", "agent", request_form())
+        insurer.complete(case, "approve_refund", "finance", decision(True))
 
-    recovered_by_the_worker(insurer, case, "termination_request", "svc_pay_refund")
+    recovered_by_the_worker(insurer, case, "approve_refund", "svc_pay_refund")
 
     assert paid_at_the_gateway(insurer.gateway) == [(refund_key(insurer, LIFE, 1), Decimal(str(LIFE_SURRENDER_VALUE)))]
     assert refunds(insurer, LIFE) == [(Decimal("4560.00"), "accepted")]

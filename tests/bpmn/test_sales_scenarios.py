@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from engine.errors import ConflictError, ForbiddenError, InvalidInputError
+from engine.errors import ForbiddenError, InvalidInputError
 from engine.identity import OPERATOR
 from engine.instances import show_instance
 from engine.models import HumanTaskModel
@@ -37,7 +37,6 @@ BIRTH = date(1990, 1, 1)  # 36 on the clock's first day (2026-11-02): age band 3
 PAYEE_ACCOUNT = "6222020200112233445"
 # MED01, age band 31–40, 5 years: 1.80 × 1.3 × 1.05 = 2.457 per thousand.
 MED01_PREMIUM = 491.40  # for 200,000
-CANCELLATION_FEE = 50  # cooling_off.dmn, terms longer than one year
 
 
 # --- form data of each step ---------------------------------------------------------------------
@@ -400,38 +399,26 @@ def test_aml_review_refusal_ends_the_sale_without_a_policy(insurer: Insurer) -> 
 
 # --- cooling-off --------------------------------------------------------------------------------
 
-def test_cancellation_in_cooling_off_refunds_premium_minus_fee_once_and_terminates(insurer: Insurer) -> None:
+def test_a_cancellation_message_in_cooling_off_refunds_nothing_and_the_sale_waits_on(insurer: Insurer) -> None:
+    """Issue 12, item 5: a cancellation is a request through policy_termination.bpmn (see
+    test_termination_controls.py); the message only makes the sale read its policy record."""
     sale = sale_at_terms(insurer)
     pay_premium(insurer, sale)
     insurer.wait(days=3)
     request = {"request_date": "2026-11-05", "payee_account": PAYEE_ACCOUNT}
 
-    assert insurer.message(sale, "cancel_policy", request) == "completed"
+    assert insurer.message(sale, "cancel_policy", request) == "waiting"
 
-    refund = MED01_PREMIUM - CANCELLATION_FEE
-    data = insurer.data(sale)
-    assert (data["refund"]["refund"], data["refund"]["in_cooling_off"]) == (refund, True)
-    assert data["refund_payment"]["status"] == "accepted"
-    assert last_events(insurer, sale, 6) == [
-        ("message_delivered", None), ("handler_executed", "svc_compute_refund"),
-        ("effect_intended", "svc_pay_refund"),  # committed before the gateway is called
-        ("effect_settled", "svc_pay_refund"), ("handler_executed", "svc_terminate_policy"),
-        ("instance_completed", None)]
+    assert last_events(insurer, sale, 2) == [("message_delivered", None), ("handler_executed", "svc_check_policy")]
     [delivered] = events(insurer, sale, "message_delivered")
     assert delivered["payload"]["payload"]["payee_account"] != PAYEE_ACCOUNT  # kept encrypted in the history
-    [paid] = rows(insurer, PaymentRecord)
-    assert (paid.kind, paid.amount, paid.status) == ("refund", Decimal("441.40"), "accepted")
-    assert insurer.cipher.decrypt(paid.payee_account_enc) == PAYEE_ACCOUNT
-    assert [amount for amount, _purpose in insurer.gateway.paid.values()] == [Decimal("441.40")]
+    assert rows(insurer, PaymentRecord) == [] and insurer.gateway.paid == {}
     [policy] = rows(insurer, PolicyRecord, PolicyRecord.instance_id == sale)
-    assert (policy.status, policy.terminated_reason, policy.terminated_on) == (
-        "terminated", "cooling_off_cancellation", date(2026, 11, 5))
-    assert notifications(insurer) == ["policy_issued", "policy_terminated"]
-
-    with pytest.raises(ConflictError):  # a second cancellation finds nothing waiting: no second refund
-        insurer.message(sale, "cancel_policy", request)
-    assert insurer.wait(days=20).timers_fired == 0  # the cooling-off timer went with the cancellation
-    assert len(rows(insurer, PaymentRecord)) == len(insurer.gateway.paid) == 1
+    assert (policy.status, policy.terminated_reason) == ("in_force", None)
+    assert notifications(insurer) == ["policy_issued"]
+    assert insurer.message(sale, "cancel_policy", request) == "waiting"  # the sale waits on, as often as told
+    assert insurer.wait(days=20).timers_fired == 1  # and the cooling-off period ends as before
+    assert notifications(insurer) == ["policy_issued", "policy_confirmed"]
     assert_replays(insurer, sale)
 
 

@@ -38,8 +38,11 @@ def test_the_demo_fills_every_inbox_tells_the_story_and_keeps_personal_data_encr
 
     story = _run(folder, "demo")
     for step in ("SALE", "customer_registration", "issue_policy", "policy P", "CLAIM", "register_claim",
-                 "approve_payout", "pay_claim", "claim C", "COOLING-OFF", "confirm_policy", "case completed"):
+                 "approve_payout", "pay_claim", "claim C", "CANCELLATION", "customer_confirmation",
+                 "approve_refund", "pay_refund", "back to the account the premium came from", "terminate_policy",
+                 "COOLING-OFF", "confirm_policy", "case completed"):
         assert step in story, step
+    assert "'status': 'accepted'" in story.split("CANCELLATION")[1]  # the refund was paid, not refused
     assert "incident" not in story
 
     replayed = json.loads(_run(folder, "--json", "replay", "--all"))

@@ -29,6 +29,7 @@ from tasks.records import (
     ProductRecord,
     WatchListRecord,
 )
+from tasks.refund_accounts import HolderAccountRecord, StaffAccountRecord
 from tasks.services import DomainServices
 
 _seq = count(1)
@@ -274,6 +275,38 @@ def test_pay_claim_refuses_more_than_is_left_of_the_sum_insured(domain, case):
 REFUND_ACCOUNT = "6217000000000099"
 
 
+@pytest.fixture
+def holders_account(domain, case):
+    """REFUND_ACCOUNT verified as an account in the policyholder's own name."""
+    cipher = domain.services.cipher
+    case.session.add(HolderAccountRecord(customer_id=case.policy.holder_id, account_enc=cipher.encrypt(REFUND_ACCOUNT),
+                                         account_hash=cipher.lookup_hash(REFUND_ACCOUNT), verified_by="counter",
+                                         verified_at=datetime(2026, 1, 1, tzinfo=UTC)))
+    case.session.flush()
+    return REFUND_ACCOUNT
+
+
+def test_pay_refund_to_an_account_not_in_the_holders_name_is_refused_before_the_bank(domain, case):
+    with pytest.raises(BpmnError) as caught:
+        as_engine_step(case.ctx(domain), pay_refund, case.policy.id, 1190, REFUND_ACCOUNT)
+    assert caught.value.data == {"reason": "account_refused", "reasons": ["not_holders_account"]}
+    assert case.gateway.pay_calls == 0 and payments(case.session) == []
+
+
+def test_pay_refund_to_a_staff_members_account_is_refused_even_when_registered_to_the_holder(
+        domain, case, holders_account):
+    cipher = domain.services.cipher
+    case.session.add(StaffAccountRecord(username="agent", account_enc=cipher.encrypt(REFUND_ACCOUNT),
+                                        account_hash=cipher.lookup_hash(REFUND_ACCOUNT),
+                                        registered_at=datetime(2026, 1, 1, tzinfo=UTC)))
+    case.session.flush()
+    with pytest.raises(BpmnError) as caught:
+        as_engine_step(case.ctx(domain), pay_refund, case.policy.id, 1190, REFUND_ACCOUNT)
+    assert caught.value.data == {"reason": "account_refused", "reasons": ["staff_account"]}
+    assert case.gateway.pay_calls == 0
+
+
+@pytest.mark.usefixtures("holders_account")
 def test_pay_refund_pays_the_given_account_once(domain, case):
     result = as_engine_step(case.ctx(domain), pay_refund, case.policy.id, 1190, REFUND_ACCOUNT)
     again = as_engine_step(case.ctx(domain), pay_refund, case.policy.id, 1190, REFUND_ACCOUNT)
@@ -285,6 +318,7 @@ def test_pay_refund_pays_the_given_account_once(domain, case):
     assert case.gateway.paid == {REFUND_1: (Decimal("1190.00"), "refund policy P000000001")}
 
 
+@pytest.mark.usefixtures("holders_account")
 def test_pay_refund_accepted_then_timed_out_pays_once_on_retry(domain, case):
     case.gateway.script.append("accept_then_timeout")
     with pytest.raises(GatewayTimeoutError):
@@ -294,6 +328,7 @@ def test_pay_refund_accepted_then_timed_out_pays_once_on_retry(domain, case):
     assert len(payments(case.session)) == 1
 
 
+@pytest.mark.usefixtures("holders_account")
 def test_pay_refund_declined_is_a_bpmn_error(domain, case):
     case.gateway.script.append("decline")
     with pytest.raises(BpmnError) as caught:
@@ -302,6 +337,7 @@ def test_pay_refund_declined_is_a_bpmn_error(domain, case):
     assert payments(case.session)[0].status == "failed"
 
 
+@pytest.mark.usefixtures("holders_account")
 def test_pay_refund_to_a_watch_listed_account_is_an_aml_hit(domain, case):
     cipher = domain.services.cipher
     case.session.add(WatchListRecord(account_hash=cipher.lookup_hash(REFUND_ACCOUNT), reason="sanctions",

@@ -116,6 +116,8 @@ def test_showing_an_unknown_instance_is_404(callers: dict[str, Caller]) -> None:
 
 def test_a_sale_through_the_api_then_nobody_may_push_a_cancellation_into_it(shared_site: Site,
                                                                               callers: dict[str, Caller]) -> None:
+    """Issue 12, item 5 and issue 13, finding 1, as reproduced: an agent delivers cancel_policy with an account of
+    his choice. Refused: a cancellation is a request through policy_termination."""
     agent = callers["agent"]
     sale = ok(agent.post("/api/processes/sales/instances", json={"data": {}}), 201)["id"]
     for task_key, data in SALE:
@@ -168,7 +170,8 @@ def test_a_message_by_correlation_reaches_the_one_case_it_picks(shared_site: Sit
 
     sent = ok(agent.post("/api/messages/cancel_policy", json={**body, "correlation": {"business_key": policy_number}}))
 
-    assert (sent["outcome"], sent["instance"]["id"], sent["instance"]["status"]) == ("delivered", sale, "completed")
+    # Delivered to the one sale; it reads its policy record, finds it in force and waits on.
+    assert (sent["outcome"], sent["instance"]["id"], sent["instance"]["status"]) == ("delivered", sale, "waiting")
 
 
 def test_a_message_nobody_catches_is_404_and_a_malformed_one_422(callers: dict[str, Caller]) -> None:

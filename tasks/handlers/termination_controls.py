@@ -1,0 +1,78 @@
+"""Termination controls: where a refund may go, the customer's confirmation of the amount (a one-time code
+sent to the holder's registered phone, which the agent does not have), and what a sale learns of its policy.
+
+None of these trusts what a request or a message says: each reads the records."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from typing import Any
+
+from sqlalchemy import select
+
+from engine.registry import HandlerContext
+
+from ..common import money, services
+from ..records import CustomerRecord, NotificationRecord, PolicyRecord
+from ..refund_accounts import refund_account
+from ..timeline import queue_notification
+
+CODE_DIGITS = 6
+
+
+def check_refund_account(ctx: HandlerContext, policy_id: int, refund_to: str, payee_account: str) -> dict[str, Any]:
+    """Whether the refund may go where the request says: the premium's own account, or a verified account in
+    the holder's name; never a staff member's account. The account itself stays out of the result."""
+    policy = _policy(ctx, policy_id)
+    found = refund_account(ctx.session, services(ctx).cipher, policy, refund_to, payee_account)
+    return {"allowed": found.account is not None, "source": found.source, "account_last4": found.last4,
+            "reasons": list(found.reasons)}
+
+
+def send_termination_quote(ctx: HandlerContext, policy_id: int, request_type: str, refund_amount: float,
+                           premiums_paid: float, policy_year: int, in_cooling_off: bool, cancellation_fee: float,
+                           account_last4: str) -> dict[str, Any]:
+    """Text the holder's registered phone the refund, how it was computed and a one-time code (once per step);
+    the case keeps only the code's keyed hash."""
+    policy = _policy(ctx, policy_id)
+    holder = ctx.session.get(CustomerRecord, policy.holder_id)
+    if holder is None or holder.phone_enc is None:
+        raise LookupError(f"the holder of policy {policy.number} has no registered phone to confirm by")
+    cipher = services(ctx).cipher
+    sent = ctx.session.scalar(select(NotificationRecord)
+                              .where(NotificationRecord.idempotency_key == ctx.idempotency_key))
+    # A retried step sends nothing new: the code already texted stays the one to give back.
+    code = (sent.params["one_time_code"] if sent is not None
+            else f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}")
+    basis = ("premiums_paid_minus_fee" if in_cooling_off else "surrender_value")
+    params = {"policy_number": policy.number, "request_type": request_type, "refund": float(money(refund_amount)),
+              "premiums_paid": float(money(premiums_paid)), "policy_year": int(policy_year), "basis": basis,
+              "cancellation_fee": float(money(cancellation_fee)) if in_cooling_off else 0.0,
+              "account_last4": account_last4, "one_time_code": code}
+    queue_notification(ctx.session, ctx.idempotency_key, holder.id, "termination_quote", params, ctx.now())
+    phone = cipher.decrypt(holder.phone_enc)
+    return {"code_hash": cipher.lookup_hash(code), "phone_last4": phone[-4:], "basis": basis}
+
+
+def check_confirmation_code(ctx: HandlerContext, code_hash: str, confirmation_code: str) -> dict[str, Any]:
+    """Whether the code the customer gave back is the one texted to the holder's phone."""
+    given = services(ctx).cipher.lookup_hash((confirmation_code or "").strip())
+    return {"valid": hmac.compare_digest(given, code_hash or "")}
+
+
+def policy_standing(ctx: HandlerContext, policy_id: int) -> dict[str, Any]:
+    """The policy as its record has it: whether it is still in force, and why it ended if it did."""
+    policy = _policy(ctx, policy_id)
+    return {"in_force": policy.status == "in_force", "terminated_reason": policy.terminated_reason,
+            "terminated_on": policy.terminated_on.isoformat() if policy.terminated_on else None}
+
+
+def _policy(ctx: HandlerContext, policy_id: int) -> PolicyRecord:
+    policy = ctx.session.get(PolicyRecord, int(policy_id))
+    if policy is None:
+        raise LookupError(f"no policy with id {policy_id}")
+    return policy
+
+
+HANDLERS = [check_refund_account, send_termination_quote, check_confirmation_code, policy_standing]
