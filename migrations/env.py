@@ -3,10 +3,8 @@
 from alembic import context
 from sqlalchemy import create_engine
 
-import tasks.refund_accounts  # noqa: F401 — its tables are part of the domain metadata
-import tasks.sales_records  # noqa: F401 — its tables are part of the domain metadata
 from engine.models import Base
-from tasks import fraud  # noqa: F401 — its records join DomainBase.metadata
+from tasks import fraud, refund_accounts, sales_records  # noqa: F401 — their records join DomainBase.metadata
 from tasks.records import DomainBase
 
 config = context.config

@@ -1,4 +1,5 @@
-"""refund accounts: the premium's originating account (its hash; 0015 added the encrypted account), holders' verified accounts, staff accounts
+"""refund accounts: the premium's originating account (its hash; 0015 added it encrypted), holders' verified
+accounts, staff accounts
 
 Revision ID: 0017
 Revises: 0016
