@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 
 from engine.errors import ForbiddenError
-from engine.identity import add_user
 from tasks.records import NotificationRecord, PaymentRecord, PolicyRecord
 from tests.bpmn.conftest import Insurer
 from tests.bpmn.test_claims_decisions import instructions, refused
@@ -255,10 +254,7 @@ def test_a_mistyped_code_may_be_given_again(insurer: Insurer) -> None:
 
 
 def test_a_large_refund_needs_real_name_re_verification_by_someone_other_than_the_agent(insurer: Insurer) -> None:
-    with insurer.rt.uow() as uow:
-        add_user(uow.session, insurer.rt.settings, "agent.compliance", ["agent", "compliance"], None, insurer.clock())
-        uow.commit()
-    big_policy(insurer)
+    big_policy(insurer)  # agent.compliance (tests/bpmn/conftest.py STAFF) holds both roles
     case = request_termination(insurer, request_form(BIG, requester=4), agent="agent.compliance")
     task = insurer.task(case, "realname_verification")
     assert (task.candidate_role, task.separate_from) == ("compliance", "termination_request")
