@@ -1,0 +1,86 @@
+"""Issue 12 tried as a new user would, in a real browser: an adjuster alone cannot pay more than was claimed
+(the claims manager must approve it, with a reason), and a claim with nothing payable is denied with a coded
+reason, a written denial notice to the claimant, and "Rejected" on the customer's status page."""
+
+from __future__ import annotations
+
+from playwright.sync_api import Browser, Page, expect
+from sqlalchemy import select
+
+from insureflow.demo_data import demo_identity
+from tasks.records import ClaimRecord, NotificationRecord, PaymentRecord
+from tests.browser.conftest import LiveSite
+from tests.browser.test_claim_in_browser import _open_task_of_case, _register_claim
+
+NAME, ID_NUMBER, _PHONE = demo_identity(0)
+
+
+def _claim(site: LiveSite, claim_number: str) -> ClaimRecord:
+    with site.wired.runtime.uow() as uow:
+        return uow.session.scalar(select(ClaimRecord).where(ClaimRecord.claim_number == claim_number))
+
+
+def _denial_letters(site: LiveSite) -> list[str]:
+    """The channels of the denial notices sent so far, oldest first."""
+    with site.wired.runtime.uow() as uow:
+        return list(uow.session.scalars(select(NotificationRecord.channel).where(
+            NotificationRecord.template == "claim_denied").order_by(NotificationRecord.id)))
+
+
+def _assess(site: LiveSite, browser: Browser, claim_number: str) -> Page:
+    adjuster = browser.new_context(locale="en-US").new_page()
+    site.sign_in(adjuster, "adjuster")
+    _open_task_of_case(site, adjuster, claim_number, "Assess amount")
+    return adjuster
+
+
+def test_an_adjusters_payment_above_the_claim_waits_for_the_managers_approval_and_reason(
+        live_site: LiveSite, browser: Browser, page: Page) -> None:
+    claim_number = _register_claim(live_site, page)  # 68,000 claimed
+    adjuster = _assess(live_site, browser, claim_number)
+    adjuster.check("input[name=decision][value=pay]")
+    adjuster.fill("#f-payable_amount", "70000")
+    adjuster.fill("#f-note", "rounded up")
+    adjuster.click("#submit-task")
+    adjuster.wait_for_url(f"{live_site.url}/")
+
+    claim = _claim(live_site, claim_number)
+    with live_site.wired.runtime.uow() as uow:  # nothing left the insurer on the adjuster's word alone
+        assert list(uow.session.scalars(select(PaymentRecord).where(PaymentRecord.claim_id == claim.id))) == []
+    assert claim.status != "paid"
+
+    manager = browser.new_context(locale="en-US").new_page()
+    live_site.sign_in(manager, "claims.manager")
+    _open_task_of_case(live_site, manager, claim_number, "Approve payout")
+    expect(manager.locator("#instructions")).to_contain_text("70000")
+    manager.check("input[name=approved][value=false]")
+    manager.click("#submit-task")  # a decision without its reason is refused on the page, nothing lost
+    expect(manager.locator("#task-title")).to_have_text("Approve payout")
+    expect(manager.locator(".invalid-feedback, .text-danger").first).to_be_visible()
+    for other in (adjuster, manager):
+        other.context.close()
+
+
+def test_a_claim_with_nothing_payable_is_denied_with_a_written_notice_and_shown_rejected(
+        live_site: LiveSite, browser: Browser, page: Page) -> None:
+    claim_number = _register_claim(live_site, page)
+    letters_before = _denial_letters(live_site)
+    adjuster = _assess(live_site, browser, claim_number)
+    adjuster.check("input[name=decision][value=deny]")
+    adjuster.select_option("#f-denial_code", "within_deductible")
+    adjuster.fill("#f-denial_reason", "The covered loss is within the policy's deductible.")
+    adjuster.click("#submit-task")
+    adjuster.wait_for_url(f"{live_site.url}/")
+
+    claim = _claim(live_site, claim_number)
+    assert claim.status == "rejected" and claim.rejection_reason.startswith("within_deductible:")
+    assert _denial_letters(live_site) == letters_before + ["letter"]  # the written notice (拒赔通知书)
+
+    customer = browser.new_context(locale="en-US").new_page()
+    customer.goto(f"{live_site.url}/status")
+    customer.fill("#claim_number", claim_number)
+    customer.fill("#check", ID_NUMBER[-4:])
+    customer.click("#status-form button[type=submit]")
+    expect(customer.locator("#status-result .timeline-item.current")).to_contain_text("Rejected")
+    for other in (adjuster, customer):
+        other.context.close()
