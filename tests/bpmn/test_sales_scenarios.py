@@ -69,7 +69,8 @@ def application(height_cm: float = 175, weight_kg: float = 70, chronic_disease: 
                 occupation_class: int = 1) -> dict[str, Any]:
     """The application and health declaration form (defaults: a standard risk, BMI 22.9)."""
     return {"smoker": smoker, "height_cm": height_cm, "weight_kg": weight_kg, "chronic_disease": chronic_disease,
-            "occupation_class": occupation_class, "health_declaration": "No illnesses, no medication."}
+            "occupation_class": occupation_class, "health_declaration": "No illnesses, no medication.",
+            "beneficiary_designation": "legal_heirs"}
 
 
 def payment(method: str = "transfer", payer_name: str = APPLICANT, payer_id_number: str = "") -> dict[str, Any]:
