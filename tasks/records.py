@@ -318,7 +318,3 @@ class NotificationRecord(DomainBase):
     params: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-
-
-# Record classes kept in modules of their own register on the same metadata (migrations, schema checks).
-from . import beneficiaries as _beneficiaries  # noqa: E402,F401
