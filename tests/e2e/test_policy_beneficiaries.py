@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from engine.models import InstanceModel
 from insureflow.demo_data import beneficiary_designation
-from tests.e2e.api_support import Caller, error, ok
+from tests.e2e.api_support import Caller, error, ok, open_task
 from tests.e2e.conftest import Site
 
 WIFE, SON = beneficiary_designation(7)  # PDEMO0007: Zhao Jun's term life names his wife (60 %) and son (40 %)
@@ -88,3 +88,38 @@ def test_the_sale_links_to_its_policy_where_the_selling_agent_sees_the_legal_hei
     assert re.search(rf'href="/policies/{number}" id="policy-link"', case_page)
     page = agent.get(f"/policies/{number}").get_data(as_text=True)
     assert "legal heirs" in page and 'id="beneficiaries-form"' in page
+
+
+def test_the_application_page_takes_named_beneficiaries_row_by_row_and_marks_a_bad_share(site: Site) -> None:
+    agent_api = Caller(site, "agent")
+    started = ok(agent_api.post("/api/processes/sales/instances", json={"data": {}}), 201)
+    sale = started["id"]
+    steps = [("customer_registration", {"consent": True, "name": "Sun Li 孙丽", "id_number": "110105199001011230",
+                                        "birth_date": "1990-01-01", "phone": "13800138000", "region": "beijing"}),
+             ("needs_analysis", {"income": 200000, "dependents": 1, "existing_cover": 0, "goal": "life",
+                                 "risk_tolerance": "medium"}),
+             ("present_quote", {"product_code": "LIFE20", "sum_insured": 400000, "term_years": 20})]
+    for task_key, data in steps:
+        ok(agent_api.post(f"/api/tasks/{open_task(site, sale, task_key)}/complete", json={"data": data}))
+    task = open_task(site, sale, "application")
+    agent = site.signed_in("agent")
+    page = agent.get(f"/tasks/{task}").get_data(as_text=True)
+    assert 'name="beneficiaries-0-id_number"' in page and 'name="beneficiaries-4-share"' in page
+
+    form = {"smoker": "false", "height_cm": "175", "weight_kg": "70", "chronic_disease": "false",
+            "occupation_class": "1", "beneficiary_designation": "named",
+            "beneficiaries-0-name": WIFE["name"], "beneficiaries-0-id_number": WIFE["id_number"],
+            "beneficiaries-0-relation": "spouse", "beneficiaries-0-share": "60",
+            "beneficiaries-1-name": SON["name"], "beneficiaries-1-id_number": SON["id_number"],
+            "beneficiaries-1-relation": "child", "beneficiaries-1-share": "30"}
+    refused = agent.post(f"/tasks/{task}", data=form)
+    assert refused.status_code == 422
+    text = refused.get_data(as_text=True)
+    assert "The shares add up to 90 %; they must add up to 100 %." in text
+    assert f'value="{SON["id_number"]}"' in text  # what was entered is kept
+
+    done = agent.post(f"/tasks/{task}", data={**form, "beneficiaries-1-share": "40"})
+    assert done.status_code in (302, 303)
+    data = ok(agent_api.get(f"/api/instances/{sale}"))["data"]
+    assert [(b["name"], b["relation"], b["share"]) for b in data["beneficiaries"]] == [
+        (WIFE["name"], "spouse", 60), (SON["name"], "child", 40)]
