@@ -189,7 +189,7 @@ def claimant_problems(session: Session, claim: ClaimRecord, policy: PolicyRecord
     """(reasons, documents missing) about the claimant's right to claim; empty when the claimant is entitled.
 
     The insured claims their own losses. A death benefit goes to a named beneficiary — found by the keyed
-    hash of the ID number, for no more than their share of the remaining sum insured — or, when nobody is
+    hash of the ID number, for no more than their share of the sum insured — or, when nobody is
     named, to a legal heir who has shown the death certificate and proof of the relationship. Anything else
     is for a person to judge: `claimant_not_covered` (not listed), `share_exceeded` (more than the share),
     `relationship_unproven` (an heir without the proof)."""
@@ -205,7 +205,8 @@ def claimant_problems(session: Session, claim: ClaimRecord, policy: PolicyRecord
                      None)
         if match is None:
             return ["claimant_not_covered"], []
-        entitled = max(policy.remaining_sum_insured, Decimal("0")) * match.share / WHOLE
+        # The share is of the death benefit; what is left of the cover is checked at the assessment.
+        entitled = policy.sum_insured * match.share / WHOLE
         return (["share_exceeded"] if claim.claimed_amount > entitled else []), []
     missing = sorted(set(HEIR_PROOF) - set(documents))
     return (["relationship_unproven"], missing) if missing else ([], [])

@@ -81,10 +81,11 @@ def terminate_liability(ctx: HandlerContext, claim_id: int, paid_amount: float, 
         return {"policy_terminated": False, "remaining_sum_insured": as_float(remaining)}
     if reason is not None:
         _terminate(ctx, policy, reason, claim.incident_date)
-    # A terminated policy carries no more liability, whatever was left of the sum insured.
-    policy.remaining_sum_insured = Decimal("0")
+    # A terminated policy carries no more liability, whatever was left of the sum insured — except, after a
+    # death, the part of the death benefit still owed to the other beneficiaries, who each claim their share.
+    policy.remaining_sum_insured = remaining if reason == "death" else Decimal("0")
     session.flush()
-    return {"policy_terminated": True, "remaining_sum_insured": 0.0}
+    return {"policy_terminated": True, "remaining_sum_insured": as_float(policy.remaining_sum_insured)}
 
 
 def _policy(ctx: HandlerContext, policy_id: int) -> PolicyRecord:
