@@ -210,3 +210,15 @@ def claimant_problems(session: Session, claim: ClaimRecord, policy: PolicyRecord
         return (["share_exceeded"] if claim.claimed_amount > entitled else []), []
     missing = sorted(set(HEIR_PROOF) - set(documents))
     return (["relationship_unproven"], missing) if missing else ([], [])
+
+
+def still_owed(session: Session, policy: PolicyRecord) -> Decimal:
+    """After the insured's death: the shares of the death benefit of the named beneficiaries not yet paid on a
+    death claim of the policy (each claims their own); nothing when the benefit went to the legal heirs."""
+    paid = set(session.scalars(select(CustomerRecord.id_number_hash).join(
+        ClaimRecord, ClaimRecord.claimant_id == CustomerRecord.id).where(
+        ClaimRecord.policy_id == policy.id, ClaimRecord.claim_type == DEATH_CLAIM,
+        ClaimRecord.paid_amount.is_not(None))))
+    shares = sum((b.share for b in named_beneficiaries(session, policy.id) if b.id_number_hash not in paid),
+                 Decimal("0"))
+    return policy.sum_insured * shares / WHOLE

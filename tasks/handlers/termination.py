@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from engine.registry import HandlerContext
 
+from ..beneficiaries import still_owed
 from ..common import age_on, as_date, as_float, business_date, money, services
 from ..records import ClaimRecord, CustomerRecord, PolicyRecord, SurrenderValueRecord
 from ..timeline import queue_notification
@@ -82,8 +83,9 @@ def terminate_liability(ctx: HandlerContext, claim_id: int, paid_amount: float, 
     if reason is not None:
         _terminate(ctx, policy, reason, claim.incident_date)
     # A terminated policy carries no more liability, whatever was left of the sum insured — except, after a
-    # death, the part of the death benefit still owed to the other beneficiaries, who each claim their share.
-    policy.remaining_sum_insured = remaining if reason == "death" else Decimal("0")
+    # death, the shares of the death benefit still owed to named beneficiaries, who each claim their own.
+    owed = min(remaining, still_owed(session, policy)) if reason == "death" else Decimal("0")
+    policy.remaining_sum_insured = money(owed)
     session.flush()
     return {"policy_terminated": True, "remaining_sum_insured": as_float(policy.remaining_sum_insured)}
 
