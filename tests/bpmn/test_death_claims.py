@@ -140,7 +140,7 @@ def test_named_beneficiaries_are_kept_encrypted_on_the_policy_and_the_one_who_cl
 
 def test_each_named_beneficiary_is_paid_their_share_of_the_death_benefit_after_the_policy_ended(
         insurer: Insurer) -> None:
-    _sale, policy = sell_life_policy(insurer, WIFE, SON)
+    sale, policy = sell_life_policy(insurer, WIFE, SON)
     insurer.wait(days=DAYS_LATER)
     by_wife = report_claim(insurer, death_claim(policy, who(WIFE), SUM_INSURED * 0.6))
     pay_at_assessment(insurer, by_wife, SUM_INSURED * 0.6)
@@ -149,10 +149,10 @@ def test_each_named_beneficiary_is_paid_their_share_of_the_death_benefit_after_t
     son_claim = {**death_claim(policy, who(SON), SUM_INSURED * 0.4), "payee_account": "6222020200199887766"}
     by_son = report_claim(insurer, son_claim)
 
-    assert insurer.data(by_son)["verification"]["verified"] is True, insurer.data(by_son)["verification"]
+    assert insurer.data(by_son)["verification"]["verified"] is True
     pay_at_assessment(insurer, by_son, SUM_INSURED * 0.4)
     assert the_claim(insurer, by_son).paid_amount == Decimal("160000.00")
-    ended = policy_of(insurer, _sale)
+    ended = policy_of(insurer, sale)
     assert (ended.status, ended.terminated_reason, ended.remaining_sum_insured) == ("terminated", "death", 0)
     assert_replays(insurer, by_son)
 
