@@ -9,6 +9,8 @@ from typing import Any
 
 from werkzeug.datastructures import MultiDict
 
+from engine.forms import UPLOAD_KEYWORD
+
 PLAIN = ("string", "number", "integer")
 # Rows a record list shows (at most its `maxItems`), and blank rows after those already filled.
 SHOWN_ROWS = 5
@@ -28,6 +30,8 @@ def is_rows(spec: Mapping[str, Any]) -> bool:
     """Whether a property is a list of records with plain fields."""
     items = spec.get("items")
     if spec.get("type") != "array" or not isinstance(items, dict) or items.get("type") != "object":
+        return False
+    if UPLOAD_KEYWORD in spec:  # references to uploaded files have a field of their own
         return False
     props = items.get("properties") or {}
     return bool(props) and all(isinstance(p, dict) and p.get("type") in PLAIN for p in props.values())

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from engine.models import InstanceModel
@@ -18,6 +19,13 @@ URL = "/api/policies/PDEMO0007/beneficiaries"
 CHANGE = {"beneficiary_designation": "named", "written_request": True,
           "beneficiaries": [{**SON, "share": 70}, {**WIFE, "share": 30}],
           "reason": "The insured's written request of today: 70 % to the son."}
+
+
+def english(site: Site, user: str) -> FlaskClient:
+    """A browser signed in as the user, reading English."""
+    client = site.signed_in(user)
+    client.post("/language", data={"lang": "en"})
+    return client
 
 
 def put(caller: Caller, body: Any) -> Any:
@@ -55,7 +63,7 @@ def test_the_api_shows_beneficiaries_masked_by_role_and_records_an_underwriters_
 
 
 def test_the_policy_page_changes_beneficiaries_with_field_errors_and_shows_them_masked(site: Site) -> None:
-    underwriter = site.signed_in("underwriter")
+    underwriter = english(site, "underwriter")
     page = underwriter.get("/policies/PDEMO0007").get_data(as_text=True)
     assert WIFE["name"] in page and 'id="beneficiaries-form"' in page
 
@@ -70,12 +78,12 @@ def test_the_policy_page_changes_beneficiaries_with_field_errors_and_shows_them_
     page = underwriter.get("/policies/PDEMO0007").get_data(as_text=True)
     assert "Written request: the son alone." in page and f"{SON['name']} (100.0 %)" in page
 
-    adjuster_page = site.signed_in("adjuster").get("/policies/PDEMO0007").get_data(as_text=True)
+    adjuster_page = english(site, "adjuster").get("/policies/PDEMO0007").get_data(as_text=True)
     assert "••••" + SON["id_number"][-4:] in adjuster_page and SON["id_number"] not in adjuster_page
     assert 'id="beneficiaries-form"' not in adjuster_page
-    bad_row = site.signed_in("adjuster").post("/policies/PDEMO0007", data=form)
+    bad_row = english(site, "adjuster").post("/policies/PDEMO0007", data=form)
     assert bad_row.status_code == 403
-    assert site.signed_in("agent").get("/policies/PDEMO0007").status_code == 403  # not the agent who sold it
+    assert english(site, "agent").get("/policies/PDEMO0007").status_code == 403  # not the agent who sold it
 
 
 def test_the_sale_links_to_its_policy_where_the_selling_agent_sees_the_legal_heirs_and_may_change_them(
@@ -83,7 +91,7 @@ def test_the_sale_links_to_its_policy_where_the_selling_agent_sees_the_legal_hei
     with site.wired.runtime.uow() as uow:
         sale, number = uow.session.execute(select(InstanceModel.id, InstanceModel.business_key).where(
             InstanceModel.process_key == "sales", InstanceModel.business_key.like("P%"))).first()
-    agent = site.signed_in("agent")
+    agent = english(site, "agent")
     case_page = agent.get(f"/cases/{sale}").get_data(as_text=True)
     assert re.search(rf'href="/policies/{number}" id="policy-link"', case_page)
     page = agent.get(f"/policies/{number}").get_data(as_text=True)
@@ -102,7 +110,7 @@ def test_the_application_page_takes_named_beneficiaries_row_by_row_and_marks_a_b
     for task_key, data in steps:
         ok(agent_api.post(f"/api/tasks/{open_task(site, sale, task_key)}/complete", json={"data": data}))
     task = open_task(site, sale, "application")
-    agent = site.signed_in("agent")
+    agent = english(site, "agent")
     page = agent.get(f"/tasks/{task}").get_data(as_text=True)
     assert 'name="beneficiaries-0-id_number"' in page and 'name="beneficiaries-4-share"' in page
 
