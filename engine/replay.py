@@ -39,7 +39,7 @@ REPLAYERS = {"auditor", "admin"}
 # Events that change who holds a task but not the workflow: nothing to re-run.
 _OWNERSHIP = {"task_claimed", "task_released", "task_assigned"}
 # Events about the case that are not engine steps (an auditor revealing personal data): nothing to re-run.
-_NOT_STEPS = _OWNERSHIP | {"data_unmasked"}
+_NOT_STEPS = _OWNERSHIP | {"data_unmasked", "record_changed"}
 
 
 # History events that answer a service task: a handler's result, an external call asked for, its outcome.

@@ -7,6 +7,7 @@ import dataclasses
 import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine
@@ -16,6 +17,8 @@ from engine.forms import SubmissionContext, upload_fields
 from engine.registry import HandlerRegistry
 from engine.runtime import Runtime
 from engine.settings import EngineSettings
+from tasks.beneficiaries import form_problems as beneficiary_form_problems
+from tasks.common import BUSINESS_TZ
 from tasks.cover import cover_problems
 from tasks.crypto import PersonalDataCipher
 from tasks.documents import MAX_DOCUMENT_BYTES, reference_problems
@@ -115,8 +118,15 @@ def check_claim_cover(context: SubmissionContext, schema: Mapping[str, Any],
     return cover_problems(context.session, context.instance_id, schema, data)
 
 
+def check_beneficiaries(context: SubmissionContext, schema: Mapping[str, Any],
+                        data: Mapping[str, Any]) -> Mapping[str, str]:
+    """The form checker for a designation of beneficiaries (`x-beneficiaries`): shares, relations, ID numbers."""
+    # Only a birth date in the future depends on the day: the wall clock's date is good enough for that.
+    return beneficiary_form_problems(context.session, schema, data, datetime.now(BUSINESS_TZ).date())
+
+
 # The domain's checks of a task submission beyond its JSON Schema, run by the engine before anything changes.
-FIELD_CHECKERS = (check_document_references, check_claim_cover)
+FIELD_CHECKERS = (check_document_references, check_claim_cover, check_beneficiaries)
 
 
 def build_app(config: InstanceConfig) -> App:

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tasks.beneficiaries import designate
 from tasks.crypto import PersonalDataCipher
 from tasks.handlers.sales import add_years
 from tasks.idcard import check_digit
@@ -67,6 +69,7 @@ CUSTOMERS = [
     ("Liu Mei 刘梅", "510107", date(1995, 1, 9), 404, "13612345604", "chengdu"),
     ("Chen Gang 陈刚", "330106", date(1969, 5, 30), 505, "13512345605", "hangzhou"),
     ("Zhou Xin 周鑫", "440305", date(2001, 9, 17), 607, "15012345606", "shenzhen"),
+    ("Zhao Jun 赵军", "330102", date(1972, 4, 8), 711, "13312345607", "hangzhou"),
 ]
 # The demo's watch-list entry: a name and the ID number it is matched by.
 WATCHED = ("Hu Heiming 胡黑名", id_number("110101", date(1972, 8, 8), 909))
@@ -80,7 +83,15 @@ POLICIES = [
     (3, "ACC01", "500000", 5, 20, "450.00"),
     (4, "HOME01", "800000", 10, 690, "1520.00"),
     (5, "MED01", "100000", 1, 10, "180.00"),
+    (6, "LIFE20", "500000", 20, 800, "1560.00"),
 ]
+# Named beneficiaries of the demo policies (the others go to the legal heirs): PDEMO0007, Zhao Jun's term life,
+# names his wife and his son; the demo leaves the wife's death claim waiting for the adjuster.
+# policy index → (name, region code, birth date, sequence, relation, share)
+BENEFICIARIES = {
+    7: [("Qian Hong 钱红", "330102", date(1975, 6, 20), 822, "spouse", 60),
+        ("Zhao Lei 赵磊", "330102", date(2000, 2, 14), 933, "child", 40)],
+}
 
 
 def seed_reference_data(session: Session, now: datetime) -> bool:
@@ -137,6 +148,10 @@ def seed_customers(session: Session, cipher: PersonalDataCipher, now: datetime) 
             annual_premium=Decimal(premium), term_years=term, start_date=start, end_date=add_years(start, term),
             cooling_off_end=None, status="in_force", premiums_paid=Decimal(premium) * policy_years(start, today),
             issued_at=datetime.combine(start, time(9), tzinfo=UTC)))
+        if index in BENEFICIARIES:
+            session.flush()
+            policy = session.scalars(select(PolicyRecord).where(PolicyRecord.number == number)).one()
+            designate(session, cipher, policy, beneficiary_designation(index), now)
     # A listed person is named with their ID number: underwriting matches its keyed hash plus the name.
     watched, watched_number = WATCHED
     if session.scalar(select(WatchListRecord).where(WatchListRecord.name == watched)) is None:
@@ -152,6 +167,12 @@ def policy_years(start: date, today: date) -> int:
     while add_years(start, years) <= today:
         years += 1
     return years
+
+
+def beneficiary_designation(policy: int) -> list[dict[str, Any]]:
+    """The named beneficiaries of demo policy PDEMO000<policy> as the application form gives them."""
+    return [{"name": name, "id_number": id_number(region_code, birth, sequence), "relation": relation, "share": share}
+            for name, region_code, birth, sequence, relation, share in BENEFICIARIES.get(policy, [])]
 
 
 def demo_identity(index: int) -> tuple[str, str, str]:

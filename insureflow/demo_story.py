@@ -19,7 +19,7 @@ from tasks.idcard import check_digit
 from tasks.records import ClaimRecord, PolicyRecord
 
 from .demo_cancellation import STORY_PREMIUM_ACCOUNT, cancel_in_cooling_off
-from .demo_data import demo_identity
+from .demo_data import beneficiary_designation, demo_identity
 
 Say = Callable[[str], None]
 STORY_CUSTOMER = ("Sun Li 孙丽", "310101", "19880612", 128, "13601234567", "shanghai")
@@ -113,7 +113,8 @@ def sell_policy(d: Driver) -> dict[str, Any]:
     d.do(sale, "present_quote", "agent", {"product_code": "MED01", "sum_insured": 300000, "term_years": 5})
     d.do(sale, "application", "agent", {"product_line": "medical", "smoker": False, "height_cm": 165,
                                         "weight_kg": 56,
-                                        "chronic_disease": False, "occupation_class": 1})
+                                        "chronic_disease": False, "occupation_class": 1,
+                                        "beneficiary_designation": "legal_heirs"})
     d.do(sale, "accept_terms", "agent", {"accepted": True})
     d.do(sale, "premium_payment", "agent", {"method": "transfer", "payer_name": STORY_CUSTOMER[0],
                                                "payer_account": STORY_PREMIUM_ACCOUNT})
@@ -196,7 +197,8 @@ def leave_cases(rt: Runtime, gateway: Any) -> int:
     d.do(refer, "present_quote", "agent", {"product_code": "MED01", "sum_insured": 300000, "term_years": 5})
     d.do(refer, "application", "agent", {"product_line": "medical", "smoker": False, "height_cm": 170,
                                          "weight_kg": 72, "chronic_disease": True,
-                                         "occupation_class": 2, "health_declaration": "Type 2 diabetes since 2019"})
+                                         "occupation_class": 2, "health_declaration": "Type 2 diabetes since 2019",
+                                         "beneficiary_designation": "legal_heirs"})
     started.append(refer)  # the underwriter: manual underwriting
     started.append(sell_policy(d)["sale"])  # a policy in its cooling-off period: the customer may still cancel
     claims = [
@@ -210,6 +212,7 @@ def leave_cases(rt: Runtime, gateway: Any) -> int:
         d.do(case, "register_claim", "claims.clerk",
              _claim_form(index, policy, claim_type, amount, days_ago, documents, region, now))
         started.append(case)
+    started.append(_death_claim(d, now))  # the adjuster: a beneficiary's death claim
     approval = d.start("claims", "claims.clerk")
     d.do(approval, "register_claim", "claims.clerk", _claim_form(
         0, "PDEMO0001", "hospitalization", 60000, 20, ["medical_invoice", "discharge_summary"], "beijing", now))
@@ -223,3 +226,16 @@ def leave_cases(rt: Runtime, gateway: Any) -> int:
     d.do(failed, "assess_amount", "adjuster", {"decision": "pay", "payable_amount": 20000, "note": "agreed"})
     started.append(failed)
     return len(started)
+
+
+def _death_claim(d: Driver, now: Any) -> int:
+    """Zhao Jun (PDEMO0007) died; his wife, named for 60 % of the death benefit, claims her share."""
+    wife = beneficiary_designation(7)[0]
+    case = d.start("claims", "claims.clerk")
+    d.do(case, "register_claim", "claims.clerk", {
+        "policy_number": "PDEMO0007", "claimant_name": wife["name"], "claimant_id_number": wife["id_number"],
+        "incident_date": (now - timedelta(days=8)).date().isoformat(), "claim_type": "death",
+        "cause_of_loss": "illness", "description": "The insured died of a stroke (demo case).",
+        "claimed_amount": 300000, "documents": ["claim_form", "id_copy", "bank_card", "death_certificate"],
+        "payee_account": "6222020200177665544", "region": "hangzhou"})
+    return case

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from engine.registry import HandlerRegistry
 
+# Record classes kept in modules of their own register on the domain's metadata wherever the records are used
+# (the migrations' environment, schema checks).
+from . import beneficiaries as _beneficiaries  # noqa: F401
+
 HANDLER_MODULES = (
     "tasks.handlers.customers",
     "tasks.handlers.underwriting",

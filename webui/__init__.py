@@ -21,6 +21,7 @@ BLUEPRINTS = (
     "webui.inbox",
     "webui.task_pages",
     "webui.cases",
+    "webui.policies",
     "webui.start",
     "webui.public",
     "webui.admin",

@@ -46,13 +46,14 @@ EVENT_LABELS = {
     "instance_completed": _l("Case completed"), "instance_migrated": _l("Moved to a new version"),
     "effect_intended": _l("Payment instruction recorded"), "effect_settled": _l("Bank's answer recorded"),
     "decision_evaluated": _l("Rule table decided"), "signal_received": _l("Signal received"),
+    "record_changed": _l("Record changed"),
 }
 HISTORY_DETAIL_ITEMS = 8
 # The one payload item worth a line for these events: (label, payload key).
 DETAIL_OF = {"task_assigned": (_l("to"), "to"), "handler_executed": (_l("operation"), "operator"),
              "effect_intended": (_l("operation"), "operator"), "effect_settled": (_l("operation"), "operator"),
              "message_delivered": (_l("message"), "name"), "message_sent": (_l("message"), "name"),
-             "incident_raised": (_l("error"), "error")}
+             "incident_raised": (_l("error"), "error"), "record_changed": (_l("reason"), "reason")}
 SYSTEM_EVENTS = frozenset({"handler_executed", "effect_intended", "effect_settled", "decision_evaluated", "timer_fired",
                            "incident_raised", "instance_completed"})
 # Events that mean the case went through the element named by the event's task key.

@@ -18,6 +18,8 @@ from werkzeug.datastructures import MultiDict
 from engine.forms import UPLOAD_KEYWORD, upload_fields
 from tasks.documents import EXTENSIONS, MAX_DOCUMENT_BYTES, SIGNATURES, file_limit
 
+from . import forms_rows
+
 ACCEPTED = tuple(SIGNATURES)
 
 # Strings at least this long get a text area instead of a one-line input.
@@ -40,7 +42,7 @@ class Field:
     """One form field as the template renders it."""
 
     name: str
-    kind: str  # text textarea number integer money date select radios yesno checkbox checkboxes upload json
+    kind: str  # text textarea number integer money date select radios yesno checkbox checkboxes upload rows json
     label: str
     required: bool
     value: Any = ""
@@ -48,6 +50,7 @@ class Field:
     help: str | None = None
     options: list[Option] = field(default_factory=list)
     attrs: dict[str, Any] = field(default_factory=dict)
+    columns: list[forms_rows.Column] = field(default_factory=list)  # a list of records: its fields
 
 
 def title(spec: Mapping[str, Any] | None, lang: str, fallback: str = "") -> str:
@@ -88,6 +91,8 @@ def _kind(spec: Mapping[str, Any], required: bool) -> str:
         return "upload"
     if kind == "array" and isinstance(spec.get("items"), dict) and "enum" in spec["items"]:
         return "checkboxes"
+    if forms_rows.is_rows(spec):
+        return "rows"
     if "enum" in spec:
         return "radios" if len(spec["enum"]) <= FEW_OPTIONS else "select"
     if kind == "boolean":
@@ -170,11 +175,17 @@ def fields(schema: Mapping[str, Any], raw: Raw, errors: Mapping[str, str], lang:
         if kind == "upload":
             options = enum_options(spec["items"].get("properties", {}).get("kind", {}), lang)
         message = errors.get(name) or next((m for k, m in errors.items() if k.startswith(name + ".")), None)
-        default = [] if kind in ("checkboxes", "upload") else ""
+        default = [] if kind in ("checkboxes", "upload", "rows") else ""
         value = raw.get(name, default)
+        attrs = _attrs(spec, kind, file_ceiling)
+        columns = forms_rows.columns(spec, lang, title, enum_options) if kind == "rows" else []
+        if kind == "rows":
+            value = list(value) + [{}] * (forms_rows.row_count(spec, len(value)) - len(value))
+            attrs["cell_errors"] = forms_rows.cell_errors(name, errors)
+            message = errors.get(name) or (_("Please correct the marked cells.") if attrs["cell_errors"] else None)
         result.append(Field(name, kind, title(spec, lang, name), name in required,
                             uploaded_files(value, options) if kind == "upload" else value, message,
-                            spec.get("description"), options, _attrs(spec, kind, file_ceiling)))
+                            spec.get("description"), options, attrs, columns))
     return result
 
 
@@ -188,7 +199,9 @@ def raw_values(schema: Mapping[str, Any], posted: MultiDict[str, str]) -> Raw:
     """What the user entered in each field of the schema, for redisplay and drafts."""
     raw: Raw = {}
     for name, spec in (schema.get("properties") or {}).items():
-        if isinstance(spec, dict) and spec.get("type") == "array":
+        if isinstance(spec, dict) and forms_rows.is_rows(spec):
+            raw[name] = forms_rows.raw_rows(name, spec, posted)
+        elif isinstance(spec, dict) and spec.get("type") == "array":
             raw[name] = posted.getlist(name)
         elif name in posted:
             raw[name] = posted.get(name, "")
@@ -202,7 +215,9 @@ def raw_from_data(schema: Mapping[str, Any], data: Mapping[str, Any]) -> Raw:
         if name not in data or data[name] is None or not isinstance(spec, dict):
             continue
         value = data[name]
-        if isinstance(value, bool):
+        if forms_rows.is_rows(spec):
+            raw[name] = forms_rows.rows_from_data(spec, value)
+        elif isinstance(value, bool):
             raw[name] = "true" if value else "false"
         elif isinstance(value, list):
             raw[name] = [json.dumps(v, ensure_ascii=False) if isinstance(v, dict) else str(v) for v in value]
@@ -236,6 +251,8 @@ def _convert(spec: Mapping[str, Any], kind: str, value: Any) -> tuple[bool, Any]
         return True, [_enum_value(spec["items"], v) for v in (value or [])]
     if kind == "upload":
         return bool(value), [_json_or_text(v) for v in (value or [])]
+    if kind == "rows":
+        return forms_rows.to_records(spec, value, _number)
     if kind == "checkbox":
         ticked = value in ("true", "on", "1")
         return (ticked or "const" not in spec), ticked
@@ -320,6 +337,15 @@ _MESSAGES: list[tuple[str, Any]] = [
      lambda m: _("At most %(n)s CNY can be paid: the remaining sum insured.", n=m[1])),
     (r"holds a NUL or control character$", lambda m: _("Remove the control characters from this text.")),
     (r"is not a finite number$", lambda m: _("Enter a number.")),
+    (r"^the shares add up to ([0-9.]+) %, not 100 %$",
+     lambda m: _("The shares add up to %(n)s %%; they must add up to 100 %%.", n=m[1])),
+    (r"^must be empty when the benefit goes to the legal heirs$",
+     lambda m: _("Name nobody here when the benefit goes to the legal heirs.")),
+    (r"^name at least one beneficiary", lambda m: _("Name at least one beneficiary, or choose the legal heirs.")),
+    (r"^is the same person as beneficiary ([0-9]+)$",
+     lambda m: _("This is the same person as beneficiary %(n)s.", n=m[1])),
+    (r"^is not a valid resident ID number", lambda m: _("This is not a valid resident ID number.")),
+    (r"^must be a percentage above 0", lambda m: _("Enter a share above 0 and at most 100 percent.")),
 ]
 
 

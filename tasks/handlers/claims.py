@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from engine.registry import HandlerContext
 
+from ..beneficiaries import claimant_problems
 from ..common import as_date, as_float, business_date, customer_by_id_number, money, services
 from ..documents import kinds_on_file, link_case_files
 from ..idcard import parse_id_number
@@ -140,14 +141,17 @@ def verify_claim(
         reasons.append("waiting_period")
     if claim.claim_type not in (product.claim_types or []):
         reasons.append("claim_type_not_covered")
-    if claim.claimant_id != policy.insured_id and claim.claimant_id not in (policy.beneficiary_ids or []):
-        reasons.append("claimant_not_covered")
-    missing = sorted(set(required_documents or []) - set(_documents_on_file(session, claim.id)))
+    on_file = _documents_on_file(session, claim.id)
+    # Who may claim: the insured, a named beneficiary, or a legal heir with proof (tasks/beneficiaries.py).
+    claimant_reasons, heir_missing = claimant_problems(session, claim, policy, on_file)
+    reasons += claimant_reasons
+    missing = sorted(set(required_documents or []) - set(on_file))
     if missing:
         reasons.append("documents_missing")
     if _has_open_duplicate(session, claim):
         reasons.append("duplicate")
     only_documents = reasons == ["documents_missing"]
+    missing = sorted(set(missing) | set(heir_missing))
     set_claim_status(session, claim, "documents_requested" if only_documents else "under_review", ctx.now())
     session.flush()
     return {"verified": not reasons, "reasons": reasons, "missing_documents": missing,

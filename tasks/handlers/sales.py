@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 
 from engine.registry import HandlerContext
 
+from ..beneficiaries import LEGAL_HEIRS, designate, designation_problems
 from ..common import BUSINESS_TZ, as_float, business_date, money
 from ..common import services as domain_services
 from ..idcard import iso7064_mod11_2
@@ -115,10 +116,12 @@ def _issued(policy: PolicyRecord) -> dict:
 
 
 def issue_policy(ctx: HandlerContext, customer_id: int, product_code: str, sum_insured: float, term_years: int,
-                 annual_premium: float, loading: float, cooling_off_days: int) -> dict:
-    """Put a policy in force for the customer (once per case and product) with its number, deliver its
-    documents (the electronic policy, sent at issue: the day of sending is the holder's receipt date),
-    count the cooling-off period from that receipt date, and send the policy-issued notice that states it."""
+                 annual_premium: float, loading: float, cooling_off_days: int,
+                 beneficiary_designation: str = LEGAL_HEIRS, beneficiaries: list | None = None) -> dict:
+    """Put a policy in force for the customer (once per case and product) with its number and beneficiaries
+    (the named ones, or the legal heirs — also when a diagram of an earlier version names none), deliver its
+    documents (the electronic policy, sent at issue: the day of sending is the holder's receipt date), count the
+    cooling-off period from that receipt date, and send the policy-issued notice that states it."""
     existing = ctx.session.scalar(
         select(PolicyRecord).where(PolicyRecord.instance_id == ctx.instance_id,
                                    PolicyRecord.product_code == product_code)
@@ -131,6 +134,12 @@ def issue_policy(ctx: HandlerContext, customer_id: int, product_code: str, sum_i
     term, cooling_off = whole_years(term_years), int(cooling_off_days)
     if cooling_off < 0:
         raise ValueError(f"cooling_off_days cannot be negative ({cooling_off_days!r})")
+    named = list(beneficiaries or [])
+    # The application form refused a bad designation already; one that arrives otherwise is an incident.
+    problems = designation_problems(beneficiary_designation, named, business_date(ctx))
+    if problems:
+        raise ValueError("the beneficiary designation is not valid: "
+                         + "; ".join(f"{path} {message}" for path, message in problems.items()))
     insured, premium = money(sum_insured), money(annual_premium)
     now = ctx.now()
     start = business_date(ctx)
@@ -148,6 +157,7 @@ def issue_policy(ctx: HandlerContext, customer_id: int, product_code: str, sum_i
     ctx.session.add(policy)
     ctx.session.flush()
     policy.number = policy_number(start.year, policy.id)
+    designate(ctx.session, domain_services(ctx).cipher, policy, named, now)
     ctx.session.flush()
     issued = _issued(policy)
     # A written notice (tasks/notices.py): the receipt date and the cooling-off period counted from it.

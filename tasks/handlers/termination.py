@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from engine.registry import HandlerContext
 
+from ..beneficiaries import still_owed
 from ..common import age_on, as_date, as_float, business_date, money, services
 from ..records import ClaimRecord, CustomerRecord, PolicyRecord, SurrenderValueRecord
 from ..timeline import queue_notification
@@ -81,10 +82,12 @@ def terminate_liability(ctx: HandlerContext, claim_id: int, paid_amount: float, 
         return {"policy_terminated": False, "remaining_sum_insured": as_float(remaining)}
     if reason is not None:
         _terminate(ctx, policy, reason, claim.incident_date)
-    # A terminated policy carries no more liability, whatever was left of the sum insured.
-    policy.remaining_sum_insured = Decimal("0")
+    # A terminated policy carries no more liability, whatever was left of the sum insured — except, after a
+    # death, the shares of the death benefit still owed to named beneficiaries, who each claim their own.
+    owed = min(remaining, still_owed(session, policy)) if reason == "death" else Decimal("0")
+    policy.remaining_sum_insured = money(owed)
     session.flush()
-    return {"policy_terminated": True, "remaining_sum_insured": 0.0}
+    return {"policy_terminated": True, "remaining_sum_insured": as_float(policy.remaining_sum_insured)}
 
 
 def _policy(ctx: HandlerContext, policy_id: int) -> PolicyRecord:

@@ -69,7 +69,8 @@ def application(height_cm: float = 175, weight_kg: float = 70, chronic_disease: 
     """The application and health declaration form (defaults: a standard medical risk, BMI 22.9)."""
     return {"product_line": product_line, "smoker": smoker, "height_cm": height_cm, "weight_kg": weight_kg,
             "chronic_disease": chronic_disease, "occupation_class": occupation_class,
-            "health_declaration": "No illnesses, no medication."}
+            "health_declaration": "No illnesses, no medication.",
+            "beneficiary_designation": "legal_heirs"}
 
 
 PAYER_ACCOUNT = "6222020200998877665"  # the account a transfer or card premium comes from

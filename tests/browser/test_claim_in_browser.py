@@ -100,5 +100,6 @@ def test_a_registered_claim_lands_in_the_adjusters_inbox(live_site: LiveSite, br
     live_site.sign_in(adjuster, "adjuster")
     row = adjuster.locator("#inbox-table tbody tr", has_text=claim_number)
     expect(row).to_contain_text("Assess amount")
-    expect(adjuster.locator("[data-count=role]")).to_have_text("2")  # the demo's claim and this one
+    # the demo's two claims to assess (an outpatient and a death claim) and this one
+    expect(adjuster.locator("[data-count=role]")).to_have_text("3")
     adjuster.context.close()

@@ -11,7 +11,7 @@ import time_machine
 from click.testing import CliRunner
 
 from insureflow.cli import cli
-from insureflow.demo_data import CUSTOMERS, demo_identity
+from insureflow.demo_data import BENEFICIARIES, CUSTOMERS, beneficiary_designation, demo_identity
 from insureflow.demo_story import STORY_CUSTOMER, _story_identity
 
 INBOXES = {
@@ -53,6 +53,7 @@ def test_the_demo_fills_every_inbox_tells_the_story_and_keeps_personal_data_encr
     people = [demo_identity(i) for i in range(len(CUSTOMERS))]
     secrets = [STORY_CUSTOMER[4], _story_identity()["id_number"], "6222020200112233445", "6222020200100000000"]
     secrets += [id_number for _, id_number, _ in people] + [phone for _, _, phone in people]
+    secrets += [b["id_number"] for policy in BENEFICIARIES for b in beneficiary_designation(policy)]
     for secret in secrets:
         assert secret.encode() not in raw, secret
 

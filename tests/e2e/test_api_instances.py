@@ -22,7 +22,7 @@ SALE = [
     ("present_quote", {"product_code": "MED01", "sum_insured": 300000, "term_years": 5}),
     ("application", {"product_line": "medical", "smoker": False, "height_cm": 165, "weight_kg": 56,
                      "chronic_disease": False,
-                     "occupation_class": 1}),
+                     "occupation_class": 1, "beneficiary_designation": "legal_heirs"}),
     ("accept_terms", {"accepted": True}),
     ("premium_payment", {"method": "transfer", "payer_name": "Sun Li 孙丽", "payer_account": "6222020200112233445"}),
 ]

@@ -59,7 +59,7 @@ def test_register_claim_renders_each_field_type_with_labels_and_instructions(sit
     assert _input(page, "claim_type").startswith("<select") and '<option value="total_loss" >Total loss' in page
     assert _input(page, "description").startswith("<textarea")
     assert re.search(r'<span class="input-group-text">¥</span>\s*<input[^>]*name="claimed_amount"', page)
-    assert len(re.findall(r'type="checkbox"\s+name="documents"', page)) == 9 and "Copy of ID card" in page
+    assert len(re.findall(r'type="checkbox"\s+name="documents"', page)) == 10 and "Copy of ID card" in page
     assert _input(page, "region").startswith("<select") and ">Hangzhou</option>" in page
     assert re.search(r'type="radio"\s+name="cause_of_loss"[^>]*value="accident"', page)
     assert page.count('<span class="text-danger" aria-hidden="true">*</span>') == 11  # every field is required
@@ -141,7 +141,8 @@ def test_a_valid_claim_is_registered_and_submitting_it_again_changes_nothing(sit
     assert re.search(r"Done: “Register claim \(first notice of loss\)” is completed for case C\d{14}\.",
                      client.get("/").get_data(as_text=True))
     adjuster = _client(site, "adjuster")
-    assert adjuster.get("/?scope=role").get_data(as_text=True).count('data-task-id="') == 2  # the demo's + this one
+    # the demo's two (an outpatient and a death claim) + this one
+    assert adjuster.get("/?scope=role").get_data(as_text=True).count('data-task-id="') == 3
     again = client.post(url, data={**CLAIM, "claimed_amount": "99999"})
     assert again.status_code == 302 and again.location == "/"
     assert "This task was already completed" in client.get("/").get_data(as_text=True)

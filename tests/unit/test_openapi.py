@@ -38,7 +38,8 @@ CONTRACT = {
     ("get", "/api/public/claims/{claim_no}"),
     ("post", "/api/migrations"),
 }
-# Beyond DESIGN.md's table: uploads, the auditor's exports and checks, the analysts' studio and dry runs.
+# Beyond DESIGN.md's table: uploads, the auditor's exports and checks, the analysts' studio and dry runs, a
+# policy's beneficiaries.
 EXTENSIONS = {
     ("post", "/api/tasks/{task_id}/documents"),
     ("get", "/api/instances/{instance_id}/report"),
@@ -60,6 +61,8 @@ EXTENSIONS = {
     ("put", "/api/processes/{key}/scenarios/{scenario_id}"),
     ("delete", "/api/processes/{key}/scenarios/{scenario_id}"),
     ("post", "/api/processes/{key}/scenarios/{scenario_id}/run"),
+    ("get", "/api/policies/{number}/beneficiaries"),
+    ("put", "/api/policies/{number}/beneficiaries"),
 }
 METHODS = {"get", "post", "put", "patch", "delete"}
 

@@ -8,14 +8,14 @@ from flask import Flask, request
 from flask_smorest import Api
 
 from ..extensions import csrf
-from . import audit, dry_runs, human_tasks, incidents, instances, migrations, processes, public, studio
+from . import audit, dry_runs, human_tasks, incidents, instances, migrations, policies, processes, public, studio
 from .common import CODES, error_response
 from .schemas import ErrorSchema
 
 __all__ = ["register"]
 
 BLUEPRINTS = (processes.bp, instances.bp, human_tasks.bp, audit.bp, public.bp, studio.bp, migrations.bp, dry_runs.bp,
-              incidents.bp)
+              incidents.bp, policies.bp)
 API_VERSION = "1.0"
 
 
