@@ -262,10 +262,11 @@ def test_when_the_second_officer_disagrees_the_case_goes_back_to_the_first_revie
 
 def test_whoever_took_the_customers_acknowledgement_may_not_approve_or_countersign_the_sale(
         insurer: Insurer) -> None:
-    sale = start_sale(insurer)
-    insurer.complete(sale, "needs_analysis", "agent", needs(income=1_200))
-    insurer.complete(sale, "present_quote", "agent", quote())
-    # an agent who also holds the compliance role takes the acknowledgement…
+    # an agent who also holds the compliance role sells the policy (an agent's sale stays theirs)…
+    sale = start_sale(insurer, agent="agent.compliance")
+    insurer.complete(sale, "needs_analysis", "agent.compliance", needs(income=1_200))
+    insurer.complete(sale, "present_quote", "agent.compliance", quote())
+    # …and takes the customer's acknowledgement…
     insurer.complete(sale, "customer_acknowledgement", "agent.compliance",
                      {"acknowledged": True, "customer_statement": "My family pays."})
 

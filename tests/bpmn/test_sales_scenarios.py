@@ -88,10 +88,10 @@ def payment(method: str = "transfer", payer_name: str = APPLICANT, payer_id_numb
 
 # --- driving a sale -----------------------------------------------------------------------------
 
-def start_sale(insurer: Insurer, customer: dict[str, Any] | None = None) -> int:
-    """A sale with the customer registered (consent given); the instance id."""
-    sale = insurer.start("sales", "agent")
-    insurer.complete(sale, "customer_registration", "agent", customer or registration())
+def start_sale(insurer: Insurer, customer: dict[str, Any] | None = None, agent: str = "agent") -> int:
+    """A sale by `agent` with the customer registered (consent given); the instance id."""
+    sale = insurer.start("sales", agent)
+    insurer.complete(sale, "customer_registration", agent, customer or registration())
     return sale
 
 

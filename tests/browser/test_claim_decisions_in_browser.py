@@ -1,4 +1,5 @@
-"""Issue 12 tried as a new user would, in a real browser: an adjuster alone cannot pay more than was claimed
+"""Issue 12 tried as a new user would, in a real browser: a named beneficiary is paid her share of a death
+benefit; an adjuster alone cannot pay more than was claimed
 (the claims manager must approve it, with a reason), and a claim with nothing payable is denied with a coded
 reason, a written denial notice to the claimant, and "Rejected" on the customer's status page."""
 
@@ -7,7 +8,7 @@ from __future__ import annotations
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 
-from insureflow.demo_data import demo_identity
+from insureflow.demo_data import beneficiary_designation, demo_identity
 from tasks.records import ClaimRecord, NotificationRecord, PaymentRecord
 from tests.browser.conftest import LiveSite
 from tests.browser.test_claim_in_browser import _open_task_of_case, _register_claim
@@ -17,7 +18,7 @@ NAME, ID_NUMBER, _PHONE = demo_identity(0)
 
 def _claim(site: LiveSite, claim_number: str) -> ClaimRecord:
     with site.wired.runtime.uow() as uow:
-        return uow.session.scalar(select(ClaimRecord).where(ClaimRecord.claim_number == claim_number))
+        return uow.session.scalar(select(ClaimRecord).where(ClaimRecord.number == claim_number))
 
 
 def _denial_letters(site: LiveSite) -> list[str]:
@@ -67,13 +68,13 @@ def test_a_claim_with_nothing_payable_is_denied_with_a_written_notice_and_shown_
     letters_before = _denial_letters(live_site)
     adjuster = _assess(live_site, browser, claim_number)
     adjuster.check("input[name=decision][value=deny]")
-    adjuster.select_option("#f-denial_code", "within_deductible")
+    adjuster.check("input[name=denial_code][value=below_deductible]")
     adjuster.fill("#f-denial_reason", "The covered loss is within the policy's deductible.")
     adjuster.click("#submit-task")
     adjuster.wait_for_url(f"{live_site.url}/")
 
     claim = _claim(live_site, claim_number)
-    assert claim.status == "rejected" and claim.rejection_reason.startswith("within_deductible:")
+    assert claim.status == "rejected" and claim.rejection_reason.startswith("below_deductible:")
     assert _denial_letters(live_site) == letters_before + ["letter"]  # the written notice (拒赔通知书)
 
     customer = browser.new_context(locale="en-US").new_page()
@@ -83,4 +84,37 @@ def test_a_claim_with_nothing_payable_is_denied_with_a_written_notice_and_shown_
     customer.click("#status-form button[type=submit]")
     expect(customer.locator("#status-result .timeline-item.current")).to_contain_text("Rejected")
     for other in (adjuster, customer):
+        other.context.close()
+
+
+def test_a_named_beneficiary_is_paid_her_share_of_the_death_benefit(live_site: LiveSite, browser: Browser) -> None:
+    """The demo's PDEMO0007 names the insured's wife for 60 % of 500,000; she reported his death (the demo leaves
+    her claim waiting for the adjuster): assessed, approved by the claims manager, paid, and shown paid to her."""
+    wife = beneficiary_designation(7)[0]
+    with live_site.wired.runtime.uow() as uow:
+        claim_number = uow.session.scalar(select(ClaimRecord.number).where(ClaimRecord.claim_type == "death"))
+    adjuster = _assess(live_site, browser, claim_number)
+    expect(adjuster.locator("#case-context")).not_to_contain_text("Claimant not covered")
+    adjuster.check("input[name=decision][value=pay]")
+    adjuster.fill("#f-payable_amount", "300000")
+    adjuster.fill("#f-note", "the named spouse's 60 % share")
+    adjuster.click("#submit-task")
+    adjuster.wait_for_url(f"{live_site.url}/")
+
+    manager = browser.new_context(locale="en-US").new_page()
+    live_site.sign_in(manager, "claims.manager")
+    _open_task_of_case(live_site, manager, claim_number, "Approve payout")
+    manager.check("input[name=approved][value=true]")
+    manager.fill("#f-reason", "named beneficiary, share checked against the policy")
+    manager.click("#submit-task")
+    manager.wait_for_url(f"{live_site.url}/")
+
+    assert _claim(live_site, claim_number).status == "paid"
+    customer = browser.new_context(locale="en-US").new_page()
+    customer.goto(f"{live_site.url}/status")
+    customer.fill("#claim_number", claim_number)
+    customer.fill("#check", wife["id_number"][-4:])
+    customer.click("#status-form button[type=submit]")
+    expect(customer.locator("#status-result .timeline-item.current")).to_contain_text("Paid")
+    for other in (adjuster, manager, customer):
         other.context.close()

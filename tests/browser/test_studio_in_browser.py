@@ -88,7 +88,8 @@ def test_a_changed_condition_is_deployed_from_the_modeler_and_only_new_claims_ta
     assert _open_tasks(live_site, after.id) == ["assess_amount"]  # the new rule: no survey below 500,000
     assert _open_tasks(live_site, before.id) == ["conduct_survey"]  # the claim started before: the old rule
     _complete(live_site, before.id, "conduct_survey", None,
-              {"assessed_loss": 150000, "total_loss": False, "report": "hospital stay confirmed"})
+              {"assessed_loss": 150000, "total_loss": False, "report": "hospital stay confirmed",
+               "refer_to_siu": False})
     shown = instances.show_instance(rt, before.id, _actor(live_site, "adjuster"))
     _complete(live_site, before.id, "assess_amount", "adjuster",
               {"decision": "pay", "payable_amount": shown.data["suggestion"]["suggested_amount"], "note": "covered"})

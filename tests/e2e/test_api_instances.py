@@ -6,7 +6,10 @@ from datetime import datetime
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
+from engine.identity import add_user
+from engine.models import UserModel
 from insureflow.demo_story import _story_identity
 from tasks.common import BUSINESS_TZ
 from tests.e2e.api_support import Caller, demo_task, error, ok, open_task, shared_site
@@ -114,10 +117,21 @@ def test_showing_an_unknown_instance_is_404(callers: dict[str, Caller]) -> None:
     assert error(callers["auditor"].get("/api/instances/99999"), 404)["code"] == "not_found"
 
 
-def test_a_sale_through_the_api_then_nobody_may_push_a_cancellation_into_it(shared_site: Site,
-                                                                              callers: dict[str, Caller]) -> None:
+def _another_agent(site: Site) -> Caller:
+    """An agent who had no part in the sales of the test (created once per site)."""
+    rt = site.wired.runtime
+    with rt.uow() as uow:
+        if uow.session.scalar(select(UserModel.id).where(UserModel.username == "agent.other")) is None:
+            add_user(uow.session, rt.settings, "agent.other", ["agent"], None, rt.clock())
+            uow.commit()
+    return Caller(site, "agent.other")
+
+
+def test_a_cooling_off_cancellation_message_over_the_api_pays_nothing_and_only_the_seller_may_send_it(
+        shared_site: Site, callers: dict[str, Caller]) -> None:
     """Issue 12, item 5 and issue 13, finding 1, as reproduced: an agent delivers cancel_policy with an account of
-    his choice. Refused: a cancellation is a request through policy_termination."""
+    his choice. The sale only reads its policy record (a cancellation is a request through policy_termination),
+    and only the agent who sold it may nudge it (deliveredBy="starter"): another agent has no part in it."""
     agent = callers["agent"]
     sale = ok(agent.post("/api/processes/sales/instances", json={"data": {}}), 201)["id"]
     for task_key, data in SALE:
@@ -125,12 +139,14 @@ def test_a_sale_through_the_api_then_nobody_may_push_a_cancellation_into_it(shar
     issued = ok(agent.get(f"/api/instances/{sale}"))
     assert issued["status"] != "completed" and issued["data"]["policy"]["policy_number"]
     today = datetime.now(BUSINESS_TZ).date().isoformat()
-    # The cooling-off wait declares no deliveredBy: even the agent who sold the policy may not push a
-    # cancellation (and a refund account) into the case; a cancellation is a request of its own.
-    refused = agent.post(f"/api/instances/{sale}/messages/cancel_policy",
-                         json={"request_date": today, "payee_account": "6222020200112233445"})
-    assert "taken from the engine only" in error(refused, 403)["message"]
-    assert ok(agent.get(f"/api/instances/{sale}"))["status"] == issued["status"]
+    refused = _another_agent(shared_site).post(f"/api/instances/{sale}/messages/cancel_policy",
+                                               json={"request_date": today})
+    assert error(refused, 403)["code"] == "forbidden"
+    told = ok(agent.post(f"/api/instances/{sale}/messages/cancel_policy",
+                         json={"request_date": today, "payee_account": "6222020200112233445"}))
+    assert told["status"] == "waiting" and told["open_tasks"] == []
+    after = ok(agent.get(f"/api/instances/{sale}"))["data"]
+    assert after["standing"]["in_force"] is True and "refund_payment" not in after
 
 
 def test_a_message_nothing_waits_for_is_409(shared_site: Site, callers: dict[str, Caller]) -> None:
