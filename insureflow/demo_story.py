@@ -149,17 +149,41 @@ def settle_claim(d: Driver, days_ago: int = 6) -> dict[str, Any]:
     return {"claim": claim, "claim_number": data["claim_number"]}
 
 
+def deny_claim(d: Driver) -> dict[str, Any]:
+    """A small outpatient bill after an accident on PDEMO0006 that the deductible swallows: denied with a coded
+    reason and the written denial notice (拒赔通知书), never paid as 0."""
+    name, id_number, _phone = demo_identity(5)
+    d.say("DENIAL — an outpatient bill within the deductible of PDEMO0006")
+    claim = d.start("claims", "claims.clerk")
+    d.do(claim, "register_claim", "claims.clerk", {
+        "policy_number": "PDEMO0006", "claimant_name": name, "claimant_id_number": id_number,
+        "incident_date": (d.rt.clock() - timedelta(days=2)).date().isoformat(), "claim_type": "outpatient",
+        "cause_of_loss": "accident", "description": "A sprained ankle: a doctor's visit and a bandage",
+        "claimed_amount": 300,
+        "documents": ["claim_form", "id_copy", "bank_card", "medical_invoice"],
+        "payee_account": "6222020200155667788", "region": "shenzhen"})
+    d.do(claim, "assess_amount", "adjuster", {
+        "decision": "deny", "denial_code": "below_deductible",
+        "denial_reason": "The bill of 300 CNY is within the policy's deductible of 500 CNY a year."})
+    data = instances.show_instance(d.rt, claim, OPERATOR).data["claim"]
+    d.say(f"  claim {data['claim_number']} denied (below_deductible); the claimant is sent the written denial "
+          "notice with the reason and how to ask for a review")
+    return {"claim": claim, "claim_number": data["claim_number"]}
+
+
 def tell_story(rt: Runtime, say: Say) -> dict[str, Any]:
-    """Run the sale, the claim and a cooling-off cancellation, then let the cooling-off period pass."""
+    """Run the sale, the claim, a denial and a cooling-off cancellation, then let the cooling-off period pass."""
     d = Driver(rt, say)
     sale = sell_policy(d)
     claim = settle_claim(d)
+    denied = deny_claim(d)
     cancelled = cancel_in_cooling_off(d, sell_policy(d), _story_identity()["id_number"])
     d.say("COOLING-OFF — sixteen days later the worker confirms the policy")
     report = worker.tick(rt, rt.clock() + timedelta(days=16))
     d.tell(sale["sale"])
     return {"policy_number": sale["policy"]["policy_number"], "claim_number": claim["claim_number"],
-            "timers_fired": report.timers_fired, "cancelled_sale": cancelled["sale_status"]}
+            "timers_fired": report.timers_fired, "cancelled_sale": cancelled["sale_status"],
+            "denied_claim": denied["claim_number"]}
 
 
 def _claim_form(index: int, policy: str, claim_type: str, amount: float, days_ago: int, documents: list[str],

@@ -34,6 +34,8 @@ def shows_clear(roles: Collection[str], holder: bool) -> bool:
 
 def mask(data: Any, clear: bool) -> Any:
     """`data` with every personal field masked, unless it is shown in `clear` (nested dicts and lists too)."""
+    if not isinstance(clear, bool):  # a set of roles is not an answer: who sees what is decided before
+        raise TypeError(f"mask() takes whether the data is shown in clear, not {type(clear).__name__}")
     return data if clear else _walk(data)
 
 

@@ -17,7 +17,7 @@ from tasks.policy_service import PolicyBeneficiaries, change_beneficiaries, show
 
 from .auth import acting
 from .context import runtime
-from .masking import mask
+from .masking import mask, sees_personal_data
 
 bp = Blueprint("policies", __name__)
 
@@ -92,7 +92,7 @@ def policy(number: str) -> ResponseReturnValue:
         else:
             flash(_("The beneficiaries of policy %(number)s are changed.", number=view.number), "success")
             return redirect(url_for("policies.policy", number=view.number))
-    people = mask(view.beneficiaries, acting().roles)
+    people = mask(view.beneficiaries, sees_personal_data(acting().roles))
     form_rows = _form_rows(form)
     return render_template("policies/policy.html", policy=view, people=people, errors=errors, form=form,
                            form_rows=form_rows, relations=[(r, RELATION_LABELS[r]) for r in RELATIONS],

@@ -70,7 +70,7 @@ def life_sale_at_application(insurer: Insurer) -> int:
 def sell_life_policy(insurer: Insurer, *people: dict[str, Any]) -> tuple[int, PolicyRecord]:
     """A Term Life 20 policy issued with these beneficiaries (none: the legal heirs); the sale and the policy."""
     sale = life_sale_at_application(insurer)
-    insurer.complete(sale, "application", "agent", {**application(), **designation(*people)})
+    insurer.complete(sale, "application", "agent", {**application(product_line="life"), **designation(*people)})
     assert pay_premium(insurer, sale) == "waiting"  # issued, in its cooling-off period
     return sale, policy_of(insurer, sale)
 
@@ -187,7 +187,7 @@ def test_a_claimant_the_policy_does_not_name_goes_to_an_adjusters_review_not_to_
     assert task.candidate_role == "adjuster"
     claim = the_claim(insurer, case)
     assert claim.status == "under_review" and claim.rejection_reason is None
-    assert handlers_run(insurer, case) == ["svc_open_claim", "svc_verify_claim"]
+    assert handlers_run(insurer, case) == ["svc_open_claim", "svc_notify_acknowledged", "svc_verify_claim"]
     assert_replays(insurer, case)
 
 
@@ -255,7 +255,7 @@ def test_a_designation_that_does_not_add_up_is_refused_at_the_application_and_no
 
     assert caught.value.details["fields"] == fields
     assert insurer.history(sale) == before and open_keys(insurer, sale) == ["application"]
-    insurer.complete(sale, "application", "agent", {**application(), **designation(WIFE, SON)})
+    insurer.complete(sale, "application", "agent", {**application(product_line="life"), **designation(WIFE, SON)})
     assert open_keys(insurer, sale) == ["accept_terms"]
     assert_replays(insurer, sale)
 

@@ -20,6 +20,7 @@ from engine.identity import OPERATOR
 from engine.instances import show_instance
 from engine.models import HumanTaskModel
 from engine.replay import replay_instance
+from insureflow.demo_data import CUSTOMERS
 from tasks.handlers.sales import valid_policy_number
 from tasks.idcard import check_digit
 from tasks.records import (
@@ -186,7 +187,8 @@ def test_sale_without_consent_ends_at_no_consent_keeping_nothing_personal(insure
     assert events(insurer, sale, "task_completed")[0]["payload"]["data"] == {"consent": False}
     assert insurer.data(sale) == {"consent": False}
     with insurer.rt.session_factory() as session:
-        assert session.scalar(select(func.count()).select_from(CustomerRecord)) == 6  # the demo customers only
+        # the demo customers only
+        assert session.scalar(select(func.count()).select_from(CustomerRecord)) == len(CUSTOMERS)
     assert_replays(insurer, sale)
 
 

@@ -38,7 +38,8 @@ def test_the_demo_fills_every_inbox_tells_the_story_and_keeps_personal_data_encr
 
     story = _run(folder, "demo")
     for step in ("SALE", "customer_registration", "issue_policy", "policy P", "CLAIM", "register_claim",
-                 "approve_payout", "pay_claim", "claim C", "CANCELLATION", "customer_confirmation",
+                 "approve_payout", "pay_claim", "claim C", "DENIAL", "close_claim", "below_deductible",
+                 "denied (below_deductible)", "CANCELLATION", "customer_confirmation",
                  "approve_refund", "pay_refund", "back to the account the premium came from", "terminate_policy",
                  "COOLING-OFF", "confirm_policy", "case completed"):
         assert step in story, step

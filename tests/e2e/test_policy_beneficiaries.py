@@ -114,7 +114,8 @@ def test_the_application_page_takes_named_beneficiaries_row_by_row_and_marks_a_b
     page = agent.get(f"/tasks/{task}").get_data(as_text=True)
     assert 'name="beneficiaries-0-id_number"' in page and 'name="beneficiaries-4-share"' in page
 
-    form = {"smoker": "false", "height_cm": "175", "weight_kg": "70", "chronic_disease": "false",
+    form = {"product_line": "life", "smoker": "false",
+            "height_cm": "175", "weight_kg": "70", "chronic_disease": "false",
             "occupation_class": "1", "beneficiary_designation": "named",
             "beneficiaries-0-name": WIFE["name"], "beneficiaries-0-id_number": WIFE["id_number"],
             "beneficiaries-0-relation": "spouse", "beneficiaries-0-share": "60",

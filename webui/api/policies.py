@@ -10,7 +10,7 @@ from marshmallow import INCLUDE, Schema, fields
 from tasks.policy_service import PolicyBeneficiaries, change_beneficiaries, show_beneficiaries
 
 from ..context import runtime
-from ..masking import mask
+from ..masking import mask, sees_personal_data
 from .common import actor, blueprint
 
 bp = blueprint("policies", __name__, "Policies: beneficiaries (the service checks who may see and change them).")
@@ -62,7 +62,7 @@ class BeneficiaryChangeSchema(Schema):
 
 def _shown(view: PolicyBeneficiaries) -> dict[str, Any]:
     shown = {f.name: getattr(view, f.name) for f in dataclasses.fields(view)}
-    shown["beneficiaries"] = mask(view.beneficiaries, actor().roles)
+    shown["beneficiaries"] = mask(view.beneficiaries, sees_personal_data(actor().roles))
     return shown
 
 
