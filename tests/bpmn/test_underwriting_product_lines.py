@@ -36,7 +36,7 @@ def home_application(construction: str = "reinforced_concrete", building_age_yea
                      occupancy: str = "owner_occupied", flood_zone: bool = False) -> dict[str, Any]:
     """The application of a home: the building's features, no health questions."""
     return {"product_line": "property", "construction": construction, "building_age_years": building_age_years,
-            "occupancy": occupancy, "flood_zone": flood_zone, "beneficiary_designation": "legal_heirs"}
+            "occupancy": occupancy, "flood_zone": flood_zone}
 
 
 # --- item 17: each product line its own rules ----------------------------------------------------
@@ -52,7 +52,7 @@ def test_a_home_is_underwritten_on_the_building_without_health_questions_or_an_a
     assert task_data(insurer, sale, "application")["product_line"] == "property"  # the form's prefilled line
     assert refused(insurer, sale, "application", "agent", {"product_line": "property"}) == {
         "building_age_years": "is required", "construction": "is required", "flood_zone": "is required",
-        "occupancy": "is required", "beneficiary_designation": "is required"}
+        "occupancy": "is required"}  # a home has no death benefit: nobody is asked to name beneficiaries
 
     insurer.complete(sale, "application", "agent", home_application())
 
@@ -60,6 +60,7 @@ def test_a_home_is_underwritten_on_the_building_without_health_questions_or_an_a
     assert (decided(insurer, sale, "score_property_risk"), data["customer"]["age"]) == ({"risk_class": "standard"}, 76)
     assert not [e for e in insurer.history(sale) if e["task"] == "score_risk"]  # no life and health rules
     assert not {"smoker", "height_cm", "chronic_disease"} & set(data)
+    assert (data["beneficiary_designation"], data["beneficiaries"]) == ("legal_heirs", [])  # issue_policy's default
     assert open_keys(insurer, sale) == ["accept_terms"]
     assert outcome(insurer, sale) == ["accept"]
     assert_replays(insurer, sale)
