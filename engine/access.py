@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from .authorization import managed_roles
 from .errors import ForbiddenError
 from .identity import Actor
 from .models import HumanTaskModel
@@ -74,7 +75,7 @@ def case_access(session: Session, settings: EngineSettings, instance: Any, actor
         relations.add("reader")
     if actor.roles & settings.duty_roles.get(instance.process_key, frozenset()):
         relations.add("duty")
-    managed = frozenset().union(*(settings.assign_rights.get(role, frozenset()) for role in actor.roles))
+    managed = managed_roles(settings, actor.roles)
     for status, role, assignee, completed_by in session.execute(select(
             HumanTaskModel.status, HumanTaskModel.candidate_role, HumanTaskModel.assignee,
             HumanTaskModel.completed_by).where(HumanTaskModel.instance_id == instance.id)):

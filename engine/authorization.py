@@ -52,9 +52,14 @@ def check_release(task: HumanTaskModel, actor: Actor, settings: EngineSettings) 
         raise ForbiddenError(f"{actor.username} may not release a task held by {task.assignee}")
 
 
+def managed_roles(settings: EngineSettings, roles: Collection[str]) -> frozenset[str]:
+    """The candidate roles whose tasks someone holding `roles` manages (may hand to a colleague)."""
+    return frozenset().union(*(settings.assign_rights.get(role, frozenset()) for role in roles))
+
+
 def can_assign(task: HumanTaskModel, actor: Actor, settings: EngineSettings) -> bool:
     """Whether the actor manages the task's role."""
-    return any(task.candidate_role in settings.assign_rights.get(role, ()) for role in actor.roles)
+    return task.candidate_role in managed_roles(settings, actor.roles)
 
 
 def check_assign(

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, func, select, text
 from sqlalchemy.orm import Session
 
+from .authorization import managed_roles
 from .identity import Actor
 from .models import HumanTaskModel, InstanceModel, ProcessDefinitionModel
 from .roles import lane_role
@@ -54,7 +55,7 @@ class InboxResult:
 
 def team_roles(rt: Runtime, actor: Actor) -> frozenset[str]:
     """The candidate roles whose tasks the actor may hand to others."""
-    return frozenset().union(*(rt.settings.assign_rights.get(role, frozenset()) for role in actor.roles))
+    return managed_roles(rt.settings, actor.roles)
 
 
 def _streams(actor: Actor, scope: str, team: frozenset[str]) -> list[ColumnElement[bool]]:

@@ -172,7 +172,7 @@ def _describe(session: Session, services_: Any, key: str) -> dict[str, Any]:
     return {"amount": payment.amount, "account_enc": payment.payee_account_enc, "purpose": purpose}
 
 
-def _call(services_: Any, key: str, request: dict[str, Any]) -> dict[str, Any]:
+def call_gateway(services_: Any, key: str, request: dict[str, Any]) -> dict[str, Any]:
     """Ask the gateway what it holds for `key`; pay only when it holds nothing. Raises on no answer
     (GatewayTimeoutError): the intent stays open and is asked about again, never paid blindly."""
     gateway = services_.gateway
@@ -185,7 +185,7 @@ def _call(services_: Any, key: str, request: dict[str, Any]) -> dict[str, Any]:
             "amount": None if answer.amount is None else str(money(answer.amount)), "reconciled": reconciled}
 
 
-PAYMENT = EffectKind("payment", _describe, _call)
+PAYMENT = EffectKind("payment", _describe, call_gateway)
 
 
 def _positive(amount: float) -> Decimal:

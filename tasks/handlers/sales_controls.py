@@ -27,7 +27,7 @@ from ..sales_records import (
     SuspiciousTransactionReportRecord,
 )
 from .customers import on_watch_list
-from .payout import _call as gateway_call  # the same gateway call: ask what it holds for the key, then pay
+from .payout import call_gateway  # the same gateway call: ask what it holds for the key, then pay
 
 
 def premium_payment(session: Session, payment_id: int) -> PremiumPaymentRecord:
@@ -169,7 +169,7 @@ def _describe(session: Session, services_: Any, key: str) -> dict[str, Any]:
             "purpose": f"premium refund {refund.premium_payment_id}"}
 
 
-PREMIUM_REFUND = EffectKind("premium_refund", _describe, gateway_call)
+PREMIUM_REFUND = EffectKind("premium_refund", _describe, call_gateway)
 
 HANDLERS = [report_large_cash, file_suspicious_report, settle_premium, refund_premium]
 EFFECT_KINDS = [PREMIUM_REFUND]
