@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,9 +43,40 @@ class DamagedStateError(EngineError):
 
 
 class InvalidInputError(EngineError):
-    """Submitted data failed validation; `details["fields"]` maps field paths to messages."""
+    """Submitted data failed validation; `details["fields"]` maps field paths to messages, and
+    `details["codes"]` the same paths to what is wrong as data (`kind` and its `params`), for translation."""
 
     code = "invalid_input"
+
+    @classmethod
+    def for_fields(cls, problems: Mapping[str, str | FieldProblem], message: str | None = None) -> InvalidInputError:
+        """The error for these failing fields (at least one): their messages, and their kinds where known; the
+        message names the first field unless one is given."""
+        fields = {path: str(problem) for path, problem in problems.items()}
+        codes = {path: problem.as_code() if isinstance(problem, FieldProblem) else {"kind": "other", "params": {}}
+                 for path, problem in problems.items()}
+        first = next(iter(fields.items()))
+        count = len(fields)
+        return cls(message or f"{count} field{'s' if count != 1 else ''} invalid: {first[0]}: {first[1]}",
+                   {"fields": fields, "codes": codes})
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    """What is wrong with one submitted field, as data: a stable `kind` (a JSON Schema keyword such as
+    `required` or `maxLength`, or a domain check's own name such as `above_remaining_cover`), the `params`
+    it quotes (JSON-ready), and the English `message` for logs and API clients. Faces translate by kind."""
+
+    kind: str
+    message: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return self.message
+
+    def as_code(self) -> dict[str, Any]:
+        """The kind and parameters as JSON-ready data."""
+        return {"kind": self.kind, "params": dict(self.params)}
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from jsonschema.validators import validator_for
 from sqlalchemy.orm import Session
 
 from . import authorization, store
-from .errors import InvalidInputError
+from .errors import FieldProblem, InvalidInputError
 from .form_patterns import bounded
 from .identity import Actor
 from .roles import separate_from_ids
@@ -36,11 +36,10 @@ class SubmissionContext:
     task_id: int
 
 
-# A check the schema cannot express (does a referenced file exist in this case?): field path → message.
 # A check of a submission beyond its JSON Schema that needs the database (e.g. that a referenced uploaded
 # file belongs to the case): given where the submission goes, the form and the data, the failing fields. The
 # composition root hands the domain's checkers to the Runtime (`field_checkers`).
-FieldChecker = Callable[[SubmissionContext, Mapping[str, Any], Mapping[str, Any]], Mapping[str, str]]
+FieldChecker = Callable[[SubmissionContext, Mapping[str, Any], Mapping[str, Any]], Mapping[str, str | FieldProblem]]
 
 
 def upload_fields(schema: Mapping[str, Any] | None) -> dict[str, dict[str, Any]]:
@@ -68,15 +67,15 @@ def _validator(schema_text: str) -> Any:
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
-def _control_characters(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
-    """(field path, complaint) for every text holding a character no form field should — PostgreSQL refuses
+def _control_characters(value: Any, path: str = "") -> Iterator[tuple[str, FieldProblem]]:
+    """(field path, problem) for every text holding a character no form field should — PostgreSQL refuses
     NUL outright, and the others hide text from the people who read it — and every number that is not finite
     (NaN passes every comparison, a four-eyes limit included)."""
     if isinstance(value, str):
         if _CONTROL.search(value):
-            yield path or "(value)", "holds a NUL or control character"
+            yield path or "(value)", FieldProblem("control_character", "holds a NUL or control character")
     elif isinstance(value, float) and not math.isfinite(value):
-        yield path or "(value)", "is not a finite number"
+        yield path or "(value)", FieldProblem("not_finite", "is not a finite number")
     elif isinstance(value, dict):
         for key, item in value.items():
             yield from _control_characters(item, f"{path}.{key}" if path else str(key))
@@ -92,7 +91,35 @@ def refuse_control_characters(data: Any) -> None:
     if controlled:
         raise InvalidInputError(
             f"{len(controlled)} field(s) hold NUL or control characters (newline and tab are fine) or a number "
-            "that is not finite", {"fields": controlled})
+            "that is not finite", {"fields": {path: str(p) for path, p in controlled.items()},
+                                   "codes": {path: p.as_code() for path, p in controlled.items()}})
+
+
+def _json_ready(value: Any) -> Any:
+    """A schema keyword's value as a translation may quote it (numbers, texts, lists of them)."""
+    if isinstance(value, bool | int | float | str) or value is None:
+        return value
+    if isinstance(value, list | tuple):
+        return [_json_ready(v) for v in value]
+    return str(value)
+
+
+def _schema_problem(error: Any) -> tuple[str, FieldProblem] | list[tuple[str, FieldProblem]]:
+    """A jsonschema error as (field path, problem): its keyword (`validator`) is the kind, its keyword's value
+    (`validator_value`) the parameter — never the English text, which a jsonschema release may reword."""
+    path = ".".join(str(p) for p in error.absolute_path)
+    keyword = error.validator
+    if keyword == "required":  # jsonschema reports each missing name alike: name them all (duplicates merge)
+        instance = error.instance if isinstance(error.instance, dict) else {}
+        return [(f"{path}.{name}" if path else name, FieldProblem("required", "is required"))
+                for name in error.validator_value if name not in instance]
+    if keyword == "additionalProperties" and isinstance(error.instance, dict):
+        known = set(error.schema.get("properties", {}))
+        return [(f"{path}.{extra}" if path else extra, FieldProblem("unknown_field", "is not a field of this form"))
+                for extra in sorted(set(error.instance) - known)]
+    if keyword is None:  # the `false` schema: this answer rules the field out
+        return path or "(form)", FieldProblem("not_allowed", error.message)
+    return path or "(form)", FieldProblem(str(keyword), error.message, {"value": _json_ready(error.validator_value)})
 
 
 def check_submission(
@@ -102,46 +129,26 @@ def check_submission(
     """Raise InvalidInputError listing every failing field; no schema accepts any JSON object. With a
     context, the field checkers run too."""
     if not isinstance(data, dict):
-        raise InvalidInputError("task data must be a JSON object", {"fields": {"": "expected an object"}})
+        raise InvalidInputError.for_fields({"": FieldProblem("type", "expected an object", {"value": "object"})})
     bad_keys = [k for k in data if not isinstance(k, str) or not k.isidentifier() or k.startswith("_")]
     if bad_keys:
-        raise InvalidInputError(
-            "field names must be identifiers not starting with '_'",
-            {"fields": {str(k): "not an allowed field name" for k in bad_keys}},
-        )
+        raise InvalidInputError.for_fields({str(k): FieldProblem("field_name", "not an allowed field name")
+                                            for k in bad_keys}, "field names must be identifiers not starting with '_'")
     refuse_control_characters(data)
     if schema is None:
         return
     validator = _validator(json.dumps(schema, sort_keys=True))
-    fields: dict[str, str] = {}
+    fields: dict[str, str | FieldProblem] = {}
     for error in sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path)):
-        path = ".".join(str(p) for p in error.absolute_path)
-        if error.validator == "required":
-            missing = error.message.split("'")[1] if "'" in error.message else ""
-            path = f"{path}.{missing}" if path else missing
-            message = "is required"
-        elif error.validator == "additionalProperties" and isinstance(error.instance, dict):
-            known = set(error.schema.get("properties", {}))
-            for extra in sorted(set(error.instance) - known):
-                fields.setdefault(f"{path}.{extra}" if path else extra, "is not a field of this form")
-            continue
-        else:
-            message = error.message
-        fields.setdefault(path or "(form)", message)
+        found = _schema_problem(error)
+        for path, problem in (found if isinstance(found, list) else [found]):
+            fields.setdefault(path, problem)
     if context is not None:
         for checker in checkers:
-            for path, message in checker(context, schema, data).items():
-                fields.setdefault(path, message)
-    _raise_if_any(fields)
-
-
-def _raise_if_any(fields: dict[str, str]) -> None:
+            for path, problem in checker(context, schema, data).items():
+                fields.setdefault(path, problem)
     if fields:
-        first = next(iter(fields.items()))
-        raise InvalidInputError(
-            f"{len(fields)} field{'s' if len(fields) != 1 else ''} invalid: {first[0]}: {first[1]}",
-            {"fields": fields},
-        )
+        raise InvalidInputError.for_fields(fields)
 
 
 @dataclass(frozen=True)
@@ -169,6 +176,6 @@ def authorize_upload(rt: Runtime, session: Session, task_id: int, actor: Actor) 
     task, schema = _open_task(rt, session, task_id, actor)
     fields = upload_fields(schema)
     if not fields:
-        raise InvalidInputError(f"the form of task {task_id} has no upload field",
-                                {"fields": {"files": "this task takes no files"}})
+        raise InvalidInputError.for_fields({"files": FieldProblem("no_upload", "this task takes no files")},
+                                           f"the form of task {task_id} has no upload field")
     return UploadTarget(task.id, task.instance_id, task.task_key, fields)

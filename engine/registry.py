@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from .clock import Clock
+from .errors import FieldProblem  # noqa: F401  (re-exported: what a domain's field checker reports)
 
 
 class BpmnError(Exception):

@@ -20,6 +20,8 @@ from typing import Any
 from sqlalchemy import ForeignKey, Integer, LargeBinary, Numeric, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from engine.registry import FieldProblem
+
 from .crypto import PersonalDataCipher
 from .idcard import parse_id_number
 from .records import ClaimRecord, CustomerRecord, DomainBase, PolicyRecord, UTCDateTime
@@ -71,44 +73,51 @@ class BeneficiaryChangeRecord(DomainBase):
 # --- checking a designation ------------------------------------------------------------------------
 
 def designation_problems(designation: Any, beneficiaries: Any, today: date,
-                         field: str = "beneficiaries") -> dict[str, str]:
+                         field: str = "beneficiaries") -> dict[str, FieldProblem]:
     """Field path → message for everything wrong with a designation; empty when it may be recorded."""
     if designation not in DESIGNATIONS:
-        return {"beneficiary_designation": f"must be one of {', '.join(DESIGNATIONS)}"}
+        return {"beneficiary_designation": FieldProblem("enum", f"must be one of {', '.join(DESIGNATIONS)}",
+                                                        {"value": list(DESIGNATIONS)})}
     people = beneficiaries if beneficiaries is not None else []
     if not isinstance(people, list) or not all(isinstance(p, Mapping) for p in people):
-        return {field: "must be a list of beneficiaries"}
+        return {field: FieldProblem("type", "must be a list of beneficiaries", {"value": "array"})}
     if designation == LEGAL_HEIRS:
-        return {field: "must be empty when the benefit goes to the legal heirs"} if people else {}
+        return {field: FieldProblem("heirs_named", "must be empty when the benefit goes to the legal heirs")
+                } if people else {}
     if not people:
-        return {field: "name at least one beneficiary, or choose the legal heirs"}
+        return {field: FieldProblem("no_beneficiary", "name at least one beneficiary, or choose the legal heirs")}
     if len(people) > MAX_BENEFICIARIES:
-        return {field: f"at most {MAX_BENEFICIARIES} beneficiaries"}
-    problems: dict[str, str] = {}
+        return {field: FieldProblem("maxItems", f"at most {MAX_BENEFICIARIES} beneficiaries",
+                                    {"value": MAX_BENEFICIARIES})}
+    problems: dict[str, FieldProblem] = {}
     seen: dict[str, int] = {}
     total = Decimal("0")
     for index, person in enumerate(people):
         where = f"{field}.{index}"
         if not str(person.get("name") or "").strip():
-            problems[f"{where}.name"] = "is required"
+            problems[f"{where}.name"] = FieldProblem("required", "is required")
         number = str(person.get("id_number") or "")
         check = parse_id_number(number, today)
         if not check.valid:  # the reason names the flaw, never the number itself
-            problems[f"{where}.id_number"] = f"is not a valid resident ID number ({', '.join(check.reasons)})"
+            problems[f"{where}.id_number"] = FieldProblem(
+                "invalid_id_number", f"is not a valid resident ID number ({', '.join(check.reasons)})")
         else:
             key = "".join(number.split()).upper()
             if key in seen:
-                problems[f"{where}.id_number"] = f"is the same person as beneficiary {seen[key] + 1}"
+                problems[f"{where}.id_number"] = FieldProblem(
+                    "same_beneficiary", f"is the same person as beneficiary {seen[key] + 1}", {"n": seen[key] + 1})
             seen.setdefault(key, index)
         if person.get("relation") not in RELATIONS:
-            problems[f"{where}.relation"] = f"must be one of {', '.join(RELATIONS)}"
+            problems[f"{where}.relation"] = FieldProblem("enum", f"must be one of {', '.join(RELATIONS)}",
+                                                          {"value": list(RELATIONS)})
         share = _share(person.get("share"))
         if share is None or not Decimal("0") < share <= WHOLE:
-            problems[f"{where}.share"] = "must be a percentage above 0 and at most 100"
+            problems[f"{where}.share"] = FieldProblem("share_range", "must be a percentage above 0 and at most 100")
         else:
             total += share
     if not problems and total != WHOLE:
-        problems[field] = f"the shares add up to {total.normalize():f} %, not 100 %"
+        problems[field] = FieldProblem("shares_total", f"the shares add up to {total.normalize():f} %, not 100 %",
+                                       {"total": f"{total.normalize():f}"})
     return problems
 
 
@@ -123,9 +132,9 @@ def _share(value: Any) -> Decimal | None:
 
 
 def form_problems(session: Session, schema: Mapping[str, Any], data: Mapping[str, Any], today: date
-                  ) -> dict[str, str]:
-    """Field → message for every form field marked `x-beneficiaries` whose designation is wrong."""
-    problems: dict[str, str] = {}
+                  ) -> dict[str, FieldProblem]:
+    """Field → problem for every form field marked `x-beneficiaries` whose designation is wrong."""
+    problems: dict[str, FieldProblem] = {}
     for name, spec in (schema.get("properties") or {}).items():
         if not isinstance(spec, dict) or not isinstance(spec.get(BENEFICIARIES_KEYWORD), str):
             continue

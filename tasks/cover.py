@@ -9,6 +9,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.registry import FieldProblem
+
 from .common import money
 from .records import ClaimRecord, PolicyRecord
 
@@ -26,8 +28,8 @@ def remaining_cover(session: Session, instance_id: int) -> Decimal | None:
 
 def cover_problems(
     session: Session, instance_id: int, schema: Mapping[str, Any], data: Mapping[str, Any],
-) -> dict[str, str]:
-    """Field → message for every field marked `x-within-cover` whose amount is above what is left of the cover."""
+) -> dict[str, FieldProblem]:
+    """Field → problem for every field marked `x-within-cover` whose amount is above what is left of the cover."""
     fields = [name for name, spec in (schema.get("properties") or {}).items()
               if isinstance(spec, dict) and spec.get(WITHIN_COVER) is True]
     amounts = {name: data[name] for name in fields
@@ -44,6 +46,8 @@ def cover_problems(
         except InvalidOperation:  # not a finite number: the schema has already said so
             continue
         if above:
-            problems[name] = (f"is more than the remaining sum insured of {remaining} CNY: at most {remaining} "
-                              "can be paid")
+            problems[name] = FieldProblem(
+                "above_remaining_cover",
+                f"is more than the remaining sum insured of {remaining} CNY: at most {remaining} can be paid",
+                {"remaining": f"{remaining}"})
     return problems

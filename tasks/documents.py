@@ -14,6 +14,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.registry import FieldProblem
+
 from .crypto import PersonalDataCipher
 from .records import ClaimDocumentRecord
 
@@ -137,10 +139,10 @@ def reference(record: ClaimDocumentRecord) -> dict[str, Any]:
 
 def reference_problems(
     session: Session, instance_id: int, upload_fields: Iterable[str], data: Mapping[str, Any],
-) -> dict[str, str]:
-    """Field path → message for every file reference of a submission that names no file uploaded for
+) -> dict[str, FieldProblem]:
+    """Field path → problem for every file reference of a submission that names no file uploaded for
     this case, or misstates the file it names."""
-    problems: dict[str, str] = {}
+    problems: dict[str, FieldProblem] = {}
     for name in upload_fields:
         items = data.get(name)
         if not isinstance(items, list):
@@ -150,9 +152,11 @@ def reference_problems(
             record = session.get(ClaimDocumentRecord, doc_id) if isinstance(doc_id, int) else None
             # A missing document and another case's read the same: the answer never tells which ids exist.
             if record is None or record.instance_id != instance_id or record.content_enc is None:
-                problems[f"{name}.{index}"] = f"document {doc_id} was not uploaded for this case"
+                problems[f"{name}.{index}"] = FieldProblem("document_not_uploaded",
+                                                           f"document {doc_id} was not uploaded for this case")
             elif any(item.get(key, value) != value for key, value in reference(record).items()):
-                problems[f"{name}.{index}"] = f"does not match the uploaded document {doc_id}"
+                problems[f"{name}.{index}"] = FieldProblem("document_mismatch",
+                                                           f"does not match the uploaded document {doc_id}")
     return problems
 
 

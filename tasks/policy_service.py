@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine.case_notes import change_with_note
-from engine.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
+from engine.errors import ConflictError, FieldProblem, ForbiddenError, InvalidInputError, NotFoundError
 from engine.identity import Actor
 from engine.models import HumanTaskModel, InstanceModel
 from engine.runtime import Runtime
@@ -95,24 +95,23 @@ def change_beneficiaries(rt: Runtime, actor: Actor, number: str, data: Any) -> P
 
 def _check(data: dict[str, Any], today: date) -> None:
     """Every problem of the submitted change as a field error (422)."""
-    problems: dict[str, str] = {k: "is not a field of this change" for k in data if k not in FIELDS}
+    problems: dict[str, str | FieldProblem] = {k: FieldProblem("unknown_field", "is not a field of this change")
+                                               for k in data if k not in FIELDS}
     reason = data.get("reason")
     if not isinstance(reason, str) or not reason.strip():
-        problems["reason"] = "is required: say what the policyholder or insured asked for"
+        problems["reason"] = FieldProblem("required", "is required: say what the policyholder or insured asked for")
     elif len(reason) > MAX_REASON:
-        problems["reason"] = f"at most {MAX_REASON} characters"
+        problems["reason"] = FieldProblem("maxLength", f"at most {MAX_REASON} characters", {"value": MAX_REASON})
     if data.get("written_request") is not True:
-        problems["written_request"] = "the written request of the policyholder or insured must be on file"
+        problems["written_request"] = FieldProblem(
+            "const", "the written request of the policyholder or insured must be on file", {"value": True})
     designation = data.get("beneficiary_designation")
     if designation is None:
-        problems["beneficiary_designation"] = "is required"
+        problems["beneficiary_designation"] = FieldProblem("required", "is required")
     else:
         problems.update(designation_problems(designation, data.get("beneficiaries"), today))
     if problems:
-        first = next(iter(problems.items()))
-        count = len(problems)
-        raise InvalidInputError(f"{count} field{'s' if count != 1 else ''} invalid: {first[0]}: {first[1]}",
-                                {"fields": problems})
+        raise InvalidInputError.for_fields(problems)
 
 
 def _policy(session: Session, number: str) -> PolicyRecord:

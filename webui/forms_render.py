@@ -4,7 +4,6 @@ engine's validation messages in the user's language, and the diagram's instructi
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -308,59 +307,6 @@ def _tick_uploaded_kinds(schema: Mapping[str, Any], data: dict[str, Any]) -> Non
             if isinstance(kind, str) and kind in allowed and kind not in ticked:
                 ticked.append(kind)
         data[checklist] = ticked
-
-
-_BOUND = r"(-?[0-9.]+)$"
-_MESSAGES: list[tuple[str, Any]] = [
-    (r"^is required$", lambda m: _("This field is required.")),
-    (r"should be non-empty$|is too short$|should be non-empty|does not have enough properties",
-     lambda m: _("This field must not be empty.")),
-    (r"is too long$", lambda m: _("This text is too long.")),
-    (r"does not match ", lambda m: _("This is not in the expected format.")),
-    (r"is not a 'date'$", lambda m: _("Enter a valid date (YYYY-MM-DD).")),
-    (r"is not of type 'integer'", lambda m: _("Enter a whole number.")),
-    (r"is not of type 'number'", lambda m: _("Enter a number.")),
-    (r"is not of type ", lambda m: _("This value has the wrong type.")),
-    (r"is less than or equal to the minimum of " + _BOUND, lambda m: _("Must be more than %(n)s.", n=m[1])),
-    (r"is less than the minimum of " + _BOUND, lambda m: _("Must be at least %(n)s.", n=m[1])),
-    (r"is greater than or equal to the maximum of " + _BOUND, lambda m: _("Must be less than %(n)s.", n=m[1])),
-    (r"is greater than the maximum of " + _BOUND, lambda m: _("Must be at most %(n)s.", n=m[1])),
-    (r"is not one of ", lambda m: _("Choose one of the listed options.")),
-    (r"^True was expected$", lambda m: _("This box must be ticked.")),
-    (r"was expected$", lambda m: _("This value is not allowed here.")),
-    (r"^False schema does not allow", lambda m: _("Some fields must be left empty with this answer.")),
-    (r"has non-unique elements$", lambda m: _("Each option may be chosen only once.")),
-    (r"is not a field of this form$", lambda m: _("This is not a field of this form.")),
-    (r"was not uploaded for this case$|does not match the uploaded document",
-     lambda m: _("This file was not uploaded for this case; upload it again.")),
-    (r"is more than the remaining sum insured of ([0-9.]+) CNY",
-     lambda m: _("At most %(n)s CNY can be paid: the remaining sum insured.", n=m[1])),
-    (r"holds a NUL or control character$", lambda m: _("Remove the control characters from this text.")),
-    (r"is not a finite number$", lambda m: _("Enter a number.")),
-    (r"^the shares add up to ([0-9.]+) %, not 100 %$",
-     lambda m: _("The shares add up to %(n)s %%; they must add up to 100 %%.", n=m[1])),
-    (r"^must be empty when the benefit goes to the legal heirs$",
-     lambda m: _("Name nobody here when the benefit goes to the legal heirs.")),
-    (r"^name at least one beneficiary", lambda m: _("Name at least one beneficiary, or choose the legal heirs.")),
-    (r"^is the same person as beneficiary ([0-9]+)$",
-     lambda m: _("This is the same person as beneficiary %(n)s.", n=m[1])),
-    (r"^is not a valid resident ID number", lambda m: _("This is not a valid resident ID number.")),
-    (r"^must be a percentage above 0", lambda m: _("Enter a share above 0 and at most 100 percent.")),
-]
-
-
-def localize(message: str) -> str:
-    """An engine validation message in the user's language (the original when it is not recognised)."""
-    for pattern, make in _MESSAGES:
-        found = re.search(pattern, message)
-        if found:
-            return str(make(found))
-    return message
-
-
-def localized_errors(details: Mapping[str, Any]) -> dict[str, str]:
-    """The field messages of an InvalidInputError, translated."""
-    return {str(k): localize(str(v)) for k, v in (details.get("fields") or {}).items()}
 
 
 _INSTRUCTIONS = ImmutableSandboxedEnvironment(autoescape=True)

@@ -23,7 +23,7 @@ from engine.runtime import Runtime
 from engine.task_service import TaskView
 from tasks.crypto import PersonalDataError, is_personal
 
-from . import forms_render
+from . import form_errors, forms_render
 from .auth import acting
 from .cases import build_case, masked
 from .context import runtime
@@ -184,7 +184,7 @@ def submit(task_id: int) -> ResponseReturnValue:
     try:
         summary = task_service.complete(rt, task_id, actor, data)
     except InvalidInputError as exc:
-        errors = forms_render.localized_errors(exc.details)
+        errors = form_errors.localized_errors(exc.details)
         if not errors:
             errors = {"(form)": exc.message}
         flash(_("Please correct the marked fields."), "danger")

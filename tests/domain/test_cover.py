@@ -19,7 +19,10 @@ def test_an_amount_above_the_remaining_sum_insured_of_the_cases_claim_is_a_field
 
         assert remaining_cover(session, 31) == Decimal("6000.00")
         assert cover_problems(session, 31, FORM, {"payable_amount": 6000}) == {}
-        assert cover_problems(session, 31, FORM, {"payable_amount": 6000.01}) == {
+        problems = cover_problems(session, 31, FORM, {"payable_amount": 6000.01})
+        assert problems["payable_amount"].as_code() == {"kind": "above_remaining_cover",
+                                                        "params": {"remaining": "6000.00"}}
+        assert {path: str(problem) for path, problem in problems.items()} == {
             "payable_amount": "is more than the remaining sum insured of 6000.00 CNY: at most 6000.00 can be paid"}
 
 

@@ -6,11 +6,24 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+from flask import Flask
+from flask_babel import Babel
 from werkzeug.datastructures import MultiDict
 
-from webui import forms_render
+from engine.errors import InvalidInputError
+from engine.forms import check_submission
+from webui import form_errors, forms_render
 
 FORMS = Path(__file__).resolve().parents[2] / "bpmn" / "forms"
+
+
+@pytest.fixture
+def app() -> Flask:
+    """A bare app with translations: the messages in English, the app's default language."""
+    bare = Flask(__name__)
+    Babel(bare)
+    return bare
 
 
 def _schema(name: str) -> dict:
@@ -79,17 +92,48 @@ def test_task_data_fills_the_form_again() -> None:
     assert raw == {"smoker": "true", "occupation_class": "3"}
 
 
-def test_engine_messages_are_translated_by_kind() -> None:
-    assert forms_render.localize("is required") == "This field is required."
-    assert forms_render.localize("'1' does not match '^[0-9]{12,19}$'") == "This is not in the expected format."
-    assert forms_render.localize("0 is less than or equal to the minimum of 0") == "Must be more than 0."
-    assert forms_render.localize("5 is greater than the maximum of 3.0") == "Must be at most 3.0."
-    assert forms_render.localize("True was expected") == "This box must be ticked."
-    assert forms_render.localize("something new") == "something new"
-    assert forms_render.localize("is more than the remaining sum insured of 1000.00 CNY: at most 1000.00 can be "
-                                 "paid") == "At most 1000.00 CNY can be paid: the remaining sum insured."
-    assert forms_render.localize("holds a NUL or control character") == "Remove the control characters from this text."
-    assert forms_render.localize("is not a finite number") == "Enter a number."
+def test_engine_problems_are_translated_by_kind_and_parameters_never_by_their_english_text(app) -> None:
+    with app.test_request_context():
+        def say(kind: str, params: dict | None = None, message: str = "the engine's words") -> str:
+            return form_errors.localize(kind, params or {}, message)
+
+        assert say("required") == "This field is required."
+        assert say("pattern", {"value": "^[0-9]{12,19}$"}) == "This is not in the expected format."
+        assert say("exclusiveMinimum", {"value": 0}) == "Must be more than 0."
+        assert say("maximum", {"value": 3.0}) == "Must be at most 3.0."
+        assert say("maxLength", {"value": 4000}) == "This text is too long: at most 4000 characters."
+        assert say("const", {"value": True}) == "This box must be ticked."
+        assert say("type", {"value": ["number", "null"]}) == "Enter a number."
+        assert say("format", {"value": "date"}) == "Enter a valid date (YYYY-MM-DD)."
+        assert say("something_new", {}, "something new") == "something new"
+        assert say("above_remaining_cover", {"remaining": "1000.00"}) == (
+            "At most 1000.00 CNY can be paid: the remaining sum insured.")
+        assert say("control_character") == "Remove the control characters from this text."
+        assert say("not_finite") == "Enter a number."
+
+
+def test_a_reworded_jsonschema_message_changes_nothing_the_user_reads(app) -> None:
+    """The engine reports each failing field's keyword and its value; the page translates those, so the English
+    text jsonschema writes may change in any release without breaking the Chinese (or English) errors."""
+    schema = {"type": "object", "properties": {"note": {"type": "string", "maxLength": 5},
+                                               "amount": {"type": "number", "exclusiveMinimum": 0}},
+              "required": ["note"], "additionalProperties": False}
+    with pytest.raises(InvalidInputError) as caught:
+        check_submission({"amount": 0, "extra": 1}, schema)
+    details = caught.value.details
+    assert details["codes"] == {"note": {"kind": "required", "params": {}},
+                                "amount": {"kind": "exclusiveMinimum", "params": {"value": 0}},
+                                "extra": {"kind": "unknown_field", "params": {}}}
+    reworded = dict(details, fields={path: "quelque chose" for path in details["fields"]})
+    with app.test_request_context():
+        assert form_errors.localized_errors(reworded) == form_errors.localized_errors(details) == {
+            "note": "This field is required.", "amount": "Must be more than 0.",
+            "extra": "This is not a field of this form."}
+    with pytest.raises(InvalidInputError) as caught:
+        check_submission({"note": "x" * 6}, schema)
+    with app.test_request_context():
+        assert form_errors.localized_errors(caught.value.details) == {
+            "note": "This text is too long: at most 5 characters."}
 
 
 def test_instructions_are_filled_from_the_task_data_and_escaped() -> None:
