@@ -1,5 +1,10 @@
 """Chinese resident ID numbers (GB 11643-1999), mainland mobile numbers, and the ISO 7064 MOD 11-2
-check character both the ID number and InsureFlow's policy numbers use. Pure functions, no database."""
+check character both the ID number and InsureFlow's policy numbers use. Pure functions, no database.
+
+The arithmetic is python-stdnum's (`stdnum.cn.ric`, `stdnum.iso7064.mod_11_2`). Its full `ric.validate` is
+not used: it refuses a region code that did not yet exist in the holder's birth year, but a number is issued
+where the holder is registered when the card is made, often decades after birth, so real numbers would be
+refused. The region code is decoded, not judged."""
 
 from __future__ import annotations
 
@@ -7,11 +12,11 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 
-from .common import age_on
+from stdnum.cn import ric
+from stdnum.exceptions import ValidationError
+from stdnum.iso7064 import mod_11_2
 
-# GB 11643-1999: weight of each of the first 17 digits, and the check character for (sum mod 11).
-WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-CHECK_CHARACTERS = "10X98765432"
+from .common import age_on
 
 _DIGITS = re.compile(r"[0-9]+")
 _ID_CHARACTERS = re.compile(r"[0-9]*X?")  # digits; X only as the check character
@@ -36,24 +41,20 @@ def iso7064_mod11_2(digits: str) -> str:
     """The ISO 7064 MOD 11-2 check character ('0'–'9' or 'X') of a string of ASCII digits."""
     if not digits or not _DIGITS.fullmatch(digits):
         raise ValueError("the check character is computed over ASCII digits only")
-    n = len(digits)
-    # The digit i places left of the check character weighs 2**i mod 11.
-    total = sum(int(d) * pow(2, n - i, 11) for i, d in enumerate(digits))
-    check = (12 - total % 11) % 11
-    return "X" if check == 10 else str(check)
+    return mod_11_2.calc_check_digit(digits)
 
 
 def check_digit(first17: str) -> str:
     """The 18th character of a resident ID number from its first 17 digits."""
     if len(first17) != 17 or not _DIGITS.fullmatch(first17):
         raise ValueError("a resident ID check digit needs exactly 17 ASCII digits")
-    return CHECK_CHARACTERS[sum(int(d) * w for d, w in zip(first17, WEIGHTS, strict=True)) % 11]
+    return ric.calc_check_digit(first17 + "0")  # stdnum takes the number with a check place
 
 
 def _birth_date(value: str) -> date | None:
     try:
-        return date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
-    except ValueError:
+        return ric.get_birth_date(value)
+    except ValidationError:
         return None
 
 
