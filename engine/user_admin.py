@@ -5,6 +5,7 @@ append-only `user_changes` log, and the guard rails keep at least one active adm
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -176,47 +177,45 @@ def set_roles(
     return change
 
 
+def _set(session: Session, actor: Actor, username: str, doing: str, attribute: str, value: Any, now: datetime,
+         guard: Callable[[UserModel], None] | None = None) -> dict[str, Any]:
+    """Set one attribute of a user and log it; returns what changed ({} when it already had that value). The
+    guard runs before the change (e.g. the last active admin stays)."""
+    user = _changing(session, actor, username, doing)
+    if getattr(user, attribute) == value:
+        return {}
+    if guard is not None:
+        guard(user)
+    setattr(user, attribute, value)
+    change = {attribute: value}
+    _record(session, actor, username, change, now)
+    session.flush()
+    return change
+
+
 def set_display_name(
     session: Session, settings: EngineSettings, actor: Actor, username: str, display_name: str, now: datetime,
 ) -> dict[str, Any]:
     """Change the name shown for the user (blank means the user name); returns what changed."""
-    user = _changing(session, actor, username, "change display names")
-    name = _clean_display_name(display_name, username)
-    if name == user.display_name:
-        return {}
-    user.display_name = name
-    change = {"display_name": name}
-    _record(session, actor, username, change, now)
-    return change
+    return _set(session, actor, username, "change display names", "display_name",
+                _clean_display_name(display_name, username), now)
 
 
 def set_active(
     session: Session, settings: EngineSettings, actor: Actor, username: str, active: bool, now: datetime,
 ) -> dict[str, Any]:
     """Activate or deactivate a user; a deactivated user can neither sign in nor use a token."""
-    user = _changing(session, actor, username, "activate or deactivate users")
-    if user.active == active:
-        return {}
-    if not active and ADMIN in _roles_of(user):
-        _keep_an_admin(session, actor, user, "active")
-    user.active = active
-    change = {"active": active}
-    _record(session, actor, username, change, now)
-    session.flush()
-    return change
+    def keep_an_admin(user: UserModel) -> None:
+        if not active and ADMIN in _roles_of(user):
+            _keep_an_admin(session, actor, user, "active")
+    return _set(session, actor, username, "activate or deactivate users", "active", active, now, keep_an_admin)
 
 
 def set_may_unmask(
     session: Session, settings: EngineSettings, actor: Actor, username: str, allowed: bool, now: datetime,
 ) -> dict[str, Any]:
     """Grant or withdraw the permission to reveal masked personal data."""
-    user = _changing(session, actor, username, "grant or withdraw the unmask permission")
-    if user.may_unmask == allowed:
-        return {}
-    user.may_unmask = allowed
-    change = {"may_unmask": allowed}
-    _record(session, actor, username, change, now)
-    return change
+    return _set(session, actor, username, "grant or withdraw the unmask permission", "may_unmask", allowed, now)
 
 
 def set_password(

@@ -86,24 +86,23 @@ def users_roles(ctx: Context, name: str, roles: tuple[str, ...]) -> None:
     ctx.out.result(result, text)
 
 
-@users.command("deactivate")
-@click.argument("name")
-@pass_ctx
-@handled
-def users_deactivate(ctx: Context, name: str) -> None:
-    """Deactivate user NAME: no sign-in, no API token works (the last active admin stays)."""
-    result = _change_user(ctx, name, user_admin.set_active, active=False)
-    ctx.out.result(result, f"user {name} deactivated" if result["changed"] else f"user {name} was already inactive")
+def _activation(active: bool, help_text: str) -> click.Command:
+    """`users activate NAME` / `users deactivate NAME`: one command body, two directions."""
+    word, already = ("activated", "active") if active else ("deactivated", "inactive")
+
+    @pass_ctx
+    @handled
+    def command(ctx: Context, name: str) -> None:
+        result = _change_user(ctx, name, user_admin.set_active, active=active)
+        ctx.out.result(result, f"user {name} {word}" if result["changed"] else f"user {name} was already {already}")
+
+    command.__doc__ = help_text
+    return click.argument("name")(command)
 
 
-@users.command("activate")
-@click.argument("name")
-@pass_ctx
-@handled
-def users_activate(ctx: Context, name: str) -> None:
-    """Activate user NAME again."""
-    result = _change_user(ctx, name, user_admin.set_active, active=True)
-    ctx.out.result(result, f"user {name} activated" if result["changed"] else f"user {name} was already active")
+users.command("deactivate")(_activation(
+    False, "Deactivate user NAME: no sign-in, no API token works (the last active admin stays)."))
+users.command("activate")(_activation(True, "Activate user NAME again."))
 
 
 @users.command("password")
