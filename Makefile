@@ -45,6 +45,8 @@ $(VENDOR)/.copied: package.json package-lock.json
 	cp node_modules/dmn-js/dist/dmn-modeler.production.min.js $(VENDOR)/dmn-js/
 	cp -R node_modules/dmn-js/dist/assets $(VENDOR)/dmn-js/assets
 	cp node_modules/@bpmn-io/properties-panel/dist/assets/properties-panel.css $(VENDOR)/properties-panel/
+	mkdir -p $(VENDOR)/chart.js
+	cp node_modules/chart.js/dist/chart.umd.min.js $(VENDOR)/chart.js/
 	touch $@
 
 ## the studio's modeler (bpmn-js + properties panel + InsureFlow's provider + bpmnlint), bundled by esbuild

@@ -34,6 +34,7 @@ from wtforms.validators import DataRequired, Length
 from engine.errors import ForbiddenError, NotFoundError
 from engine.identity import Actor, check_password, hash_password
 from engine.models import UserModel
+from services.dashboard import may_see_dashboard
 
 from . import LANGUAGES
 from .context import SignedIn, current_actor, runtime
@@ -50,6 +51,7 @@ LANGUAGE_NAMES = {"zh": "中文", "en": "English"}
 _DUMMY_HASH = hash_password("not a password of anyone")
 # Links to other areas, shown when that area is installed and the user holds one of the roles.
 AREA_LINKS = (
+    ("dashboard.index", _l("Dashboard"), None),  # None: for whoever manages a team (services.dashboard)
     ("admin.index", _l("Users"), {"admin"}),
     ("studio.index", _l("Studio"), {"analyst", "admin"}),
     ("audit.index", _l("Audit"), {"auditor", "admin"}),
@@ -182,7 +184,8 @@ def acting() -> Actor:
 def _layout() -> dict[str, Any]:
     actor = None if request.path.startswith("/static/") else current_actor()
     areas = [(url_for(endpoint), label) for endpoint, label, roles in AREA_LINKS
-             if actor is not None and endpoint in current_app.view_functions and actor.has_any(roles)]
+             if actor is not None and endpoint in current_app.view_functions
+             and (actor.has_any(roles) if roles is not None else may_see_dashboard(runtime(), actor))]
     return {"actor": actor, "lang": str(get_locale() or "zh"), "languages": LANGUAGE_NAMES, "area_links": areas}
 
 
