@@ -215,12 +215,15 @@ def serve(ctx: Context, host: str, port: int, workers: int, no_worker: bool) -> 
 def demo(ctx: Context) -> None:
     """Tell the story: a sale to an issued policy and a claim to payout, step by step, in this instance."""
     from .demo import load_demo
+    from .demo_people import where_to_look
     from .demo_story import tell_story
 
     load_demo(ctx.app)
     lines: list[str] = []
     say = lines.append if ctx.out.as_json else click.echo
     result = tell_story(ctx.app.runtime, say)
+    for line in where_to_look():
+        say(line)
     ctx.out.result({**result, "story": lines}, None)
 
 

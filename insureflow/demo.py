@@ -15,19 +15,11 @@ from engine.settings import DEFAULT_ROLES
 from .bootstrap import App
 from .demo_cancellation import seed_refund_accounts
 from .demo_data import SURVEYORS, seed_customers, seed_reference_data
+from .demo_people import SECOND_OFFICERS, demo_logins, demo_password, demo_policies
 from .demo_story import leave_cases
 
 BPMN_DIR = Path(__file__).resolve().parent.parent / "bpmn"
 
-
-# Second people for the four-eyes steps that a colleague of the same role must take (a compliance
-# approval is countersigned, an AML review confirmed, by another compliance officer).
-SECOND_OFFICERS = (("compliance.2", "compliance"),)
-
-
-def demo_password(role: str) -> str:
-    """The printed demo password of a role's demo user."""
-    return f"{role}-demo"
 
 
 def load_demo(app: App) -> dict[str, Any]:
@@ -65,8 +57,10 @@ def load_demo(app: App) -> dict[str, Any]:
             fresh = uow.session.scalar(select(func.count(InstanceModel.id))) == 0
         if fresh:
             cases = leave_cases(rt, rt.services.gateway)
-    logins = [f"{role.replace('_', '.')} / {demo_password(role)}" for role in DEFAULT_ROLES]
-    summary = [f"{len(created)} demo user(s) created"] + [f"login {line}" for line in logins]
+    logins = [login.line() for login in demo_logins()]
+    summary = ([f"{len(created)} demo user(s) created; every demo login:"] + [f"login {line}" for line in logins]
+               + ["demo policies in force (invented people; report a claim with the holder's name and ID):"]
+               + [f"policy {policy.line()}" for policy in demo_policies()])
     if deployment:
         summary.append(f"deployment {deployment.id} with {len(deployment.processes)} process(es)")
     if cases:

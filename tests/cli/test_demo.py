@@ -32,11 +32,20 @@ def test_the_demo_fills_every_inbox_tells_the_story_and_keeps_personal_data_encr
     folder = tmp_path / "demo"
     printed = _run(folder, "init", "--demo")
     assert "login claims.clerk / claims_clerk-demo" in printed and "cases left at different steps" in printed
+    created = int(printed.split(" demo user(s) created")[0].rsplit(" ", 1)[-1])
+    logins = [line for line in printed.splitlines() if line.startswith("demo: login ")]
+    assert len(logins) == created  # every user the demo made is printed, the regional surveyors included
+    for user in INBOXES:
+        assert any(line.startswith(f"demo: login {user} / ") for line in logins), user
+    assert "surveys claims in shanghai, hangzhou" in printed
+    policies = [line for line in printed.splitlines() if line.startswith("demo: policy PDEMO")]
+    assert len(policies) == 7 and "holder Zhao Jun" in policies[-1]
     for user, task in INBOXES.items():
         inbox = json.loads(_run(folder, "--json", "tasks", "--as", user))
         assert task in [t["name"] for t in inbox["tasks"]], (user, inbox)
 
     story = _run(folder, "demo")
+    assert "WHERE TO LOOK" in story and "/dashboard" in story and "insureflow init --demo" in story
     for step in ("SALE", "customer_registration", "issue_policy", "policy P", "CLAIM", "register_claim",
                  "approve_payout", "pay_claim", "claim C", "DENIAL", "close_claim", "below_deductible",
                  "denied (below_deductible)", "CANCELLATION", "customer_confirmation",
