@@ -93,6 +93,20 @@ class LoginForm(FlaskForm):
     next = HiddenField()
 
 
+# Roles whose work is not in the inbox, and the area they land in after signing in (first match wins).
+HOME_AREAS = (("auditor", "audit.index"), ("analyst", "studio.index"), ("admin", "admin.index"))
+
+
+def home_page(actor: Actor | None) -> str:
+    """Where someone's work is: the inbox for anyone with a role that receives tasks, else their own area."""
+    if actor is None:
+        return url_for("inbox.index")
+    areas = dict(HOME_AREAS)
+    if any(role not in areas for role in actor.roles):
+        return url_for("inbox.index")
+    return url_for(next(endpoint for role, endpoint in HOME_AREAS if role in actor.roles))
+
+
 def safe_next(target: str | None, default: str = "inbox.index") -> str:
     """`target` when it is a path on this site, else the default page (no open redirects)."""
     if target:
@@ -135,7 +149,7 @@ def login() -> ResponseReturnValue:
             if lang:
                 session["lang"] = lang
             login_user(SignedIn(username))
-            return redirect(safe_next(form.next.data))
+            return redirect(safe_next(form.next.data) if form.next.data else home_page(current_actor()))
         else:
             accounts.hit(account)
             addresses.hit(address)
@@ -186,7 +200,8 @@ def _layout() -> dict[str, Any]:
     areas = [(url_for(endpoint), label) for endpoint, label, roles in AREA_LINKS
              if actor is not None and endpoint in current_app.view_functions
              and (actor.has_any(roles) if roles is not None else may_see_dashboard(runtime(), actor))]
-    return {"actor": actor, "lang": str(get_locale() or "zh"), "languages": LANGUAGE_NAMES, "area_links": areas}
+    return {"actor": actor, "lang": str(get_locale() or "zh"), "languages": LANGUAGE_NAMES, "area_links": areas,
+            "home_url": home_page(actor)}
 
 
 ERROR_TITLES = {

@@ -132,6 +132,7 @@ def _change(task_id: int, action: str) -> ResponseReturnValue:
         if action == "claim":
             task_service.claim(rt, task_id, actor)
             flash(_("The task is yours now."), "success")
+            return redirect(url_for("task_pages.show", task_id=task_id))  # taking a task is to work on it
         elif action == "release":
             task_service.release(rt, task_id, actor)
             flash(_("The task is back in the pool of its role."), "success")

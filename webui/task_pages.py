@@ -14,6 +14,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import login_required
+from markupsafe import Markup
 
 from engine import forms, task_service
 from engine.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
@@ -203,10 +204,10 @@ def submit(task_id: int) -> ResponseReturnValue:
         return _render(task, actor, raw, {}, status=403)
     drop_draft(task_id)
     name = task_title(task, str(get_locale()))
-    if summary.business_key:
-        flash(_("Done: “%(task)s” is completed for case %(case)s.", task=name, case=summary.business_key), "success")
-    else:
-        flash(_("Done: “%(task)s” is completed.", task=name), "success")
+    done = (_("Done: “%(task)s” is completed for case %(case)s.", task=name, case=summary.business_key)
+            if summary.business_key else _("Done: “%(task)s” is completed.", task=name))
+    flash(Markup('{} <a href="{}" class="alert-link" id="flash-case-link">{}</a>').format(
+        done, url_for("cases.case", instance_id=summary.id), _("Open the case")), "success")
     return redirect(_next_page(summary, actor))
 
 

@@ -32,13 +32,18 @@ class LiveSite:
     url: str
     wired: App
 
+    def landing_pages(self) -> set[str]:
+        """The pages a sign-in may land on."""
+        return {f"{self.url}{path}" for path in ("", "/audit", "/studio", "/admin")}
+
     def sign_in(self, page: Page, username: str, password: str | None = None) -> None:
-        """Sign in through the sign-in page and wait for the inbox."""
+        """Sign in through the sign-in page and wait for the page the user lands on (their inbox, or the
+        auditor's, analyst's or administrator's area)."""
         page.goto(f"{self.url}/login")
         page.fill("#username", username)
         page.fill("#password", password or demo_password(username.replace(".", "_")))
         page.click("#login-form button[type=submit]")
-        page.wait_for_url(f"{self.url}/")
+        page.wait_for_url(lambda url: url.split("?")[0].rstrip("/") in self.landing_pages())
 
 
 @pytest.fixture

@@ -78,9 +78,10 @@ def test_claim_moves_a_task_to_mine_and_release_gives_it_back(site: Site) -> Non
     client = _signed_in_english(site, "adjuster")
     task_id, _instance = demo_task(site, "assess_amount")
     response = client.post(f"/tasks/{task_id}/claim", data={"next": "/?scope=mine"})
-    assert response.status_code == 302 and response.location == "/?scope=mine"
+    assert response.status_code == 302 and response.location == f"/tasks/{task_id}"  # claiming opens the task
+    assert "The task is yours now." in _page(client, response.location)
     page = _page(client, "/?scope=mine")
-    assert "The task is yours now." in page and _task_ids(page) == [task_id]
+    assert _task_ids(page) == [task_id]
     # The demo's other claim to assess (a death claim) stays in the role's pool.
     assert _count(page, "mine") == 1 and _count(page, "role") == 1 and _assignee(site, task_id) == "adjuster"
     client.post(f"/tasks/{task_id}/release")
