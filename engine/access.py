@@ -24,13 +24,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, exists, or_, select, true
 from sqlalchemy.orm import Session
 
 from .authorization import managed_roles
 from .errors import ForbiddenError
 from .identity import Actor
-from .models import HumanTaskModel
+from .models import HumanTaskModel, InstanceModel
 from .settings import EngineSettings
 
 READERS = frozenset({"auditor", "admin"})
@@ -135,3 +135,20 @@ def deliverer_problems(value: str, known_roles: frozenset[str]) -> list[str]:
     return [f"deliveredBy names {word!r}, which is neither starter, holder nor a known role"
             for word in words if word not in DELIVERER_WORDS and word not in known_roles]
 
+
+
+def visible_cases(settings: EngineSettings, actor: Actor) -> ColumnElement[bool]:
+    """The cases the actor may read, as a condition on InstanceModel for a query (the same relations as
+    `case_access`, decided by the database: a search never loads a case it may not show)."""
+    if actor.is_operator or actor.roles & READERS:
+        return true()
+    task = HumanTaskModel
+    own = [task.assignee == actor.username, task.completed_by == actor.username]
+    if actor.roles:
+        own.append(and_(task.status == "open", task.assignee.is_(None), task.candidate_role.in_(sorted(actor.roles))))
+    managed = managed_roles(settings, actor.roles)
+    if managed:
+        own.append(task.candidate_role.in_(sorted(managed)))
+    duty = sorted(process for process, roles in settings.duty_roles.items() if actor.roles & roles)
+    return or_(InstanceModel.started_by == actor.username, InstanceModel.process_key.in_(duty),
+               exists().where(task.instance_id == InstanceModel.id, or_(*own)))

@@ -21,6 +21,7 @@ BLUEPRINTS = (
     "webui.inbox",
     "webui.task_pages",
     "webui.cases",
+    "webui.case_search",
     "webui.dashboard",
     "webui.policies",
     "webui.start",
