@@ -124,6 +124,8 @@ def served(folder: Path, port: int, log: Path) -> Iterator[str]:
 def fuzz(base: str, config: Path, token: str | None, label: str, examples: int, seed: int, reports: Path) -> int:
     """One `st run` pass; its exit code (0 when every check held)."""
     st = Path(sys.executable).with_name("st")
+    # One schemathesis worker: with several threads, Python 3.11's ast.parse (hypothesis describing its
+    # strategies) fails now and then with "AST constructor recursion depth mismatch", an error in the fuzzer.
     command = [str(st), "--config-file", str(config), "run", f"{base}/api/openapi.json", "--url", base,
                "--checks", CHECKS, "--seed", str(seed), "--max-examples", str(examples),
                "--phases", "examples,coverage,fuzzing", "--generation-database", "none", "--workers", "1",
