@@ -12,7 +12,7 @@ MO_FILES := $(PO_FILES:.po=.mo)
 STUDIO_SRC := $(wildcard webui/static_src/studio/*)
 STUDIO_BUNDLE := $(VENDOR)/studio/studio-modeler.js
 
-.PHONY: run test test-later bench lint install install-test clean assets translations-update browser-deps faketime-deps
+.PHONY: run test test-later fuzz bench lint install install-test clean assets translations-update browser-deps faketime-deps
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -80,11 +80,21 @@ run: install
 	$(BIN)/insureflow --instance $(INSTANCE) init --demo
 	$(BIN)/insureflow --instance $(INSTANCE) serve --host $(HOST) --port $(PORT)
 
-## make test: install what the tests need (PostgreSQL too, when root) and run the whole suite on both databases
+## make test: install what the tests need (PostgreSQL too, when root), run the whole suite on both databases,
+## then fuzz the served API (make fuzz)
 test: install-test browser-deps
 	@eval "$$(scripts/pg-test-server.sh)" && \
 	  $(BIN)/ruff check . && \
 	  $(BIN)/python -m pytest -n 2 -q
+	$(MAKE) --no-print-directory fuzz
+
+## make fuzz: schemathesis against the served app (a fresh demo instance on a free loopback port) as admin, as a
+## claims clerk and signed out, fixed seed, bounded examples; fails on any 5xx, an undocumented status, a body
+## that breaks its schema or an undeclared content type (scripts/fuzz_api.py; reports in build/fuzz/)
+FUZZ_EXAMPLES ?= 40
+FUZZ_SEED ?= 20261207
+fuzz: install-test
+	$(BIN)/python scripts/fuzz_api.py --examples $(FUZZ_EXAMPLES) --seed $(FUZZ_SEED)
 
 ## make test-later: the date-sensitive tests again with the system clock moved 400 and 800 days ahead
 ## (libfaketime): the demo, inboxes, tasks, scheduling and the business calendar, the domain and every

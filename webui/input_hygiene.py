@@ -4,17 +4,22 @@ JSON — every API body (webargs) and `request.get_json` — is read strictly.
 Python's json module takes `NaN` and `Infinity` as numbers (a NaN amount slips past every comparison and
 makes the answer invalid JSON), recurses once per nesting level (a 100,000-deep body is a RecursionError,
 a 500), and decodes `"\\ud800"` into a lone surrogate that no database or encoder can store. Each of these
-is refused here as malformed input (400), before any view sees the data. An id in a URL beyond what any
+is refused here as malformed input (400), before any view sees the data. An operation that reads a JSON body
+refuses a body in another media type (415) and, where the body is required, its absence (400): the body is
+never silently dropped, so a start without its data is no 201. An id in a URL beyond what any
 id column holds (2^31−1 on PostgreSQL) matches no route (404) instead of overflowing the database driver.
 Text that holds NUL or control characters is refused by the engine's form check (422), for every face.
 """
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Callable
 from typing import Any, NoReturn
 
-from flask import Request
+from flask import Request, request
+from flask import abort as http_abort
 from flask.json.provider import DefaultJSONProvider
 from flask_smorest import Blueprint
 from webargs import core
@@ -103,10 +108,38 @@ class StrictParser(FlaskParser):
         abort(400, exc=error, messages={"json": [f"invalid JSON body: {reason}"]})
 
 
+def check_json_body(required: bool) -> None:
+    """A JSON operation's body: another media type is 415, and no body where one is required is 400."""
+    present = bool(request.get_data(cache=True))
+    if present and not is_json_request(request):
+        http_abort(415, f"send the body as application/json, not {request.mimetype or 'without a Content-Type'}")
+    if required and not present:
+        http_abort(400, "this operation needs a JSON body (Content-Type: application/json)")
+
+
 class StrictBlueprint(Blueprint):
-    """The API's blueprints: flask-smorest's, with the strict parser."""
+    """The API's blueprints: flask-smorest's, with the strict parser and JSON bodies checked (check_json_body)."""
 
     ARGUMENTS_PARSER = StrictParser()
+
+    def arguments(self, schema: Any, *, location: str = "json", required: bool = True,
+                  **kwargs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """flask-smorest's `arguments`; a JSON body is checked for its media type and presence first."""
+        parse = super().arguments(schema, location=location, required=required, **kwargs)
+        if location != "json":
+            return parse
+
+        def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
+            parsed = parse(view)
+
+            @functools.wraps(parsed)  # keeps flask-smorest's _apidoc
+            def checked(*args: Any, **kw: Any) -> Any:
+                check_json_body(required)
+                return parsed(*args, **kw)
+
+            return checked
+
+        return decorator
 
 
 class BoundedIntConverter(IntegerConverter):

@@ -6,10 +6,11 @@ from typing import Any
 
 from flask import Flask, request
 from flask_smorest import Api
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
 from ..extensions import csrf
 from . import audit, dry_runs, human_tasks, incidents, instances, migrations, policies, processes, public, studio
-from .common import CODES, error_response
+from .common import CODES, document_errors, error_response
 from .schemas import ErrorSchema
 
 __all__ = ["register"]
@@ -23,9 +24,25 @@ class InsureFlowApi(Api):
     """flask-smorest's Api whose errors stay inside /api: the UI's pages keep their own error pages."""
 
     ERROR_SCHEMA = ErrorSchema
+    DEFAULT_ERROR_RESPONSE_NAME = None  # every operation states its own error statuses (webui.api.common)
 
     def _register_error_handlers(self) -> None:
         """Errors are handled per API blueprint (webui.api.common) and for unrouted /api paths below."""
+
+
+def _routed_for(app: Flask, methods: list[str] | None) -> bool:
+    """Whether this request's path has a route for one of `methods`: werkzeug answers 405 when the pattern
+    of a route for another method matched, before that route's converter refused the value."""
+    adapter = app.url_map.bind_to_environ(request.environ)
+    for method in methods or ():
+        try:
+            adapter.match(method=method)
+        except (NotFound, MethodNotAllowed):
+            continue
+        except HTTPException:  # a redirect: the path is routed
+            return True
+        return True
+    return False
 
 
 def _unrouted(app: Flask) -> None:
@@ -39,7 +56,9 @@ def _unrouted(app: Flask) -> None:
         status = getattr(exc, "code", None) or 400
         if status not in (404, 405):
             return None  # a redirect (a missing trailing slash) keeps Flask's own answer
-        headers = {"Allow": ", ".join(exc.valid_methods)} if getattr(exc, "valid_methods", None) else None
+        if status == 405 and not _routed_for(app, exc.valid_methods):
+            status = 404  # e.g. an id beyond MAX_ID: the route's pattern matched, its converter did not
+        headers = {"Allow": ", ".join(exc.valid_methods)} if status == 405 else None
         message = f"no API endpoint {request.path}" if status == 404 else f"{request.method} is not allowed here"
         return error_response(status, CODES[status], message, None, headers)
 
@@ -81,5 +100,6 @@ def register(app: Flask) -> None:
         api.register_blueprint(bp)
         csrf.exempt(bp)  # a bearer token needs no CSRF token; cookie callers are checked in webui.api.common
     _document_health(app, api)
+    document_errors(api.spec)
     _unrouted(app)
     app.extensions["insureflow.api"] = api

@@ -1,10 +1,12 @@
-"""What every API blueprint shares: who is calling, the one error body, paging."""
+"""What every API blueprint shares: who is calling, the one error body, paging, and the error statuses every
+operation states in the OpenAPI document (document_errors)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from apispec import APISpec
 from flask import Response, current_app, jsonify, request
 from flask_wtf.csrf import validate_csrf
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, default_exceptions
@@ -22,6 +24,70 @@ CODES = {
     400: "malformed", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
     409: "conflict", 413: "too_large", 415: "unsupported_media_type", 422: "invalid_input", 429: "rate_limited",
 }
+
+ERROR_SCHEMA_REF = {"$ref": "#/components/schemas/Error"}
+# What each client error means, as the OpenAPI document says it; document_errors states them per operation.
+ERRORS = {
+    400: "malformed: the body is not strict JSON (NaN, Infinity, nesting deeper than 64 levels, a lone "
+         "surrogate), a required body is missing, or a browser's change lacks its CSRF token",
+    401: "not signed in: send an API token as 'Authorization: Bearer …', or the session cookie",
+    403: "signed in, but not allowed to do this (role, need to know, or four eyes)",
+    404: "nothing by that id or name (ids beyond any id column included), or nothing the caller may see",
+    409: "conflict: the state changed under the request (task completed or claimed, stale version, duplicate)",
+    413: "the body is larger than the server accepts",
+    415: "the body is not application/json",
+    422: "invalid input: `details.fields` names every failing field and why",
+    429: "too many requests: wait for the Retry-After seconds",
+}
+UNSAFE_METHODS = frozenset({"post", "put", "patch", "delete"})
+_OPERATIONS = frozenset({"get", "head", "options", "trace"}) | UNSAFE_METHODS
+
+
+def errors_of(path: str, method: str, operation: Mapping[str, Any], signed_in: bool) -> set[int]:
+    """The client errors the server can give for an operation, from its shape.
+
+    Signed in: 401 without a caller, 403 for a caller without the right; an unsafe method also 400 (a
+    browser's change without its CSRF token) and 409 (the state it changes moved on: a task completed or
+    claimed meanwhile, a stale version — the unit of work turns every concurrent write into 409). A path
+    parameter: 404. A body: 400 (malformed or missing),
+    413 (too large), 422 (invalid), and 415 when it is JSON. Query parameters: 422. What an operation gives
+    beyond its shape (a 429, a 404 for a name in the body) the view states with `alt_response` or `doc`.
+    """
+    found: set[int] = set()
+    if signed_in:
+        found |= {401, 403} | ({400, 409} if method in UNSAFE_METHODS else set())
+    if "{" in path:
+        found.add(404)
+    body = operation.get("requestBody")
+    if body:
+        found |= {400, 413, 422} | ({415} if "application/json" in body.get("content", {}) else set())
+    if any(p.get("in") == "query" for p in operation.get("parameters", []) if isinstance(p, Mapping)):
+        found.add(422)
+    return found
+
+
+def document_errors(spec: APISpec) -> None:
+    """State in every operation of `spec` each client error it can give (errors_of), with the error body.
+
+    The one place the document's 4xx come from: flask-smorest's catch-all `default` response is off
+    (webui.api.InsureFlowApi), so a status the server gives and the document does not state is a fault
+    the fuzz run (scripts/fuzz_api.py) reports. Responses a view described keep their description and
+    gain the error body when they had none.
+    """
+    secured_by_default = bool(spec.options.get("security"))
+    for path, item in spec._paths.items():  # apispec keeps no public accessor for registered paths
+        for method, operation in item.items():
+            if method not in _OPERATIONS:
+                continue
+            signed_in = bool(operation.get("security", [{}] if secured_by_default else []))
+            responses = operation.setdefault("responses", {})
+            for status in sorted(errors_of(path, method, operation, signed_in)):
+                responses.setdefault(str(status), {"description": ERRORS[status]})
+            for status, response in list(responses.items()):
+                if 400 <= int(status) < 500 and "$ref" not in response:
+                    response.setdefault("description", ERRORS.get(int(status), "client error"))
+                    response.setdefault("content", {"application/json": {"schema": ERROR_SCHEMA_REF}})
+            operation["responses"] = dict(sorted(responses.items(), key=lambda entry: str(entry[0])))
 
 
 def error_response(status: int, code: str, message: str, details: dict[str, Any] | None = None,

@@ -16,6 +16,7 @@ from engine.errors import InvalidInputError
 from tasks.services import simulated
 
 from ..context import runtime
+from ..input_hygiene import strict_loads
 from ..masking import mask, sees_personal_data
 from .common import actor, blueprint
 from .processes import _uploaded
@@ -130,7 +131,7 @@ def run() -> DryRunResult:
     else:
         where = _run_on()
         try:
-            scenario = json.loads(request.form.get("scenario") or "null")
+            scenario = strict_loads(request.form.get("scenario") or "null")  # no NaN, no depth bomb
         except json.JSONDecodeError as exc:
             raise InvalidInputError(f"scenario is not valid JSON: {exc.msg}",
                                     {"fields": {"scenario": "not valid JSON"}}) from exc
