@@ -45,7 +45,9 @@ class CaseLinks:
                 self.instance_ids.add(claim.instance_id)
 
 
-def _customers(session: Session, cipher: PersonalDataCipher, text: str) -> list[CustomerRecord]:
+def customers_matching(session: Session, cipher: PersonalDataCipher, text: str) -> list[CustomerRecord]:
+    """The customers a text names: by resident ID number (its keyed hash), else by a part of the name (at
+    least two characters; at most MAX_CUSTOMERS + 1 returned, so that the caller can tell it is too vague)."""
     if parse_id_number(text, _FAR_FUTURE).valid:
         found = session.scalar(select(CustomerRecord).where(CustomerRecord.id_number_hash == cipher.lookup_hash(
             "".join(text.split()).upper())))
@@ -66,7 +68,7 @@ def cases_for(session: Session, cipher: PersonalDataCipher, text: str) -> CaseLi
     policy = session.scalar(select(PolicyRecord).where(PolicyRecord.number == number))
     if policy is not None:
         links.add_policies(session, [policy])
-    customers = _customers(session, cipher, text.strip())
+    customers = customers_matching(session, cipher, text.strip())
     if customers and len(customers) <= MAX_CUSTOMERS:
         ids = [c.id for c in customers]
         links.add_policies(session, session.scalars(select(PolicyRecord).where(
@@ -74,3 +76,19 @@ def cases_for(session: Session, cipher: PersonalDataCipher, text: str) -> CaseLi
         links.add_claims(session.scalars(select(ClaimRecord).where(ClaimRecord.claimant_id.in_(ids))).all())
     return links
 
+
+
+def policies_for(session: Session, cipher: PersonalDataCipher, text: str, limit: int = 20) -> list[PolicyRecord]:
+    """The policies a text names: by policy number, or those a customer (by ID number or name) holds or is
+    insured by; newest first."""
+    number = "".join(text.split()).upper()
+    found = session.scalar(select(PolicyRecord).where(PolicyRecord.number == number))
+    if found is not None:
+        return [found]
+    customers = customers_matching(session, cipher, text.strip())
+    if not customers or len(customers) > MAX_CUSTOMERS:
+        return []
+    ids = [c.id for c in customers]
+    return list(session.scalars(select(PolicyRecord).where(
+        or_(PolicyRecord.holder_id.in_(ids), PolicyRecord.insured_id.in_(ids)))
+        .order_by(PolicyRecord.issued_at.desc(), PolicyRecord.id.desc()).limit(limit)))

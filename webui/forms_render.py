@@ -108,6 +108,11 @@ def _kind(spec: Mapping[str, Any], required: bool) -> str:
     return "json"
 
 
+# A text field that finds its value by a look-up (bpmn/README.md "Look-up fields"): "policy" finds a policy by
+# number, the holder's ID number or name; `x-lookup-fill` maps what was found to other fields it fills.
+LOOKUP_KEYWORD, LOOKUP_FILL_KEYWORD = "x-lookup", "x-lookup-fill"
+
+
 def _attrs(spec: Mapping[str, Any], kind: str, file_ceiling: int) -> dict[str, Any]:
     attrs: dict[str, Any] = {}
     if kind in ("number", "integer", "money"):
@@ -118,6 +123,10 @@ def _attrs(spec: Mapping[str, Any], kind: str, file_ceiling: int) -> dict[str, A
         attrs["inputmode"] = "numeric" if kind == "integer" else "decimal"
     elif kind in ("text", "textarea") and "maxLength" in spec:
         attrs["maxlength"] = spec["maxLength"]
+    if kind == "text" and spec.get(LOOKUP_KEYWORD) == "policy":  # static/js/policy_lookup.js adds the search
+        attrs["data-lookup"] = "policy"
+        fill = spec.get(LOOKUP_FILL_KEYWORD)
+        attrs["data-lookup-fill"] = json.dumps(fill if isinstance(fill, dict) else {})
     elif kind == "upload":
         accept = [str(t) for t in spec[UPLOAD_KEYWORD].get("accept") or ACCEPTED]
         attrs["accept"] = ",".join(accept + [e for t in accept for e in EXTENSIONS.get(t, ())])

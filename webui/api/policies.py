@@ -5,15 +5,17 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from marshmallow import INCLUDE, Schema, fields
+from marshmallow import INCLUDE, Schema, fields, validate
 
+from services.policy_lookup import MAX_TEXT, look_up_policies
 from tasks.policy_service import PolicyBeneficiaries, change_beneficiaries, show_beneficiaries
 
 from ..context import runtime
 from ..masking import mask, sees_personal_data
 from .common import actor, blueprint
 
-bp = blueprint("policies", __name__, "Policies: beneficiaries (the service checks who may see and change them).")
+bp = blueprint("policies", __name__, "Policies: look-up while reporting a claim; beneficiaries (the service checks "
+                                    "who may see and change them).")
 
 
 class BeneficiarySchema(Schema):
@@ -80,3 +82,32 @@ def change(args: dict[str, Any], number: str) -> dict[str, Any]:
     """Change a policy's beneficiaries (an underwriter, or the agent who sold it); 422 names every failing
     field and nothing changes, 409 when the policy is no longer in force."""
     return _shown(change_beneficiaries(runtime(), actor(), number, args))
+
+
+class PolicyLookupSchema(Schema):
+    text = fields.String(required=True, validate=validate.Length(min=1, max=MAX_TEXT), metadata={
+        "description": "a policy number, the holder's or insured's resident ID number, or part of a name (in the "
+                       "body, never in a URL: access logs keep URLs)"})
+
+
+class PolicyMatchSchema(Schema):
+    number = fields.String(required=True)
+    product = fields.String()
+    status = fields.String(metadata={"description": "in_force or terminated"})
+    holder = fields.String()
+    insured = fields.String()
+    start_date = fields.Date()
+    end_date = fields.Date()
+
+
+class PolicyMatchesSchema(Schema):
+    policies = fields.List(fields.Nested(PolicyMatchSchema), required=True)
+
+
+@bp.post("/policies/lookup")
+@bp.arguments(PolicyLookupSchema)
+@bp.response(200, PolicyMatchesSchema)
+def lookup(args: dict[str, Any]) -> dict[str, Any]:
+    """The policies a number, an ID number or part of a name names (claims clerks and their managers), for the
+    first notice of loss; at most 20, newest first."""
+    return {"policies": [dataclasses.asdict(m) for m in look_up_policies(runtime(), actor(), args["text"])]}
