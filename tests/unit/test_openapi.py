@@ -39,8 +39,9 @@ CONTRACT = {
     ("post", "/api/migrations"),
 }
 # Beyond DESIGN.md's table: uploads, the auditor's exports and checks, the analysts' studio and dry runs, a
-# policy's beneficiaries.
+# policy's beneficiaries, the policy look-up while reporting a claim.
 EXTENSIONS = {
+    ("post", "/api/policies/lookup"),
     ("post", "/api/tasks/{task_id}/documents"),
     ("get", "/api/instances/{instance_id}/report"),
     ("post", "/api/instances/{instance_id}/unmask"),
