@@ -7,11 +7,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from SpiffWorkflow.bpmn import BpmnWorkflow
-from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import func, select
 
-from . import history, store
+from . import history, paths, store
 from .deployments import deployed_file
 from .errors import ForbiddenError, InvalidInputError, NotFoundError
 from .execution import current_data, load
@@ -25,7 +23,6 @@ from .runtime import Runtime
 AUDITORS = {"auditor", "admin"}
 # Who "did something" in a case, for the search by person.
 ACTING_EVENTS = ("instance_started", "task_completed", "task_claimed")
-_ACTIVE = TaskState.READY | TaskState.WAITING | TaskState.STARTED | TaskState.ERROR
 MAX_REASON = 500
 
 
@@ -110,16 +107,6 @@ class CaseSteps:
     problem_seq: int | None = None
 
 
-def _elements(workflow: BpmnWorkflow, states: TaskState) -> list[tuple[float, str]]:
-    found = []
-    for wf in (workflow, *workflow.subprocesses.values()):
-        for task in wf.tasks.values():
-            bpmn_id = getattr(task.task_spec, "bpmn_id", None)
-            if bpmn_id and task.state & states:
-                found.append((task.last_state_change, bpmn_id))
-    return found
-
-
 def case_steps(rt: Runtime, actor: Actor, instance_id: int) -> CaseSteps:
     """The case's steps with the path taken, what waits and the data after each, computed by replaying the
     recorded events on the pinned deployment (so the data is what the engine had, not a re-derivation)."""
@@ -144,9 +131,9 @@ def case_steps(rt: Runtime, actor: Actor, instance_id: int) -> CaseSteps:
             problem, problem_seq = replayed.error, first.seq
             break
         workflow = replayed.workflow
-        passed = {bpmn_id for _t, bpmn_id in sorted(_elements(workflow, TaskState.COMPLETED))}
+        passed = paths.passed(workflow)
         path += sorted(passed - set(path))
-        active = sorted({bpmn_id for _t, bpmn_id in _elements(workflow, _ACTIVE)})
+        active = sorted(paths.waiting(workflow))
         elements = list(dict.fromkeys(e.task_key for e, _p in replayed.events if e.task_key))
         data = to_plain({k: v for k, v in current_data(workflow).items() if not callable(v)})
         for event, payload in replayed.events:

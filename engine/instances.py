@@ -12,7 +12,7 @@ from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition, SignalEventDefinition
 from sqlalchemy import func, select
 
-from . import access, history, store
+from . import access, history, paths, store
 from .clock import using_clock
 from .errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
 from .execution import Loaded, current_data, load, new_engine, persist, run_steps
@@ -49,6 +49,8 @@ class InstanceSummary:
     data: dict[str, Any] | None = None
     # Whether the person it was shown to sees its personal fields in clear (engine/access.py).
     clear: bool = False
+    # The diagram elements it has passed (engine/paths.py), when it was shown with its workflow.
+    passed: tuple[str, ...] = ()
 
 
 def _summary(
@@ -162,7 +164,7 @@ def show_instance(rt: Runtime, instance_id: int, actor: Actor) -> InstanceSummar
         seen = access.check_read(uow.session, rt.settings, loaded.instance, actor)
         data = to_plain_safe(current_data(loaded.workflow))
         summary = _summary(uow.session, loaded.instance, _version_of(rt, uow.session, loaded.instance), data=data)
-        return replace(summary, clear=seen.clear)
+        return replace(summary, clear=seen.clear, passed=tuple(sorted(paths.passed(loaded.workflow))))
 
 
 def to_plain_safe(data: dict[str, Any]) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from engine.runtime import Runtime
 from tasks.common import BUSINESS_TZ
 
 from .auth import acting
-from .cases import EVENT_LABELS, STATUS_LABELS, Labels, build_case, data_rows, localtime
+from .cases import EVENT_LABELS, STATUS_LABELS, Labels, build_case, data_rows, localtime, node_history
 from .context import runtime
 from .masking import mask
 
@@ -245,7 +245,8 @@ def index() -> ResponseReturnValue:
 
 def _render_case(instance_id: int, status: int = 200, **results: Any) -> ResponseReturnValue:
     view = _audit_or_abort(instance_id)
-    diagram = {"url": url_for("cases.diagram_xml", instance_id=instance_id)} if view.case.diagram_file else None
+    diagram = {"url": url_for("cases.diagram_xml", instance_id=instance_id),
+               "history": node_history(view.case.history)} if view.case.diagram_file else None
     # Each step on the diagram it ran on: a migrated case's earlier steps show the older version.
     slider = [{"number": s.number, "path": s.path, "active": s.active,
                "diagram": url_for(".diagram_xml", instance_id=instance_id, deployment_id=s.deployment_id)}

@@ -167,13 +167,14 @@ def data_rows(data: Any, labels: Labels) -> list[Row]:
 
 @dataclass
 class HistoryLine:
-    """One event of the timeline: when, who, what."""
+    """One event of the timeline: when, who, what (and the diagram element it happened at, if any)."""
 
     at: str
     who: str
     what: str
     task: str
     details: list[tuple[str, str]]
+    element: str = ""
 
 
 def _details(event: dict[str, Any], labels: Labels, clear: bool) -> list[tuple[str, str]]:
@@ -191,6 +192,15 @@ def _details(event: dict[str, Any], labels: Labels, clear: bool) -> list[tuple[s
     return []
 
 
+def node_history(lines: list[HistoryLine]) -> dict[str, list[dict[str, str]]]:
+    """The timeline by diagram element, oldest first: what the diagram lists when a node is clicked."""
+    found: dict[str, list[dict[str, str]]] = {}
+    for line in reversed(lines):
+        if line.element:
+            found.setdefault(line.element, []).append({"at": line.at, "who": line.who, "what": line.what})
+    return found
+
+
 def history_lines(events: list[dict[str, Any]], labels: Labels, clear: bool) -> list[HistoryLine]:
     """The events of a case as timeline lines, newest first."""
     lines = []
@@ -201,7 +211,7 @@ def history_lines(events: list[dict[str, Any]], labels: Labels, clear: bool) -> 
             who = _("System (after %(who)s)", who=who) if event.get("actor") else _("System")
         lines.append(HistoryLine(localtime(event["at"]), who,
                                  str(EVENT_LABELS.get(event["type"], event["type"])), task,
-                                 _details(event, labels, clear)))
+                                 _details(event, labels, clear), event.get("task") or ""))
     return lines
 
 
@@ -240,9 +250,10 @@ def build_case(rt: Runtime, actor: Actor, instance_id: int, lang: str, data: dic
     # History keeps personal fields encrypted: opened here, then masked by role like the case data.
     events = [{**e, "payload": rt.reveal(e["type"], e["payload"])}
               for e in instances.instance_history(rt, instance_id, actor)]
+    passed: tuple[str, ...] = ()
     if data is None:
         summary = instances.show_instance(rt, instance_id, actor)
-        data, holder = summary.data, summary.clear
+        data, holder, passed = summary.data, summary.clear, summary.passed
     clear = shows_clear(actor.roles, holder)
     with rt.uow() as uow:
         session = uow.session
@@ -256,7 +267,10 @@ def build_case(rt: Runtime, actor: Actor, instance_id: int, lang: str, data: dic
         waits = session.scalars(select(WaitModel.task_key).where(
             WaitModel.instance_id == instance_id, WaitModel.status == "pending"))
         active = sorted({t.task_key for t in tasks} | set(waits))
-        done = sorted({e["task"] for e in events if e.get("task") and e["type"] in PASSED_EVENTS} - set(active))
+        # Every element the workflow completed (scripts, rule tables and gateways too), and those the history
+        # names (a step a loop has since reset is still a step taken).
+        done = sorted((set(passed) | {e["task"] for e in events if e.get("task") and e["type"] in PASSED_EVENTS})
+                      - set(active))
         labels = labels_of(parsed, instance.process_key, lang)
         steps = [(labels.tasks.get(t.task_key, t.task_name), t.assignee or _("anyone with the role %(role)s",
                                                                                role=role_label(t.candidate_role)))
@@ -293,7 +307,7 @@ def case(instance_id: int) -> ResponseReturnValue:
     diagram = None
     if view.diagram_file and current_app.config.get("CASE_DIAGRAM", True):
         diagram = {"url": url_for("cases.diagram_xml", instance_id=instance_id), "done": view.done,
-                   "active": view.active}
+                   "active": view.active, "history": node_history(view.history)}
     return render_template("cases/case.html", case=view, diagram=diagram,
                            documents=documents_for(runtime(), acting(), instance_id))
 
