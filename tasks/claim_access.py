@@ -23,13 +23,15 @@ from sqlalchemy.orm import Session
 
 from engine import rate_limits
 from engine.case_notes import change_with_note
-from engine.identity import Actor
+from engine.errors import NotFoundError
+from engine.identity import Actor, require
 from engine.instances import InstanceSummary, deliver_message
 from engine.rate_limits import RateLimit
 from engine.runtime import Runtime
 
 from .crypto import PersonalDataCipher, normalize
-from .records import ClaimRecord
+from .records import ClaimRecord, PolicyRecord
+from .timeline import queue_notification
 
 ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"  # no 0/O, 1/I/L, U/V-like pairs kept apart: easy to read out
 CODE_LENGTH = 10  # 30**10 ≈ 2**49 codes
@@ -41,6 +43,8 @@ STATUS_PAGE = Actor("claim status page", frozenset())
 # Compared against when no claim has the number (or it has no code yet): the same work as a real comparison.
 _NO_HASH = "0" * 64
 MAX_NOTE = 500
+ACKNOWLEDGED = "claim_acknowledged"
+RESENDERS = {"claims_clerk", "claims_manager"}  # and the operator at the command line
 
 
 def new_code() -> str:
@@ -65,6 +69,42 @@ def issue_code(cipher: PersonalDataCipher, claim: ClaimRecord, now: datetime) ->
     claim.access_code_hash = cipher.lookup_hash(code_form(code))
     claim.access_code_issued_at = now
     return code
+
+
+def send_acknowledgement(session: Session, cipher: PersonalDataCipher, claim: ClaimRecord, key: str,
+                         now: datetime) -> int:
+    """Issue the claim a fresh access code and queue the acknowledgement that tells the claimant it (the code is
+    kept in the outbox only encrypted); the notification's id."""
+    policy = session.get(PolicyRecord, claim.policy_id)
+    code = issue_code(cipher, claim, now)
+    params = {"claim_number": claim.number, "policy_number": policy.number if policy else "", "access_code": code}
+    record = queue_notification(session, key, claim.claimant_id, ACKNOWLEDGED, cipher.protect("notification", params),
+                                now)
+    return record.id
+
+
+def reissue_code(rt: Runtime, claim_number: str, actor: Actor) -> int:
+    """Staff re-send the acknowledgement with a fresh code (a claim from before codes, or a claimant who lost
+    theirs): the old code stops working, the claim's case history records who did it; the notification's id."""
+    require(actor, RESENDERS, "re-send a claim's access code")
+    with rt.uow(read_only=True) as uow:
+        claim = uow.session.scalar(select(ClaimRecord).where(func.upper(ClaimRecord.number) ==
+                                                             number_form(claim_number)))
+        if claim is None:
+            raise NotFoundError(f"no claim {claim_number.strip()}")
+        claim_id, number, instance_id = claim.id, claim.number, claim.instance_id
+
+    def change(session: Session) -> tuple[int, dict[str, Any]]:
+        record = session.get(ClaimRecord, claim_id)
+        assert record is not None
+        now = rt.clock()
+        sent = send_acknowledgement(session, rt.services.cipher, record, f"claim-code:{claim_id}:{now.isoformat()}",
+                                    now)
+        return sent, {"reason": f"access code of claim {number} re-issued by {actor.username}: the acknowledgement "
+                                "was sent again with a new code", "what": "claim_access_code_reissued",
+                      "notification_id": sent}
+
+    return change_with_note(rt, actor, instance_id, change)
 
 
 @dataclass(frozen=True)

@@ -9,26 +9,10 @@ from sqlalchemy import select
 
 from engine.registry import HandlerContext
 
-from ..claim_access import issue_code, refuse_bad_note
+from ..claim_access import refuse_bad_note, send_acknowledgement
 from ..claimant_notes import ClaimantNoteRecord
 from ..common import services
-from ..crypto import PersonalDataCipher
-from ..records import ClaimRecord, NotificationRecord, PolicyRecord
-from ..timeline import queue_notification
-
-ACKNOWLEDGED = "claim_acknowledged"
-
-
-def send_acknowledgement(session: Any, cipher: PersonalDataCipher, claim: ClaimRecord, key: str, now: Any) -> int:
-    """Issue the claim a fresh access code and queue the acknowledgement that tells the claimant it (the code is
-    kept in the outbox only encrypted); the notification's id. Staff re-sending it (`insureflow claim-code`)
-    call this too: the old code stops working."""
-    policy = session.get(PolicyRecord, claim.policy_id)
-    code = issue_code(cipher, claim, now)
-    params = {"claim_number": claim.number, "policy_number": policy.number if policy else "", "access_code": code}
-    record = queue_notification(session, key, claim.claimant_id, ACKNOWLEDGED,
-                                cipher.protect("notification", params), now)
-    return record.id
+from ..records import ClaimRecord, NotificationRecord
 
 
 def acknowledge_claim(ctx: HandlerContext, claim_id: int) -> dict[str, Any]:

@@ -17,10 +17,17 @@ from sqlalchemy import select
 
 from engine import instances
 from engine.access import CaseAccess, check_deliver
-from engine.errors import ConflictError, ForbiddenError, InvalidInputError
+from engine.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
 from engine.identity import OPERATOR, Actor
 from engine.models import EventModel
-from tasks.claim_access import ALPHABET, WRONG_CODES, ClaimAccess, check_access, deliver_customer_message
+from tasks.claim_access import (
+    ALPHABET,
+    WRONG_CODES,
+    ClaimAccess,
+    check_access,
+    deliver_customer_message,
+    reissue_code,
+)
 from tasks.claim_status import claim_status
 from tasks.claimant_notes import ClaimantNoteRecord
 from tasks.notices import render_notice
@@ -208,3 +215,28 @@ def test_a_locked_claim_takes_no_message(insurer: Insurer) -> None:
         deliver_customer_message(insurer.rt, access, MESSAGE, "sent")
     with insurer.rt.uow() as uow:
         assert uow.session.scalar(select(EventModel.id).where(EventModel.type == "message_delivered")) is None
+
+
+def test_staff_reissue_the_code_of_a_claim_without_one_and_the_old_code_stops_working(insurer: Insurer) -> None:
+    """A claim opened before access codes has none: a claims clerk re-sends the acknowledgement with a new code."""
+    case = claim_missing_documents(insurer)
+    claim = the_claim(insurer, case)
+    old = access_code(insurer, claim)
+    with insurer.rt.uow() as uow:
+        uow.session.get(ClaimRecord, claim.id).access_code_hash = None  # as migrated from before codes
+        uow.commit()
+    assert not check_access(insurer.rt, claim.number, old).granted
+    with pytest.raises(ForbiddenError):
+        reissue_code(insurer.rt, claim.number, insurer.actor("agent"))
+    with pytest.raises(NotFoundError):
+        reissue_code(insurer.rt, "C19990101000009", insurer.actor("clerk"))
+
+    reissue_code(insurer.rt, f" {claim.number.lower()}", insurer.actor("clerk"))
+
+    new = access_code(insurer, claim)
+    assert new != old and check_access(insurer.rt, claim.number, new).granted
+    assert not check_access(insurer.rt, claim.number, old).granted
+    [note] = [e for e in insurer.history(case) if e["type"] == "record_changed"]
+    assert note["actor"] == "clerk" and "re-issued" in note["payload"]["reason"]
+    assert new not in str(insurer.history(case))
+    assert_replays(insurer, case)
