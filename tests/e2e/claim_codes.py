@@ -3,6 +3,8 @@ told the claimants (read from the outbox, where the code is kept encrypted)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 
 from tasks.records import ClaimRecord, NotificationRecord
@@ -19,15 +21,17 @@ def claim_in(site: Site, status: str, nth: int = 0) -> ClaimRecord:
     return claims[nth]
 
 
-def access_code(site: Site, claim: ClaimRecord) -> str:
-    """The access code the claimant's latest acknowledgement carries."""
+def access_code(site: Any, claim: ClaimRecord | str) -> str:
+    """The access code the claimant's latest acknowledgement carries (a Site or a browser test's LiveSite; the
+    claim or its number)."""
+    number = claim if isinstance(claim, str) else claim.number
     cipher = site.wired.runtime.services.cipher
     with site.wired.runtime.uow() as uow:
         sent = [cipher.reveal("notification", n.params) for n in uow.session.scalars(
             select(NotificationRecord).where(NotificationRecord.template == "claim_acknowledged")
             .order_by(NotificationRecord.id))]
-    codes = [p["access_code"] for p in sent if p.get("claim_number") == claim.number]
-    assert codes, f"no acknowledgement for {claim.number}"
+    codes = [p["access_code"] for p in sent if p.get("claim_number") == number]
+    assert codes, f"no acknowledgement for {number}"
     return str(codes[-1])
 
 

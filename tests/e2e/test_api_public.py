@@ -173,3 +173,30 @@ def test_the_customer_path_refuses_a_message_that_is_not_the_customers(shared_si
     claim = claim_in(shared_site, "documents_requested")
     answer = Visitor(shared_site).tell(claim.number, access_code(shared_site, claim), "cancel", name="cancel_policy")
     assert error(answer, 409)["code"] == "conflict"  # the case waits for no such message from anyone
+
+
+def test_no_access_code_reaches_a_request_line(shared_site: Site) -> None:
+    """What werkzeug and gunicorn log of a request is its request line (method, path and query): the code is in
+    none of them, whichever way the claimant uses it."""
+    lines: list[str] = []
+    inner = shared_site.app.wsgi_app
+
+    def logged(environ: dict[str, Any], start_response: Any) -> Any:
+        query = environ.get("QUERY_STRING")
+        lines.append(f'{environ["REQUEST_METHOD"]} {environ["PATH_INFO"]}{"?" + query if query else ""}')
+        return inner(environ, start_response)
+
+    claim = claim_in(shared_site, "assessing")
+    code = access_code(shared_site, claim)
+    shared_site.app.wsgi_app = logged  # type: ignore[method-assign]
+    try:
+        visitor = Visitor(shared_site)
+        ok(visitor.look_up(claim.number, code))
+        visitor.tell(claim.number, code, "sent")
+        visitor.client.post("/status", data={"claim_number": claim.number, "access_code": code},
+                            environ_base={"REMOTE_ADDR": visitor.address})
+    finally:
+        shared_site.app.wsgi_app = inner  # type: ignore[method-assign]
+    assert len(lines) == 3
+    for form in (code, code.replace("-", ""), code.lower()):
+        assert all(form not in line for line in lines), lines
