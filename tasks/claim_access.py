@@ -33,10 +33,12 @@ from .crypto import PersonalDataCipher, normalize
 from .records import ClaimRecord, PolicyRecord
 from .timeline import queue_notification
 
-ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"  # no 0/O, 1/I/L, U/V-like pairs kept apart: easy to read out
+ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"  # no 0/O, 1/I/L or U: nothing to misread when typing it
 CODE_LENGTH = 10  # 30**10 ≈ 2**49 codes
 GROUP = 5  # printed as two groups: ABCDE-FGHJK
-# Wrong codes per claim number, across every address: 5 a day (README "Claim status").
+# Wrong codes per claim number, across every address: 5 a day (README "Claim status"; the web app's
+# STATUS_CLAIM_FAILURES / STATUS_CLAIM_WINDOW_SECONDS). NIST SP 800-63B 5.1.2.2: a look-up secret of fewer than
+# 64 bits SHALL be rate limited (5.2.2: at most 100 consecutive failures); 49 bits and 5 a day is far inside.
 WRONG_CODES = RateLimit("claim status wrong codes", 5, 24 * 3600)
 # The public page acting on a claim's case: the lock-out event names it, never an address.
 STATUS_PAGE = Actor("claim status page", frozenset())
