@@ -10,6 +10,7 @@ from typing import Any
 
 from engine import rate_limits
 from engine.rate_limits import RateLimit
+from engine.worker import RATE_LIMIT_MEMORY
 from tasks import claim_access
 
 from .context import runtime
@@ -100,5 +101,7 @@ def claim_code_rule(config: Mapping[str, Any]) -> RateLimit:
     """Wrong access codes per claim number, across every address (tasks/claim_access.py): STATUS_CLAIM_FAILURES
     (5) in STATUS_CLAIM_WINDOW_SECONDS (a day); then the claimant is told to call."""
     default = claim_access.WRONG_CODES
-    return RateLimit(default.name, int(config.get("STATUS_CLAIM_FAILURES", default.limit)),
-                     float(config.get("STATUS_CLAIM_WINDOW_SECONDS", default.window_seconds)))
+    # At most a day: the worker forgets rate-limit hits older than that (engine/worker.RATE_LIMIT_MEMORY).
+    window = min(float(config.get("STATUS_CLAIM_WINDOW_SECONDS", default.window_seconds)),
+                 RATE_LIMIT_MEMORY.total_seconds())
+    return RateLimit(default.name, int(config.get("STATUS_CLAIM_FAILURES", default.limit)), window)
