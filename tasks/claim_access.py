@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import rate_limits
@@ -90,8 +90,7 @@ def reissue_code(rt: Runtime, claim_number: str, actor: Actor) -> int:
     theirs): the old code stops working, the claim's case history records who did it; the notification's id."""
     require(actor, RESENDERS, "re-send a claim's access code")
     with rt.uow(read_only=True) as uow:
-        claim = uow.session.scalar(select(ClaimRecord).where(func.upper(ClaimRecord.number) ==
-                                                             number_form(claim_number)))
+        claim = uow.session.scalar(select(ClaimRecord).where(ClaimRecord.number == number_form(claim_number)))
         if claim is None:
             raise NotFoundError(f"no claim {claim_number.strip()}")
         claim_id, number, instance_id = claim.id, claim.number, claim.instance_id
@@ -132,7 +131,8 @@ def authenticate(session: Session, cipher: PersonalDataCipher, claim_number: str
     and the claim the number names (for the lock-out note: None when no claim has it)."""
     number = number_form(claim_number)
     key = f"claim:{number}"
-    claim = session.scalar(select(ClaimRecord).where(func.upper(ClaimRecord.number) == number)) if number else None
+    # Claim numbers are made upper case (C + date + sequence): the typed one is, too, and the unique index finds it.
+    claim = session.scalar(select(ClaimRecord).where(ClaimRecord.number == number)) if number else None
     if rate_limits.wait_seconds(session, rule, (key,), now):
         return ClaimAccess(locked=True), claim
     expected = (claim.access_code_hash if claim is not None else None) or _NO_HASH
