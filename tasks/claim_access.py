@@ -87,7 +87,8 @@ def send_acknowledgement(session: Session, cipher: PersonalDataCipher, claim: Cl
 
 def reissue_code(rt: Runtime, claim_number: str, actor: Actor) -> int:
     """Staff re-send the acknowledgement with a fresh code (a claim from before codes, or a claimant who lost
-    theirs): the old code stops working, the claim's case history records who did it; the notification's id."""
+    theirs, or one locked out who called): the old code stops working, the claim's wrong codes are forgotten,
+    the claim's case history records who did it; the notification's id."""
     require(actor, RESENDERS, "re-send a claim's access code")
     with rt.uow(read_only=True) as uow:
         claim = uow.session.scalar(select(ClaimRecord).where(ClaimRecord.number == number_form(claim_number)))
@@ -101,6 +102,7 @@ def reissue_code(rt: Runtime, claim_number: str, actor: Actor) -> int:
         now = rt.clock()
         sent = send_acknowledgement(session, rt.services.cipher, record, f"claim-code:{claim_id}:{now.isoformat()}",
                                     now)
+        rate_limits.reset(session, WRONG_CODES, f"claim:{number}")  # the claimant called: the look-up opens again
         return sent, {"reason": f"access code of claim {number} re-issued by {actor.username}: the acknowledgement "
                                 "was sent again with a new code", "what": "claim_access_code_reissued",
                       "notification_id": sent}

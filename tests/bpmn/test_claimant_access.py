@@ -231,12 +231,17 @@ def test_staff_reissue_the_code_of_a_claim_without_one_and_the_old_code_stops_wo
     with pytest.raises(NotFoundError):
         reissue_code(insurer.rt, "C19990101000009", insurer.actor("clerk"))
 
+    for _ in range(WRONG_CODES.limit):  # and the claimant locked themselves out meanwhile, then called
+        check_access(insurer.rt, claim.number, old)
+    assert check_access(insurer.rt, claim.number, old).locked
+
     reissue_code(insurer.rt, f" {claim.number.lower()}", insurer.actor("clerk"))
 
     new = access_code(insurer, claim)
     assert new != old and check_access(insurer.rt, claim.number, new).granted
     assert not check_access(insurer.rt, claim.number, old).granted
-    [note] = [e for e in insurer.history(case) if e["type"] == "record_changed"]
-    assert note["actor"] == "clerk" and "re-issued" in note["payload"]["reason"]
+    notes = [e for e in insurer.history(case) if e["type"] == "record_changed"]
+    assert [n["payload"]["what"] for n in notes] == ["claim_status_locked", "claim_access_code_reissued"]
+    assert notes[-1]["actor"] == "clerk" and "re-issued" in notes[-1]["payload"]["reason"]
     assert new not in str(insurer.history(case))
     assert_replays(insurer, case)
