@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from engine import rate_limits
 from engine.case_notes import change_with_note
-from engine.errors import NotFoundError
+from engine.errors import ConflictError, NotFoundError
 from engine.identity import Actor, require
 from engine.instances import InstanceSummary, deliver_message
 from engine.rate_limits import RateLimit
@@ -184,7 +184,9 @@ def refuse_bad_note(text: Any) -> str:
 def deliver_customer_message(rt: Runtime, access: ClaimAccess, name: str, note: str) -> InstanceSummary:
     """Deliver the claimant's message `name` into their claim's case as the customer of that one case: the
     engine refuses it unless the case's catching event says `deliveredBy="customer"` (engine/access.py)."""
-    if not access.granted or access.instance_id is None:
+    if not access.granted:
         raise PermissionError("the claimant was not authenticated for this claim")
+    if access.instance_id is None:  # a claim recorded without a case (imported): nothing can wait for a message
+        raise ConflictError(f"claim {access.claim_number} has no case waiting for message {name!r}")
     actor = Actor(f"claimant of {access.claim_number}", frozenset(), customer_of=access.instance_id)
     return deliver_message(rt, access.instance_id, name, {"note": refuse_bad_note(note)}, actor)
