@@ -16,7 +16,10 @@ through the logged unmask (engine/audit.py) when they hold that permission.
 
 A message names who may deliver it on its catching event (`deliveredBy`, validated at deploy): `starter`,
 `holder` and role names, space-separated. A catching event that declares nobody takes the message from
-the engine alone (the worker, another case, the local operator).
+the engine alone (the worker, another case, the local operator). `customer` (alone) marks a message the
+customer sends: it comes only through the public path that authenticates the customer for that one case
+with the claim's access code (`customer` relation, tasks/claim_access.py); no staff member, nor the
+operator, delivers it, and a customer delivers nothing else.
 """
 
 from __future__ import annotations
@@ -34,9 +37,10 @@ from .models import HumanTaskModel, InstanceModel
 from .settings import EngineSettings
 
 READERS = frozenset({"auditor", "admin"})
-ACTING = frozenset({"starter", "holder", "performer", "manager", "duty", "operator"})
+ACTING = frozenset({"starter", "holder", "performer", "manager", "duty", "operator", "customer"})
 DELIVERED_BY = "deliveredBy"
-DELIVERER_WORDS = frozenset({"starter", "holder"})
+CUSTOMER = "customer"
+DELIVERER_WORDS = frozenset({"starter", "holder", CUSTOMER})
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,8 @@ def case_access(session: Session, settings: EngineSettings, instance: Any, actor
     """The actor's relations to the case (an InstanceModel or store record)."""
     if actor.is_operator:
         return OPERATOR_ACCESS
+    if actor.customer_of is not None:  # a customer is related to their own case only, and to nothing else in it
+        return CaseAccess(frozenset({CUSTOMER} if instance.id == actor.customer_of else ()))
     relations: set[str] = set()
     if instance.started_by == actor.username:
         relations.add("starter")
@@ -112,11 +118,19 @@ def deliverers(task_spec: Any) -> list[str]:
 
 def check_deliver(access: CaseAccess, actor: Actor, catchers: list[Any], name: str, instance_id: int) -> None:
     """The actor may hand message `name` to every event of the case that would catch it (their specs:
-    engine/waits.message_catchers)."""
-    if actor.is_operator:
-        return
+    engine/waits.message_catchers). A customer's message comes from the customer alone, and the customer
+    delivers nothing else."""
     for spec in catchers:
         allowed = deliverers(spec)
+        if CUSTOMER in allowed:
+            if CUSTOMER not in access.relations:
+                raise ForbiddenError(f"message {name!r} is sent by the customer: it comes only through the customer's "
+                                     f"own authenticated path (the claim status page), never from staff")
+            continue
+        if CUSTOMER in access.relations:
+            raise ForbiddenError(f"message {name!r} is not one a customer sends")
+        if actor.is_operator:
+            continue
         if not allowed:
             raise ForbiddenError(f"message {name!r} of instance {instance_id} is taken from the engine only "
                                  f"({spec.bpmn_name or spec.bpmn_id} declares no deliveredBy)")
@@ -132,7 +146,9 @@ def deliverer_problems(value: str, known_roles: frozenset[str]) -> list[str]:
     words = value.split()
     if not words:
         return ["deliveredBy names nobody (leave it out to take the message from the engine only)"]
-    return [f"deliveredBy names {word!r}, which is neither starter, holder nor a known role"
+    if CUSTOMER in words and len(words) > 1:
+        return ["deliveredBy customer stands alone: a customer's message comes only through the customer's path"]
+    return [f"deliveredBy names {word!r}, which is neither starter, holder nor a known role (nor customer)"
             for word in words if word not in DELIVERER_WORDS and word not in known_roles]
 
 

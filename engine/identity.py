@@ -28,6 +28,9 @@ class Actor:
     is_operator: bool = False
     # Holds the separate permission to reveal masked personal data (never implied by a role).
     may_unmask: bool = False
+    # A customer who proved, with their claim's access code, that they are the claimant of this one case
+    # (tasks/claim_access.py): they may deliver its `deliveredBy="customer"` messages and nothing else.
+    customer_of: int | None = None
 
     def has_any(self, roles: set[str] | frozenset[str]) -> bool:
         """Whether the actor holds at least one of `roles`."""

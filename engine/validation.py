@@ -13,7 +13,7 @@ from jsonschema.validators import validator_for
 from lxml import etree
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
-from .access import DELIVERED_BY, deliverer_problems
+from .access import CUSTOMER, DELIVERED_BY, deliverer_problems
 from .errors import Problem
 from .form_patterns import pattern_problems
 from .forms import UPLOAD_KEYWORD
@@ -203,6 +203,10 @@ def _deliverer_problems(name: str, event: etree._Element, settings: EngineSettin
     if kind in ("endEvent", "intermediateThrowEvent"):
         return [Problem(name, f"deliveredBy is for events that catch a message, not on a {kind}", event.get("id"),
                         event.sourceline)]
+    if (kind == "startEvent" and etree.QName(event.getparent()).localname == "process"
+            and CUSTOMER in value.split()):
+        return [Problem(name, "deliveredBy customer needs a case to authenticate the customer for: not on a "
+                        "process's start event", event.get("id"), event.sourceline)]
     return [Problem(name, problem, event.get("id"), event.sourceline)
             for problem in deliverer_problems(value, settings.known_roles)]
 

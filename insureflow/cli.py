@@ -17,7 +17,7 @@ from engine.decisions import describe as describe_decision
 from engine.errors import InvalidInputError
 from engine.identity import OPERATOR
 
-from . import cli_admin, cli_calendar, cli_migrate, cli_payments, instance_folder, schema
+from . import cli_admin, cli_calendar, cli_claims, cli_migrate, cli_payments, instance_folder, schema
 from .bootstrap import build_app
 from .cli_context import Context, handled, parse_data, pass_ctx, read_files
 from .output import EXIT_INVALID, fail, short_time, table
@@ -371,6 +371,7 @@ cli_admin.register(cli)
 cli_calendar.register(cli)
 cli_migrate.register(cli)
 cli_payments.register(cli)
+cli_claims.register(cli)
 
 
 def main() -> None:

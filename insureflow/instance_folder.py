@@ -96,7 +96,9 @@ def create(folder: Path, database_url: str | None = None) -> InstanceConfig:
             "# behind HTTPS: mark the session cookies Secure and send HSTS\n"
             "# secure_cookies = false\n"
             "# behind N reverse proxies: trust their X-Forwarded-For/-Proto/-Host headers\n"
-            "# trusted_proxies = 0\n",
+            "# trusted_proxies = 0\n"
+            "# the number the claim-status page gives a claimant locked out after too many wrong access codes\n"
+            "# customer_hotline = \"400-000-0000\"\n",
             encoding="utf-8",
         )
     for key_file, make in ((keys / "secret.key", lambda: secrets.token_hex(32).encode()),

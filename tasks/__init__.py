@@ -7,6 +7,7 @@ from engine.registry import HandlerRegistry
 # Record classes kept in modules of their own register on the domain's metadata wherever the records are used
 # (the migrations' environment, schema checks).
 from . import beneficiaries as _beneficiaries  # noqa: F401
+from . import claimant_notes as _claimant_notes  # noqa: F401
 
 HANDLER_MODULES = (
     "tasks.handlers.customers",
@@ -20,6 +21,7 @@ HANDLER_MODULES = (
     "tasks.handlers.termination",
     "tasks.handlers.termination_controls",
     "tasks.handlers.notifications",
+    "tasks.handlers.claimant",
 )
 
 

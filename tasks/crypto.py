@@ -15,7 +15,9 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 # Process-data fields that hold personal data, by name or by suffix (forms and diagrams follow this).
-PERSONAL_FIELDS = frozenset({"id_number", "phone", "bank_account", "payee_account", "health_declaration"})
+# A claimant's access code (tasks/claim_access.py) is a secret of the same kind: the outbox keeps it encrypted.
+PERSONAL_FIELDS = frozenset({"id_number", "phone", "bank_account", "payee_account", "health_declaration",
+                             "access_code"})
 PERSONAL_SUFFIXES = ("_id_number", "_phone", "_account", "_health_declaration")
 _SEALED = "enc:"
 # A Fernet token starts with its version byte 0x80, which base64 writes as "g".

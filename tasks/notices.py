@@ -56,11 +56,16 @@ documents. A claims handler who did not decide your claim reviews it and answers
 You may also complain to the National Financial Regulatory Administration (hotline 12378), or take the dispute
 to arbitration or to a people's court."""
 
-_CLAIM_ACKNOWLEDGED_ZH = ("【理赔受理通知】您在保单 {policy_number} 下的理赔申请已受理，案件号 {claim_number}。"
-                          "请凭案件号及申请人证件号后四位查询办理进度；如需补充材料，我们会另行通知您所需材料及提交期限。")
+_CLAIM_ACKNOWLEDGED_ZH = ("【理赔受理通知】您在保单 {policy_number} 下的理赔申请已受理，案件号 {claim_number}，"
+                          "查询码 {access_code}。请在本公司理赔进度查询页面输入案件号和查询码查看办理进度；"
+                          "需要补充材料时，也可在该页面告知我们材料已寄出。查询码仅供您本人使用，请妥善保管，"
+                          "本公司工作人员不会向您索要；连续输错将暂停查询，届时请致电客服热线。"
+                          "如需补充材料，我们会另行通知您所需材料及提交期限。")
 _CLAIM_ACKNOWLEDGED_EN = """We have registered your claim under policy {policy_number}: your claim number is \
-{claim_number}. You can follow it on our claim status page with this number and the last 4 characters of the \
-claimant's ID number. If we need further documents, we will tell you which ones and by when."""
+{claim_number} and your access code is {access_code}. Enter both on our claim status page to follow your claim; \
+while we wait for documents from you, you can also tell us there that you have sent them. Keep the code to \
+yourself: our staff will never ask you for it. After several wrong codes the page closes for your claim and \
+asks you to call our customer hotline. If we need further documents, we will tell you which ones and by when."""
 
 _CLAIM_DOCUMENTS_ZH = ("【补充材料通知】您的理赔申请（案件号 {claim_number}）尚缺以下材料：{documents}。"
                        "请于 {due_date} 前提交至本公司任一服务网点或通过线上渠道上传。"
@@ -198,7 +203,8 @@ NOTICES: dict[str, Notice] = {
     "claim_denied": Notice(
         required=("claim_number", "denial_code", "denial_basis", "denial_basis_zh", "denial_reason", "appeal_days"),
         text={"zh": _CLAIM_DENIED_ZH, "en": _CLAIM_DENIED_EN}),
-    "claim_acknowledged": Notice(required=("claim_number", "policy_number"),
+    # The access code is issued by `acknowledge_claim` (tasks/claim_access.py) and kept in the outbox encrypted.
+    "claim_acknowledged": Notice(required=("claim_number", "policy_number", "access_code"),
                                  text={"zh": _CLAIM_ACKNOWLEDGED_ZH, "en": _CLAIM_ACKNOWLEDGED_EN}),
     "claim_documents_requested": Notice(required=("claim_number", "documents", "due_date"),
                                         text={"zh": _CLAIM_DOCUMENTS_ZH, "en": _CLAIM_DOCUMENTS_EN}),

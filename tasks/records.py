@@ -165,7 +165,10 @@ class ClaimRecord(DomainBase):
     payee_account_hash: Mapped[str] = mapped_column(String(64), index=True)
     region: Mapped[str] = mapped_column(String(40))
     status: Mapped[str] = mapped_column(String(30))
-    check_code: Mapped[str] = mapped_column(String(4))  # the second factor of the public status page
+    check_code: Mapped[str] = mapped_column(String(4))  # the ID number's last 4 (no longer enough to look it up)
+    # The claimant's access code for the status page and their messages: its keyed hash only (tasks/claim_access.py).
+    access_code_hash: Mapped[str | None] = mapped_column(String(64))
+    access_code_issued_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     assessed_amount: Mapped[Decimal | None] = mapped_column(Money)
     paid_amount: Mapped[Decimal | None] = mapped_column(Money)
     rejection_reason: Mapped[str | None] = mapped_column(Text)

@@ -22,11 +22,12 @@ from engine.identity import Actor
 from engine.instances import InstanceSummary
 from engine.runtime import Runtime
 from engine.task_service import TaskView
+from tasks.claimant_notes import notes_of_case
 from tasks.crypto import PersonalDataError, is_personal
 
 from . import form_errors, forms_render
 from .auth import acting
-from .cases import build_case, masked
+from .cases import build_case, localtime, masked
 from .context import runtime
 from .masking import shows_clear
 from .uploads import file_ceiling, store_uploads
@@ -118,8 +119,15 @@ def _render(task: TaskView, actor: Actor, raw: dict[str, Any], errors: dict[str,
         fields=forms_render.fields(schema, raw, errors, lang, file_ceiling(runtime())) if task.form_schema else [],
         form_errors=forms_render.form_errors(errors, schema), may_act=_may_act(task, actor),
         instructions=forms_render.instructions(task.instructions, masked(task.data or {}, case.clear)),
-        draft_at=draft_at,
+        draft_at=draft_at, claimant_notes=_claimant_notes(rt, task.instance_id),
     ), status
+
+
+def _claimant_notes(rt: Runtime, instance_id: int) -> list[dict[str, str]]:
+    """What the claimant told the insurer about this case through their own path (tasks/claimant_notes.py)."""
+    with rt.uow(read_only=True) as uow:
+        return [{"text": n.text, "at": localtime(n.received_at), "kind": n.kind}
+                for n in notes_of_case(uow.session, instance_id)]
 
 
 @bp.get("/tasks/<int:task_id>")

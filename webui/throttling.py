@@ -10,6 +10,8 @@ from typing import Any
 
 from engine import rate_limits
 from engine.rate_limits import RateLimit
+from engine.worker import RATE_LIMIT_MEMORY
+from tasks import claim_access
 
 from .context import runtime
 
@@ -93,3 +95,13 @@ def status_throttle(config: Mapping[str, Any]) -> Throttle:
     STATUS_WINDOW_SECONDS (10 in 10 minutes)."""
     return Throttle.of("claim status look-ups", config.get("STATUS_MAX_LOOKUPS", 10),
                        config.get("STATUS_WINDOW_SECONDS", 10 * 60))
+
+
+def claim_code_rule(config: Mapping[str, Any]) -> RateLimit:
+    """Wrong access codes per claim number, across every address (tasks/claim_access.py): STATUS_CLAIM_FAILURES
+    (5) in STATUS_CLAIM_WINDOW_SECONDS (a day); then the claimant is told to call."""
+    default = claim_access.WRONG_CODES
+    # At most a day: the worker forgets rate-limit hits older than that (engine/worker.RATE_LIMIT_MEMORY).
+    window = min(float(config.get("STATUS_CLAIM_WINDOW_SECONDS", default.window_seconds)),
+                 RATE_LIMIT_MEMORY.total_seconds())
+    return RateLimit(default.name, int(config.get("STATUS_CLAIM_FAILURES", default.limit)), window)

@@ -30,7 +30,7 @@ CSP = {
     "form-action": "'self'",
     "frame-ancestors": "'none'",
 }
-KNOWN = {"secure_cookies", "trusted_proxies"}
+KNOWN = {"secure_cookies", "trusted_proxies", "customer_hotline"}
 
 
 def web_settings(raw: Mapping[str, Any]) -> tuple[bool, int]:
@@ -46,10 +46,19 @@ def web_settings(raw: Mapping[str, Any]) -> tuple[bool, int]:
     return secure, proxies
 
 
+def customer_hotline(raw: Mapping[str, Any]) -> str | None:
+    """`[web] customer_hotline`: the number the claim-status page tells a locked-out claimant to call."""
+    phone = raw.get("customer_hotline")
+    if phone is not None and (not isinstance(phone, str) or not 0 < len(phone.strip()) <= 40):
+        raise ValueError(f"[web] customer_hotline must be a phone number as text, not {phone!r}")
+    return phone.strip() if phone else None
+
+
 def secure_app(app: Flask, raw: Mapping[str, Any]) -> None:
     """Apply the headers, the cookie flags and the proxy setting to the app."""
     secure, proxies = web_settings(raw)
     app.config.update(SESSION_COOKIE_SECURE=secure, REMEMBER_COOKIE_SECURE=secure)
+    app.config.setdefault("CUSTOMER_HOTLINE", customer_hotline(raw))
     Talisman(app, force_https=False, session_cookie_secure=secure, strict_transport_security=secure,
              content_security_policy=CSP, frame_options="DENY", referrer_policy="strict-origin-when-cross-origin",
              x_content_type_options=True)

@@ -340,7 +340,11 @@ def test_the_claimant_is_sent_an_acknowledgement_with_the_claim_number_once(insu
     claim = the_claim(insurer, case)
     assert messages(insurer) == [("claim_acknowledged", claim.claimant_id)]
     [ack] = sent(insurer, "claim_acknowledged")
-    assert params(insurer, ack) == {"claim_number": claim.number, "policy_number": "PDEMO0001"}
+    # It also carries the claimant's access code (issue 13, finding 7; tests/bpmn/test_claimant_access.py).
+    told = params(insurer, ack)
+    assert {k: v for k, v in told.items() if k != "access_code"} == {"claim_number": claim.number,
+                                                                        "policy_number": "PDEMO0001"}
+    assert claim.access_code_hash == insurer.cipher.lookup_hash(told["access_code"].replace("-", ""))
     assert claim.number in letter(insurer, ack) and claim.number in letter(insurer, ack, "zh")
     assert handlers_run(insurer, case)[:3] == ["svc_open_claim", "svc_notify_acknowledged", "svc_verify_claim"]
     assert_replays(insurer, case)

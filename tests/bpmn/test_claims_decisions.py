@@ -89,7 +89,7 @@ def letter(insurer: Insurer, notification: NotificationRecord, language: str = "
 def public_status(insurer: Insurer, claim: ClaimRecord) -> list[str]:
     """The steps the customer's status page shows for the claim."""
     with insurer.rt.session_factory() as session:
-        found = claim_status(session, claim.number, claim.check_code)
+        found = claim_status(session, claim.id)
     assert found is not None
     return [step["status"] for step in found["steps"]]
 

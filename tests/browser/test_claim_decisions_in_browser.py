@@ -8,10 +8,11 @@ from __future__ import annotations
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 
-from insureflow.demo_data import beneficiary_designation, demo_identity
+from insureflow.demo_data import demo_identity
 from tasks.records import ClaimRecord, NotificationRecord, PaymentRecord
 from tests.browser.conftest import LiveSite
 from tests.browser.test_claim_in_browser import _open_task_of_case, _register_claim
+from tests.e2e.claim_codes import access_code
 
 NAME, ID_NUMBER, _PHONE = demo_identity(0)
 
@@ -80,7 +81,7 @@ def test_a_claim_with_nothing_payable_is_denied_with_a_written_notice_and_shown_
     customer = browser.new_context(locale="en-US").new_page()
     customer.goto(f"{live_site.url}/status")
     customer.fill("#claim_number", claim_number)
-    customer.fill("#check", ID_NUMBER[-4:])
+    customer.fill("#access_code", access_code(live_site, claim_number))
     customer.click("#status-form button[type=submit]")
     expect(customer.locator("#status-result .timeline-item.current")).to_contain_text("Rejected")
     for other in (adjuster, customer):
@@ -90,7 +91,6 @@ def test_a_claim_with_nothing_payable_is_denied_with_a_written_notice_and_shown_
 def test_a_named_beneficiary_is_paid_her_share_of_the_death_benefit(live_site: LiveSite, browser: Browser) -> None:
     """The demo's PDEMO0007 names the insured's wife for 60 % of 500,000; she reported his death (the demo leaves
     her claim waiting for the adjuster): assessed, approved by the claims manager, paid, and shown paid to her."""
-    wife = beneficiary_designation(7)[0]
     with live_site.wired.runtime.uow() as uow:
         claim_number = uow.session.scalar(select(ClaimRecord.number).where(ClaimRecord.claim_type == "death"))
     adjuster = _assess(live_site, browser, claim_number)
@@ -113,8 +113,9 @@ def test_a_named_beneficiary_is_paid_her_share_of_the_death_benefit(live_site: L
     customer = browser.new_context(locale="en-US").new_page()
     customer.goto(f"{live_site.url}/status")
     customer.fill("#claim_number", claim_number)
-    customer.fill("#check", wife["id_number"][-4:])
+    customer.fill("#access_code", access_code(live_site, claim_number))
     customer.click("#status-form button[type=submit]")
     expect(customer.locator("#status-result .timeline-item.current")).to_contain_text("Paid")
+    expect(customer.locator("#status-paid")).to_contain_text("300000.00")  # the amount paid, once paid
     for other in (adjuster, manager, customer):
         other.context.close()

@@ -11,6 +11,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from insureflow.demo_data import demo_identity
 from tests.browser.conftest import LiveSite
+from tests.e2e.claim_codes import access_code
 
 NAME, ID_NUMBER, _PHONE = demo_identity(0)
 
@@ -83,7 +84,7 @@ def test_a_claim_goes_from_first_notice_to_paid_in_the_browser(live_site: LiveSi
     customer = browser.new_context(locale="en-US").new_page()
     customer.goto(f"{live_site.url}/status")
     customer.fill("#claim_number", claim_number)
-    customer.fill("#check", ID_NUMBER[-4:])
+    customer.fill("#access_code", access_code(live_site, claim_number))
     customer.click("#status-form button[type=submit]")
     result = customer.locator("#status-result")
     expect(result).to_contain_text(f"Claim {claim_number}")

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from insureflow.demo_data import demo_identity
 from tests.e2e.api_support import Caller, days_ago, ok, shared_site
+from tests.e2e.claim_codes import access_code
 from tests.e2e.conftest import Site
 
 __all__ = ["shared_site"]
@@ -55,9 +57,10 @@ def test_a_claim_goes_from_first_notice_to_payout_through_the_api(shared_site: S
     assert paid["status"] == "completed" and paid["open_tasks"] == []
 
     claim = ok(clerk.get(f"/api/instances/{case}"))["data"]["claim"]
-    status = ok(shared_site.client().get(f"/api/public/claims/{claim['claim_number']}",
-                                         query_string={"check": demo_identity(0)[1][-4:]}))
+    status = ok(shared_site.client().post(f"/api/public/claims/{claim['claim_number']}",
+                                          json={"code": access_code(shared_site, claim["claim_number"])}))
     assert status["steps"][0]["status"] == "registered" and status["steps"][-1]["status"] == "paid"
+    assert Decimal(status["paid_amount"]) == Decimal(str(suggested))  # the amount paid, once paid
 
     history = ok(auditor.get(f"/api/instances/{case}/history?page_size=100"))["items"]
     assert [(e["task"], e["actor"]) for e in history if e["type"] == "task_completed"] == [

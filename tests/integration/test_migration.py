@@ -184,15 +184,18 @@ def test_a_waiting_timer_keeps_its_due_time_and_a_changed_one_blocks(insurer: In
     case = report_claim(insurer, claim_form(documents=["claim_form", "id_copy"]))
     assert open_keys(insurer, case) == ["request_documents"]
     with insurer.rt.uow() as uow:
+        # The request also waits for the claimant's message (documents_sent_by_claimant): only the timer is timed.
         (due,) = uow.session.scalars(select(WaitModel.due_at).where(WaitModel.instance_id == case,
-                                                                    WaitModel.status == "pending"))
+                                                                    WaitModel.status == "pending",
+                                                                    WaitModel.kind == "timer"))
     insurer.clock.advance(days=3)
     same_timer = lower_limit(insurer)
     assert outcomes(migrate(insurer.rt, insurer.actor("analyst"), old, same_timer, process_key="claims")) == {
         case: ("migrated", [])}
     with insurer.rt.uow() as uow:
         waits = list(uow.session.scalars(select(WaitModel).where(WaitModel.instance_id == case,
-                                                                 WaitModel.status == "pending")))
+                                                                 WaitModel.status == "pending",
+                                                                 WaitModel.kind == "timer")))
     assert [w.due_at for w in waits] == [due]  # the 30 days still count from when the documents were asked for
 
     shorter = deploy(insurer, bpmn_files(approval_limits__dmn=(LIMIT_RULE, b"<text>5000</text>"),

@@ -35,13 +35,15 @@ CONTRACT = {
     ("get", "/api/instances/{instance_id}/history"),
     ("post", "/api/instances/{instance_id}/replay"),
     ("get", "/api/audit/verify"),
-    ("get", "/api/public/claims/{claim_no}"),
+    # The check travels in the body now (issue 13, finding 7): a POST, never a query in the URL.
+    ("post", "/api/public/claims/{claim_no}"),
     ("post", "/api/migrations"),
 }
 # Beyond DESIGN.md's table: uploads, the auditor's exports and checks, the analysts' studio and dry runs, a
 # policy's beneficiaries, the policy look-up while reporting a claim.
 EXTENSIONS = {
     ("post", "/api/policies/lookup"),
+    ("post", "/api/public/claims/{claim_no}/messages/{name}"),  # the claimant's own messages (finding 7)
     ("post", "/api/tasks/{task_id}/documents"),
     ("get", "/api/instances/{instance_id}/report"),
     ("post", "/api/instances/{instance_id}/unmask"),
@@ -110,7 +112,8 @@ def test_signed_in_calls_take_a_bearer_token_or_the_session_cookie_and_the_publi
     assert (schemes["bearerAuth"]["type"], schemes["bearerAuth"]["scheme"]) == ("http", "bearer")
     assert (schemes["cookieAuth"]["type"], schemes["cookieAuth"]["in"]) == ("apiKey", "cookie")
     assert document["security"] == [{"bearerAuth": []}, {"cookieAuth": []}]
-    assert document["paths"]["/api/public/claims/{claim_no}"]["get"]["security"] == []
+    assert document["paths"]["/api/public/claims/{claim_no}"]["post"]["security"] == []
+    assert document["paths"]["/api/public/claims/{claim_no}/messages/{name}"]["post"]["security"] == []
     assert document["paths"]["/api/health"]["get"]["security"] == []
 
 

@@ -1,22 +1,28 @@
-"""The customer's claim status look-up: no sign-in, a second factor, steps and dates only, rate limited."""
+"""The customer's claim status look-up and the claimant's own messages: no sign-in; the claim's access code in
+the JSON body (never in the URL, so no access log holds it); steps, dates and the amount paid only; limited per
+address and, for wrong codes, per claim across every address."""
 
 from __future__ import annotations
 
 import math
 from typing import Any
 
-from flask import current_app, request
+from flask import Response, current_app, request
 
+from tasks.claim_access import ClaimAccess, check_access, deliver_customer_message
 from tasks.claim_status import claim_status
 
 from ..context import runtime
-from ..throttling import status_throttle
+from ..throttling import claim_code_rule, status_throttle
 from .common import blueprint, error_response
-from .schemas import ClaimCheckArgsSchema, ClaimStatusSchema
+from .schemas import ClaimCheckSchema, ClaimStatusSchema, CustomerMessageReceivedSchema, CustomerMessageSchema
 
 bp = blueprint("public", __name__, "The customer's claim status page (no sign-in).", signed_in=False)
 
-NOT_FOUND = "no claim matches this claim number and check code"
+NOT_FOUND = "no claim matches this claim number and access code"
+LOCKED = "too many wrong access codes for this claim: the look-up is closed for now, please call us"
+LIMITED = "too many look-ups from this address (rate_limited), or wrong codes for this claim (claim_locked)"
+NO_STORE = {"Cache-Control": "no-store"}
 
 
 @bp.before_request
@@ -29,14 +35,49 @@ def _rate_limit() -> Any:
     return None
 
 
-@bp.get("/public/claims/<claim_no>")
-@bp.arguments(ClaimCheckArgsSchema, location="query")
-@bp.response(200, ClaimStatusSchema)
-@bp.doc(security=[], responses={404: {"description": NOT_FOUND}, 429: {"description": "rate limited"}})
-def claim(args: dict[str, Any], claim_no: str) -> Any:
-    """A claim's status steps and their dates; `check` is the last 4 characters of the claimant's ID number."""
-    with runtime().uow() as uow:
-        found = claim_status(uow.session, claim_no, args["check"])
-    if found is None:  # the same answer for a wrong number and a wrong check
+def _checked(claim_no: str, code: str) -> ClaimAccess | Response:
+    """The claim the number and code open, or the error answer (the same 404 for every mismatch)."""
+    access = check_access(runtime(), claim_no, code, claim_code_rule(current_app.config))
+    if access.locked:
+        phone = current_app.config.get("CUSTOMER_HOTLINE")
+        return error_response(429, "claim_locked", LOCKED, {"call": phone} if phone else None)
+    if not access.granted:
         return error_response(404, "not_found", NOT_FOUND)
-    return found, 200, {"Cache-Control": "no-store"}
+    return access
+
+
+@bp.post("/public/claims/<claim_no>")
+@bp.arguments(ClaimCheckSchema)
+@bp.response(200, ClaimStatusSchema)
+@bp.doc(security=[], responses={404: {"description": NOT_FOUND}, 429: {"description": LIMITED}})
+def claim(args: dict[str, Any], claim_no: str) -> Any:
+    """A claim's status steps and their dates (and the amount paid, once paid); `code` is the access code from
+    the claim's acknowledgement. The claim number is matched case-insensitively."""
+    checked = _checked(claim_no, args["code"])
+    if not isinstance(checked, ClaimAccess):
+        return checked
+    with runtime().uow(read_only=True) as uow:
+        found = claim_status(uow.session, checked.claim_id or 0)
+    return found, 200, NO_STORE
+
+
+@bp.post("/public/claims/<claim_no>/messages/<name>")
+@bp.arguments(CustomerMessageSchema)
+@bp.response(202, CustomerMessageReceivedSchema)
+@bp.doc(security=[], responses={
+    403: {"description": "the message is not one a customer sends"},
+    404: {"description": NOT_FOUND},
+    409: {"description": "the claim does not wait for this message now (or already has it)"},
+    422: {"description": "the text is empty, too long or holds control characters"},
+    429: {"description": LIMITED}})
+def message(args: dict[str, Any], claim_no: str, name: str) -> Any:
+    """The claimant's message into their own claim (e.g. `claim_documents_sent` while documents are asked for),
+    authenticated by the claim's access code; only messages the diagram marks `deliveredBy="customer"`."""
+    checked = _checked(claim_no, args["code"])
+    if not isinstance(checked, ClaimAccess):
+        return checked
+    try:
+        deliver_customer_message(runtime(), checked, name, args["text"])
+    except ValueError as exc:
+        return error_response(422, "invalid_input", f"text: {exc}", {"fields": {"text": str(exc)}})
+    return {"claim_number": checked.claim_number, "message": name, "received": True}, 202, NO_STORE

@@ -345,9 +345,21 @@ class UnmaskSchema(Schema):
 
 # --- public ---------------------------------------------------------------------------------------
 
-class ClaimCheckArgsSchema(Schema):
-    check = fields.String(required=True, validate=validate.Length(min=1, max=16),
-                          metadata={"description": "last 4 characters of the claimant's ID number"})
+class ClaimCheckSchema(Schema):
+    code = fields.String(required=True, validate=validate.Length(min=1, max=24),
+                         metadata={"description": "the access code from the claim's acknowledgement (e.g. ABCDE-FGHJK; "
+                                                  "case, spaces and dashes do not matter)"})
+
+
+class CustomerMessageSchema(ClaimCheckSchema):
+    text = fields.String(required=True, validate=validate.Length(min=1, max=500),
+                         metadata={"description": "the claimant's few words (plain text: no control characters)"})
+
+
+class CustomerMessageReceivedSchema(Schema):
+    claim_number = fields.String()
+    message = fields.String()
+    received = fields.Boolean()
 
 
 class ClaimStepSchema(Schema):
@@ -358,3 +370,4 @@ class ClaimStepSchema(Schema):
 class ClaimStatusSchema(Schema):
     claim_number = fields.String()
     steps = fields.List(fields.Nested(ClaimStepSchema))
+    paid_amount = fields.String(metadata={"description": "the amount paid (CNY, 2 decimals), once the claim is paid"})
