@@ -257,6 +257,11 @@ def test_an_account_not_in_the_claimants_name_is_refused_with_a_plain_reason(
     claim = the_claim(insurer, case)
     assert claim.payee_account_hash == insurer.cipher.lookup_hash(PAYEE_ACCOUNT)
     assert insurer.gateway.paid == {}
+    # Told once: a retry the bank declines again comes back without the old refusal.
+    insurer.gateway.script = ["decline"]
+    insurer.complete(case, "resolve_payment_failure", "finance", resolution("retry", "Bank says try again."))
+    assert open_keys(insurer, case) == ["resolve_payment_failure"]
+    assert "was refused" not in instructions(insurer, case, "resolve_payment_failure")
     assert_replays(insurer, case)
 
 
