@@ -335,6 +335,8 @@ _MESSAGES: list[tuple[str, Any]] = [
      lambda m: _("This file was not uploaded for this case; upload it again.")),
     (r"is more than the remaining sum insured of ([0-9.]+) CNY",
      lambda m: _("At most %(n)s CNY can be paid: the remaining sum insured.", n=m[1])),
+    (r"is more than the beneficiary's share of ([0-9.]+) CNY",
+     lambda m: _("At most %(n)s CNY can be paid: the beneficiary's share of the sum insured.", n=m[1])),
     (r"holds a NUL or control character$", lambda m: _("Remove the control characters from this text.")),
     (r"is not a finite number$", lambda m: _("Enter a number.")),
     (r"^the shares add up to ([0-9.]+) %, not 100 %$",

@@ -31,7 +31,9 @@ from tests.bpmn.test_claims_decisions import (
 )
 from tests.bpmn.test_claims_scenarios import (
     PAYEE_ACCOUNT,
+    approval,
     assert_replays,
+    assessment,
     claim_payments,
     claim_with_declined_payment,
     events,
@@ -39,12 +41,15 @@ from tests.bpmn.test_claims_scenarios import (
     messages,
     open_keys,
     performers,
+    report_claim,
     resolution,
     rows,
+    survey_report,
     tasks_opened,
     the_claim,
     timeline,
 )
+from tests.bpmn.test_death_claims import DAYS_LATER, SON, SUM_INSURED, WIFE, death_claim, sell_life_policy, who
 
 CORRECTED_ACCOUNT = "6222020200155667788"
 STR_REFERENCE = "STR-2026-0091"
@@ -430,3 +435,29 @@ def test_an_incomplete_decision_on_a_held_payout_is_refused_with_the_fields_name
     assert claim.status == "under_review" and rows(insurer, ClaimRecord, ClaimRecord.status == "rejected") == []
     assert_replays(insurer, case)
 
+
+
+# --- item 1 with item 10: an accepted claim is still paid no more than the beneficiary's share ----------------
+
+def test_a_beneficiary_claim_accepted_above_the_share_is_still_paid_only_the_share(insurer: Insurer) -> None:
+    _sale, policy = sell_life_policy(insurer, WIFE, SON)
+    insurer.wait(days=DAYS_LATER)
+    case = report_claim(insurer, death_claim(policy, who(SON), SUM_INSURED))  # 40 % is 160,000
+    assert insurer.data(case)["verification"]["reasons"] == ["share_exceeded"]
+    insurer.complete(case, "review_verification", "adjuster", review(
+        "accept", acceptance_reason="The son claims for the whole family; his own share is what he is paid."))
+    insurer.complete(case, "confirm_verification_override", "manager2", confirmation(True, "Share checked."))
+    assert open_keys(insurer, case) == ["conduct_survey"]  # a death claim this large is surveyed
+    surveyor = insurer.task(case, "conduct_survey").assignee
+    insurer.complete(case, "conduct_survey", surveyor, survey_report(SUM_INSURED))
+    assert open_keys(insurer, case) == ["assess_amount"]
+
+    # The suggestion and the form both stop at the son's share, whatever was accepted at verification.
+    assert insurer.data(case)["suggestion"]["suggested_amount"] == SUM_INSURED * 0.4
+    assert refused(insurer, case, "assess_amount", "adjuster", assessment(SUM_INSURED * 0.5)) == {
+        "payable_amount": "is more than the beneficiary's share of 160000.00 CNY: at most 160000.00 can be paid"}
+    insurer.complete(case, "assess_amount", "adjuster", assessment(SUM_INSURED * 0.4, "His share."))
+    assert insurer.complete(case, "approve_payout", "manager", approval(True)) == "completed"
+
+    assert the_claim(insurer, case).paid_amount == Decimal("160000.00")
+    assert_replays(insurer, case)
