@@ -1,7 +1,7 @@
-"""Claims gaps after issue 12 (items 10, 13, 16 and 19): a reviewer may accept a claim the machine check got wrong
-(confirmed by a claims manager), finance never changes the payee alone (the bank confirms the name, a claims
-manager approves), and a payout held for a watch-list match has a next step (compliance releases it or closes the
-claim with a notice that does not tip off, reminded every 30 days while it waits).
+"""Claims gaps after issue 12 (items 1, 10 and 19): a reviewer may accept a claim the machine check got wrong
+(confirmed by a claims manager), a beneficiary is still paid no more than their share, and finance never changes
+the payee alone (the bank confirms the name, a claims manager approves). test_claims_held_payouts.py has the
+payout held for a watch-list match.
 
 Each test walks one path through claims.bpmn with the real handlers and tables (see test_claims_scenarios.py
 for the helpers and the demo world), checks the path, the records and the claimant's messages, and ends with a
@@ -16,16 +16,13 @@ from typing import Any
 import pytest
 
 from engine.errors import ForbiddenError
-from tasks.records import ClaimRecord, CustomerRecord, PaymentRecord
+from tasks.records import CustomerRecord, PaymentRecord
 from tasks.refund_accounts import HolderAccountRecord, StaffAccountRecord
 from tests.bpmn.conftest import Insurer
-from tests.bpmn.test_claims_controls import assert_no_tipping_off, claim_hit_at_payout, sent
 from tests.bpmn.test_claims_decisions import (
     DENIED,
     claim_at_review,
     instructions,
-    letter,
-    public_status,
     refused,
     review,
 )
@@ -52,7 +49,6 @@ from tests.bpmn.test_claims_scenarios import (
 from tests.bpmn.test_death_claims import DAYS_LATER, SON, SUM_INSURED, WIFE, death_claim, sell_life_policy, who
 
 CORRECTED_ACCOUNT = "6222020200155667788"
-STR_REFERENCE = "STR-2026-0091"
 
 
 def submitted(insurer: Insurer, case: int, task_key: str) -> list[dict[str, Any]]:
@@ -148,6 +144,32 @@ def test_an_acceptance_without_a_reason_and_a_confirmation_without_a_note_are_re
         "override_note": "is required"}
 
     assert the_claim(insurer, case).status == "under_review"
+    assert_replays(insurer, case)
+
+
+# --- item 1 with item 10: an accepted claim is still paid no more than the beneficiary's share ----------------
+
+def test_a_beneficiary_claim_accepted_above_the_share_is_still_paid_only_the_share(insurer: Insurer) -> None:
+    _sale, policy = sell_life_policy(insurer, WIFE, SON)
+    insurer.wait(days=DAYS_LATER)
+    case = report_claim(insurer, death_claim(policy, who(SON), SUM_INSURED))  # 40 % is 160,000
+    assert insurer.data(case)["verification"]["reasons"] == ["share_exceeded"]
+    insurer.complete(case, "review_verification", "adjuster", review(
+        "accept", acceptance_reason="The son claims for the whole family; his own share is what he is paid."))
+    insurer.complete(case, "confirm_verification_override", "manager2", confirmation(True, "Share checked."))
+    assert open_keys(insurer, case) == ["conduct_survey"]  # a death claim this large is surveyed
+    surveyor = insurer.task(case, "conduct_survey").assignee
+    insurer.complete(case, "conduct_survey", surveyor, survey_report(SUM_INSURED))
+    assert open_keys(insurer, case) == ["assess_amount"]
+
+    # The suggestion and the form both stop at the son's share, whatever was accepted at verification.
+    assert insurer.data(case)["suggestion"]["suggested_amount"] == SUM_INSURED * 0.4
+    assert refused(insurer, case, "assess_amount", "adjuster", assessment(SUM_INSURED * 0.5)) == {
+        "payable_amount": "is more than the beneficiary's share of 160000.00 CNY: at most 160000.00 can be paid"}
+    insurer.complete(case, "assess_amount", "adjuster", assessment(SUM_INSURED * 0.4, "His share."))
+    assert insurer.complete(case, "approve_payout", "manager", approval(True)) == "completed"
+
+    assert the_claim(insurer, case).paid_amount == Decimal("160000.00")
     assert_replays(insurer, case)
 
 
@@ -324,140 +346,4 @@ def test_a_corrected_account_that_is_not_an_account_number_is_refused_on_the_for
         "corrected_payee_account"}
     assert refused(insurer, case, "resolve_payment_failure", "finance", resolution("new_account", "x")) == {
         "corrected_payee_account": "is required"}
-    assert_replays(insurer, case)
-
-
-# --- item 19: a held payout waits for compliance's decision --------------------------------------------------
-
-def held_payout(insurer: Insurer) -> int:
-    """A payout held after compliance confirmed the watch-list match and reported it."""
-    case = claim_hit_at_payout(insurer)
-    insurer.complete(case, "review_payout_screening", "compliance", {
-        "screening_decision": "confirmed_match", "screening_note": "Same account as the 2026-10 alert.",
-        "str_reference": STR_REFERENCE})
-    assert open_keys(insurer, case) == ["decide_held_payout"]
-    return case
-
-
-def held_decision(decision: str, note: str = "The authorities raised no objection in their answer of 2026-12-01.",
-                  **fields: Any) -> dict[str, Any]:
-    """Compliance's form on a held payout."""
-    return {"held_payout_decision": decision, "held_payout_note": note, **fields}
-
-
-def test_a_held_payout_waits_for_a_second_compliance_officer_who_releases_it(insurer: Insurer) -> None:
-    case = held_payout(insurer)
-    task = insurer.task(case, "decide_held_payout")
-    assert (task.candidate_role, task.separate_from) == ("compliance", "review_payout_screening")
-    assert STR_REFERENCE in instructions(insurer, case, "decide_held_payout")
-    claim = the_claim(insurer, case)
-    assert claim.status == "under_review" and public_status(insurer, claim)[-1] == "under_review"
-    with pytest.raises(ForbiddenError, match="four-eyes"):
-        insurer.complete(case, "decide_held_payout", "compliance", held_decision("release"))
-    with pytest.raises(ForbiddenError, match="needs role compliance"):
-        insurer.complete(case, "decide_held_payout", "finance", held_decision("release"))
-
-    assert insurer.complete(case, "decide_held_payout", "compliance2", held_decision("release")) == "completed"
-
-    assert events(insurer, case, "instance_completed")[0]["payload"]["end_events"] == ["end_paid"]
-    claim = the_claim(insurer, case)
-    assert (claim.status, claim.paid_amount) == ("paid", Decimal("7500.00"))
-    assert claim_payments(insurer, claim) == [("claim_payout", Decimal("7500.00"), "accepted")]
-    assert timeline(insurer, claim)[-3:] == ["approved", "under_review", "paid"]
-    [decided] = submitted(insurer, case, "decide_held_payout")
-    assert (decided["actor"], decided["held_payout_decision"]) == ("compliance2", "release")
-    assert "no objection" in decided["held_payout_note"]
-    assert messages(insurer) == [("claim_acknowledged", claim.claimant_id), ("claim_paid", claim.claimant_id)]
-    assert_no_tipping_off(insurer, claim)
-    assert_replays(insurer, case)
-
-
-@pytest.mark.parametrize(("code", "basis"), [
-    ("payment_restricted", "A legal restriction on this payment prevents us from making it."),
-    ("identity_unverified", "We could not verify the claimant's identity"),
-])
-def test_compliance_closes_a_held_claim_unpaid_with_a_notice_that_does_not_tip_off(
-        insurer: Insurer, code: str, basis: str) -> None:
-    case = held_payout(insurer)
-    reason = "We are unable to make this payment. You may contact our service counter for help."
-
-    insurer.complete(case, "decide_held_payout", "compliance2",
-                     held_decision("deny", "Freeze order received.", denial_code=code, denial_reason=reason))
-
-    assert events(insurer, case, "instance_completed")[0]["payload"]["end_events"] == ["end_denied"]
-    assert handlers_run(insurer, case)[-2:] == DENIED
-    claim = the_claim(insurer, case)
-    assert (claim.status, claim.paid_amount, claim.rejection_reason) == ("rejected", None, f"{code}: {reason}")
-    assert public_status(insurer, claim)[-1] == "rejected"
-    assert rows(insurer, PaymentRecord) == [] and insurer.gateway.paid == {}
-    [notice] = sent(insurer, "claim_denied")
-    assert (notice.channel, notice.customer_id) == ("letter", claim.claimant_id)
-    assert basis in letter(insurer, notice) and reason in letter(insurer, notice)
-    assert letter(insurer, notice, "zh")
-    assert_no_tipping_off(insurer, claim)
-    assert_replays(insurer, case)
-
-
-def test_a_held_payout_reminds_compliance_every_30_days_until_it_is_decided(insurer: Insurer) -> None:
-    case = held_payout(insurer)
-    assert insurer.wait(days=29).timers_fired == 0
-
-    assert insurer.wait(days=1, minutes=1).timers_fired == 1
-
-    assert open_keys(insurer, case) == ["decide_held_payout", "remind_held_payout"]
-    assert insurer.task(case, "remind_held_payout").candidate_role == "compliance"
-    assert STR_REFERENCE in instructions(insurer, case, "remind_held_payout")
-    insurer.complete(case, "remind_held_payout", "compliance", {"held_reminder_note": "Asked; answer due in 2 weeks."})
-    assert open_keys(insurer, case) == ["decide_held_payout"]
-    assert insurer.wait(days=30).timers_fired == 1  # re-armed: reminded again
-    assert open_keys(insurer, case) == ["decide_held_payout", "remind_held_payout"]
-    assert [e["task"] for e in events(insurer, case, "timer_fired")] == ["held_payout_reminder"] * 2
-
-    insurer.complete(case, "decide_held_payout", "compliance2", held_decision("release"))
-
-    assert the_claim(insurer, case).status == "paid"
-    assert insurer.wait(days=31).timers_fired == 0  # decided: no more reminders
-    assert_replays(insurer, case)
-
-
-@pytest.mark.parametrize(("data", "fields"), [
-    ({}, {"held_payout_decision", "held_payout_note"}),
-    (held_decision("deny"), {"denial_code", "denial_reason"}),
-    (held_decision("deny", denial_code="fraud", denial_reason="x"), {"denial_code"}),
-])
-def test_an_incomplete_decision_on_a_held_payout_is_refused_with_the_fields_named(
-        insurer: Insurer, data: dict[str, Any], fields: set[str]) -> None:
-    case = held_payout(insurer)
-
-    assert set(refused(insurer, case, "decide_held_payout", "compliance2", data)) == fields
-
-    claim = the_claim(insurer, case)
-    assert claim.status == "under_review" and rows(insurer, ClaimRecord, ClaimRecord.status == "rejected") == []
-    assert_replays(insurer, case)
-
-
-
-# --- item 1 with item 10: an accepted claim is still paid no more than the beneficiary's share ----------------
-
-def test_a_beneficiary_claim_accepted_above_the_share_is_still_paid_only_the_share(insurer: Insurer) -> None:
-    _sale, policy = sell_life_policy(insurer, WIFE, SON)
-    insurer.wait(days=DAYS_LATER)
-    case = report_claim(insurer, death_claim(policy, who(SON), SUM_INSURED))  # 40 % is 160,000
-    assert insurer.data(case)["verification"]["reasons"] == ["share_exceeded"]
-    insurer.complete(case, "review_verification", "adjuster", review(
-        "accept", acceptance_reason="The son claims for the whole family; his own share is what he is paid."))
-    insurer.complete(case, "confirm_verification_override", "manager2", confirmation(True, "Share checked."))
-    assert open_keys(insurer, case) == ["conduct_survey"]  # a death claim this large is surveyed
-    surveyor = insurer.task(case, "conduct_survey").assignee
-    insurer.complete(case, "conduct_survey", surveyor, survey_report(SUM_INSURED))
-    assert open_keys(insurer, case) == ["assess_amount"]
-
-    # The suggestion and the form both stop at the son's share, whatever was accepted at verification.
-    assert insurer.data(case)["suggestion"]["suggested_amount"] == SUM_INSURED * 0.4
-    assert refused(insurer, case, "assess_amount", "adjuster", assessment(SUM_INSURED * 0.5)) == {
-        "payable_amount": "is more than the beneficiary's share of 160000.00 CNY: at most 160000.00 can be paid"}
-    insurer.complete(case, "assess_amount", "adjuster", assessment(SUM_INSURED * 0.4, "His share."))
-    assert insurer.complete(case, "approve_payout", "manager", approval(True)) == "completed"
-
-    assert the_claim(insurer, case).paid_amount == Decimal("160000.00")
     assert_replays(insurer, case)
