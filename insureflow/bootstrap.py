@@ -95,14 +95,17 @@ def build_gateway(config: InstanceConfig) -> LedgerGateway:
     where = config.path / "insureflow.toml"
     if kind != "simulated":
         raise InstanceFolderError(f"{where}: [gateway] kind {kind!r} is not known (only \"simulated\" is)")
-    unknown = sorted(set(settings) - {"faults", "seed"})
+    unknown = sorted(set(settings) - {"faults", "seed", "account_names"})
     if unknown:
         raise InstanceFolderError(f"{where}: unknown [gateway] settings: {', '.join(unknown)}")
+    names = settings.get("account_names", {})
+    if not isinstance(names, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in names.items()):
+        raise InstanceFolderError(f"{where}: [gateway] account_names must be a table of account = holder's name")
     try:
         faults = GatewayFaults.parse(settings)
     except ValueError as exc:
         raise InstanceFolderError(f"{where}: {exc}") from None
-    return LedgerGateway(config.gateway_ledger_file, faults)
+    return LedgerGateway(config.gateway_ledger_file, faults, account_names=names)
 
 
 def check_document_references(context: SubmissionContext, schema: Mapping[str, Any],

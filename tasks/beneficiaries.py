@@ -221,6 +221,20 @@ def claimant_problems(session: Session, claim: ClaimRecord, policy: PolicyRecord
     return (["relationship_unproven"], missing) if missing else ([], [])
 
 
+def beneficiary_share(session: Session, claim: ClaimRecord, policy: PolicyRecord) -> Decimal | None:
+    """The most a death claim by a named beneficiary may be paid: their share of the sum insured (whatever a
+    reviewer accepted at verification). None for any other claim — the insured's own, a legal heir's, or a
+    beneficiary listed on the policy before shares were recorded."""
+    if claim.claim_type != DEATH_CLAIM or claim.claimant_id == policy.insured_id:
+        return None
+    claimant = session.get(CustomerRecord, claim.claimant_id)
+    if claimant is None:
+        return None
+    match = next((b for b in named_beneficiaries(session, policy.id) if b.id_number_hash == claimant.id_number_hash),
+                 None)
+    return None if match is None else policy.sum_insured * match.share / WHOLE
+
+
 def still_owed(session: Session, policy: PolicyRecord) -> Decimal:
     """After the insured's death: the shares of the death benefit of the named beneficiaries not yet paid on a
     death claim of the policy (each claims their own); nothing when the benefit went to the legal heirs."""

@@ -1,4 +1,5 @@
-"""What is left of a policy's cover for a claim: the limit a payable amount may not pass."""
+"""What is left of a policy's cover for a claim: the limit a payable amount may not pass — the remaining sum
+insured, and for a named beneficiary's death claim their share of it."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from engine.registry import FieldProblem
 
+from .beneficiaries import beneficiary_share
 from .common import money
 from .records import ClaimRecord, PolicyRecord
 
@@ -21,9 +23,20 @@ WITHIN_COVER = "x-within-cover"
 
 def remaining_cover(session: Session, instance_id: int) -> Decimal | None:
     """The remaining sum insured of the policy of the claim a case opened; None when it opened none."""
+    limit = payable_limit(session, instance_id)
+    return None if limit is None else limit[1]
+
+
+def payable_limit(session: Session, instance_id: int) -> tuple[str, Decimal] | None:
+    """What bounds the payable amount of the claim a case opened — ("remaining", the remaining sum insured) or,
+    when a named beneficiary's share is less, ("share", that share) — None when the case opened no claim."""
     claim = session.scalar(select(ClaimRecord).where(ClaimRecord.instance_id == instance_id))
     policy = session.get(PolicyRecord, claim.policy_id) if claim is not None else None
-    return None if policy is None else money(max(policy.remaining_sum_insured, Decimal("0")))
+    if claim is None or policy is None:
+        return None
+    remaining = money(max(policy.remaining_sum_insured, Decimal("0")))
+    share = beneficiary_share(session, claim, policy)
+    return ("share", money(share)) if share is not None and share < remaining else ("remaining", remaining)
 
 
 def cover_problems(
@@ -36,18 +49,19 @@ def cover_problems(
                if isinstance(data.get(name), int | float) and not isinstance(data.get(name), bool)}
     if not amounts:
         return {}
-    remaining = remaining_cover(session, instance_id)
-    if remaining is None:
+    limit = payable_limit(session, instance_id)
+    if limit is None:
         return {}
+    bound, most = limit
+    what = "the remaining sum insured" if bound == "remaining" else "the beneficiary's share"
     problems = {}
     for name, amount in amounts.items():
         try:
-            above = Decimal(str(amount)) > remaining
+            above = Decimal(str(amount)) > most
         except InvalidOperation:  # not a finite number: the schema has already said so
             continue
         if above:
-            problems[name] = FieldProblem(
-                "above_remaining_cover",
-                f"is more than the remaining sum insured of {remaining} CNY: at most {remaining} can be paid",
-                {"remaining": f"{remaining}"})
+            problems[name] = FieldProblem("above_remaining_cover" if bound == "remaining" else "above_share",
+                                          f"is more than {what} of {most} CNY: at most {most} can be paid",
+                                          {"remaining": f"{most}"})
     return problems

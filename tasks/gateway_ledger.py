@@ -73,13 +73,15 @@ class LedgerEntry:
 
 class LedgerGateway:
     """The simulated gateway: one answer per key, kept in `path`; `script` (one word per next payment, as
-    SimulatedGateway's) goes before the configured faults."""
+    SimulatedGateway's) goes before the configured faults. Its account-name verification knows the accounts of
+    `account_names` (`[gateway] account_names` in insureflow.toml: account = holder's name) and no others."""
 
     def __init__(self, path: Path, faults: GatewayFaults | None = None,
-                 exit_process: Callable[[int], Any] = os._exit):
+                 exit_process: Callable[[int], Any] = os._exit, account_names: Mapping[str, str] | None = None):
         self.path = path
         self.faults = faults or GatewayFaults()
         self.script: list[str] = []
+        self.account_names: dict[str, str] = dict(account_names or {})
         # The seed and the process: the same draws in the same process every time, different draws in each
         # web worker (a worker started again after a crash does not repeat its predecessor's draws).
         self._random = random.Random(f"{self.faults.seed}:{os.getpid()}")
@@ -123,6 +125,11 @@ class LedgerGateway:
         with closing(self._connect()) as conn:
             entry = self._read(conn, key)
         return None if entry is None else _answer(entry)
+
+    def account_holder_name(self, account: str) -> str | None:
+        """The bank's account-name verification: the name the account is held in; None for an account the
+        simulated bank does not know."""
+        return self.account_names.get(account)
 
     def entries(self, prefix: str = "") -> list[LedgerEntry]:
         """Everything booked, oldest first; only keys starting with `prefix` when given."""

@@ -32,6 +32,10 @@ class PaymentGateway(Protocol):
         """What happened to the payment with `key` (accepted or declined, with its amount); None when the
         gateway never received it."""
 
+    def account_holder_name(self, account: str) -> str | None:
+        """The bank's account-name verification (账户名核验): the name the account is held in, None when the bank
+        cannot say (unknown account). Reads only; pays nothing."""
+
 
 @dataclass
 class SimulatedGateway:
@@ -40,9 +44,11 @@ class SimulatedGateway:
     `script` holds the behaviour of the next calls, one word each: "ok", "decline", "timeout"
     (nothing happens), "accept_then_timeout" (the payment is made but the answer is lost). Like real
     gateways it answers a repeated key with its first answer: a key is paid, or declined, once.
+    `account_names` is what its account-name verification knows: account → holder's name.
     """
 
     script: list[str] = field(default_factory=list)
+    account_names: dict[str, str] = field(default_factory=dict)
     paid: dict[str, tuple[Decimal, str]] = field(default_factory=dict)
     declined: dict[str, tuple[Decimal, str]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -66,6 +72,10 @@ class SimulatedGateway:
     def status(self, key: str) -> GatewayAnswer | None:
         with self._lock:
             return self._answer(key)
+
+    def account_holder_name(self, account: str) -> str | None:
+        with self._lock:
+            return self.account_names.get(account)
 
     def _answer(self, key: str) -> GatewayAnswer | None:
         if key in self.paid:

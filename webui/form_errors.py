@@ -69,6 +69,8 @@ _BY_KIND: dict[str, Callable[[Params], str]] = {
     "document_mismatch": lambda p: _("This file was not uploaded for this case; upload it again."),
     "above_remaining_cover": lambda p: _("At most %(n)s CNY can be paid: the remaining sum insured.",
                                          n=p.get("remaining", "")),
+    "above_share": lambda p: _("At most %(n)s CNY can be paid: the beneficiary's share of the sum insured.",
+                               n=p.get("remaining", "")),
     "control_character": lambda p: _("Remove the control characters from this text."),
     "not_finite": lambda p: _("Enter a number."),
     "shares_total": lambda p: _("The shares add up to %(n)s %%; they must add up to 100 %%.", n=p.get("total", "")),

@@ -1,5 +1,6 @@
 """Claims controls (issue 12): an unmatched report closed with a notice, confirmed fraud recorded with the
-police report's reference, the policy's rescission review, and a payout retried to a corrected account."""
+police report's reference, the policy's rescission review, and a payout retried to a corrected account — only
+one the claimant holds (the bank's account-name verification, or an account verified at a counter)."""
 
 from __future__ import annotations
 
@@ -11,12 +12,24 @@ from engine.registry import HandlerContext
 
 from ..common import business_date, services
 from ..fraud import FraudCaseRecord
-from ..records import ClaimRecord, PolicyRecord
+from ..records import ClaimRecord, CustomerRecord, PolicyRecord
+from ..refund_accounts import HolderAccountRecord, StaffAccountRecord
 from .claims import _claim, _claimant, _policy
 from .termination import _terminate
 
 RESCISSION_OUTCOMES = ("rescind", "keep")
-ACCOUNT_CHECKS = ("bank_name_check", "bank_card_with_id")
+# How a corrected account was found to be the claimant's: the bank's account-name verification, an account verified
+# at a counter (holder_accounts), or — older versions of the diagram — the card shown with the ID card.
+ACCOUNT_CHECKS = ("bank_name_check", "holder_account", "bank_card_with_id")
+# What finance reads when a corrected account is refused, per reason.
+PAYEE_REFUSALS = {
+    "staff_account": "the account is registered to a member of our staff; a claim is never paid to it.",
+    "name_mismatch": "the bank says the account is held in another name than the claimant's. Ask the claimant for "
+                     "an account in their own name.",
+    "name_unconfirmed": "the bank could not confirm whose name the account is in. Ask the claimant for another "
+                        "account in their own name, or have them show the bank card with their ID card at a counter "
+                        "so that the account is recorded as theirs.",
+}
 
 
 def close_unmatched_report(ctx: HandlerContext, claimant_name: str, claimant_id_number: str,
@@ -67,9 +80,7 @@ def change_claim_payee(ctx: HandlerContext, claim_id: int, payee_account: str, v
     (how: `verified_by`); the next payment attempt goes to it."""
     if verified_by not in ACCOUNT_CHECKS:
         raise ValueError(f"a corrected account is verified by {' or '.join(ACCOUNT_CHECKS)}, not {verified_by!r}")
-    account = "".join((payee_account or "").split())
-    if not account.isdigit() or not 12 <= len(account) <= 19:
-        raise ValueError("a corrected payee account is 12 to 19 digits")
+    account = _account_digits(payee_account)
     claim: ClaimRecord = _claim(ctx.session, claim_id)
     cipher = services(ctx).cipher
     digest = cipher.lookup_hash(account)
@@ -80,4 +91,53 @@ def change_claim_payee(ctx: HandlerContext, claim_id: int, payee_account: str, v
     return {"changed": changed, "verified_by": verified_by}
 
 
-HANDLERS = [close_unmatched_report, record_fraud, record_rescission_review, change_claim_payee]
+def check_claim_payee(ctx: HandlerContext, claim_id: int, payee_account: str) -> dict[str, Any]:
+    """Whether a claim's payout may go to the corrected account finance entered: an account already verified as the
+    claimant's at a counter, or one the bank's account-name verification says is held in the claimant's name; never a
+    staff member's account. `changed`: another account than the claim's (a new payee, which needs four eyes)."""
+    account = _account_digits(payee_account)
+    claim: ClaimRecord = _claim(ctx.session, claim_id)
+    claimant = ctx.session.get(CustomerRecord, claim.claimant_id)
+    if claimant is None:
+        raise LookupError(f"claim {claim.number} has no claimant on record")
+    svc = services(ctx)
+    digest = svc.cipher.lookup_hash(account)
+    changed = digest != claim.payee_account_hash
+    found: dict[str, Any] = {"changed": changed, "account_last4": account[-4:]}
+    staff = ctx.session.scalar(select(StaffAccountRecord.id).where(StaffAccountRecord.account_hash == digest).limit(1))
+    if staff is not None:
+        return _payee_refused(found, "staff_account")
+    if not changed:  # the account the claim already has: retried as it is, no second person
+        return {**found, "allowed": True, "verified_by": "claim_account", "reasons": [],
+                "explanation": "This is the account the claim already has: the payment is retried to it."}
+    held = ctx.session.scalar(select(HolderAccountRecord.id).where(
+        HolderAccountRecord.customer_id == claimant.id, HolderAccountRecord.account_hash == digest).limit(1))
+    if held is not None:
+        return {**found, "allowed": True, "verified_by": "holder_account", "reasons": [],
+                "explanation": "The account was verified earlier as the claimant's own (at a counter)."}
+    holder = svc.gateway.account_holder_name(account)
+    if holder is None:
+        return _payee_refused(found, "name_unconfirmed")
+    if _same_name(holder, claimant.name):
+        return {**found, "allowed": True, "verified_by": "bank_name_check", "reasons": [],
+                "explanation": "The bank confirmed the account is held in the claimant's name."}
+    return _payee_refused(found, "name_mismatch")
+
+
+def _payee_refused(found: dict[str, Any], reason: str) -> dict[str, Any]:
+    return {**found, "allowed": False, "verified_by": None, "reasons": [reason], "explanation": PAYEE_REFUSALS[reason]}
+
+
+def _account_digits(payee_account: str) -> str:
+    account = "".join((payee_account or "").split())
+    if not account.isdigit() or not 12 <= len(account) <= 19:
+        raise ValueError("a corrected payee account is 12 to 19 digits")
+    return account
+
+
+def _same_name(bank_name: str, claimant_name: str) -> bool:
+    """Names compared as the bank writes them: spaces and letter case aside."""
+    return "".join(bank_name.split()).casefold() == "".join(claimant_name.split()).casefold()
+
+
+HANDLERS = [close_unmatched_report, record_fraud, record_rescission_review, change_claim_payee, check_claim_payee]

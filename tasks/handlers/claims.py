@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from engine.registry import HandlerContext
 
-from ..beneficiaries import claimant_problems
+from ..beneficiaries import beneficiary_share, claimant_problems
 from ..common import as_date, as_float, business_date, customer_by_id_number, money, services
 from ..documents import kinds_on_file, link_case_files
 from ..idcard import parse_id_number
@@ -180,7 +180,8 @@ def fraud_features(ctx: HandlerContext, claim_id: int) -> dict[str, Any]:
 
 
 def suggest_payout(ctx: HandlerContext, claim_id: int, loss_amount: float) -> dict[str, Any]:
-    """The adjuster's suggestion: covered loss minus the deductible, capped by the remaining sum insured."""
+    """The adjuster's suggestion: covered loss minus the deductible, capped by the remaining sum insured (and a
+    named beneficiary's death claim by their share of the sum insured)."""
     session = ctx.session
     claim = _claim(session, claim_id)
     policy = _policy(session, claim.policy_id)
@@ -188,6 +189,9 @@ def suggest_payout(ctx: HandlerContext, claim_id: int, loss_amount: float) -> di
     loss = money(loss_amount)
     remaining = max(policy.remaining_sum_insured, Decimal("0"))
     suggested = min(max(loss - deductible, Decimal("0")), remaining)
+    share = beneficiary_share(session, claim, policy)
+    if share is not None:
+        suggested = min(suggested, money(share))
     set_claim_status(session, claim, "assessing", ctx.now())
     session.flush()
     return {"suggested_amount": as_float(suggested), "covered_loss": as_float(loss),

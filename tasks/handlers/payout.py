@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from engine.registry import BpmnError, Effect, EffectKind, HandlerContext
 
+from ..beneficiaries import beneficiary_share
 from ..common import money, services
 from ..payment_gateway import GatewayAnswer
 from ..records import ClaimRecord, CustomerRecord, PaymentRecord, PolicyRecord
@@ -59,6 +60,11 @@ def pay_claim(ctx: HandlerContext, claim_id: int, amount: float,
             left = money(cover.remaining_sum_insured)
             raise ValueError(f"claim {claim.number}: {value} is more than the {left} left of the sum insured of "
                              f"policy {cover.number}; assess the claim again")
+        share = beneficiary_share(session, claim, cover) if cover is not None else None
+        if share is not None and value > money(share):
+            # The form refuses it too; only a change of the beneficiaries' shares in between gets here.
+            raise ValueError(f"claim {claim.number}: {value} is more than the claimant's share of {money(share)}; "
+                             "assess the claim again")
         if not screening_cleared and watch_listed(session, claim.payee_account_hash,
                                                   session.get(CustomerRecord, claim.claimant_id)):
             raise BpmnError("payment_failed", AML_HIT, {"reason": "aml_hit"})

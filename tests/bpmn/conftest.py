@@ -35,6 +35,7 @@ STAFF = {
     "adjuster": ["adjuster"], "manager": ["claims_manager", "adjuster"], "manager2": ["claims_manager"],
     "director": ["claims_director"], "director.acting": ["claims_director", "claims_manager"],
     "siu": ["siu"], "siu.lead": ["siu", "claims_manager"], "finance": ["finance"], "finance2": ["finance"],
+    "finance.manager": ["finance", "claims_manager"],
     "auditor": ["auditor"],
     "surveyor.wang": ["surveyor"], "surveyor.li": ["surveyor"], "surveyor.zhang": ["surveyor"],
     "surveyor.chen": ["surveyor"], "surveyor.liu": ["surveyor"], "surveyor.zhao": ["surveyor"],

@@ -431,19 +431,26 @@ CORRECTED_ACCOUNT = "6222020200155667788"
 
 
 def test_finance_pays_a_declined_claim_to_a_corrected_verified_account(insurer: Insurer) -> None:
+    # The bank's account-name verification says the new account is the claimant's; a claims manager approves the
+    # change (finance alone no longer changes the payee: test_claims_overrides.py has every branch).
     case = claim_with_declined_payment(insurer)
     assert public_status(insurer, the_claim(insurer, case))[-1] == "approved"  # while finance resolves it
     assert refused(insurer, case, "resolve_payment_failure", "finance",
-                   {**resolution("new_account", "Claimant gave a new account."),
-                    "corrected_payee_account": CORRECTED_ACCOUNT}) == {"account_verification": "is required"}
+                   resolution("new_account", "Claimant gave a new account.")) == {
+        "corrected_payee_account": "is required"}
+    with insurer.rt.session_factory() as session:
+        insurer.gateway.account_names[CORRECTED_ACCOUNT] = session.get(
+            CustomerRecord, the_claim(insurer, case).claimant_id).name
 
-    status = insurer.complete(case, "resolve_payment_failure", "finance", {
-        **resolution("new_account", "Old account closed; bank confirmed the new one is hers."),
-        "corrected_payee_account": CORRECTED_ACCOUNT, "account_verification": "bank_name_check"})
+    insurer.complete(case, "resolve_payment_failure", "finance", {
+        **resolution("new_account", "Old account closed; the claimant gave a new one in writing."),
+        "corrected_payee_account": CORRECTED_ACCOUNT})
+    status = insurer.complete(case, "approve_payee_change", "manager2",
+                              {"payee_change_approved": True, "payee_change_reason": "Signed request on file."})
 
     assert status == "completed"
-    assert handlers_run(insurer, case)[-5:] == ["svc_pay_claim", "svc_change_payee", "svc_pay_claim",
-                                                "svc_terminate_liability", "svc_notify_paid"]
+    assert handlers_run(insurer, case)[-6:] == ["svc_pay_claim", "svc_check_payee", "svc_change_payee",
+                                                "svc_pay_claim", "svc_terminate_liability", "svc_notify_paid"]
     claim = the_claim(insurer, case)
     assert (claim.status, claim.paid_amount) == ("paid", Decimal("7500.00"))
     assert claim_payments(insurer, claim) == [("claim_payout", Decimal("7500.00"), "failed"),
@@ -518,7 +525,8 @@ def test_a_true_watch_list_match_holds_the_payout_and_the_claimant_is_not_told_w
         "screening_decision": "confirmed_match", "screening_note": "Same account as the 2026-10 alert.",
         "str_reference": "STR-2026-0091"})
 
-    assert events(insurer, case, "instance_completed")[0]["payload"]["end_events"] == ["end_payout_held"]
+    # The payout stays held until compliance decides after the authorities' answer (test_claims_overrides.py).
+    assert open_keys(insurer, case) == ["decide_held_payout"] and insurer.status(case) == "running"
     claim = the_claim(insurer, case)
     assert (claim.status, claim.paid_amount, claim.rejection_reason) == ("under_review", None, None)
     assert public_status(insurer, claim)[-2:] == ["approved", "under_review"]  # "in review", never "rejected"

@@ -216,7 +216,8 @@ def denial_codes() -> list[str]:
 
 def test_every_denial_code_of_the_forms_has_its_own_wording_and_review_period() -> None:
     codes = denial_codes()
-    assert len(codes) == len(set(codes)) == 9
+    # + payment_restricted, identity_unverified: a held payout compliance closes unpaid
+    assert len(codes) == len(set(codes)) == 11
     general = decide("claim_denial.dmn", {"denial_code": "no_such_code"})
     for code in codes:
         result = decide("claim_denial.dmn", {"denial_code": code})
@@ -284,9 +285,10 @@ def test_every_flow_out_of_a_gateway_is_named(name: str) -> None:
 
 def test_every_user_task_has_a_form_that_exists_and_is_a_valid_schema() -> None:
     tasks = list(user_tasks())
-    # claims 14 (issue 12: + review_unmatched, confirm_fraud_denial, rescission_review, approve_payout_director,
-    # review_payout_screening); termination 5: request, confirmation, re-verification, approval, failure
-    assert len(tasks) == 19
+    # claims 18 (issue 12: + review_unmatched, confirm_fraud_denial, rescission_review, approve_payout_director,
+    # review_payout_screening; then confirm_verification_override, approve_payee_change, decide_held_payout,
+    # remind_held_payout); termination 5: request, confirmation, re-verification, approval, failure
+    assert len(tasks) == 23
     for name, task in tasks:
         form = properties(task).get("formJsonSchemaFilename")
         assert form, f"{name}: {task.get('id')} names no form"

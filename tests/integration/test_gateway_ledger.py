@@ -133,8 +133,17 @@ def test_an_instance_books_in_its_own_folder_with_the_configured_faults(tmp_path
     ('kind = "bank-of-x"', "kind 'bank-of-x' is not known"),
     ("retries = 3", "unknown \\[gateway\\] settings: retries"),
     ("faults = { crash = 1 }", "unknown crash"),
+    ('account_names = { "6222020200112233445" = 7 }', "account_names must be a table of account = holder's name"),
 ])
 def test_a_wrong_gateway_setting_stops_the_instance_with_the_file_named(tmp_path: Path, settings: str,
                                                                          message: str) -> None:
     with pytest.raises(InstanceFolderError, match=f"insureflow.toml: .*{message}"):
         build_gateway(_instance(tmp_path, settings))
+
+
+def test_the_simulated_banks_account_name_check_knows_the_configured_accounts_only(tmp_path: Path) -> None:
+    # Issue 12, item 19: a claim's corrected payee account is checked against the name the bank holds.
+    gateway = build_gateway(_instance(tmp_path, f'account_names = {{ "{ACCOUNT}" = "Li Na 李娜" }}'))
+
+    assert gateway.account_holder_name(ACCOUNT) == "Li Na 李娜"
+    assert gateway.account_holder_name("6222020200199999999") is None
