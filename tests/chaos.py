@@ -163,7 +163,7 @@ def drive(base: str, tokens: dict[str, str], insured: Insured, days_ago: int, pa
         failure = [t["id"] for t in answer["open_tasks"] if t["task"] == "resolve_payment_failure"]
         if failure:  # the bank declined: finance sends it again
             answer = finance.call("POST", f"/api/tasks/{failure[0]}/complete", {"data": {
-                "action": "retry", "note": "Account checked with the claimant."}}) or clerk.call(
+                "payment_action": "retry", "payment_note": "Account checked with the claimant."}}) or clerk.call(
                 "GET", f"/api/instances/{case}")
             continue
         time.sleep(0.5)  # the payment in flight, or an incident (a timeout): the timer worker settles it

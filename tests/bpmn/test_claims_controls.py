@@ -315,7 +315,8 @@ def test_an_overdue_survey_escalates_every_72_hours_until_the_report_is_in(insur
     case = report_claim(insurer, claim_form(2, claim_type="property_damage", amount=80_000, incident="2026-10-30"))
     assert insurer.wait(hours=73).timers_fired == 1
     assert open_keys(insurer, case) == ["conduct_survey", "chase_survey"]
-    insurer.complete(case, "chase_survey", "manager2", {"action": "contacted_surveyor", "note": "Report tomorrow."})
+    insurer.complete(case, "chase_survey", "manager2",
+                     {"chase_action": "contacted_surveyor", "chase_note": "Report tomorrow."})
     assert open_keys(insurer, case) == ["conduct_survey"]
 
     assert insurer.wait(hours=72).timers_fired == 1  # still no report: the manager is alerted again

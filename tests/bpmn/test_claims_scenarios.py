@@ -105,7 +105,7 @@ def investigation(confirmed: bool, finding: str) -> dict[str, Any]:
 
 def resolution(action: str, note: str) -> dict[str, Any]:
     """Finance's form after a failed payment (claims and refunds alike)."""
-    return {"action": action, "note": note}
+    return {"payment_action": action, "payment_note": note}
 
 
 # --- driving a claim ----------------------------------------------------------------------------
@@ -479,8 +479,9 @@ def test_survey_overdue_72_hours_escalates_to_the_claims_manager_while_the_surve
     assert (chase.candidate_role, chase.assignee) == ("claims_manager", None)
     assert events(insurer, case, "timer_fired")[0]["task"] == "survey_overdue"
     with pytest.raises(ForbiddenError, match="needs role claims_manager"):
-        insurer.complete(case, "chase_survey", "surveyor.zhang", {"action": "extended"})
-    insurer.complete(case, "chase_survey", "manager2", {"action": "contacted_surveyor", "note": "Report tomorrow."})
+        insurer.complete(case, "chase_survey", "surveyor.zhang", {"chase_action": "extended"})
+    insurer.complete(case, "chase_survey", "manager2",
+                     {"chase_action": "contacted_surveyor", "chase_note": "Report tomorrow."})
     assert open_keys(insurer, case) == ["conduct_survey"]  # the escalation ended, the survey goes on
 
     insurer.complete(case, "conduct_survey", "surveyor.zhang", survey_report(60_000))

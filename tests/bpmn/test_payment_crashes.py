@@ -285,7 +285,7 @@ def test_a_refund_approval_killed_after_the_refund_pays_once(insurer: Insurer) -
 
 def test_a_refund_retry_killed_after_the_refund_pays_once(insurer: Insurer) -> None:
     case = refund_declined(insurer)
-    retry = resolution("retry", "Holder reactivated the account.")
+    retry = {"action": "retry", "note": "Holder reactivated the account."}  # the termination's finance form
     with killed_after_the_bank_accepts(insurer.gateway):
         insurer.complete(case, "resolve_refund_failure", "finance", retry)
 
