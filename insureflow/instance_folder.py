@@ -100,7 +100,9 @@ def create(folder: Path, database_url: str | None = None) -> InstanceConfig:
             "# behind N reverse proxies: trust their X-Forwarded-For/-Proto/-Host headers\n"
             "# trusted_proxies = 0\n"
             "# the number the claim-status page gives a claimant locked out after too many wrong access codes\n"
-            "# customer_hotline = \"400-000-0000\"\n",
+            "# customer_hotline = \"400-000-0000\"\n"
+            "# the time zone staff read every time in (IANA name)\n"
+            "# timezone = \"Asia/Shanghai\"\n",
             encoding="utf-8",
         )
     for key_file, make in ((keys / "secret.key", lambda: secrets.token_hex(32).encode()),

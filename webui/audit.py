@@ -25,7 +25,8 @@ from engine.runtime import Runtime
 from tasks.common import BUSINESS_TZ
 
 from .auth import acting
-from .cases import EVENT_LABELS, STATUS_LABELS, Labels, build_case, data_rows, localtime, node_history
+from .case_text import EVENT_LABELS, STATUS_LABELS, Labels, data_rows, localtime, node_history
+from .cases import build_case
 from .context import runtime
 from .masking import mask
 

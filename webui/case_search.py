@@ -10,7 +10,7 @@ from flask_login import login_required
 from services.case_search import MAX_TEXT, CaseQuery, find_cases
 
 from .auth import acting
-from .cases import PROCESS_LABELS, STATUS_LABELS
+from .case_text import PROCESS_LABELS, STATUS_LABELS
 from .context import runtime
 
 bp = Blueprint("case_search", __name__)

@@ -15,7 +15,7 @@ from engine.errors import ForbiddenError
 from services.dashboard import DashboardView, manager_dashboard
 
 from .auth import ROLE_LABELS, acting
-from .cases import process_label
+from .case_text import process_label
 from .context import runtime
 
 bp = Blueprint("dashboard", __name__)

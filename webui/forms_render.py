@@ -68,7 +68,8 @@ def enum_options(spec: Mapping[str, Any], lang: str) -> list[Option]:
     return [Option(str(v), str(titles[i]) if i < len(titles) else str(v)) for i, v in enumerate(values)]
 
 
-def _is_money(spec: Mapping[str, Any]) -> bool:
+def is_money(spec: Mapping[str, Any]) -> bool:
+    """Whether a form field holds an amount of money."""
     # Forms mark money by format, or by the currency in the title (README: money is a number in CNY).
     return spec.get("format") == "money" or spec.get("x-format") == "money" or "CNY" in str(spec.get("title", ""))
 
@@ -100,7 +101,7 @@ def _kind(spec: Mapping[str, Any], required: bool) -> str:
     if kind == "integer":
         return "integer"
     if kind == "number":
-        return "money" if _is_money(spec) else "number"
+        return "money" if is_money(spec) else "number"
     if kind == "string":
         if spec.get("format") == "date":
             return "date"

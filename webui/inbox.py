@@ -22,7 +22,7 @@ from engine.models import UserModel, UserRoleModel
 from tasks.common import BUSINESS_TZ
 
 from .auth import acting, safe_next
-from .cases import process_label
+from .case_text import process_label
 from .context import runtime
 from .forms_render import title
 

@@ -27,7 +27,8 @@ from tasks.crypto import PersonalDataError, is_personal
 
 from . import form_errors, forms_render
 from .auth import acting
-from .cases import build_case, localtime, masked
+from .case_text import localtime, masked
+from .cases import build_case
 from .context import runtime
 from .masking import shows_clear
 from .uploads import file_ceiling, store_uploads

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Flask
 from flask_talisman import Talisman
@@ -30,7 +31,7 @@ CSP = {
     "form-action": "'self'",
     "frame-ancestors": "'none'",
 }
-KNOWN = {"secure_cookies", "trusted_proxies", "customer_hotline"}
+KNOWN = {"secure_cookies", "trusted_proxies", "customer_hotline", "timezone"}
 
 
 def web_settings(raw: Mapping[str, Any]) -> tuple[bool, int]:
@@ -54,11 +55,21 @@ def customer_hotline(raw: Mapping[str, Any]) -> str | None:
     return phone.strip() if phone else None
 
 
+def display_timezone(raw: Mapping[str, Any]) -> ZoneInfo:
+    """`[web] timezone`: the IANA zone staff read every time in (default Asia/Shanghai, the insurer's)."""
+    name = raw.get("timezone", "Asia/Shanghai")
+    try:
+        return ZoneInfo(name) if isinstance(name, str) and name else ZoneInfo("")
+    except (ValueError, ZoneInfoNotFoundError):
+        raise ValueError(f"[web] timezone must be an IANA time zone such as \"Asia/Shanghai\", not {name!r}") from None
+
+
 def secure_app(app: Flask, raw: Mapping[str, Any]) -> None:
     """Apply the headers, the cookie flags and the proxy setting to the app."""
     secure, proxies = web_settings(raw)
     app.config.update(SESSION_COOKIE_SECURE=secure, REMEMBER_COOKIE_SECURE=secure)
     app.config.setdefault("CUSTOMER_HOTLINE", customer_hotline(raw))
+    app.config.setdefault("DISPLAY_TIMEZONE", display_timezone(raw))
     Talisman(app, force_https=False, session_cookie_secure=secure, strict_transport_security=secure,
              content_security_policy=CSP, frame_options="DENY", referrer_policy="strict-origin-when-cross-origin",
              x_content_type_options=True)

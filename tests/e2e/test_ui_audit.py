@@ -110,7 +110,7 @@ def test_the_case_page_shows_the_timeline_slider_and_masked_data(shared_site: Si
     assert steps[0]["active"] == ["register_claim"] and "svc_pay_claim" in steps[-1]["path"]
     assert page.count('class="step-panel"') == 5 and "Case data after this step" in page
     assert "Completed</span> — Assess amount" in page
-    assert 'Payable amount (CNY): <span class="text-body">— → 59500</span>' in page  # before → after
+    assert 'Payable amount (CNY): <span class="text-body">— → ¥59,500.00</span>' in page  # before → after
     assert 'operation: <span class="text-body">verify_claim</span>' in page and "Verified: Yes" in page
     assert ID_NUMBER not in page and MASKED in page
     assert 'id="verify-chain"' in page and 'id="replay"' in page and 'id="unmask-form"' not in page

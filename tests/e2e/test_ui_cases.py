@@ -37,7 +37,7 @@ def test_the_case_shows_status_current_step_holder_and_timeline(site: Site) -> N
     assert "Approve payout" in page and "anyone with the role Claims manager" in page
     assert "Case started" in page and "Completed</span> — Register claim (first notice of loss)" in page
     assert "System step</span> — Verify claim" in page and "System (after claims.clerk)" in page
-    assert "Payable amount (CNY)" in page and "59500" in page and "Hospitalization" in page
+    assert "Payable amount (CNY)" in page and "¥59,500.00" in page and "Hospitalization" in page
 
 
 def test_personal_data_is_masked_for_roles_that_do_not_need_it(site: Site) -> None:

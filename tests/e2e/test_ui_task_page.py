@@ -148,7 +148,7 @@ def test_a_valid_claim_is_registered_and_submitting_it_again_changes_nothing(sit
     assert "This task was already completed" in client.get("/").get_data(as_text=True)
     page = client.get(url).get_data(as_text=True)
     assert "This task was completed by claims.clerk." in page and 'id="task-form"' not in page
-    assert "12500.5" in page and "99999" not in page  # the first submission stands, the second left no trace
+    assert "¥12,500.50" in page and "99999" not in page  # the first submission stands, the second left no trace
 
 
 def test_a_draft_is_saved_restored_and_discarded(site: Site) -> None:
@@ -204,7 +204,7 @@ def test_the_case_context_masks_personal_data_for_roles_that_do_not_need_it(site
     manager = _client(site, "claims.manager").get(f"/tasks/{task_id}").get_data(as_text=True)
     assert ID_NUMBER not in manager and f"••••{ID_NUMBER[-4:]}" in manager
     assert "The adjuster assessed 59500 CNY (claimed 60000 CNY" in manager
-    assert "It needs your approval because it is above your approval limit of 50000 CNY;" in manager
+    assert "It needs your approval because it is above the adjuster's approval limit of 50000 CNY;" in manager
     assert "Recent history" in manager and "Completed</span> — Assess amount" in manager
 
 
