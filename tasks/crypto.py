@@ -15,7 +15,9 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 # Process-data fields that hold personal data, by name or by suffix (forms and diagrams follow this).
-PERSONAL_FIELDS = frozenset({"id_number", "phone", "bank_account", "payee_account", "health_declaration"})
+# A one-time code texted to a customer (and the code read back) is a secret kept the same way.
+PERSONAL_FIELDS = frozenset({"id_number", "phone", "bank_account", "payee_account", "health_declaration",
+                             "one_time_code", "confirmation_code"})
 PERSONAL_SUFFIXES = ("_id_number", "_phone", "_account", "_health_declaration")
 _SEALED = "enc:"
 # A Fernet token starts with its version byte 0x80, which base64 writes as "g".

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from engine.registry import HandlerContext
 
 from ..common import money, services
+from ..crypto import PersonalDataCipher
 from ..records import CustomerRecord, NotificationRecord, PolicyRecord
 from ..refund_accounts import refund_account
 from ..timeline import queue_notification
@@ -34,7 +35,7 @@ def send_termination_quote(ctx: HandlerContext, policy_id: int, request_type: st
                            premiums_paid: float, policy_year: int, in_cooling_off: bool, cancellation_fee: float,
                            account_last4: str) -> dict[str, Any]:
     """Text the holder's registered phone the refund, how it was computed and a one-time code (once per step);
-    the case keeps only the code's keyed hash."""
+    the case keeps only the code's keyed hash, and the outbox the code encrypted until the text is sent."""
     policy = _policy(ctx, policy_id)
     holder = ctx.session.get(CustomerRecord, policy.holder_id)
     if holder is None or holder.phone_enc is None:
@@ -42,17 +43,28 @@ def send_termination_quote(ctx: HandlerContext, policy_id: int, request_type: st
     cipher = services(ctx).cipher
     sent = ctx.session.scalar(select(NotificationRecord)
                               .where(NotificationRecord.idempotency_key == ctx.idempotency_key))
-    # A retried step sends nothing new: the code already texted stays the one to give back.
-    code = (sent.params["one_time_code"] if sent is not None
+    # A retried step sends nothing new: the code already queued stays the one to give back.
+    code = (_queued_code(cipher, sent) if sent is not None
             else f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}")
     basis = ("premiums_paid_minus_fee" if in_cooling_off else "surrender_value")
     params = {"policy_number": policy.number, "request_type": request_type, "refund": float(money(refund_amount)),
               "premiums_paid": float(money(premiums_paid)), "policy_year": int(policy_year), "basis": basis,
               "cancellation_fee": float(money(cancellation_fee)) if in_cooling_off else 0.0,
               "account_last4": account_last4, "one_time_code": code}
-    queue_notification(ctx.session, ctx.idempotency_key, holder.id, "termination_quote", params, ctx.now())
+    # The code never lies in the outbox in clear: encrypted until the sender takes it (tasks/outbox_sender.py),
+    # which then drops it from the stored message.
+    queue_notification(ctx.session, ctx.idempotency_key, holder.id, "termination_quote",
+                       cipher.protect("notification", params), ctx.now())
     phone = cipher.decrypt(holder.phone_enc)
     return {"code_hash": cipher.lookup_hash(code), "phone_last4": phone[-4:], "basis": basis}
+
+
+def _queued_code(cipher: PersonalDataCipher, sent: NotificationRecord) -> str:
+    """The code of a quote queued by an earlier run of the same step (only while it waits to be sent)."""
+    sealed = sent.params.get("one_time_code")
+    if sealed is None:
+        raise LookupError("the refund quote was already texted and its code is no longer kept: ask for a new quote")
+    return str(cipher.reveal("notification", {"one_time_code": sealed})["one_time_code"])
 
 
 def check_confirmation_code(ctx: HandlerContext, code_hash: str, confirmation_code: str) -> dict[str, Any]:
