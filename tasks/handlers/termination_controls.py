@@ -16,7 +16,8 @@ from engine.registry import HandlerContext
 from ..common import money, services
 from ..crypto import PersonalDataCipher
 from ..records import CustomerRecord, NotificationRecord, PolicyRecord
-from ..refund_accounts import refund_account
+from ..refund_accounts import BANK_NAME_CHECK, RefundAccount, refund_account, verify_with_bank
+from ..termination_requests import close_request
 from ..timeline import queue_notification
 
 CODE_DIGITS = 6
@@ -24,11 +25,27 @@ CODE_DIGITS = 6
 
 def check_refund_account(ctx: HandlerContext, policy_id: int, refund_to: str, payee_account: str) -> dict[str, Any]:
     """Whether the refund may go where the request says: the premium's own account, or a verified account in
-    the holder's name; never a staff member's account. The account itself stays out of the result."""
+    the holder's name; never a staff member's account. An account of the holder's not yet verified goes through
+    the bank's account-name verification: a match makes it a verified account of the holder
+    (`account_verification` `bank_name_check`, kept for later refunds), a mismatch refuses it with the bank's
+    reason. The account itself stays out of the result."""
     policy = _policy(ctx, policy_id)
-    found = refund_account(ctx.session, services(ctx).cipher, policy, refund_to, payee_account)
+    domain = services(ctx)
+    found = refund_account(ctx.session, domain.cipher, policy, refund_to, payee_account)
+    verification = None
+    if found.reasons == ("not_holders_account",) and (payee_account or "").strip():
+        holder = ctx.session.get(CustomerRecord, policy.holder_id)
+        if holder is None:
+            raise LookupError(f"the holder of policy {policy.number} is not on record")
+        refusal = verify_with_bank(ctx.session, domain.cipher, domain.account_names, holder, payee_account,
+                                   ctx.now())
+        if refusal is None:
+            verification = BANK_NAME_CHECK
+            found = refund_account(ctx.session, domain.cipher, policy, refund_to, payee_account)
+        else:
+            found = RefundAccount(None, None, (refusal,))
     return {"allowed": found.account is not None, "source": found.source, "account_last4": found.last4,
-            "reasons": list(found.reasons)}
+            "reasons": list(found.reasons), "account_verification": verification}
 
 
 def send_termination_quote(ctx: HandlerContext, policy_id: int, request_type: str, refund_amount: float,
@@ -73,6 +90,12 @@ def check_confirmation_code(ctx: HandlerContext, code_hash: str, confirmation_co
     return {"valid": hmac.compare_digest(given, code_hash or "")}
 
 
+def close_termination_request(ctx: HandlerContext, outcome: str) -> dict[str, Any]:
+    """The request of this case ended without terminating the policy (`withdrawn` or `refused`): it no longer
+    holds the sale's confirmation."""
+    return {"status": close_request(ctx.session, ctx.instance_id, outcome, ctx.now())}
+
+
 def policy_standing(ctx: HandlerContext, policy_id: int) -> dict[str, Any]:
     """The policy as its record has it: whether it is still in force, and why it ended if it did."""
     policy = _policy(ctx, policy_id)
@@ -87,4 +110,5 @@ def _policy(ctx: HandlerContext, policy_id: int) -> PolicyRecord:
     return policy
 
 
-HANDLERS = [check_refund_account, send_termination_quote, check_confirmation_code, policy_standing]
+HANDLERS = [check_refund_account, send_termination_quote, check_confirmation_code, close_termination_request,
+            policy_standing]
