@@ -13,10 +13,13 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+import pytest
+
+from engine.errors import ForbiddenError
 from tasks.records import PolicyRecord
 from tasks.termination_requests import TerminationRequestRecord
 from tests.bpmn.conftest import Insurer
-from tests.bpmn.test_claims_decisions import instructions
+from tests.bpmn.test_claims_decisions import instructions, refused
 from tests.bpmn.test_claims_scenarios import assert_replays, handlers_run, last_events, open_keys, rows
 from tests.bpmn.test_sales_scenarios import MED01_PREMIUM, notifications, pay_premium, receive, sale_at_terms, sold
 from tests.bpmn.test_termination_controls import AGENT_ACCOUNT, cancellation
@@ -96,6 +99,10 @@ def test_an_unreturned_receipt_is_chased_by_text_three_times_a_week_apart(insure
 def test_a_receipt_date_before_issue_or_after_today_is_refused_and_asked_for_again(insurer: Insurer) -> None:
     sale, _policy = issued(insurer)
     insurer.wait(days=3)
+    assert refused(insurer, sale, "record_receipt", "agent", {"receipt_form": "paper"}) == {
+        "receipt_signed_on": "is required"}
+    with pytest.raises(ForbiddenError):  # the seller's task: another agent may not record it
+        insurer.complete(sale, "record_receipt", "agent2", {"receipt_signed_on": "2026-11-05", "receipt_form": "paper"})
 
     for wrong, reason in (("2026-11-01", "before_issue"), ("2026-11-06", "in_future")):
         assert receive(insurer, sale, wrong) == "running"

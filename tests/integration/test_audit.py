@@ -117,7 +117,7 @@ def test_steps_of_a_sale_follow_the_call_activity_into_underwriting_and_the_cool
     assert {"svc_verify_applicant", "score_risk", "svc_price_policy"} <= inside, inside
     assert application.active == ["accept_terms"] and application.data["uw_decision"] == "accept"
     paid = next(s for s in steps if s.task == "premium_payment")
-    assert paid.active == ["record_receipt"]  # issued: the policy waits for the signed receipt
+    assert paid.active == ["receipt_overdue", "record_receipt"]  # issued: waits for the signed receipt (reminded)
     received = next(s for s in steps if s.task == "record_receipt")
     assert received.active == ["cooling_off_period"]  # the event-based gateway waits for the timer or a cancellation
     timer = steps[-1]
