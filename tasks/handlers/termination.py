@@ -35,8 +35,11 @@ def verify_requester(ctx: HandlerContext, policy_number: str, requester_id_numbe
     return {"verified": not reasons, "policy_id": policy.id, "customer_id": policy.holder_id, "reasons": reasons}
 
 
-def compute_refund(ctx: HandlerContext, policy_id: int, request_date: str, cancellation_fee: float) -> dict[str, Any]:
-    """Within cooling-off: premiums paid minus the fee; after it: the surrender value of the policy year."""
+def compute_refund(ctx: HandlerContext, policy_id: int, request_date: str, cancellation_fee: float,
+                   track_request: bool = False) -> dict[str, Any]:
+    """Within cooling-off: premiums paid minus the fee; after it: the surrender value of the policy year. With
+    `track_request` (diagrams that end every request with `terminate_policy` or `close_termination_request`) the
+    request is put on record until it ends: a cancellation in progress holds the sale's confirmation."""
     policy = _policy(ctx, policy_id)
     requested = as_date(request_date)
     paid = policy.premiums_paid or Decimal("0")
@@ -49,8 +52,8 @@ def compute_refund(ctx: HandlerContext, policy_id: int, request_date: str, cance
         refund = max(paid - money(cancellation_fee), Decimal("0"))
     else:
         refund = money(paid * _surrender_percent(ctx, policy.product_code, year) / 100)
-    # On record from here until the request ends: a cancellation in progress holds the sale's confirmation.
-    open_request(ctx.session, policy, ctx.instance_id, requested, in_cooling_off, ctx.now())
+    if track_request:
+        open_request(ctx.session, policy, ctx.instance_id, requested, in_cooling_off, ctx.now())
     return {"refund": as_float(refund), "in_cooling_off": in_cooling_off, "premiums_paid": as_float(paid),
             "policy_year": year}
 
