@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from engine import instances
 from engine.identity import OPERATOR
 from tasks.crypto import PersonalDataCipher
+from tasks.outbox_sender import take_notification
 from tasks.records import CustomerRecord, NotificationRecord
 from tasks.refund_accounts import HolderAccountRecord, StaffAccountRecord
 
@@ -55,10 +56,12 @@ def cancel_in_cooling_off(d: Any, sale: dict[str, Any], id_number: str) -> dict[
     d.do(case, "termination_request", "agent", {
         "policy_number": policy["policy_number"], "requester_id_number": id_number, "request_type": "cancellation",
         "request_date": today, "refund_to": "premium_account"})
-    with d.rt.uow(read_only=True) as uow:
+    with d.rt.uow() as uow:  # the SMS sender takes the quote: the code leaves the outbox with the text
         texted = uow.session.scalars(select(NotificationRecord).where(
             NotificationRecord.template == "termination_quote").order_by(NotificationRecord.id.desc())).first()
-        quote = dict(texted.params) if texted is not None else {}
+        quote = (take_notification(uow.session, d.rt.services.cipher, texted.id, d.rt.clock())
+                 if texted is not None else {})
+        uow.commit()
     d.say(f"  the customer's phone gets: refund {quote.get('refund')} CNY (premium {quote.get('premiums_paid')} "
           f"less the {quote.get('cancellation_fee')} CNY fee) to the account ending {quote.get('account_last4')}, "
           "code ******")

@@ -15,6 +15,7 @@ from engine.decisions import describe as describe_decision
 from engine.identity import OPERATOR, actor_for
 from engine.models import HumanTaskModel
 from engine.runtime import Runtime
+from tasks.common import BUSINESS_TZ
 from tasks.idcard import check_digit
 from tasks.records import ClaimRecord, PolicyRecord
 
@@ -119,8 +120,12 @@ def sell_policy(d: Driver) -> dict[str, Any]:
     d.do(sale, "premium_payment", "agent", {"method": "transfer", "payer_name": STORY_CUSTOMER[0],
                                                "payer_account": STORY_PREMIUM_ACCOUNT})
     policy = instances.show_instance(d.rt, sale, OPERATOR).data["policy"]
-    d.say(f"  policy {policy['policy_number']} issued; cooling-off until {policy['cooling_off_end']}")
-    return {"sale": sale, "policy": policy}
+    d.say(f"  policy {policy['policy_number']} issued; the customer is asked to sign the policy receipt")
+    signed = d.rt.clock().astimezone(BUSINESS_TZ).date().isoformat()
+    d.do(sale, "record_receipt", "agent", {"receipt_signed_on": signed, "receipt_form": "paper"})
+    receipt = instances.show_instance(d.rt, sale, OPERATOR).data["receipt"]
+    d.say(f"  receipt signed on {receipt['receipt_date']}: cooling-off until {receipt['cooling_off_end']}")
+    return {"sale": sale, "policy": {**policy, **{k: receipt[k] for k in ("receipt_date", "cooling_off_end")}}}
 
 
 def settle_claim(d: Driver, days_ago: int = 6) -> dict[str, Any]:

@@ -8,11 +8,13 @@ from engine.registry import HandlerRegistry
 # (the migrations' environment, schema checks).
 from . import beneficiaries as _beneficiaries  # noqa: F401
 from . import claimant_notes as _claimant_notes  # noqa: F401
+from . import termination_requests as _termination_requests  # noqa: F401
 
 HANDLER_MODULES = (
     "tasks.handlers.customers",
     "tasks.handlers.underwriting",
     "tasks.handlers.sales",
+    "tasks.handlers.sales_receipt",
     "tasks.handlers.claims",
     "tasks.handlers.claim_controls",
     "tasks.handlers.scheduling",

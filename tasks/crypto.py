@@ -15,9 +15,10 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 # Process-data fields that hold personal data, by name or by suffix (forms and diagrams follow this).
-# A claimant's access code (tasks/claim_access.py) is a secret of the same kind: the outbox keeps it encrypted.
+# A claimant's access code (tasks/claim_access.py) and a one-time code texted to a customer (and the code read
+# back) are secrets of the same kind: the outbox and the history keep them encrypted.
 PERSONAL_FIELDS = frozenset({"id_number", "phone", "bank_account", "payee_account", "health_declaration",
-                             "access_code"})
+                             "access_code", "one_time_code", "confirmation_code"})
 PERSONAL_SUFFIXES = ("_id_number", "_phone", "_account", "_health_declaration")
 _SEALED = "enc:"
 # A Fernet token starts with its version byte 0x80, which base64 writes as "g".

@@ -191,6 +191,18 @@ we need anything from you, we will contact you.
 If you have questions, call our customer hotline; you may also complain to the National Financial Regulatory
 Administration (hotline 12378)."""
 
+_RECEIPT_REQUESTED_ZH = ("【保单回执】您的 {product_code} 保单 {policy_number} 已于 {start_date} 生效，"
+                         "保险合同已送达您。请阅读合同后签署保单回执并交回您的代理人："
+                         "{cooling_off_days} 日犹豫期自您签收回执之日起计算。")
+_RECEIPT_REQUESTED_EN = ("Your {product_code} policy {policy_number} is in force from {start_date} and its documents "
+                         "were sent to you. Please read them, then sign the policy receipt and give it back to your "
+                         "agent: the {cooling_off_days}-day cooling-off period counts from the day you sign it.")
+
+_RECEIPT_REMINDER_ZH = ("【保单回执提醒】您的保单 {policy_number} 的回执尚未交回。请签署后交回您的代理人；"
+                        "犹豫期自您签收回执之日起计算。")
+_RECEIPT_REMINDER_EN = ("We have not yet received the signed receipt for your policy {policy_number}. Please sign it "
+                        "and give it back to your agent: your cooling-off period counts from the day you sign it.")
+
 NOTICES: dict[str, Notice] = {
     # Underwriting (underwriting.bpmn, sales.bpmn): the exam appointment, a postponement (not a decline), and an
     # application that does not proceed after the compliance review — which never says why (tipping-off).
@@ -212,7 +224,8 @@ NOTICES: dict[str, Notice] = {
                                 text={"zh": _CLAIM_NOT_MATCHED_ZH, "en": _CLAIM_NOT_MATCHED_EN}),
     "claim_payment_cancelled": Notice(required=("claim_number", "amount"),
                                       text={"zh": _CLAIM_PAYMENT_CANCELLED_ZH, "en": _CLAIM_PAYMENT_CANCELLED_EN}),
-    # Sent by issue_policy itself: the receipt date is the day the cooling-off period counts from.
+    # Sent when the holder's signed receipt is recorded (record_policy_receipt; by issue_policy itself in sales
+    # of earlier versions): the receipt date is the day the cooling-off period counts from.
     "policy_issued": Notice(
         required=("policy_number", "product_code", "start_date", "receipt_date", "cooling_off_days",
                   "cooling_off_end"),
@@ -221,6 +234,11 @@ NOTICES: dict[str, Notice] = {
     "sale_not_concluded": Notice(
         required=("product_code", "premium_amount"),
         text={"zh": _SALE_NOT_CONCLUDED_ZH, "en": _SALE_NOT_CONCLUDED_EN}),
+    # Texts about the policy receipt (sales.bpmn): asked for at issue, and reminded while it is not returned.
+    "policy_receipt_requested": Notice(required=("policy_number", "product_code", "start_date", "cooling_off_days"),
+                                       text={"zh": _RECEIPT_REQUESTED_ZH, "en": _RECEIPT_REQUESTED_EN}),
+    "policy_receipt_reminder": Notice(required=("policy_number",),
+                                      text={"zh": _RECEIPT_REMINDER_ZH, "en": _RECEIPT_REMINDER_EN}),
 }
 
 

@@ -12,10 +12,12 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, LargeBinary, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from .account_names import AccountNameService
 from .crypto import PersonalDataCipher
-from .records import DomainBase, PolicyRecord, PremiumPaymentRecord, UTCDateTime
+from .records import CustomerRecord, DomainBase, PolicyRecord, PremiumPaymentRecord, UTCDateTime
 
 REFUND_TARGETS = ("premium_account", "holder_account")
+BANK_NAME_CHECK = "bank_name_check"  # how an account became verified: the bank's account-name verification
 
 
 class HolderAccountRecord(DomainBase):
@@ -93,3 +95,22 @@ def refund_account(session: Session, cipher: PersonalDataCipher, policy: PolicyR
     return RefundAccount(account, target, ())
 
 
+
+
+def verify_with_bank(session: Session, cipher: PersonalDataCipher, bank: AccountNameService, holder: CustomerRecord,
+                     account: str, at: datetime) -> str | None:
+    """Ask the bank whether `account` is held in the name (and ID number) of `holder`; on a match keep it as one
+    of the holder's verified accounts (encrypted, with its keyed hash: once, reused by later refunds). None when
+    it matched, else the bank's plain reason (`no_such_account`, `account_name_mismatch`)."""
+    account = "".join((account or "").split())
+    digest = cipher.lookup_hash(account)
+    if session.scalar(select(HolderAccountRecord.id).where(
+            HolderAccountRecord.customer_id == holder.id, HolderAccountRecord.account_hash == digest)) is not None:
+        return None
+    answer = bank.verify(account, holder.name, cipher.decrypt(holder.id_number_enc))
+    if not answer.matched:
+        return answer.reason or "account_name_mismatch"
+    session.add(HolderAccountRecord(customer_id=holder.id, account_enc=cipher.encrypt(account), account_hash=digest,
+                                    verified_by=BANK_NAME_CHECK, verified_at=at))
+    session.flush()
+    return None

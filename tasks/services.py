@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from .account_names import AccountNameService, SimulatedBank
 from .crypto import PersonalDataCipher
 from .documents import MAX_DOCUMENT_BYTES
 from .payment_gateway import PaymentGateway, SimulatedGateway
@@ -18,6 +19,8 @@ class DomainServices:
     gateway: PaymentGateway
     # The largest claim document an upload may hold (the instance's setting).
     max_document_bytes: int = MAX_DOCUMENT_BYTES
+    # The bank's account-name verification (a simulated bank unless the composition root wires a real one).
+    account_names: AccountNameService = field(default_factory=SimulatedBank)
 
 
 def simulated(services: DomainServices | None) -> DomainServices | None:

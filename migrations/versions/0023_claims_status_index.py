@@ -1,14 +1,14 @@
 """claims_status_index: claims by status and closing time, for the managers' dashboard
 
 Revision ID: 0023
-Revises: 0020
+Revises: 0022
 Create Date: 2026-12-07 04:00:00
 """
 
 from alembic import op
 
 revision = '0023'
-down_revision = '0020'
+down_revision = '0022'
 branch_labels = None
 depends_on = None
 

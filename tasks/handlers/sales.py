@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 from sqlalchemy import func, select
@@ -17,12 +17,14 @@ from sqlalchemy import func, select
 from engine.registry import HandlerContext
 
 from ..beneficiaries import LEGAL_HEIRS, designate, designation_problems
-from ..common import BUSINESS_TZ, as_float, business_date, money
+from ..common import as_float, business_date, money
 from ..common import services as domain_services
 from ..idcard import iso7064_mod11_2
 from ..records import PolicyRecord, PremiumPaymentRecord, ProductRecord
+from ..termination_requests import cancellation_pending
 from ..timeline import queue_notification
 from .customers import get_customer, on_watch_list
+from .sales_receipt import cooling_off_dates
 from .underwriting import accepted_exclusion, whole_years
 
 PAYMENT_METHODS = ("cash", "transfer", "card")
@@ -100,28 +102,26 @@ def collect_premium(ctx: HandlerContext, customer_id: int, amount: float, method
 
 
 def _issued(policy: PolicyRecord) -> dict:
-    last_day = policy.cooling_off_end or policy.start_date  # a policy without cooling-off: none after its start
-    # The timer fires when the last cooling-off day is over: local midnight after it, given in UTC.
-    until = datetime.combine(last_day + timedelta(days=1), time.min, tzinfo=BUSINESS_TZ).astimezone(UTC)
     return {
         "policy_id": policy.id,
         "policy_number": policy.number,
         "start_date": policy.start_date.isoformat(),
         "end_date": policy.end_date.isoformat(),
-        "receipt_date": (policy.documents_received_on or policy.start_date).isoformat(),
-        "cooling_off_end": last_day.isoformat(),
-        "cooling_off_until": until.isoformat(),
+        **cooling_off_dates(policy),
         "business_key": policy.number,
     }
 
 
 def issue_policy(ctx: HandlerContext, customer_id: int, product_code: str, sum_insured: float, term_years: int,
                  annual_premium: float, loading: float, cooling_off_days: int,
-                 beneficiary_designation: str = LEGAL_HEIRS, beneficiaries: list | None = None) -> dict:
+                 beneficiary_designation: str = LEGAL_HEIRS, beneficiaries: list | None = None,
+                 await_receipt: bool = False) -> dict:
     """Put a policy in force for the customer (once per case and product) with its number and beneficiaries
-    (the named ones, or the legal heirs — also when a diagram of an earlier version names none), deliver its
-    documents (the electronic policy, sent at issue: the day of sending is the holder's receipt date), count the
-    cooling-off period from that receipt date, and send the policy-issued notice that states it."""
+    (the named ones, or the legal heirs — also when a diagram of an earlier version names none) and send its
+    documents. With `await_receipt` the policy waits for the holder's signed receipt (`record_policy_receipt`
+    starts the cooling-off period from it; the holder is asked to sign, `policy_receipt_requested`); without it
+    (diagrams of earlier versions) the day of issue is taken as the receipt date and the policy-issued notice
+    is sent at once."""
     existing = ctx.session.scalar(
         select(PolicyRecord).where(PolicyRecord.instance_id == ctx.instance_id,
                                    PolicyRecord.product_code == product_code)
@@ -143,14 +143,14 @@ def issue_policy(ctx: HandlerContext, customer_id: int, product_code: str, sum_i
     insured, premium = money(sum_insured), money(annual_premium)
     now = ctx.now()
     start = business_date(ctx)
-    received = start  # the electronic policy reaches the holder the day it is issued
+    received = None if await_receipt else start
     policy = PolicyRecord(
         # A placeholder until the row's id, unique under concurrent issues, gives the sequence number.
         number=f"~{uuid.uuid4().hex[:20]}", product_code=product_code, holder_id=customer.id,
         insured_id=customer.id, beneficiary_ids=[], sum_insured=insured, remaining_sum_insured=insured,
         annual_premium=premium, loading=Decimal(str(loading)), term_years=term, start_date=start,
         end_date=add_years(start, term), documents_received_on=received,
-        cooling_off_end=received + timedelta(days=cooling_off), status="in_force",
+        cooling_off_end=received + timedelta(days=cooling_off) if received else None, status="in_force",
         premiums_paid=premium, issued_at=now, instance_id=ctx.instance_id,
         exclusions=accepted_exclusion(ctx.session, ctx.instance_id, product_code),
     )
@@ -160,6 +160,11 @@ def issue_policy(ctx: HandlerContext, customer_id: int, product_code: str, sum_i
     designate(ctx.session, domain_services(ctx).cipher, policy, named, now)
     ctx.session.flush()
     issued = _issued(policy)
+    if await_receipt:
+        queue_notification(ctx.session, ctx.idempotency_key, policy.holder_id, "policy_receipt_requested", {
+            "policy_number": policy.number, "product_code": product_code, "start_date": issued["start_date"],
+            "cooling_off_days": cooling_off}, now)
+        return issued
     # A written notice (tasks/notices.py): the receipt date and the cooling-off period counted from it.
     queue_notification(ctx.session, ctx.idempotency_key, policy.holder_id, "policy_issued", {
         "policy_number": policy.number, "product_code": product_code, "start_date": issued["start_date"],
@@ -169,17 +174,21 @@ def issue_policy(ctx: HandlerContext, customer_id: int, product_code: str, sum_i
     return issued
 
 
-def confirm_policy(ctx: HandlerContext, policy_id: int) -> dict:
-    """The cooling-off period passed without cancellation: tell the policyholder the policy stands."""
+def confirm_policy(ctx: HandlerContext, policy_id: int, hold_for_cancellation: bool = False) -> dict:
+    """The cooling-off period passed without cancellation: tell the policyholder the policy stands. With
+    `hold_for_cancellation`, a cancellation asked for within the period and still in progress holds it:
+    not confirmed, `cancellation_pending` (the sale waits for the request to end)."""
     policy = ctx.session.get(PolicyRecord, int(policy_id))
     if policy is None:
         raise LookupError(f"no policy with id {policy_id}")
     # A policy cancelled in the meantime is not confirmed, and its holder is not told it is.
     if policy.status != "in_force":
-        return {"confirmed": False}
+        return {"confirmed": False, "cancellation_pending": False} if hold_for_cancellation else {"confirmed": False}
+    if hold_for_cancellation and cancellation_pending(ctx.session, policy.id):
+        return {"confirmed": False, "cancellation_pending": True}
     queue_notification(ctx.session, ctx.idempotency_key, policy.holder_id, "policy_confirmed",
                        {"policy_number": policy.number}, ctx.now())
-    return {"confirmed": True}
+    return {"confirmed": True, "cancellation_pending": False} if hold_for_cancellation else {"confirmed": True}
 
 
 HANDLERS = [collect_premium, issue_policy, confirm_policy]

@@ -13,7 +13,9 @@ from engine.registry import HandlerContext
 from ..beneficiaries import still_owed
 from ..common import age_on, as_date, as_float, business_date, money, services
 from ..records import ClaimRecord, CustomerRecord, PolicyRecord, SurrenderValueRecord
+from ..termination_requests import close_request, open_request
 from ..timeline import queue_notification
+from .sales_receipt import receipt_pending
 
 TERMINATION_REASONS = ("death", "total_loss", "exhausted", "cooling_off_cancellation", "surrender", "rescinded")
 
@@ -33,18 +35,25 @@ def verify_requester(ctx: HandlerContext, policy_number: str, requester_id_numbe
     return {"verified": not reasons, "policy_id": policy.id, "customer_id": policy.holder_id, "reasons": reasons}
 
 
-def compute_refund(ctx: HandlerContext, policy_id: int, request_date: str, cancellation_fee: float) -> dict[str, Any]:
-    """Within cooling-off: premiums paid minus the fee; after it: the surrender value of the policy year."""
+def compute_refund(ctx: HandlerContext, policy_id: int, request_date: str, cancellation_fee: float,
+                   track_request: bool = False) -> dict[str, Any]:
+    """Within cooling-off: premiums paid minus the fee; after it: the surrender value of the policy year. With
+    `track_request` (diagrams that end every request with `terminate_policy` or `close_termination_request`) the
+    request is put on record until it ends: a cancellation in progress holds the sale's confirmation."""
     policy = _policy(ctx, policy_id)
     requested = as_date(request_date)
     paid = policy.premiums_paid or Decimal("0")
     # Policy year 1 runs from the start date to the day before its first anniversary.
     year = max(age_on(policy.start_date, requested) + 1, 1)
-    in_cooling_off = policy.cooling_off_end is not None and requested <= policy.cooling_off_end
+    # Before the holder has signed the receipt the period has not even begun: a cancellation is refunded in full.
+    in_cooling_off = receipt_pending(policy) or (policy.cooling_off_end is not None
+                                                 and requested <= policy.cooling_off_end)
     if in_cooling_off:
         refund = max(paid - money(cancellation_fee), Decimal("0"))
     else:
         refund = money(paid * _surrender_percent(ctx, policy.product_code, year) / 100)
+    if track_request:
+        open_request(ctx.session, policy, ctx.instance_id, requested, in_cooling_off, ctx.now())
     return {"refund": as_float(refund), "in_cooling_off": in_cooling_off, "premiums_paid": as_float(paid),
             "policy_year": year}
 
@@ -53,6 +62,7 @@ def terminate_policy(ctx: HandlerContext, policy_id: int, reason: str, effective
     """End a policy with a reason and date, once; the holder is told."""
     policy = _policy(ctx, policy_id)
     _terminate(ctx, policy, reason, as_date(effective_date))
+    close_request(ctx.session, ctx.instance_id, "terminated", ctx.now())
     return {"terminated": True, "reason": policy.terminated_reason}
 
 

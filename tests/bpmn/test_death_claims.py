@@ -36,7 +36,7 @@ from tests.bpmn.test_claims_scenarios import (
     the_claim,
     timeline,
 )
-from tests.bpmn.test_sales_scenarios import application, id_number, needs, pay_premium, quote, sale_at_application
+from tests.bpmn.test_sales_scenarios import application, id_number, needs, quote, sale_at_application, sold
 
 # The insured's family: a wife and a son named at the sale, a daughter who is only a legal heir.
 WIFE = {"name": "Zhao Min 赵敏", "id_number": id_number(sequence=202, region_code="310104"), "relation": "spouse",
@@ -71,7 +71,7 @@ def sell_life_policy(insurer: Insurer, *people: dict[str, Any]) -> tuple[int, Po
     """A Term Life 20 policy issued with these beneficiaries (none: the legal heirs); the sale and the policy."""
     sale = life_sale_at_application(insurer)
     insurer.complete(sale, "application", "agent", {**application(product_line="life"), **designation(*people)})
-    assert pay_premium(insurer, sale) == "waiting"  # issued, in its cooling-off period
+    assert sold(insurer, sale) == "waiting"  # issued, in its cooling-off period
     return sale, policy_of(insurer, sale)
 
 

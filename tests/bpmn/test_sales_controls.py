@@ -43,6 +43,7 @@ from tests.bpmn.test_sales_scenarios import (
     pay_premium,
     payment,
     quote,
+    receive,
     rows,
     sale_at_terms,
     start_sale,
@@ -343,23 +344,25 @@ def test_a_sale_left_at_the_quote_for_30_days_lapses_with_a_notice(insurer: Insu
 
 def test_the_policy_issued_notice_states_the_receipt_date_and_cooling_off_counts_from_it(insurer: Insurer) -> None:
     sale = sale_at_terms(insurer)
-
     pay_premium(insurer, sale)
+    insurer.wait(days=2)  # the holder signs the receipt two days after issue (test_sales_receipt.py)
 
-    policy = insurer.data(sale)["policy"]
+    receive(insurer, sale, "2026-11-04")
+
+    policy, receipt = insurer.data(sale)["policy"], insurer.data(sale)["receipt"]
     [record] = rows(insurer, PolicyRecord, PolicyRecord.instance_id == sale)
     received = record.documents_received_on
-    assert received == date(2026, 11, 2) and policy["receipt_date"] == received.isoformat()
+    assert received == date(2026, 11, 4) and receipt["receipt_date"] == received.isoformat()
     assert record.cooling_off_end == received + timedelta(days=15)  # cooling_off.dmn: 15 days for a 5-year term
-    assert policy["cooling_off_end"] == "2026-11-17"  # the output the cooling-off timer waits on
+    assert receipt["cooling_off_end"] == "2026-11-19"  # the output the cooling-off timer waits on
     notice = sent(insurer, "policy_issued")
     assert notice.channel == "letter"
     assert notice.params == {"policy_number": policy["policy_number"], "product_code": "MED01",
-                             "start_date": "2026-11-02", "receipt_date": "2026-11-02", "cooling_off_days": 15,
-                             "cooling_off_end": "2026-11-17"}
+                             "start_date": "2026-11-02", "receipt_date": "2026-11-04", "cooling_off_days": 15,
+                             "cooling_off_end": "2026-11-19"}
     zh, en = (render_notice("policy_issued", notice.params, language) for language in ("zh", "en"))
-    assert "2026-11-02" in zh and "15 日" in zh and "2026-11-17" in zh
-    assert "received them on 2026-11-02" in en and "15 days" in en
+    assert "2026-11-04" in zh and "15 日" in zh and "2026-11-19" in zh
+    assert "received them on 2026-11-04" in en and "15 days" in en
     assert_replays(insurer, sale)
 
 
@@ -378,10 +381,10 @@ def test_cash_above_the_agents_cap_is_refused_and_the_premium_taken_by_transfer(
     assert rows(insurer, PremiumPaymentRecord) == []  # nothing was taken
     insurer.complete(sale, "premium_payment", "agent", payment(method="transfer"))
 
-    assert insurer.status(sale) == "waiting"
+    assert open_keys(insurer, sale) == ["record_receipt"]  # issued
     [paid] = rows(insurer, PremiumPaymentRecord)
     assert (paid.method, paid.amount, paid.status) == ("transfer", Decimal("1105.65"), "cleared")
-    assert tasks_opened(insurer, sale)[-2:] == ["premium_payment", "premium_payment"]
+    assert tasks_opened(insurer, sale)[-3:] == ["premium_payment", "premium_payment", "record_receipt"]
     assert_replays(insurer, sale)
 
 
@@ -390,7 +393,7 @@ def test_cash_within_the_cap_is_taken_without_a_large_cash_report(insurer: Insur
 
     pay_premium(insurer, sale, payment(method="cash"))
 
-    assert insurer.status(sale) == "waiting"
+    assert open_keys(insurer, sale) == ["record_receipt"]  # issued
     assert insurer.data(sale)["large_cash"] == {"reported": False, "reference": None, "cash_today": MED01_PREMIUM}
     assert rows(insurer, LargeCashReportRecord) == []
     assert_replays(insurer, sale)

@@ -359,7 +359,9 @@ def test_aml_screening_hits_large_cash_third_party_payers_and_the_watch_list(
 @pytest.mark.parametrize(("term_years", "days"), [(1, 0), (2, 15), (30, 15)])
 def test_cooling_off_lasts_fifteen_days_for_policies_longer_than_a_year(term_years: int, days: int) -> None:
     result = decide("cooling_off.dmn", {"term_years": term_years})
-    assert result == {"cooling_off_days": days}  # the fee kept on a cancellation lives in refund_rules.dmn only
+    # the fee kept on a cancellation lives in refund_rules.dmn only; the receipt reminders and the re-check of a
+    # cancellation still in progress at the end of the period are the table's too
+    assert result == {"cooling_off_days": days, "receipt_reminders": "R3/P7D", "cancellation_recheck": "P1D"}
 
 
 def test_the_cooling_off_table_cites_the_fifteen_day_minimum_counted_from_receipt() -> None:

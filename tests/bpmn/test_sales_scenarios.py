@@ -121,6 +121,19 @@ def pay_premium(insurer: Insurer, sale: int, paid: dict[str, Any] | None = None)
     return insurer.complete(sale, "premium_payment", "agent", paid or payment())
 
 
+def receive(insurer: Insurer, sale: int, on: str = "2026-11-02", agent: str = "agent") -> str:
+    """The agent records the day the policyholder signed the policy receipt (the cooling-off period starts from
+    it); the instance status after it."""
+    return insurer.complete(sale, "record_receipt", agent, {"receipt_signed_on": on, "receipt_form": "paper"})
+
+
+def sold(insurer: Insurer, sale: int, paid: dict[str, Any] | None = None, received_on: str = "2026-11-02") -> str:
+    """The customer accepts the terms and pays, the policy is issued and its receipt signed on `received_on`;
+    the status (waiting in the cooling-off period)."""
+    assert pay_premium(insurer, sale, paid) == "running" and open_keys(insurer, sale) == ["record_receipt"]
+    return receive(insurer, sale, received_on)
+
+
 # --- what happened ------------------------------------------------------------------------------
 
 def open_keys(insurer: Insurer, instance_id: int) -> list[str]:
@@ -200,13 +213,13 @@ def test_suitable_product_goes_straight_to_application_and_policy_without_compli
     assert data["eligible_products"] == ["MED01", "ACC01"]
     assert (data["suitable"], data["uw_decision"], data["annual_premium"]) == (True, "accept", MED01_PREMIUM)
 
-    assert pay_premium(insurer, sale) == "waiting"  # in the cooling-off period
+    assert sold(insurer, sale) == "waiting"  # in the cooling-off period
 
     assert tasks_opened(insurer, sale) == ["customer_registration", "needs_analysis", "present_quote",
-                                           "application", "accept_terms", "premium_payment"]
+                                           "application", "accept_terms", "premium_payment", "record_receipt"]
     # the premium is held in suspense, screened, and cleared as income before the policy is issued
-    assert handlers_run(insurer, sale)[-4:] == ["svc_collect_premium", "svc_report_large_cash", "svc_clear_premium",
-                                                "svc_issue_policy"]
+    assert handlers_run(insurer, sale)[-5:] == ["svc_collect_premium", "svc_report_large_cash", "svc_clear_premium",
+                                                "svc_issue_policy", "svc_record_receipt"]
     policy = insurer.data(sale)["policy"]
     assert valid_policy_number(policy["policy_number"])
     assert business_key(insurer, sale) == policy["policy_number"]
@@ -373,8 +386,8 @@ def test_aml_hit_cleared_by_compliance_goes_on_to_issue_the_policy(insurer: Insu
     status = insurer.complete(sale, "aml_approval", "compliance2",
                               {"aml_confirmed": True, "aml_approval_comment": "Agreed."})
 
-    assert status == "waiting"
-    assert tasks_opened(insurer, sale)[-3:] == ["premium_payment", "aml_review", "aml_approval"]
+    assert status == "running" and open_keys(insurer, sale) == ["record_receipt"]  # issued: its receipt awaited
+    assert tasks_opened(insurer, sale)[-4:] == ["premium_payment", "aml_review", "aml_approval", "record_receipt"]
     assert handlers_run(insurer, sale)[-1] == "svc_issue_policy"
     [policy] = rows(insurer, PolicyRecord, PolicyRecord.instance_id == sale)
     assert (policy.number, policy.status) == (insurer.data(sale)["policy"]["policy_number"], "in_force")
@@ -406,7 +419,7 @@ def test_a_cancellation_message_in_cooling_off_refunds_nothing_and_the_sale_wait
     """Issue 12, item 5: a cancellation is a request through policy_termination.bpmn (see
     test_termination_controls.py); the message only makes the sale read its policy record."""
     sale = sale_at_terms(insurer)
-    pay_premium(insurer, sale)
+    sold(insurer, sale)
     insurer.wait(days=3)
     request = {"request_date": "2026-11-05", "payee_account": PAYEE_ACCOUNT}
 
@@ -418,37 +431,37 @@ def test_a_cancellation_message_in_cooling_off_refunds_nothing_and_the_sale_wait
     assert rows(insurer, PaymentRecord) == [] and insurer.gateway.paid == {}
     [policy] = rows(insurer, PolicyRecord, PolicyRecord.instance_id == sale)
     assert (policy.status, policy.terminated_reason) == ("in_force", None)
-    assert notifications(insurer) == ["policy_issued"]
+    assert notifications(insurer) == ["policy_receipt_requested", "policy_issued"]
     assert insurer.message(sale, "cancel_policy", request) == "waiting"  # the sale waits on, as often as told
     assert insurer.wait(days=20).timers_fired == 1  # and the cooling-off period ends as before
-    assert notifications(insurer) == ["policy_issued", "policy_confirmed"]
+    assert notifications(insurer) == ["policy_receipt_requested", "policy_issued", "policy_confirmed"]
     assert_replays(insurer, sale)
 
 
 def test_cooling_off_timer_confirms_the_policy_without_refund(insurer: Insurer) -> None:
     sale = sale_at_terms(insurer)
-    pay_premium(insurer, sale)
-    assert insurer.data(sale)["policy"]["cooling_off_until"] == "2026-11-17T16:00:00+00:00"  # midnight in Shanghai
+    sold(insurer, sale)
+    assert insurer.data(sale)["receipt"]["cooling_off_until"] == "2026-11-17T16:00:00+00:00"  # midnight in Shanghai
 
     assert insurer.wait(days=15).timers_fired == 0  # 2026-11-17 09:00 UTC: the last cooling-off day is not over
     assert insurer.status(sale) == "waiting"
     assert insurer.wait(hours=8).timers_fired == 1
 
     assert insurer.status(sale) == "completed"
-    assert insurer.data(sale)["confirmation"] == {"confirmed": True}
+    assert insurer.data(sale)["confirmation"] == {"confirmed": True, "cancellation_pending": False}
     # the timer that fired is named, not the event-based gateway that waited for it or a cancellation
     assert last_events(insurer, sale, 3) == [("timer_fired", "cooling_off_over"),
                                              ("handler_executed", "svc_confirm_policy"), ("instance_completed", None)]
     [policy] = rows(insurer, PolicyRecord, PolicyRecord.instance_id == sale)
     assert (policy.status, policy.terminated_reason) == ("in_force", None)
-    assert notifications(insurer) == ["policy_issued", "policy_confirmed"]
+    assert notifications(insurer) == ["policy_receipt_requested", "policy_issued", "policy_confirmed"]
     assert rows(insurer, PaymentRecord) == [] and insurer.gateway.paid == {}
     assert_replays(insurer, sale)
 
 
 def test_cooling_off_timer_fires_once_the_end_of_the_period_has_passed(insurer: Insurer) -> None:
     sale = sale_at_terms(insurer)
-    pay_premium(insurer, sale)
+    sold(insurer, sale)
 
     at_the_end = insurer.wait(days=15, hours=7)  # 2026-11-17T16:00:00+00:00, local midnight after the last day
     assert at_the_end.timers_fired == 0 and insurer.status(sale) == "waiting"

@@ -27,7 +27,7 @@ from tests.bpmn.test_claims_scenarios import (
     rows,
     tasks_opened,
 )
-from tests.bpmn.test_sales_scenarios import MED01_PREMIUM, id_number, pay_premium, payment, sale_at_terms
+from tests.bpmn.test_sales_scenarios import MED01_PREMIUM, id_number, payment, sale_at_terms, sold
 from tests.bpmn.test_termination_scenarios import (
     BIG,
     CANCELLATION_FEE,
@@ -61,7 +61,7 @@ AGENT_ACCOUNT = "6222020200177778888"  # the agent's own salary account
 def sold_in_cooling_off(insurer: Insurer, paid_from: str = PREMIUM_ACCOUNT) -> tuple[int, PolicyRecord]:
     """A MED01 sale through sales.bpmn, the premium paid by transfer from `paid_from`, waiting in cooling-off."""
     sale = sale_at_terms(insurer)
-    assert pay_premium(insurer, sale, {**payment(), "payer_account": paid_from}) == "waiting"
+    assert sold(insurer, sale, {**payment(), "payer_account": paid_from}) == "waiting"
     [issued] = rows(insurer, PolicyRecord, PolicyRecord.instance_id == sale)
     return sale, issued
 
@@ -88,7 +88,7 @@ def test_a_cancel_policy_message_from_an_agent_pays_nothing_and_ends_nothing(ins
     assert_in_force(insurer, issued.number)
     assert insurer.wait(days=13).timers_fired == 1  # the cooling-off period still ends as before
     assert insurer.status(sale) == "completed"
-    assert insurer.data(sale)["confirmation"] == {"confirmed": True}
+    assert insurer.data(sale)["confirmation"] == {"confirmed": True, "cancellation_pending": False}
     assert_replays(insurer, sale)
 
 
@@ -110,7 +110,8 @@ def test_a_cooling_off_cancellation_refunds_the_premium_less_the_fee_to_the_acco
     [paid] = rows(insurer, PaymentRecord)
     assert insurer.cipher.decrypt(paid.payee_account_enc) == PREMIUM_ACCOUNT
     assert insurer.data(case)["account_check"] == {"allowed": True, "source": "premium_account",
-                                                   "account_last4": PREMIUM_ACCOUNT[-4:], "reasons": []}
+                                                   "account_last4": PREMIUM_ACCOUNT[-4:], "reasons": [],
+                                                   "account_verification": None}
     assert_terminated(insurer, issued.number, "cooling_off_cancellation", date(2026, 11, 5))
     assert insurer.status(sale) == "waiting"
     # The sale ends when told to look (any cancel_policy message, whatever it carries): the record decides.
@@ -145,7 +146,7 @@ def test_the_sale_of_a_policy_cancelled_in_cooling_off_ends_cancelled_when_the_p
     assert insurer.wait(days=13).timers_fired == 1
 
     assert insurer.status(sale) == "completed"
-    assert insurer.data(sale)["confirmation"] == {"confirmed": False}
+    assert insurer.data(sale)["confirmation"] == {"confirmed": False, "cancellation_pending": False}
     assert last_events(insurer, sale, 3) == [("timer_fired", "cooling_off_over"),
                                              ("handler_executed", "svc_confirm_policy"), ("instance_completed", None)]
     assert "policy_confirmed" not in [template for template, _ in messages(insurer)]
@@ -189,8 +190,9 @@ def test_a_refund_to_an_account_not_in_the_holders_name_is_refused_and_the_holde
 
     assert insurer.status(case) == "completed"
     assert handlers_run(insurer, case) == ["svc_verify_requester", "svc_compute_refund", "svc_check_refund_account",
-                                           "svc_notify_account_refused"]
-    assert insurer.data(case)["account_check"]["reasons"] == ["not_holders_account"]
+                                           "svc_notify_account_refused", "svc_close_account_refused"]
+    # not a verified account of the holder, and the bank knows no such account in the holder's name
+    assert insurer.data(case)["account_check"]["reasons"] == ["no_such_account"]
     assert rows(insurer, PaymentRecord) == [] and insurer.gateway.paid == {}
     assert_in_force(insurer, LIFE)
     [told] = rows(insurer, NotificationRecord)
@@ -230,7 +232,8 @@ def test_the_agent_cannot_confirm_without_the_code_texted_to_the_holder(insurer:
 
     assert insurer.status(case) == "completed"
     assert tasks_opened(insurer, case) == ["termination_request"] + ["customer_confirmation"] * 3
-    assert last_events(insurer, case, 2) == [("handler_executed", "svc_notify_not_verified"),
+    assert last_events(insurer, case, 3) == [("handler_executed", "svc_notify_not_verified"),
+                                             ("handler_executed", "svc_close_not_verified"),
                                              ("instance_completed", None)]
     assert rows(insurer, PaymentRecord) == [] and insurer.gateway.paid == {}
     assert_in_force(insurer, LIFE)
@@ -265,8 +268,9 @@ def test_a_large_refund_needs_real_name_re_verification_by_someone_other_than_th
     insurer.complete(case, "realname_verification", "compliance", identity_checked(confirmed=False))
 
     assert insurer.status(case) == "completed"
-    assert last_events(insurer, case, 3) == [("task_completed", "realname_verification"),
+    assert last_events(insurer, case, 4) == [("task_completed", "realname_verification"),
                                              ("handler_executed", "svc_notify_not_verified"),
+                                             ("handler_executed", "svc_close_not_verified"),
                                              ("instance_completed", None)]
     assert rows(insurer, PaymentRecord) == []
     assert_in_force(insurer, BIG)
@@ -342,8 +346,9 @@ def test_a_year_one_life20_surrender_shows_nothing_is_refunded_and_the_holder_ma
                      {"customer_decision": "withdraw", "withdrawal_note": "Keeps the cover after all."})
 
     assert insurer.status(case) == "completed"
-    assert last_events(insurer, case, 3) == [("task_completed", "customer_confirmation"),
+    assert last_events(insurer, case, 4) == [("task_completed", "customer_confirmation"),
                                              ("handler_executed", "svc_notify_withdrawn"),
+                                             ("handler_executed", "svc_close_withdrawn"),
                                              ("instance_completed", None)]
     assert_in_force(insurer, "PTEST00003")
     assert rows(insurer, PaymentRecord) == []

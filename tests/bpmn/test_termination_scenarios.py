@@ -277,10 +277,11 @@ def test_request_not_made_by_the_policyholder_ends_not_verified_and_the_holder_i
     case = request_termination(insurer, request_form(requester=0))  # Li Hua asks to surrender Zhang Qiang's policy
 
     assert insurer.status(case) == "completed"
-    assert handlers_run(insurer, case) == ["svc_verify_requester", "svc_notify_not_verified"]
-    assert last_events(insurer, case, 4) == [("task_completed", "termination_request"),
+    assert handlers_run(insurer, case) == ["svc_verify_requester", "svc_notify_not_verified", "svc_close_not_verified"]
+    assert last_events(insurer, case, 5) == [("task_completed", "termination_request"),
                                              ("handler_executed", "svc_verify_requester"),
                                              ("handler_executed", "svc_notify_not_verified"),
+                                             ("handler_executed", "svc_close_not_verified"),
                                              ("instance_completed", None)]
     requester = insurer.data(case)["requester"]
     assert (requester["verified"], requester["reasons"]) == (False, ["not_policyholder"])
@@ -373,11 +374,12 @@ def test_refund_payment_failure_cancelled_by_finance_keeps_the_policy_in_force_a
                               resolution("cancel", "Holder withdrew the request."))
 
     assert status == "completed"
-    assert last_events(insurer, case, 3) == [("task_completed", "resolve_refund_failure"),
+    assert last_events(insurer, case, 4) == [("task_completed", "resolve_refund_failure"),
                                              ("handler_executed", "svc_notify_withdrawn"),
+                                             ("handler_executed", "svc_close_withdrawn"),
                                              ("instance_completed", None)]
     assert events(insurer, case, "task_completed")[-1]["payload"]["data"]["action"] == "cancel"
-    assert handlers_run(insurer, case) == CHECKS + ["svc_pay_refund", "svc_notify_withdrawn"]
+    assert handlers_run(insurer, case) == CHECKS + ["svc_pay_refund", "svc_notify_withdrawn", "svc_close_withdrawn"]
     assert refunds(insurer, LIFE) == [(Decimal("4560.00"), "failed")]
     assert insurer.gateway.paid == {}
     assert_in_force(insurer, LIFE)

@@ -27,10 +27,10 @@ from tests.bpmn.test_sales_scenarios import (
     needs,
     notifications,
     open_keys,
-    pay_premium,
     registration,
     rows,
     sale_at_application,
+    sold,
     tasks_opened,
 )
 from tests.bpmn.test_underwriting_scenarios import (
@@ -231,7 +231,7 @@ def test_a_loading_that_makes_the_premium_unsuitable_needs_the_customer_and_comp
     insurer.complete(sale, "loaded_compliance_approval", "compliance", {"approved": True, "comment": "Savings."})
 
     assert open_keys(insurer, sale) == ["accept_terms"]
-    assert pay_premium(insurer, sale) == "waiting"
+    assert sold(insurer, sale) == "waiting"
     [policy] = rows(insurer, PolicyRecord, PolicyRecord.instance_id == sale)
     assert policy.annual_premium == Decimal("737.10")
     assert_replays(insurer, sale)

@@ -22,11 +22,11 @@ from tests.bpmn.test_sales_scenarios import (
     assert_replays,
     needs,
     open_keys,
-    pay_premium,
     quote,
     registration,
     rows,
     sale_at_application,
+    sold,
 )
 from tests.bpmn.test_underwriting_controls import decided, sent, task_data
 from tests.bpmn.test_underwriting_scenarios import AUTO_LIMIT, handed_back, outcome, result_of, underwrite
@@ -79,7 +79,7 @@ def test_a_home_in_a_flood_zone_goes_to_an_underwriter_who_excludes_flood(insure
         "note": "The district floods every few years."})
 
     assert open_keys(insurer, sale) == ["accept_terms"]
-    assert pay_premium(insurer, sale) == "waiting"
+    assert sold(insurer, sale) == "waiting"
     [policy] = rows(insurer, PolicyRecord, PolicyRecord.instance_id == sale)
     assert policy.exclusions == "Flood and storm surge damage"
     [record] = rows(insurer, UnderwritingOutcomeRecord, UnderwritingOutcomeRecord.instance_id == sale)
@@ -111,7 +111,7 @@ def test_a_reduced_sum_insured_reprices_the_premium_and_the_policy_is_issued_on_
     assert handed_back(insurer, sale) == ("accept", 1.0, 737.10)  # 300,000 / 1,000 × 2.457
     assert insurer.data(sale)["sum_insured"] == 300_000
     assert open_keys(insurer, sale) == ["accept_terms"]  # cheaper than quoted: still suitable
-    assert pay_premium(insurer, sale) == "waiting"
+    assert sold(insurer, sale) == "waiting"
     [policy] = rows(insurer, PolicyRecord, PolicyRecord.instance_id == sale)
     assert (policy.sum_insured, policy.annual_premium) == (Decimal("300000.00"), Decimal("737.10"))
     assert_replays(insurer, sale)

@@ -33,11 +33,11 @@ from tests.bpmn.test_sales_scenarios import (
     handlers_run,
     id_number,
     open_keys,
-    pay_premium,
     quote,
     registration,
     rows,
     sale_at_application,
+    sold,
     tasks_opened,
 )
 
@@ -225,7 +225,7 @@ def test_referred_risk_accepted_with_loading_prices_the_policy_with_the_loading(
     loaded_premium = round(MED01_PREMIUM * 1.5, 2)
     assert handed_back(insurer, sale) == ("accept", 1.5, loaded_premium)
     assert result_of(insurer, sale, "svc_price_policy")["annual_premium"] == loaded_premium
-    assert pay_premium(insurer, sale) == "waiting"
+    assert sold(insurer, sale) == "waiting"
     [policy] = rows(insurer, PolicyRecord, PolicyRecord.instance_id == sale)
     assert (policy.loading, policy.annual_premium) == (Decimal("1.500"), Decimal("737.10"))
     assert [p.amount for p in rows(insurer, PremiumPaymentRecord)] == [Decimal("737.10")]

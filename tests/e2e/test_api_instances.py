@@ -28,6 +28,8 @@ SALE = [
                      "occupation_class": 1, "beneficiary_designation": "legal_heirs"}),
     ("accept_terms", {"accepted": True}),
     ("premium_payment", {"method": "transfer", "payer_name": "Sun Li 孙丽", "payer_account": "6222020200112233445"}),
+    # the policyholder signs the policy receipt the day it is issued: the cooling-off period starts
+    ("record_receipt", {"receipt_signed_on": datetime.now(BUSINESS_TZ).date().isoformat(), "receipt_form": "paper"}),
 ]
 
 

@@ -20,7 +20,7 @@ from engine.models import DeploymentFileModel, DeploymentModel, EventModel, Inst
 from engine.replay import replay_instance
 from tests.bpmn.conftest import Insurer, insurer
 from tests.bpmn.test_claims_scenarios import approval, assessment, claim_at_approval, claim_form, report_claim
-from tests.bpmn.test_sales_scenarios import pay_premium, sale_at_terms
+from tests.bpmn.test_sales_scenarios import sale_at_terms, sold
 
 __all__ = ["insurer"]
 ID_NUMBER = claim_form()["claimant_id_number"]
@@ -106,7 +106,7 @@ def test_steps_of_a_paid_claim_show_the_path_waiting_step_and_data_after_each_st
 def test_steps_of_a_sale_follow_the_call_activity_into_underwriting_and_the_cooling_off_timer(
         insurer: Insurer) -> None:
     sale = sale_at_terms(insurer)
-    pay_premium(insurer, sale)
+    sold(insurer, sale)
     insurer.wait(days=15, hours=8)
     assert insurer.status(sale) == "completed"
     steps = case_steps(insurer.rt, insurer.actor("auditor"), sale).steps
@@ -117,11 +117,14 @@ def test_steps_of_a_sale_follow_the_call_activity_into_underwriting_and_the_cool
     assert {"svc_verify_applicant", "score_risk", "svc_price_policy"} <= inside, inside
     assert application.active == ["accept_terms"] and application.data["uw_decision"] == "accept"
     paid = next(s for s in steps if s.task == "premium_payment")
-    assert paid.active == ["cooling_off_period"]  # the event-based gateway waits for the timer or a cancellation
+    assert paid.active == ["receipt_overdue", "record_receipt"]  # issued: waits for the signed receipt (reminded)
+    received = next(s for s in steps if s.task == "record_receipt")
+    assert received.active == ["cooling_off_period"]  # the event-based gateway waits for the timer or a cancellation
     timer = steps[-1]
     assert timer.events[0] == "timer_fired" and timer.actor is None
     assert "cooling_off_over" in timer.path and timer.active == []
-    assert timer.data["confirmation"] == {"confirmed": True} and "confirmation" not in paid.data
+    assert timer.data["confirmation"] == {"confirmed": True, "cancellation_pending": False}
+    assert "confirmation" not in paid.data
 
 
 def test_steps_of_an_unknown_case_are_404_and_refused_to_staff(insurer: Insurer) -> None:
