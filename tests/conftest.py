@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import werkzeug.test
 from sqlalchemy import create_engine, text
 
 from engine.database import make_engine, make_session_factory
@@ -22,6 +23,11 @@ from tests.fixtures.handlers import register
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
+
+# werkzeug's test client writes a multipart body above 500 KB (a whole bpmn/ folder as a draft is more) to a
+# temporary file that nothing closes: a ResourceWarning, which warnings-as-errors turns into a failure of
+# whichever test the garbage collector happens to run in. Test bodies stay in memory instead.
+werkzeug.test.stream_encode_multipart.__defaults__ = (False, 1024 * 500, None)
 
 
 def fixture_files(folder: str = "bpmn") -> dict[str, bytes]:

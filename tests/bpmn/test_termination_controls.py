@@ -23,7 +23,6 @@ from tests.bpmn.test_claims_scenarios import (
     messages,
     open_keys,
     policy,
-    resolution,
     rows,
     tasks_opened,
 )
@@ -56,6 +55,11 @@ from tests.bpmn.test_termination_scenarios import (
 
 PREMIUM_ACCOUNT = "6222020200155556666"  # the account the story's premium is paid from
 AGENT_ACCOUNT = "6222020200177778888"  # the agent's own salary account
+
+
+def refund_resolution(action: str, note: str) -> dict[str, str]:
+    """Finance's form after a declined refund (the termination's own field names)."""
+    return {"action": action, "note": note}
 
 
 def sold_in_cooling_off(insurer: Insurer, paid_from: str = PREMIUM_ACCOUNT) -> tuple[int, PolicyRecord]:
@@ -162,12 +166,14 @@ def test_a_declined_refund_is_paid_to_another_verified_account_of_the_holder(ins
 
     # Finance cannot send it anywhere else: an account not verified as the holder's fails again.
     insurer.complete(case, "resolve_refund_failure", "finance",
-                     {**resolution("other_account", "Typed by the agent."), "corrected_payee_account": AGENT_ACCOUNT})
+                     {**refund_resolution("other_account", "Typed by the agent."),
+                      "corrected_payee_account": AGENT_ACCOUNT})
     assert open_keys(insurer, case) == ["resolve_refund_failure"]
     assert insurer.data(case)["payment_error"]["message"] == "refund account refused: not_holders_account"
     assert refunds(insurer, LIFE) == [(Decimal("4560.00"), "failed")]  # nothing was sent to it
     status = insurer.complete(case, "resolve_refund_failure", "finance",
-                              {**resolution("other_account", "Holder's second account, verified at the counter."),
+                              {**refund_resolution("other_account",
+                                                   "Holder's second account, verified at the counter."),
                                "corrected_payee_account": "6217000011112222333"})
 
     assert status == "completed"
@@ -317,7 +323,7 @@ def test_every_end_of_a_request_tells_the_holder(insurer: Insurer, end: str) -> 
         case = at_finance(insurer)
         insurer.gateway.script = ["decline"]
         insurer.complete(case, "approve_refund", "finance", approval())
-        insurer.complete(case, "resolve_refund_failure", "finance", resolution("cancel", "Holder withdrew."))
+        insurer.complete(case, "resolve_refund_failure", "finance", refund_resolution("cancel", "Holder withdrew."))
     else:
         case = terminated_through(insurer)
 

@@ -31,7 +31,6 @@ from tests.bpmn.test_claims_scenarios import (
     open_keys,
     performers,
     policy,
-    resolution,
     rows,
     tasks_opened,
 )
@@ -53,6 +52,11 @@ LIFE_SURRENDER_VALUE = 4560.0
 # re-verification.
 BIG = "PTEST00001"
 BIG_SURRENDER_VALUE = 184_000.0  # policy year 5: 92 % of 200,000
+
+
+def refund_resolution(action: str, note: str) -> dict[str, str]:
+    """Finance's form after a declined refund (the termination's own field names)."""
+    return {"action": action, "note": note}
 
 
 # --- records the scenarios need -----------------------------------------------------------------
@@ -351,10 +355,10 @@ def refund_declined(insurer: Insurer) -> int:
 def test_refund_payment_failure_retried_by_finance_pays_once_and_terminates(insurer: Insurer) -> None:
     case = refund_declined(insurer)
     with pytest.raises(ForbiddenError, match="needs role finance"):
-        insurer.complete(case, "resolve_refund_failure", "agent", resolution("retry", "Retry."))
+        insurer.complete(case, "resolve_refund_failure", "agent", refund_resolution("retry", "Retry."))
 
     status = insurer.complete(case, "resolve_refund_failure", "finance",
-                              resolution("retry", "Holder reactivated the account."))
+                              refund_resolution("retry", "Holder reactivated the account."))
 
     assert status == "completed"
     assert tasks_opened(insurer, case) == ["termination_request", "customer_confirmation", "approve_refund",
@@ -371,7 +375,7 @@ def test_refund_payment_failure_cancelled_by_finance_keeps_the_policy_in_force_a
     case = refund_declined(insurer)
 
     status = insurer.complete(case, "resolve_refund_failure", "finance",
-                              resolution("cancel", "Holder withdrew the request."))
+                              refund_resolution("cancel", "Holder withdrew the request."))
 
     assert status == "completed"
     assert last_events(insurer, case, 4) == [("task_completed", "resolve_refund_failure"),

@@ -48,7 +48,7 @@ def test_an_auditor_steps_through_a_paid_claim_checks_it_and_downloads_the_repor
     page.keyboard.press("ArrowRight")
     expect(page.locator("#step-label")).to_have_text("Step 3 of 5")
     assert _marked(page)[1] == ["approve_payout"]
-    expect(page.locator('.step-panel[data-step="3"]')).to_contain_text("59500")
+    expect(page.locator('.step-panel[data-step="3"]')).to_contain_text("¥59,500.00")
 
     page.click("#verify-chain")
     expect(page.locator("#verify-result")).to_contain_text("The history is intact")

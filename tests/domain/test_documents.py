@@ -161,11 +161,13 @@ def test_a_reference_must_name_a_file_of_this_case_exactly_as_stored(domain, ses
     assert reference_problems(session, 61, fields, {"document_files": [mine]}) == {}
     problems = reference_problems(session, 61, fields, {"document_files": [
         mine, theirs, {"document_id": 999999, "kind": "photos"}, {**mine, "kind": "photos"}]})
-    assert problems == {
+    assert {path: str(problem) for path, problem in problems.items()} == {
         "document_files.1": f"document {theirs['document_id']} was not uploaded for this case",
         "document_files.2": "document 999999 was not uploaded for this case",
         "document_files.3": f"does not match the uploaded document {mine['document_id']}",
     }
+    assert [p.kind for p in problems.values()] == ["document_not_uploaded", "document_not_uploaded",
+                                                   "document_mismatch"]
 
 
 def test_opening_a_file_of_another_case_fails_like_a_missing_one(domain, session):
