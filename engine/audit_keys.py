@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import hmac
+import json
 import os
 import secrets
 from dataclasses import dataclass, field
@@ -19,6 +20,10 @@ from pathlib import Path
 
 CURRENT_NAME = "audit.key"
 RING_NAME = "audit-keyring"
+# In the ring folder: the id of the last event written before the keyed chain began (0 on a new installation).
+# Every later event must be keyed, so a chain rewritten by the old, unkeyed rule is refused even where no
+# signed checkpoint covers it yet.
+SWITCH_OVER_NAME = "switch-over.json"
 
 
 class AuditKeyError(Exception):
@@ -36,6 +41,8 @@ class AuditKeys:
 
     current: str
     keys: dict[str, bytes] = field(repr=False)
+    # The last event id that may be chained by the legacy rule (None: not recorded, e.g. tests' in-memory rings).
+    legacy_until: int | None = None
 
     @classmethod
     def of(cls, *keys: bytes) -> AuditKeys:
@@ -101,7 +108,29 @@ def load(keys_folder: Path, *, create: bool = True) -> AuditKeys:
         with contextlib.suppress(FileExistsError):
             _write_new(ring / f"{kid}.key", current.hex().encode())
         keys[kid] = current
-    return AuditKeys(kid, keys)
+    return AuditKeys(kid, keys, _switch_over(ring / SWITCH_OVER_NAME))
+
+
+def _switch_over(path: Path) -> int | None:
+    if not path.exists():
+        return None
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))["last_unkeyed_event_id"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise AuditKeyError(f"cannot read the switch-over record {path}: {exc}") from exc
+    if not isinstance(value, int) or value < 0:
+        raise AuditKeyError(f"the switch-over record {path} holds no event id")
+    return value
+
+
+def record_switch_over(keys_folder: Path, last_unkeyed_event_id: int, at: str) -> None:
+    """Record, once, the last event written before the keyed chain began (the highest event id at the first
+    start with an audit key); a record already there is kept."""
+    ring = keys_folder / RING_NAME
+    ring.mkdir(mode=0o700, parents=True, exist_ok=True)
+    text = json.dumps({"last_unkeyed_event_id": last_unkeyed_event_id, "recorded_at": at})
+    with contextlib.suppress(FileExistsError):
+        _write_new(ring / SWITCH_OVER_NAME, text.encode("utf-8"))
 
 
 def rotate(keys_folder: Path) -> tuple[str, str]:

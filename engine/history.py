@@ -163,6 +163,7 @@ def _check_chain(
     prev, expected_seq, keyed = GENESIS, 1, False
     enc, sha256, moment = _encode_string, hashlib.sha256, _moment_text
     ring = keys.keys if keys is not None else {}
+    switch_over = keys.legacy_until if keys is not None else None
     for (event_id, row_instance, seq, type_, occurred_at, actor, task_key, payload, prev_hash, digest, kid,
          state_hash) in rows:
         out.count += 1
@@ -181,6 +182,10 @@ def _check_chain(
             if keyed:
                 out.broken = ChainBreak(instance_id, seq, event_id, "forged: an event without the audit key's "
                                         "seal after the chain switched to keyed hashing")
+                break
+            if switch_over is not None and event_id > switch_over:
+                out.broken = ChainBreak(instance_id, seq, event_id, "forged: an event without the audit key's "
+                                        "seal written after the switch-over to the keyed chain")
                 break
             if legacy_until is not None and seq > legacy_until:
                 out.broken = ChainBreak(instance_id, seq, event_id, "forged: an event without the audit key's "

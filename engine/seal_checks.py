@@ -32,8 +32,9 @@ def check_states(
         if sealed is not None and keys is not None and sealed[0] in keys.keys:
             if hmac.compare_digest(keys.mac(state, sealed[0]), sealed[1]):
                 continue
-            damaged.append((instance_id, "the stored state is not the one its last history event recorded (keyed "
-                                         "hash mismatch): it was altered or damaged (or replaced) after it was written"))
+            damaged.append((instance_id, "the stored state is not the one its last history event recorded "
+                                         "(keyed hash mismatch): it was altered or damaged (or replaced) after it "
+                                         "was written"))
             continue
         try:
             unseal(state)
