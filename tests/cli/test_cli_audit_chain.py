@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from engine.history import GENESIS, event_hash
 from engine.models import EventModel, InstanceModel
 from insureflow import instance_folder
+from tasks.records import PaymentRecord
 from tests.cli.conftest import Cli
 from tests.conftest import FIXTURES
 
@@ -180,6 +181,19 @@ def test_a_payment_status_changed_in_sql_and_a_row_inserted_in_sql_are_reported(
     db.dispose()
     _verify_fails(run, f"EDITED payments row {payment_id}: edited after it was recorded",
                   f"EDITED payments row {forged}: not recorded by any step of any case")
+
+
+def test_a_payment_redirected_to_another_account_in_sql_is_reported(db_url: str, tmp_path: Path) -> None:
+    """The gateway's ledger compares amounts and outcomes only: the payee's account, changed in SQL after the
+    payment, was seen by nothing before the seal."""
+    run = _demo_with_a_paid_claim(tmp_path / "instance", db_url)
+    db = _database(run)
+    with db.begin() as conn:
+        payment_id = conn.exec_driver_sql("SELECT id FROM payments WHERE status = 'accepted' ORDER BY id").scalar()
+        conn.execute(update(PaymentRecord).where(PaymentRecord.id == payment_id)
+                     .values(payee_account_enc=b"gAAAA-the-insider's-own-account"))
+    db.dispose()
+    _verify_fails(run, f"EDITED payments row {payment_id}: edited after it was recorded")
 
 
 # --- (d) rehashed edits, no manual checkpoint ---------------------------------------------------
