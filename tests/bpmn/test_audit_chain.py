@@ -5,11 +5,15 @@ edited afterwards."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from pathlib import Path
 
 from sqlalchemy import select, update
 
+from engine import worker
 from engine.audit_integrity import verify_all
+from engine.checkpoints import PUBLIC_NAME, CheckpointStore, load_signing_key
 from engine.identity import OPERATOR
 from engine.models import EventModel, InstanceModel
 from engine.sealed_rows import PAYLOAD_KEY
@@ -106,3 +110,34 @@ def _rows(insurer: Insurer, model: type) -> list:
 
 def _seq_of(insurer: Insurer, case: int, kind: str) -> int:
     return [e.seq for e in _events(insurer, case) if e.type == kind][-1]
+
+
+class _StopAfterOneTick:
+    """run_forever's stop: not set before the first tick, set after it (no clock, no thread)."""
+
+    def __init__(self) -> None:
+        self.asked = 0
+
+    def is_set(self) -> bool:
+        self.asked += 1
+        return self.asked > 1
+
+
+def test_the_worker_signs_a_checkpoint_when_it_starts_and_at_shutdown_and_verify_uses_the_latest(
+        insurer: Insurer, tmp_path: Path) -> None:
+    keys = tmp_path / "keys"
+    store = CheckpointStore(tmp_path / "checkpoints", keys / PUBLIC_NAME, load_signing_key(keys), 10.0,
+                            ship_folder=tmp_path / "shipped")
+    rt = dataclasses.replace(insurer.rt, checkpoints=store)
+    case = terminated_through(insurer)
+
+    worker.run_forever(rt, interval=0, stop=_StopAfterOneTick())
+
+    first, last = sorted(store.folder.iterdir())  # the start's (none was recent) and the shutdown's
+    assert sorted(p.name for p in (tmp_path / "shipped").iterdir()) == [first.name, last.name]
+    body = json.loads(last.read_text())["checkpoint"]
+    assert body["heads"][str(case)]["seq"] == len(_events(insurer, case))
+    assert body["audit_key"] == insurer.rt.audit_keys.current
+    report = verify_all(rt, OPERATOR)
+    assert report.ok and report.checkpoint_file == last.name and report.checkpoint is not None
+    assert report.checkpoint.instances_checked >= 1 and report.checkpoint.problems == []
