@@ -5,9 +5,10 @@ the previous hash and the event's canonical JSON — anyone with write access to
 The keyed rule (`key_id` set): HMAC-SHA256 under the audit key named by `key_id` (engine/audit_keys.py, kept
 outside the database) over the previous hash and the canonical JSON, which then also holds the key id and the
 keyed hash of the sealed instance state the event left behind (`state_hash`). A chain switches to the keyed
-rule at its first keyed event; after it, an unkeyed event is a forgery. Events after a signed checkpoint's head
-(engine/checkpoints.py) must be keyed too, so a chain from before the switch-over cannot be extended by the
-legacy rule either."""
+rule at its first keyed event; after it, an unkeyed event is a forgery. So is an unkeyed event with an id above
+the switch-over recorded in the key ring (the last event written before the audit key existed), or after a
+signed checkpoint's head (engine/checkpoints.py): a chain from before the switch-over can neither be extended
+nor rewritten by the legacy rule."""
 
 from __future__ import annotations
 
