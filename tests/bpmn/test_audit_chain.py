@@ -23,6 +23,7 @@ from tests.bpmn.conftest import Insurer, insurer
 from tests.bpmn.test_sales_controls import THIRD_PARTY, refused_by_two_officers
 from tests.bpmn.test_sales_scenarios import assert_replays
 from tests.bpmn.test_termination_scenarios import terminated_through
+from tests.tamper import rechain
 
 __all__ = ["insurer"]
 
@@ -141,3 +142,24 @@ def test_the_worker_signs_a_checkpoint_when_it_starts_and_at_shutdown_and_verify
     report = verify_all(rt, OPERATOR)
     assert report.ok and report.checkpoint_file == last.name and report.checkpoint is not None
     assert report.checkpoint.instances_checked >= 1 and report.checkpoint.problems == []
+
+
+def test_a_history_rewritten_even_with_the_stolen_audit_key_is_caught_by_the_latest_signed_checkpoint(
+        insurer: Insurer, tmp_path: Path) -> None:
+    keys = tmp_path / "keys"
+    store = CheckpointStore(tmp_path / "checkpoints", keys / PUBLIC_NAME, load_signing_key(keys))
+    rt = dataclasses.replace(insurer.rt, checkpoints=store)
+    case = terminated_through(insurer)
+    worker.write_checkpoint(rt, worker.TickReport(), force=True)
+    head = len(_events(insurer, case))
+
+    def other_actor(event: EventModel, _payload: dict) -> None:
+        if event.seq == 2:
+            event.actor = "mallory"
+
+    rechain(insurer.rt, case, other_actor)  # every hash recomputed with the audit key itself
+    report = verify_all(rt, OPERATOR)
+    assert report.chains.ok and not report.ok  # the chain alone cannot tell; the signed checkpoint can
+    [problem] = report.checkpoint.problems
+    assert (problem.kind, problem.id, problem.seq) == ("instance", case, head)
+    assert "no longer has the hash the checkpoint recorded" in problem.reason
