@@ -70,18 +70,17 @@ def checkpoint(ctx: Context) -> None:
     ctx.out.result({"checkpoint": name}, f"signed checkpoint {name} written")
 
 
-def _signed_checkpoint_lines(report: audit_integrity.IntegrityReport) -> list[str]:
-    """What the latest signed checkpoint (used automatically) says."""
+def _signed_checkpoint_lines(report: audit_integrity.IntegrityReport) -> tuple[list[str], str]:
+    """What the latest signed checkpoint (used automatically) says: the problems, and a closing note."""
     if report.checkpoint_file is None:
-        return ["no signed checkpoint yet (the worker writes one every few minutes)"]
+        return [], "no signed checkpoint yet (the worker writes one every few minutes)"
     if report.checkpoint_problem is not None:
-        return [f"SIGNED CHECKPOINT {report.checkpoint_file}: {report.checkpoint_problem}"]
+        return [f"SIGNED CHECKPOINT {report.checkpoint_file}: {report.checkpoint_problem}"], ""
     checked = report.checkpoint
     if checked is None:
-        return []
-    return [f"CHECKPOINT {p}" for p in checked.problems] + [
-        f"signed checkpoint {report.checkpoint_file}: " + (
-            f"ok, {checked.instances_checked} chain heads still extended" if not checked.problems else "FAILED")]
+        return [], ""
+    return [f"CHECKPOINT {p}" for p in checked.problems], f"signed checkpoint {report.checkpoint_file}: " + (
+        f"ok, {checked.instances_checked} chain heads still extended" if not checked.problems else "FAILED")
 
 
 
@@ -101,7 +100,9 @@ def verify(ctx: Context, checkpoint_file: str | None, save_file: str | None) -> 
     result = audit_integrity.report_dict(report)
     lines = ([f"BROKEN {b}" for b in report.chains.breaks] + [f"ALTERED {p}" for p in report.deployments.problems]
              + [f"DAMAGED case {i}: {why}" for i, why in report.damaged_states]
-             + [f"EDITED {p}" for p in report.rows.problems or []] + _signed_checkpoint_lines(report))
+             + [f"EDITED {p}" for p in report.rows.problems or []])
+    signed_problems, signed_note = _signed_checkpoint_lines(report)
+    lines += signed_problems
     ok = report.ok
     if checkpoint_file:
         try:
@@ -127,6 +128,8 @@ def verify(ctx: Context, checkpoint_file: str | None, save_file: str | None) -> 
                  f"{report.chains.instances} instance chains ({report.chains.legacy_events} from before the audit "
                  f"key), {report.deployments.files} files in {report.deployments.deployments} deployments, "
                  f"{report.rows.checked} money rows and the gateway's payments checked")
+    if signed_note:
+        lines.append(signed_note)
     ctx.out.result(result, lines)
     if not ok:
         sys.exit(EXIT_INVALID)
