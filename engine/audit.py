@@ -232,6 +232,7 @@ def unmask(rt: Runtime, actor: Actor, instance_id: int, reason: str, *, step: in
         conn = uow.session.connection()
         instance = store.get_instance(conn, instance_id, lock=True)  # queue behind other writers of the case
         history.append(conn, instance, "data_unmasked", actor=actor.username, at=rt.clock(), protect=rt.protect,
+                       keys=rt.audit_keys,
                        payload={"fields": sorted(fields), "reason": reason, "step": step})
         store.save_instance(conn, instance)
         uow.commit()

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import select, tuple_
 
+from .checkpoints import LatestCheckpoint
 from .errors import InvalidInputError, NotFoundError
 from .history import VerifyReport, verify_chains
 from .identity import Actor, require
@@ -18,6 +19,7 @@ from .jsonutil import canonical_dumps
 from .models import DeploymentFileModel, DeploymentModel, EventModel, InstanceModel
 from .parsing import content_hash
 from .runtime import Runtime
+from .seal_checks import RowProblem, RowsReport, check_rows, check_states
 
 AUDITORS = {"auditor", "admin"}
 CHECKPOINT_FORMAT = "insureflow-checkpoint/1"
@@ -105,49 +107,81 @@ def verify_deployments(rt: Runtime, actor: Actor) -> DeploymentsReport:
 
 @dataclass
 class IntegrityReport:
-    """The whole database: every history chain, every deployment, every case's stored state."""
+    """The whole database: every history chain, every deployment, every case's stored state, every sealed
+    (money) row, and the latest signed checkpoint."""
 
     chains: VerifyReport
     deployments: DeploymentsReport
-    damaged_states: list[tuple[int, str]] = field(default_factory=list)  # (instance, why it cannot be read)
+    damaged_states: list[tuple[int, str]] = field(default_factory=list)  # (instance, why it is not as written)
+    rows: RowsReport = field(default_factory=lambda: RowsReport(problems=[]))
+    # The latest signed checkpoint (engine/checkpoints.py), used automatically: its file, why it cannot be
+    # trusted (if so), and the database compared with it.
+    checkpoint_file: str | None = None
+    checkpoint_problem: str | None = None
+    checkpoint: CheckpointCheck | None = None
 
     @property
     def ok(self) -> bool:
         """Whether nothing was found altered."""
-        return self.chains.ok and self.deployments.ok and not self.damaged_states
+        return (self.chains.ok and self.deployments.ok and not self.damaged_states and self.rows.ok
+                and self.checkpoint_problem is None and (self.checkpoint is None or not self.checkpoint.problems))
 
 
-def _damaged_states(rt: Runtime, session: Any) -> list[tuple[int, str]]:
-    """Every case whose sealed state no longer opens (the seal is authenticated: one changed byte fails)."""
-    damaged = []
-    for instance_id, state in session.execute(select(InstanceModel.id, InstanceModel.state)
-                                              .order_by(InstanceModel.id)):
-        try:
-            rt.unseal(state)
-        except Exception as exc:
-            damaged.append((instance_id, f"the stored state cannot be read ({type(exc).__name__}): it was altered "
-                                         "or damaged after it was written"))
-    return damaged
+def _latest_checkpoint(rt: Runtime) -> tuple[LatestCheckpoint | None, dict[int, int] | None, str | None]:
+    """The latest signed checkpoint, the head seq of each chain it signed (events after them must be keyed),
+    and why it cannot be used (if so)."""
+    latest = rt.checkpoints.latest() if rt.checkpoints is not None else None
+    if latest is None:
+        return None, None, None
+    if not latest.trusted:
+        return latest, None, latest.problem
+    try:
+        heads, _deployments = _parsed(latest.body)
+    except InvalidInputError as exc:
+        return latest, None, str(exc)
+    return latest, {i: seq for i, (seq, _h) in heads.items()}, None
 
 
 def verify_all(rt: Runtime, actor: Actor) -> IntegrityReport:
-    """Verify every history chain and every deployment (auditors, admins)."""
+    """Verify every history chain (keyed), every deployment, every stored state and sealed row, and the latest
+    signed checkpoint (auditors, admins)."""
     require(actor, AUDITORS, "verify the history")
+    latest, legacy_heads, problem = _latest_checkpoint(rt)
     with rt.uow(read_only=True) as uow:
-        return IntegrityReport(verify_chains(uow.session), _check_deployments(uow.session),
-                               _damaged_states(rt, uow.session))
+        session = uow.session
+        chains = verify_chains(session, keys=rt.audit_keys, legacy_heads=legacy_heads)
+        report = IntegrityReport(chains, _check_deployments(session),
+                                 check_states(session, rt.audit_keys, chains.states, rt.unseal),
+                                 check_rows(session, rt.audit_keys))
+    if latest is not None:
+        report.checkpoint_file, report.checkpoint_problem = latest.path.name, problem
+        if problem is None and latest.body is not None:
+            report.checkpoint = check_checkpoint(rt, actor, latest.body, current=report)
+    return report
+
+
+def _row_problem(p: RowProblem) -> dict[str, Any]:
+    return {"table": p.table, "row": p.row_id, "reason": p.reason}
 
 
 def report_dict(report: IntegrityReport) -> dict[str, Any]:
     """The integrity report as JSON-ready data."""
     return {
         "ok": report.ok, "instances": report.chains.instances, "events": report.chains.events,
+        "legacy_events": report.chains.legacy_events,
         "breaks": [{"instance": b.instance_id, "seq": b.seq, "event_id": b.event_id, "reason": b.reason}
                    for b in report.chains.breaks],
         "deployments": report.deployments.deployments, "files": report.deployments.files,
         "deployment_problems": [{"deployment": p.deployment_id, "file": p.file, "reason": p.reason}
                                 for p in report.deployments.problems],
         "damaged_states": [{"instance": i, "reason": why} for i, why in report.damaged_states],
+        "sealed_rows": report.rows.checked, "unsealed_rows": report.rows.unsealed_legacy,
+        "row_problems": [_row_problem(p) for p in report.rows.problems or []],
+        "signed_checkpoint": None if report.checkpoint_file is None else {
+            "file": report.checkpoint_file, "problem": report.checkpoint_problem,
+            "generated_at": report.checkpoint.generated_at if report.checkpoint else None,
+            "problems": [{"kind": p.kind, "id": p.id, "seq": p.seq, "file": p.file, "reason": p.reason}
+                         for p in (report.checkpoint.problems if report.checkpoint else [])]},
     }
 
 
@@ -158,7 +192,7 @@ def verify_case(rt: Runtime, actor: Actor, instance_id: int) -> tuple[VerifyRepo
         deployment_id = uow.session.scalar(select(InstanceModel.deployment_id).where(InstanceModel.id == instance_id))
         if deployment_id is None:
             raise NotFoundError(f"no instance {instance_id}")
-        chain = verify_chains(uow.session, instance_id)
+        chain = verify_chains(uow.session, instance_id, keys=rt.audit_keys)
         problems = [p for p in _check_deployments(uow.session).problems if p.deployment_id == deployment_id]
     return chain, problems
 
@@ -167,19 +201,38 @@ def _digest(heads: dict[str, Any], deployments: dict[str, Any]) -> str:
     return hashlib.sha256(canonical_dumps({"heads": heads, "deployments": deployments}).encode()).hexdigest()
 
 
+def _heads(session: Any) -> dict[str, Any]:
+    return {str(row.id): {"seq": row.last_seq, "hash": row.last_hash} for row in session.execute(
+        select(InstanceModel.id, InstanceModel.last_seq, InstanceModel.last_hash).order_by(InstanceModel.id))}
+
+
 def make_checkpoint(rt: Runtime, actor: Actor) -> dict[str, Any]:
     """The verification report of the whole database with every chain's head (seq, hash), every deployment's
     hashes and a digest over them: JSON to be stored outside the system and checked against later."""
     require(actor, AUDITORS, "make a checkpoint")
     moment = rt.clock()
     with rt.uow(read_only=True) as uow:
-        report = IntegrityReport(verify_chains(uow.session), _check_deployments(uow.session))
-        heads = {str(row.id): {"seq": row.last_seq, "hash": row.last_hash} for row in uow.session.execute(
-            select(InstanceModel.id, InstanceModel.last_seq, InstanceModel.last_hash).order_by(InstanceModel.id))}
+        report = IntegrityReport(verify_chains(uow.session, keys=rt.audit_keys), _check_deployments(uow.session))
+        heads = _heads(uow.session)
     deployments = {str(k): v for k, v in sorted(report.deployments.hashes.items())}
     return {"format": CHECKPOINT_FORMAT, "generated_at": moment.isoformat(), "generated_by": actor.username,
             "verification": report_dict(report), "heads": heads, "deployments": deployments,
             "digest": _digest(heads, deployments)}
+
+
+def write_signed_checkpoint(rt: Runtime, generated_by: str = "worker") -> str | None:
+    """The worker's checkpoint: every chain's head and every deployment's hashes (read, not re-verified: that
+    is `verify`'s work), signed and written to the checkpoint folder; its file name (None: no folder set)."""
+    if rt.checkpoints is None or rt.checkpoints.signing_key is None:
+        return None
+    moment = rt.clock()
+    with rt.uow(read_only=True) as uow:
+        heads = _heads(uow.session)
+        deployments = {str(k): v for k, v in sorted(_check_deployments(uow.session).hashes.items())}
+    body = {"format": CHECKPOINT_FORMAT, "generated_at": moment.isoformat(), "generated_by": generated_by,
+            "audit_key": rt.audit_keys.current if rt.audit_keys is not None else None,
+            "heads": heads, "deployments": deployments, "digest": _digest(heads, deployments)}
+    return rt.checkpoints.write(body, moment).name
 
 
 @dataclass(frozen=True)
@@ -249,10 +302,12 @@ def _current_hashes(session: Any, heads: dict[int, tuple[int, str]]) -> dict[tup
     return found
 
 
-def check_checkpoint(rt: Runtime, actor: Actor, checkpoint: Any) -> CheckpointCheck:
+def check_checkpoint(rt: Runtime, actor: Actor, checkpoint: Any,
+                     current: IntegrityReport | None = None) -> CheckpointCheck:
     """Compare a stored checkpoint with the database: every chain must still extend its recorded head
     (the event at the head's number still has the head's hash, and the chain verifies), every deployment
-    must still hold the same files, and the checkpoint's own digest must match (auditors, admins)."""
+    must still hold the same files, and the checkpoint's own digest must match (auditors, admins).
+    `current`: the verification just made, when there is one (not made again)."""
     require(actor, AUDITORS, "check a checkpoint")
     heads, deployments = _parsed(checkpoint)
     problems: list[CheckpointProblem] = []
@@ -263,7 +318,8 @@ def check_checkpoint(rt: Runtime, actor: Actor, checkpoint: Any) -> CheckpointCh
                                           "does not match its heads and deployments)"))
     with rt.uow(read_only=True) as uow:
         session = uow.session
-        current = IntegrityReport(verify_chains(session), _check_deployments(session))
+        if current is None:
+            current = IntegrityReport(verify_chains(session, keys=rt.audit_keys), _check_deployments(session))
         now = {row.id: row.last_seq for row in session.execute(select(InstanceModel.id, InstanceModel.last_seq))}
         at_head = _current_hashes(session, heads)
     for instance_id, (seq, digest) in sorted(heads.items()):

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 
-from . import history, store
+from . import history, sealed_rows, store
 from .identity import Actor
 from .runtime import Runtime
 
@@ -28,8 +28,11 @@ def change_with_note(rt: Runtime, actor: Actor, instance_id: int | None,
         result, payload = change(uow.session)
         uow.session.flush()
         if instance is not None:
+            sealed = sealed_rows.take(uow.session, rt.audit_keys)
+            if sealed:
+                payload = {**payload, sealed_rows.PAYLOAD_KEY: sealed}
             history.append(conn, instance, RECORD_CHANGED, actor=actor.username, at=rt.clock(), protect=rt.protect,
-                           payload=payload)
+                           payload=payload, keys=rt.audit_keys)
             store.save_instance(conn, instance)
         uow.commit()
     return result

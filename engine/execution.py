@@ -25,7 +25,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
-from . import history, outbox, store
+from . import history, outbox, sealed_rows, store
 from .clock import using_clock
 from .errors import DamagedStateError
 from .jsonutil import canonical_dumps, to_plain
@@ -79,7 +79,8 @@ def load(
         instance = store.get_instance(session.connection(), instance_id, lock=lock)
     parsed = rt.specs.get(session, instance.deployment_id)
     process = parsed.processes[instance.process_key]
-    run = RunContext(session, rt.clock, instance.id, instance.business_key, actor, rt.services)
+    run = RunContext(session, rt.clock, instance.id, instance.business_key, actor, rt.services,
+                     audit_keys=rt.audit_keys)
     workflow = rt.workflows.take(instance.id, instance.version) if lock else None
     if workflow is None:
         workflow = read_state(rt, instance, process)
@@ -191,6 +192,8 @@ def _record_calls(rt: Runtime, loaded: Loaded) -> None:
         payload = {"operator": call.operator, "params": call.params, "result": call.result}
         if call.outcome is not None:
             payload["outcome"] = call.outcome
+        if call.sealed:
+            payload[sealed_rows.PAYLOAD_KEY] = call.sealed
         loaded.record(_CALL_EVENTS[call.phase], loaded.run.actor, call.task_key, payload)
         if call.phase == "intended":
             outbox.add(rt, loaded.run.session, loaded.instance.id, call)
@@ -307,7 +310,10 @@ def persist(rt: Runtime, session: Session, loaded: Loaded) -> None:
     instance.updated_at = now
     if loaded.pending_events:
         loaded.pending_events[-1][3]["fingerprint"] = fingerprint(workflow)
-        history.append_many(conn, instance, loaded.pending_events, at=now, protect=rt.protect)
+        late = sealed_rows.take(session, rt.audit_keys)  # sealed rows written outside a handler call
+        if late:
+            loaded.pending_events[-1][3].setdefault(sealed_rows.PAYLOAD_KEY, {}).update(late)
+        history.append_many(conn, instance, loaded.pending_events, at=now, protect=rt.protect, keys=rt.audit_keys)
     loaded.pending_events.clear()
     store.save_instance(conn, instance)
     after_commit(session, lambda: rt.workflows.put(instance.id, instance.version, workflow))

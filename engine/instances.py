@@ -127,7 +127,8 @@ def start_in(
         session.connection(), definition_id=definition.id, deployment_id=definition.deployment_id,
         process_key=process_key, business_key=business_key, status="running", started_by=actor.username,
         started_at=now, updated_at=now)
-    run = RunContext(session, rt.clock, instance.id, business_key, actor.username, rt.services)
+    run = RunContext(session, rt.clock, instance.id, business_key, actor.username, rt.services,
+                     audit_keys=rt.audit_keys)
     workflow.script_engine = new_engine(rt, run)
     workflow.task_tree.data.update(data or {})
     loaded = Loaded(instance, workflow, parsed, process, run)

@@ -320,6 +320,10 @@ class EventModel(Base):
     payload: Mapped[str] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    # The audit key the event was chained with (engine/audit_keys.py); empty: the legacy unkeyed sha256 rule.
+    key_id: Mapped[str | None] = mapped_column(String(16))
+    # The keyed hash of the sealed instance state the event left behind (instances.state as saved with it).
+    state_hash: Mapped[str | None] = mapped_column(String(64))
 
 
 class DryRunScenarioModel(Base):

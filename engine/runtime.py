@@ -12,6 +12,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from .audit_keys import AuditKeys
+from .checkpoints import CheckpointStore
 from .clock import Clock, system_clock
 from .history import PayloadProtector, no_protection
 from .models import DeploymentFileModel
@@ -106,6 +108,11 @@ class Runtime:
     # Encryption of the stored workflow state (it holds the process data, personal data included).
     seal: Callable[[bytes], bytes] = _same
     unseal: Callable[[bytes], bytes] = _same
+    # The audit key ring (engine/audit_keys.py), loaded once: chains new events with HMAC-SHA256 and seals the
+    # stored states and money rows. None: the legacy unkeyed chain (tools and tests that need no keys).
+    audit_keys: AuditKeys | None = None
+    # Where signed checkpoints are written (the worker) and read (`verify`): engine/checkpoints.py.
+    checkpoints: CheckpointStore | None = None
     specs: SpecCache = field(default_factory=SpecCache)
     serializer: WorkflowStateSerializer = field(default_factory=WorkflowStateSerializer)
     workflows: WorkflowCache = field(default_factory=WorkflowCache)

@@ -8,6 +8,8 @@ from typing import Any
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from sqlalchemy.orm import Session
 
+from . import sealed_rows
+from .audit_keys import AuditKeys
 from .clock import Clock
 from .decisions import DecisionRecord
 from .jsonutil import canonical_dumps, to_plain
@@ -43,6 +45,8 @@ class HandlerCall:
     # task's evaluation: `result` is the `decision_evaluated` payload)
     phase: str = "executed"
     outcome: dict[str, Any] | None = None
+    # The sealed rows (money) the call wrote or changed: engine/sealed_rows.py, recorded in its event.
+    sealed: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -58,6 +62,7 @@ class RunContext:
     calls: list[HandlerCall] = field(default_factory=list)
     # Spiff task id → the outcome of the external call that task asked for, to settle in this operation
     outcomes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    audit_keys: AuditKeys | None = None
 
 
 class SandboxedScriptEngine(PythonScriptEngine):
@@ -98,7 +103,7 @@ class SandboxedScriptEngine(PythonScriptEngine):
 
         def record(result: Any) -> None:
             run.calls.append(HandlerCall(str(task.id), task.task_spec.bpmn_id, operation_name, to_plain(params),
-                                         result, phase, outcome))
+                                         result, phase, outcome, sealed_rows.take(run.session, run.audit_keys)))
 
         # A savepoint: when the handler fails, what it wrote is undone, and the rest of the
         # operation (earlier steps, the incident record) still commits. A BpmnError is an outcome,
@@ -112,6 +117,7 @@ class SandboxedScriptEngine(PythonScriptEngine):
             raise
         except BaseException as exc:
             savepoint.rollback()
+            sealed_rows.forget(run.session)
             if outcome is not None:  # the outcome arrived and could not be recorded: replay must see the attempt
                 record({"failed": f"{type(exc).__name__}: {exc}"[:2000]})
             raise
@@ -120,7 +126,8 @@ class SandboxedScriptEngine(PythonScriptEngine):
             if outcome is not None:
                 raise RuntimeError(f"{operation_name} asked for another external call while settling {outcome}")
             run.calls.append(HandlerCall(str(task.id), task.task_spec.bpmn_id, operation_name, to_plain(params),
-                                         {"effect": result.kind, "key": result.key}, "intended"))
+                                         {"effect": result.kind, "key": result.key}, "intended",
+                                         sealed=sealed_rows.take(run.session, run.audit_keys)))
             raise EffectDeferred(result, task.id)
         text = canonical_dumps(result)
         record(to_plain(result))

@@ -116,7 +116,7 @@ def _change_ownership(rt: Runtime, task_id: int, actor: Actor, check: Any, event
         payload = {"task": task.id, "from": previous, "to": target} if event == "task_assigned" else (
             {"task": task.id, "from": previous} if event == "task_released" else {"task": task.id})
         history.append(conn, instance, event, actor=actor.username, at=now, task_key=task.task_key,
-                       payload=payload, protect=rt.protect)
+                       payload=payload, protect=rt.protect, keys=rt.audit_keys)
         instance.updated_at = now
         store.save_instance(conn, instance)
         uow.commit()

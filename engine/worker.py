@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from . import effects, messages, rate_limits, store, waits
+from .audit_integrity import write_signed_checkpoint
 from .clock import fixed_clock, using_clock
 from .errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
 from .execution import Loaded, load, persist, run_steps
@@ -46,6 +47,7 @@ class TickReport:
     conflicts: int = 0
     rate_limit_hits_forgotten: int = 0
     errors: list[str] = field(default_factory=list)
+    checkpoint: str | None = None  # the signed checkpoint file written by this pass, if one was due
 
 
 def _at(rt: Runtime, now: datetime | None) -> Runtime:
@@ -188,12 +190,22 @@ def forget_old_rate_limit_hits(rt: Runtime, report: TickReport) -> None:
             uow.commit()
 
 
+def write_checkpoint(rt: Runtime, report: TickReport, *, force: bool = False) -> None:
+    """A signed checkpoint of every chain head when one is due (every `checkpoint_minutes`, the first at once;
+    `force`: now, at shutdown)."""
+    if rt.checkpoints is None or rt.checkpoints.signing_key is None or not (force or rt.checkpoints.due()):
+        return
+    report.checkpoint = write_signed_checkpoint(rt)
+    log.info("signed checkpoint %s written", report.checkpoint)
+
+
 def tick(rt: Runtime, now: datetime | None = None) -> TickReport:
-    """One pass: timers, messages, incident retries, abandoned external calls, then stale rate-limit hits."""
+    """One pass: timers, messages, incident retries, abandoned external calls, stale rate-limit hits, then a
+    signed checkpoint when one is due."""
     rt = _at(rt, now)
     report = TickReport()
     for step in (fire_due_timers, deliver_messages, retry_incidents, settle_abandoned_effects,
-                 forget_old_rate_limit_hits):
+                 forget_old_rate_limit_hits, write_checkpoint):
         try:
             step(rt, report)
         except ConflictError as exc:
@@ -203,10 +215,14 @@ def tick(rt: Runtime, now: datetime | None = None) -> TickReport:
 
 
 def run_forever(rt: Runtime, interval: float = 1.0, stop: object = None) -> None:
-    """Tick until interrupted."""
-    while stop is None or not stop.is_set():
-        report = tick(rt)
-        if report.timers_fired or report.messages_delivered or report.incidents_retried or report.effects_settled:
-            log.info("fired %d timers, delivered %d messages, retried %d incidents, settled %d abandoned calls",
-                     report.timers_fired, report.messages_delivered, report.incidents_retried, report.effects_settled)
-        time.sleep(interval)
+    """Tick until interrupted; a last signed checkpoint at shutdown."""
+    try:
+        while stop is None or not stop.is_set():
+            report = tick(rt)
+            if report.timers_fired or report.messages_delivered or report.incidents_retried or report.effects_settled:
+                log.info("fired %d timers, delivered %d messages, retried %d incidents, settled %d abandoned calls",
+                         report.timers_fired, report.messages_delivered, report.incidents_retried,
+                         report.effects_settled)
+            time.sleep(interval)
+    finally:
+        write_checkpoint(rt, TickReport(), force=True)

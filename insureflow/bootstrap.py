@@ -7,13 +7,18 @@ import dataclasses
 import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func, select
+from sqlalchemy.exc import SQLAlchemyError
 
+from engine import audit_keys
+from engine.checkpoints import PUBLIC_NAME, CheckpointStore, CheckpointStoreError, load_signing_key
 from engine.database import make_engine, make_session_factory
 from engine.forms import SubmissionContext, upload_fields
+from engine.models import EventModel
 from engine.registry import HandlerRegistry
 from engine.runtime import Runtime
 from engine.settings import EngineSettings
@@ -132,9 +137,44 @@ def check_beneficiaries(context: SubmissionContext, schema: Mapping[str, Any],
 FIELD_CHECKERS = (check_document_references, check_claim_cover, check_beneficiaries)
 
 
+def build_checkpoints(config: InstanceConfig) -> CheckpointStore:
+    """The signed checkpoints' folder, signing key and shipping, from the `[audit]` settings."""
+    settings = config.audit
+    try:
+        signing = load_signing_key(config.keys_folder)
+        minutes = float(settings.get("checkpoint_minutes", 10))
+    except (CheckpointStoreError, TypeError, ValueError) as exc:
+        raise InstanceFolderError(f"cannot set up the signed checkpoints: {exc}") from exc
+    if not minutes > 0:
+        raise InstanceFolderError("[audit] checkpoint_minutes must be a positive number")
+    ship_folder = settings.get("checkpoint_ship_folder")
+    return CheckpointStore(config.checkpoints_folder, config.keys_folder / PUBLIC_NAME, signing, minutes,
+                           Path(ship_folder).expanduser() if ship_folder else None,
+                           settings.get("checkpoint_ship_command") or None)
+
+
+def load_audit_keys(config: InstanceConfig, db: Engine) -> audit_keys.AuditKeys:
+    """The audit key ring, made at the first start (after an upgrade too), with the switch-over recorded then:
+    the highest event id so far (0 on a new installation), after which every event must be keyed."""
+    try:
+        keys = audit_keys.load(config.keys_folder)
+        if keys.legacy_until is None:
+            try:
+                with db.connect() as conn:
+                    last = conn.scalar(select(func.max(EventModel.id))) or 0
+            except SQLAlchemyError:  # no schema yet: no events either
+                last = 0
+            audit_keys.record_switch_over(config.keys_folder, int(last), datetime.now(UTC).isoformat())
+            keys = audit_keys.load(config.keys_folder)
+    except audit_keys.AuditKeyError as exc:
+        raise InstanceFolderError(str(exc)) from exc
+    return keys
+
+
 def build_app(config: InstanceConfig) -> App:
     """Wire the runtime for an instance folder."""
     db = make_engine(config.database_url)
+    keys = load_audit_keys(config, db)
     services = build_services(config)
     cipher = services.cipher
     runtime = Runtime(
@@ -147,5 +187,7 @@ def build_app(config: InstanceConfig) -> App:
         unseal=cipher.unseal,
         services=services,
         field_checkers=FIELD_CHECKERS,
+        audit_keys=keys,
+        checkpoints=build_checkpoints(config),
     )
     return App(config, db, runtime)

@@ -7,17 +7,16 @@ import signal
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import click
 
-from engine import audit_integrity, deployments, incidents, instances, messages, task_service, worker
+from engine import deployments, incidents, instances, messages, task_service, worker
 from engine.decisions import describe as describe_decision
 from engine.errors import InvalidInputError
 from engine.identity import OPERATOR
 
-from . import cli_admin, cli_calendar, cli_claims, cli_migrate, cli_payments, instance_folder, schema
+from . import cli_admin, cli_audit, cli_calendar, cli_claims, cli_migrate, cli_payments, instance_folder, schema
 from .bootstrap import build_app
 from .cli_context import Context, handled, parse_data, pass_ctx, read_files
 from .output import EXIT_INVALID, fail, short_time, table
@@ -323,51 +322,8 @@ def _stop(_signum: int, _frame: object) -> None:
     raise KeyboardInterrupt  # a pass in progress rolls back; nothing half-written
 
 
-@cli.command()
-@click.option("--checkpoint", "checkpoint_file", type=click.Path(dir_okay=False), metavar="FILE",
-              help="Also check that every chain still extends the heads recorded in this checkpoint file.")
-@click.option("--save-checkpoint", "save_file", type=click.Path(dir_okay=False), metavar="FILE",
-              help="Write a checkpoint of this moment to FILE (keep it outside the system).")
-@pass_ctx
-@handled
-def verify(ctx: Context, checkpoint_file: str | None, save_file: str | None) -> None:
-    """Recompute every history chain and every deployment's files; name the first broken event and each
-    altered file; match the gateway's payments with the database's; optionally check a stored checkpoint
-    or save a new one."""
-    rt = ctx.app.runtime
-    report = audit_integrity.verify_all(rt, OPERATOR)
-    result = audit_integrity.report_dict(report)
-    lines = ([f"BROKEN {b}" for b in report.chains.breaks] + [f"ALTERED {p}" for p in report.deployments.problems]
-             + [f"DAMAGED case {i}: {why}" for i, why in report.damaged_states])
-    ok = report.ok
-    if checkpoint_file:
-        try:
-            stored = json.loads(Path(checkpoint_file).read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise InvalidInputError(f"cannot read the checkpoint {checkpoint_file}: {exc}") from None
-        checked = audit_integrity.check_checkpoint(rt, OPERATOR, stored)
-        result["checkpoint"] = audit_integrity.check_dict(checked)
-        lines += [f"CHECKPOINT {p}" for p in checked.problems]
-        lines.append(f"checkpoint of {checked.generated_at}: " + (
-            f"ok, {checked.instances_checked} chain heads still extended" if checked.ok else "FAILED"))
-        ok = ok and checked.ok
-    mismatches = [line for line in cli_payments.ledger_lines(ctx) if line.problem]
-    result["payment_mismatches"] = mismatches
-    lines += [f"PAYMENT {line.key}: {line.problem}" for line in mismatches]
-    ok = ok and not mismatches
-    if save_file:
-        document = audit_integrity.make_checkpoint(rt, OPERATOR)
-        Path(save_file).write_text(json.dumps(document, ensure_ascii=False, indent=1), encoding="utf-8")
-        result["saved_checkpoint"] = save_file
-        lines.append(f"checkpoint saved to {save_file} (digest {document['digest'][:12]})")
-    lines.append(f"{'ok' if report.ok and not mismatches else 'FAILED'}: {report.chains.events} events in "
-                 f"{report.chains.instances} instance chains, {report.deployments.files} files in "
-                 f"{report.deployments.deployments} deployments and the gateway's payments checked")
-    ctx.out.result(result, lines)
-    if not ok:
-        sys.exit(EXIT_INVALID)
-
 cli_admin.register(cli)
+cli_audit.register(cli)
 cli_calendar.register(cli)
 cli_migrate.register(cli)
 cli_payments.register(cli)

@@ -11,6 +11,8 @@ from typing import Any
 
 from cryptography.fernet import Fernet
 
+from engine import audit_keys, checkpoints
+
 CONFIG_NAME = "insureflow.toml"
 DEFAULT_FOLDER = "instance"
 
@@ -30,6 +32,7 @@ class InstanceConfig:
     documents: dict[str, Any] = field(default_factory=dict)
     gateway: dict[str, Any] = field(default_factory=dict)
     web: dict[str, Any] = field(default_factory=dict)
+    audit: dict[str, Any] = field(default_factory=dict)
 
     @property
     def secret_key_file(self) -> Path:
@@ -40,6 +43,16 @@ class InstanceConfig:
     def data_key_file(self) -> Path:
         """The key that encrypts personal data."""
         return self.path / "keys" / "data.key"
+
+    @property
+    def keys_folder(self) -> Path:
+        """The keys: web sessions, personal data, the audit key ring, the checkpoint signing key."""
+        return self.path / "keys"
+
+    @property
+    def checkpoints_folder(self) -> Path:
+        """Where the worker writes its signed checkpoints (append-only)."""
+        return self.path / "checkpoints"
 
     @property
     def gateway_ledger_file(self) -> Path:
@@ -102,7 +115,13 @@ def create(folder: Path, database_url: str | None = None) -> InstanceConfig:
             "# the number the claim-status page gives a claimant locked out after too many wrong access codes\n"
             "# customer_hotline = \"400-000-0000\"\n"
             "# the time zone staff read every time in (IANA name)\n"
-            "# timezone = \"Asia/Shanghai\"\n",
+            "# timezone = \"Asia/Shanghai\"\n\n"
+            "[audit]\n"
+            "# the worker signs a checkpoint of every chain head into checkpoints/ this often (and at shutdown)\n"
+            "# checkpoint_minutes = 10\n"
+            "# ship each new checkpoint elsewhere: copy it into a folder, and/or run a command with its path last\n"
+            "# checkpoint_ship_folder = \"/mnt/audit-share/insureflow\"\n"
+            "# checkpoint_ship_command = \"/usr/local/bin/ship-checkpoint\"\n",
             encoding="utf-8",
         )
     for key_file, make in ((keys / "secret.key", lambda: secrets.token_hex(32).encode()),
@@ -110,6 +129,8 @@ def create(folder: Path, database_url: str | None = None) -> InstanceConfig:
         if not key_file.exists():
             key_file.write_bytes(make())
             key_file.chmod(0o600)
+    audit_keys.load(keys)  # the audit key ring and the checkpoint signing key, kept apart from the data key
+    checkpoints.load_signing_key(keys)
     return load(folder)
 
 
@@ -126,4 +147,5 @@ def load(folder: Path) -> InstanceConfig:
     if not url:
         raise InstanceFolderError(f"{config_file} names no database_url")
     return InstanceConfig(folder, url, list(raw.get("handler_modules", [])), dict(raw.get("engine", {})),
-                          dict(raw.get("documents", {})), dict(raw.get("gateway", {})), dict(raw.get("web", {})))
+                          dict(raw.get("documents", {})), dict(raw.get("gateway", {})), dict(raw.get("web", {})),
+                          dict(raw.get("audit", {})))

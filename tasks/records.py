@@ -26,6 +26,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from engine import sealed_rows
+
 Money = Numeric(14, 2)
 
 
@@ -335,3 +337,7 @@ class NotificationRecord(DomainBase):
     params: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+# Money leaving the insurer: the decisive columns are sealed into the history event that wrote or changed them.
+sealed_rows.register(PaymentRecord.__table__, ("idempotency_key", "kind", "claim_id", "policy_id", "amount",
+                                                   "payee_account_enc", "status", "gateway_ref"))

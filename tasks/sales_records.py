@@ -14,6 +14,8 @@ from decimal import Decimal
 from sqlalchemy import Date, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from engine import sealed_rows
+
 from .records import DomainBase, Money, UTCDateTime
 
 # A premium's life: in suspense when received (not income), cleared once AML screening or compliance
@@ -71,3 +73,7 @@ class PremiumRefundRecord(DomainBase):
     failure: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+# Money leaving the insurer: the decisive columns are sealed into the history event that wrote or changed them.
+sealed_rows.register(PremiumRefundRecord.__table__, ("idempotency_key", "premium_payment_id", "amount",
+                                                         "payee_account_enc", "status", "gateway_ref"))

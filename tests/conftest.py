@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -13,6 +14,7 @@ import pytest
 import werkzeug.test
 from sqlalchemy import create_engine, text
 
+from engine.audit_keys import AuditKeys
 from engine.database import make_engine, make_session_factory
 from engine.identity import OPERATOR, Actor, actor_for, add_user
 from engine.registry import HandlerRegistry
@@ -129,7 +131,8 @@ def world(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Itera
     db = make_engine(db_url)
     schema.upgrade(db)
     clock = TestClock()
-    rt = Runtime(make_session_factory(db), make_registry(), EngineSettings(incident_backoff_seconds=10), clock)
+    rt = Runtime(make_session_factory(db), make_registry(), EngineSettings(incident_backoff_seconds=10), clock,
+                 audit_keys=AuditKeys.of(secrets.token_bytes(32)))
     with rt.uow() as uow:
         for name, roles in USERS.items():
             add_user(uow.session, rt.settings, name, roles, None, clock())

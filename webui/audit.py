@@ -40,6 +40,24 @@ CHAIN_REASONS = (  # the engine's reasons for a broken chain, in words (by how t
     ("expected event", _l("events are missing or out of order here")),
     ("chain ends", _l("events were removed from the end of the history")),
     ("all ", _l("all of the case's events are missing")),
+    ("forged:", _l("it carries no audit-key seal where one is required: the event was forged in the database")),
+    ("chained with audit key", _l("it was sealed with an audit key that is not in the key ring: restore the key "
+                                  "ring from its backup")),
+    # the stored states, the money rows and the signed checkpoint (engine/seal_checks.py, engine/checkpoints.py)
+    ("the stored state is not the one", _l("its stored state is not the one its last event recorded: it was "
+                                           "altered or replaced")),
+    ("the stored state cannot be read", _l("its stored state cannot be read: it was altered or damaged")),
+    ("edited after it was recorded", _l("it was edited after the step that wrote it recorded it")),
+    ("not recorded by any step", _l("no step of any case wrote it: it was added outside the process")),
+    ("deleted:", _l("it was deleted after a step recorded it")),
+    ("sealed with audit key", _l("it was sealed with an audit key that is not in the key ring")),
+    ("its signature does not verify", _l("its signature does not verify: the file was altered, or it was not "
+                                         "written by this installation")),
+    ("the file cannot be read", _l("the file cannot be read as a signed checkpoint")),
+    ("there is no public key", _l("there is no public key to check its signature with")),
+    ("its history now ends", _l("events the checkpoint recorded were removed")),
+    ("this event no longer has the hash", _l("the history up to the checkpointed event was rewritten")),
+    ("the case is gone", _l("the case is gone")),
 )
 DETAIL_TEXT = 160
 
@@ -163,7 +181,8 @@ def build_audit(rt: Runtime, actor: Actor, instance_id: int, lang: str) -> Audit
 
 
 def chain_words(reason: str) -> str:
-    """An engine's chain-break reason in the user's language."""
+    """An engine's integrity finding (a chain break, a damaged state, an edited money row, a signed checkpoint's
+    problem) in the user's language."""
     return next((str(words) for start, words in CHAIN_REASONS if reason.startswith(start)), reason)
 
 

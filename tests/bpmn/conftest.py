@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -12,6 +13,7 @@ from cryptography.fernet import Fernet
 from sqlalchemy import select
 
 from engine import deployments, instances, task_service, worker
+from engine.audit_keys import AuditKeys
 from engine.database import make_engine, make_session_factory
 from engine.identity import OPERATOR, Actor, actor_for, add_user
 from engine.models import HumanTaskModel
@@ -112,7 +114,8 @@ def insurer(db_url: str) -> Iterator[Insurer]:
     register_handlers(registry)
     rt = Runtime(make_session_factory(db), registry, EngineSettings(incident_backoff_seconds=60), clock,
                  protect=cipher.protect, reveal=cipher.reveal, seal=cipher.seal, unseal=cipher.unseal,
-                 services=DomainServices(cipher=cipher, gateway=gateway), field_checkers=FIELD_CHECKERS)
+                 services=DomainServices(cipher=cipher, gateway=gateway), field_checkers=FIELD_CHECKERS,
+                 audit_keys=AuditKeys.of(secrets.token_bytes(32)))
     with rt.uow() as uow:
         for name, roles in STAFF.items():
             add_user(uow.session, rt.settings, name, roles, None, clock())

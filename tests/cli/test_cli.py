@@ -59,7 +59,10 @@ def test_a_diagram_goes_from_validate_to_completion_with_history_and_verify(run:
     verified = run.json("verify")
     assert verified == {"ok": True, "instances": 2, "events": verified["events"], "breaks": [], "deployments": 1,
                         "files": verified["files"], "deployment_problems": [], "payment_mismatches": [],
-                        "damaged_states": []}
+                        "damaged_states": [], "legacy_events": 0, "sealed_rows": 0, "unsealed_rows": 0,
+                        "row_problems": [], "signed_checkpoint": verified["signed_checkpoint"]}
+    # the worker signed a checkpoint, which verify used
+    assert verified["signed_checkpoint"]["problem"] is None and verified["signed_checkpoint"]["problems"] == []
     assert verified["events"] > 8 and verified["files"] >= 2
     assert run("verify").output.startswith("ok:")
     replayed = run.json("replay", "--all")

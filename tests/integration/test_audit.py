@@ -173,7 +173,7 @@ def test_unmasking_reveals_the_personal_fields_and_records_who_why_and_what(insu
                                "step": None}
     assert ID_NUMBER not in json.dumps(last["payload"])  # which fields, never their values
     with insurer.rt.uow() as uow:
-        assert verify_chains(uow.session, case).ok
+        assert verify_chains(uow.session, case, keys=insurer.rt.audit_keys).ok
     assert replay_instance(insurer.rt, case, OPERATOR).consistent  # replay steps over the event
     assert len(case_steps(insurer.rt, insurer.actor("auditor"), case).steps) == 5  # the payout settled on its own
 
@@ -254,7 +254,9 @@ def test_verifying_deployments_is_for_auditors(insurer: Insurer) -> None:
 # --- checkpoints --------------------------------------------------------------------------------
 
 def _rehash_all(insurer: Insurer, instance_id: int, edit) -> None:
-    """An insider's rewrite: change an event, then recompute every hash after it and the instance's head."""
+    """An insider's rewrite: change an event, then recompute every hash after it and the instance's head — an
+    insider who also stole the audit key (without it, the keyed chain itself names the rewrite:
+    tests/bpmn/test_audit_chain.py)."""
     with insurer.rt.uow() as uow:
         events = list(uow.session.scalars(select(EventModel).where(EventModel.instance_id == instance_id)
                                           .order_by(EventModel.seq)))
@@ -262,7 +264,8 @@ def _rehash_all(insurer: Insurer, instance_id: int, edit) -> None:
         for event in events:
             payload = edit(event, event.payload)
             digest = event_hash(prev, event.instance_id, event.seq, event.type, event.occurred_at, event.actor,
-                                event.task_key, payload)
+                                event.task_key, payload, keys=insurer.rt.audit_keys, key_id=event.key_id,
+                                state_hash=event.state_hash)
             uow.session.execute(update(EventModel).where(EventModel.id == event.id)
                                 .values(payload=payload, prev_hash=prev, hash=digest))
             prev = digest
@@ -291,7 +294,7 @@ def test_a_history_rewritten_and_rehashed_consistently_is_caught_by_the_checkpoi
 
     _rehash_all(insurer, case, richer)
     with insurer.rt.uow() as uow:
-        assert verify_chains(uow.session).ok  # the chain alone cannot tell
+        assert verify_chains(uow.session, keys=insurer.rt.audit_keys).ok  # the chain alone cannot tell
     result = check_checkpoint(insurer.rt, OPERATOR, checkpoint)
     assert not result.ok
     (problem,) = result.problems

@@ -22,7 +22,7 @@ def history(deployed: World) -> tuple[World, int]:
     task_service.complete(world.rt, task.id, world.actor("clerk"), {"amount": 5000, "claimant": "Li Lei"})
     instances.start_instance(world.rt, "claim_review", {}, world.actor("clerk"))  # a second, untouched chain
     with world.rt.uow() as uow:
-        assert verify_chains(uow.session).ok
+        assert verify_chains(uow.session, keys=world.rt.audit_keys).ok
     return world, started.id
 
 
@@ -40,7 +40,7 @@ def _tamper(world: World, statement) -> None:
 
 def _first_break(world: World):
     with world.rt.uow() as uow:
-        report = verify_chains(uow.session)
+        report = verify_chains(uow.session, keys=world.rt.audit_keys)
     assert not report.ok
     assert len(report.breaks) == 1, report.breaks
     return report.breaks[0]
@@ -71,14 +71,16 @@ def test_editing_the_time_of_an_event_is_located(history) -> None:
 
 
 def test_rehashing_an_edited_event_breaks_the_next_link(history) -> None:
-    """An attacker who recomputes the edited event's own hash is caught at the following event."""
+    """An attacker who recomputes the edited event's own hash (holding even the audit key) is caught at the
+    following event."""
     from engine.history import event_hash
 
     world, instance_id = history
     events = _events(world, instance_id)
     target = events[1]
     forged = event_hash(target.prev_hash, target.instance_id, target.seq, target.type, target.occurred_at,
-                        "mallory", target.task_key, target.payload)
+                        "mallory", target.task_key, target.payload, keys=world.rt.audit_keys, key_id=target.key_id,
+                        state_hash=target.state_hash)
     _tamper(world, update(EventModel).where(EventModel.id == target.id).values(actor="mallory", hash=forged))
     broken = _first_break(world)
     assert (broken.instance_id, broken.seq) == (instance_id, 3)

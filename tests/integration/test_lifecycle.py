@@ -59,7 +59,7 @@ def test_large_claim_runs_assess_approve_timer_to_completion(deployed: World) ->
     assert handler["params"] == {"amount": 5000, "claimant": "Li Lei"}
     assert handler["result"] == {"claimant_ok": True, "deductible": 100}
     with world.rt.uow() as uow:
-        assert verify_chains(uow.session).ok
+        assert verify_chains(uow.session, keys=world.rt.audit_keys).ok
 
 
 def test_small_claim_skips_assessment_and_a_cancellation_message_ends_it(deployed: World) -> None:

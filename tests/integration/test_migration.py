@@ -111,7 +111,7 @@ def test_the_migration_is_an_event_in_the_hash_chain_with_the_fingerprint(insure
     assert "'Look up approval limit': decision table changed" in payload["changes"]
     assert len(payload["fingerprint"]) == 64
     with insurer.rt.uow() as uow:
-        assert verify_chains(uow.session, case).ok
+        assert verify_chains(uow.session, case, keys=insurer.rt.audit_keys).ok
     waiting = replay_instance(insurer.rt, case, OPERATOR)
     assert waiting.consistent and waiting.steps == 3, str(waiting)  # start, register, migrate
 

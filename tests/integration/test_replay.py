@@ -106,7 +106,7 @@ def test_altered_inputs_rehashed_by_an_insider_are_caught_by_replay(deployed: Wo
 
     _rechain(world, instance_id, lower_amount)
     with world.rt.uow() as uow:
-        assert verify_chains(uow.session).ok  # the chain alone cannot tell
+        assert verify_chains(uow.session, keys=world.rt.audit_keys).ok  # the chain alone cannot tell
     result = replay_instance(world.rt, instance_id, OPERATOR)
     assert not result.consistent
     assert result.event == "handler_executed" and result.steps == 1

@@ -277,7 +277,17 @@ class AuditVerifySchema(VerifySchema):
     files = fields.Integer(metadata={"description": "deployed files checked"})
     deployment_problems = fields.List(fields.Nested(DeploymentProblemSchema))
     damaged_states = fields.List(fields.Dict(), metadata={
-        "description": "cases whose stored state no longer opens: {instance, reason}"})
+        "description": "cases whose stored state is not the one their last event recorded (keyed hash), or no "
+                       "longer opens: {instance, reason}"})
+    legacy_events = fields.Integer(metadata={
+        "description": "events chained by the legacy unkeyed rule, before their chain's switch-over to the audit key"})
+    sealed_rows = fields.Integer(metadata={"description": "money rows (payments, refunds) checked"})
+    unsealed_rows = fields.Integer(metadata={"description": "money rows written before the audit key: not checked"})
+    row_problems = fields.List(fields.Dict(), metadata={
+        "description": "money rows not as the step that wrote them sealed them: {table, row, reason}"})
+    signed_checkpoint = fields.Dict(allow_none=True, metadata={
+        "description": "the latest signed checkpoint, used automatically: {file, problem, generated_at, problems}; "
+                       "null when the worker has written none yet"})
 
 
 class CheckpointSchema(Schema):
