@@ -3,12 +3,15 @@ tables match a direct count of the database, and the page is reached from the na
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from playwright.sync_api import Page, expect
 from sqlalchemy import func, select
 
 from engine.models import HumanTaskModel
 from tests.browser.conftest import LiveSite
 
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 CLAIMS_TEAM = ("claims_clerk", "surveyor", "adjuster", "claims_manager", "siu", "finance")
 
 
@@ -39,3 +42,5 @@ def test_the_claims_managers_dashboard_draws_the_counts_the_database_holds(live_
     denied = sum(int(n) for n in page.locator("#table-claims td[data-count=denied]").all_inner_texts())
     assert drawn["chart-claims"] == [paid, denied]
     expect(page.locator("#median-to-payout")).to_contain_text("Median time from first notice of loss to payout")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "dashboard-en.png"), full_page=True)

@@ -4,12 +4,16 @@ a step listing its history."""
 
 from __future__ import annotations
 
-from playwright.sync_api import Page, expect
+import re
+from pathlib import Path
+
+from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 
 from engine.models import HumanTaskModel
 from tests.browser.conftest import LiveSite
 
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 MARKED = """(selector) => Array.from(document.querySelectorAll(selector + ' .djs-element.if-done'))
     .map(node => node.getAttribute('data-element-id')).sort()"""
 SCALE = """(selector) => {
@@ -74,3 +78,16 @@ def test_zoom_buttons_the_wheel_and_a_clicked_step(live_site: LiveSite, page: Pa
     expect(history).to_be_visible()
     expect(history).to_contain_text("Register claim")
     expect(history).to_contain_text("claims.clerk")
+
+
+def test_the_case_page_in_english_and_chinese(live_site: LiveSite, browser: Browser) -> None:
+    case_id = _assessed_claim(live_site)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for locale, lang in (("en-US", "en"), ("zh-CN", "zh")):
+        page = browser.new_context(locale=locale, viewport={"width": 1440, "height": 900}).new_page()
+        live_site.sign_in(page, "claims.manager")
+        page.goto(f"{live_site.url}/cases/{case_id}")
+        expect(page.locator("#diagram.diagram-ready")).to_be_attached()
+        expect(page.locator("html")).to_have_attribute("lang", re.compile(f"^{lang}"))
+        page.screenshot(path=str(SCREENSHOTS / f"case-page-{lang}.png"), full_page=True)
+        page.context.close()
