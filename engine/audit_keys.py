@@ -18,6 +18,8 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .database import write_private
+
 CURRENT_NAME = "audit.key"
 RING_NAME = "audit-keyring"
 # In the ring folder: the id of the last event written before the keyed chain began (0 on a new installation).
@@ -67,14 +69,6 @@ class AuditKeys:
         return hmac.compare_digest(self.mac(data, kid), digest)
 
 
-def _write_new(path: Path, content: bytes) -> None:
-    """Create `path` 0600 with `content`; never overwrites."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        os.write(fd, content)
-    finally:
-        os.close(fd)
-
 
 def _read_key(path: Path) -> bytes:
     try:
@@ -95,7 +89,7 @@ def load(keys_folder: Path, *, create: bool = True) -> AuditKeys:
             raise AuditKeyError(f"there is no audit key {current_file}")
         keys_folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         with contextlib.suppress(FileExistsError):  # another process made it first: use theirs
-            _write_new(current_file, secrets.token_hex(32).encode())
+            write_private(current_file, secrets.token_hex(32).encode())
     current = _read_key(current_file)
     keys = {}
     if ring.is_dir():
@@ -106,7 +100,7 @@ def load(keys_folder: Path, *, create: bool = True) -> AuditKeys:
     if kid not in keys:  # keep every key in the ring, so that a rotation never loses one
         ring.mkdir(mode=0o700, exist_ok=True)
         with contextlib.suppress(FileExistsError):
-            _write_new(ring / f"{kid}.key", current.hex().encode())
+            write_private(ring / f"{kid}.key", current.hex().encode())
         keys[kid] = current
     return AuditKeys(kid, keys, _switch_over(ring / SWITCH_OVER_NAME))
 
@@ -130,7 +124,7 @@ def record_switch_over(keys_folder: Path, last_unkeyed_event_id: int, at: str) -
     ring.mkdir(mode=0o700, parents=True, exist_ok=True)
     text = json.dumps({"last_unkeyed_event_id": last_unkeyed_event_id, "recorded_at": at})
     with contextlib.suppress(FileExistsError):
-        _write_new(ring / SWITCH_OVER_NAME, text.encode("utf-8"))
+        write_private(ring / SWITCH_OVER_NAME, text.encode("utf-8"))
 
 
 def rotate(keys_folder: Path) -> tuple[str, str]:
@@ -138,9 +132,9 @@ def rotate(keys_folder: Path) -> tuple[str, str]:
     old = load(keys_folder)
     new = secrets.token_bytes(32)
     ring = keys_folder / RING_NAME
-    _write_new(ring / f"{key_id(new)}.key", new.hex().encode())
+    write_private(ring / f"{key_id(new)}.key", new.hex().encode())
     staged = keys_folder / f"{CURRENT_NAME}.new"
     staged.unlink(missing_ok=True)
-    _write_new(staged, new.hex().encode())
+    write_private(staged, new.hex().encode())
     os.replace(staged, keys_folder / CURRENT_NAME)  # atomic: a reader sees the old key or the new one
     return old.current, key_id(new)

@@ -16,7 +16,6 @@ import base64
 import contextlib
 import json
 import logging
-import os
 import secrets
 import shlex
 import subprocess
@@ -30,6 +29,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from .database import write_private
 from .jsonutil import canonical_dumps
 
 log = logging.getLogger(__name__)
@@ -43,13 +43,6 @@ class CheckpointStoreError(Exception):
     """The checkpoint keys or folder cannot be used."""
 
 
-def _create_exclusive(path: Path, content: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        os.write(fd, content)
-    finally:
-        os.close(fd)
-
 
 def load_signing_key(keys_folder: Path, *, create: bool = True) -> Ed25519PrivateKey | None:
     """The installation's checkpoint signing key, made (0600, public key exported beside it) when missing."""
@@ -60,7 +53,7 @@ def load_signing_key(keys_folder: Path, *, create: bool = True) -> Ed25519Privat
         keys_folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         key = Ed25519PrivateKey.generate()
         with contextlib.suppress(FileExistsError):
-            _create_exclusive(private, key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+            write_private(private, key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                                          serialization.NoEncryption()))
     try:
         loaded = serialization.load_pem_private_key(private.read_bytes(), None)
@@ -70,7 +63,7 @@ def load_signing_key(keys_folder: Path, *, create: bool = True) -> Ed25519Privat
         raise CheckpointStoreError(f"{private} is not an Ed25519 key")
     if not public.exists():
         with contextlib.suppress(FileExistsError):
-            _create_exclusive(public, loaded.public_key().public_bytes(serialization.Encoding.PEM,
+            write_private(public, loaded.public_key().public_bytes(serialization.Encoding.PEM,
                                                                        serialization.PublicFormat.SubjectPublicKeyInfo))
     return loaded
 
@@ -143,7 +136,7 @@ class CheckpointStore:
         while True:
             path = self.folder / f"checkpoint-{stamp}-{secrets.token_hex(3)}.json"
             try:
-                _create_exclusive(path, content)
+                write_private(path, content)
                 break
             except FileExistsError:
                 continue
@@ -157,7 +150,7 @@ class CheckpointStore:
         if self.ship_folder is not None:
             try:
                 self.ship_folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-                _create_exclusive(self.ship_folder / path.name, path.read_bytes())
+                write_private(self.ship_folder / path.name, path.read_bytes())
             except OSError as exc:
                 log.error("could not ship checkpoint %s to %s: %s", path.name, self.ship_folder, exc)
         if self.ship_command:

@@ -28,6 +28,16 @@ def private_file(path: str | os.PathLike[str]) -> None:
         os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
 
 
+def write_private(path: str | os.PathLike[str], content: bytes) -> None:
+    """Create `path` readable and writable by its owner only (0600) holding `content`; FileExistsError when it
+    exists (a key or a checkpoint is never overwritten)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        os.write(fd, content)
+    finally:
+        os.close(fd)
+
+
 def _tune_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: sqlite3.Connection, _record: object) -> None:
