@@ -9,6 +9,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
@@ -18,6 +19,9 @@ from insureflow import instance_folder, schema
 from insureflow.bootstrap import App, build_app
 from insureflow.demo import demo_password, load_demo
 from webui import create_app
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 CHROMIUM = os.environ.get("INSUREFLOW_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -46,6 +50,25 @@ class LiveSite:
         page.wait_for_url(lambda url: url.split("?")[0].rstrip("/") in self.landing_pages())
 
 
+def _closing_first(app: WSGIApplication) -> WSGIApplication:
+    """The app with each response read whole and its iterable closed before the server writes it.
+
+    werkzeug's development server closes a response's iterable only after draining the socket; when the
+    browser drops a connection (a page left while its stylesheet loads) that drain raises first, the open
+    static file is left to the garbage collector, and its ResourceWarning fails whichever test runs then."""
+
+    def serve(environ: WSGIEnvironment, start_response: StartResponse) -> list[bytes]:
+        body = app(environ, start_response)
+        try:
+            return [b"".join(body)]
+        finally:
+            close = getattr(body, "close", None)
+            if close is not None:
+                close()
+
+    return serve
+
+
 @pytest.fixture
 def live_site(tmp_path: Path) -> Iterator[LiveSite]:
     """A fresh demo instance (SQLite) served on a random loopback port for one test."""
@@ -54,7 +77,7 @@ def live_site(tmp_path: Path) -> Iterator[LiveSite]:
     schema.upgrade(wired.db)
     load_demo(wired)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request in the test output
-    server = make_server("127.0.0.1", 0, create_app(wired), threaded=True)
+    server = make_server("127.0.0.1", 0, _closing_first(create_app(wired)), threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
