@@ -9,16 +9,21 @@ import sqlite3
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from . import jsonutil
+
+# JSON columns hold amounts as exact decimals, like everything else the engine stores (engine/jsonutil.py).
+_JSON = {"json_serializer": jsonutil.dumps, "json_deserializer": jsonutil.loads}
+
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:
     """An SQLAlchemy engine tuned for InsureFlow's access pattern."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, echo=echo, connect_args={"timeout": 30})
+        engine = create_engine(url, echo=echo, connect_args={"timeout": 30}, **_JSON)
         if engine.url.database and engine.url.database != ":memory:":
             private_file(engine.url.database)
         _tune_sqlite(engine)
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=5, max_overflow=10, **_JSON)
 
 
 def private_file(path: str | os.PathLike[str]) -> None:

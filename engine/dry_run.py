@@ -21,7 +21,6 @@ answer was refused), the data at the end, and where and why the run stopped.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -43,7 +42,7 @@ from .errors import DeploymentInvalidError, InvalidInputError
 from .execution import advance, current_data
 from .forms import check_submission
 from .identity import Actor, require
-from .jsonutil import to_plain
+from .jsonutil import canonical_dumps, to_plain
 from .models import DeploymentModel, ProcessDefinitionModel
 from .parsing import ParsedDeployment
 from .registry import BpmnError
@@ -86,7 +85,7 @@ class _DryRunEngine(SandboxedScriptEngine):
             entry["result"] = outcome
             if "error" in outcome:
                 raise BpmnError(outcome["error"], outcome.get("message", ""), outcome.get("data"))
-            return json.dumps(outcome["result"])
+            return canonical_dumps(outcome["result"])
         calls = self.run.calls if self.run else []
         before = len(calls)
         try:

@@ -3,7 +3,6 @@ upload fields, and who may upload files for a task."""
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -15,7 +14,7 @@ from jsonschema import FormatChecker
 from jsonschema.validators import validator_for
 from sqlalchemy.orm import Session
 
-from . import authorization, store
+from . import authorization, jsonutil, store
 from .errors import FieldProblem, InvalidInputError
 from .form_patterns import bounded
 from .identity import Actor
@@ -58,7 +57,7 @@ def upload_kinds(spec: Mapping[str, Any]) -> list[str]:
 
 @lru_cache(maxsize=512)
 def _validator(schema_text: str) -> Any:
-    schema = json.loads(schema_text)
+    schema = jsonutil.loads(schema_text)
     cls = bounded(validator_for(schema))  # patterns matched in linear time
     return cls(schema, format_checker=_FORMATS)
 
@@ -137,7 +136,7 @@ def check_submission(
     refuse_control_characters(data)
     if schema is None:
         return
-    validator = _validator(json.dumps(schema, sort_keys=True))
+    validator = _validator(jsonutil.canonical_dumps(schema))
     fields: dict[str, str | FieldProblem] = {}
     for error in sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path)):
         found = _schema_problem(error)

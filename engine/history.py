@@ -15,7 +15,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
-import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -27,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from . import store
 from .audit_keys import AuditKeys
-from .jsonutil import canonical_dumps
+from .jsonutil import canonical_dumps, loads
 from .models import EventModel, InstanceModel
 
 GENESIS = "0" * 64
@@ -106,7 +105,7 @@ def event_dict(event: EventModel) -> dict[str, Any]:
     """An event as JSON-ready data."""
     return {
         "seq": event.seq, "type": event.type, "at": event.occurred_at.isoformat(), "actor": event.actor,
-        "task": event.task_key, "payload": json.loads(event.payload), "hash": event.hash,
+        "task": event.task_key, "payload": loads(event.payload), "hash": event.hash,
     }
 
 

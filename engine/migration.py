@@ -41,6 +41,7 @@ from .identity import Actor, require
 from .models import DeploymentModel, EventModel, InstanceModel, ProcessDefinitionModel
 from .parsing import ProcessSpecs
 from .runtime import Runtime
+from .service_results import with_exact_service_tasks
 
 MIGRATORS = {"analyst", "admin"}
 MIGRATABLE = ("running", "waiting", "incident")
@@ -57,7 +58,7 @@ _WORDS = {
     "cancel_activity": "interrupting", "data_input_associations": "inputs", "result_variable": "result variable",
 }
 # Spec diffs compare specs through a serializer registry; this one knows every spiff spec.
-_REGISTRY = BpmnWorkflowSerializer.configure(SPIFF_CONFIG)
+_REGISTRY = BpmnWorkflowSerializer.configure(with_exact_service_tasks(SPIFF_CONFIG))
 
 
 class MigrationBlockedError(Exception):

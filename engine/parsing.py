@@ -11,15 +11,17 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from lxml import etree
-from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
+from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator, full_tag
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import AdHocSubprocessSpec, BpmnProcessSpec
 from SpiffWorkflow.bpmn.specs.data_spec import BpmnDataStoreSpecification
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
+from SpiffWorkflow.spiff.parser.task_spec import ServiceTaskParser
 
 from .decisions import RecordingDMNEngine
 from .errors import Problem
 from .parser_problems import DiagramIndex, exception_problems, missing_call_problems
+from .service_results import ServiceTask
 from .xml_safety import element_at_line, parse_untrusted_xml
 
 KINDS = {".bpmn": "bpmn", ".dmn": "dmn", ".json": "form"}
@@ -94,6 +96,9 @@ def _xsd_problems(name: str, tree: etree._ElementTree, kind: str) -> list[Proble
 class _Parser(SpiffBpmnParser):
     """SpiffBpmnParser that reads past data stores, so that a file holding one still shows its other problems,
     and gives every business rule task a DMN engine that records what it decided (engine/decisions.py)."""
+
+    OVERRIDE_PARSER_CLASSES = {**SpiffBpmnParser.OVERRIDE_PARSER_CLASSES,
+                               full_tag("serviceTask"): (ServiceTaskParser, ServiceTask)}
 
     def get_engine(self, decision_ref: str, node: etree._Element) -> RecordingDMNEngine:
         engine = super().get_engine(decision_ref, node)

@@ -9,7 +9,6 @@ state must equal the recorded one; the first step where it does not is reported.
 
 from __future__ import annotations
 
-import json
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,7 +26,7 @@ from .decisions import DecisionRecord, describe
 from .errors import NotFoundError
 from .execution import advance, fingerprint
 from .identity import Actor, require
-from .jsonutil import canonical_dumps
+from .jsonutil import canonical_dumps, loads
 from .migration import replay_migration, started_on
 from .models import EventModel, InstanceModel
 from .registry import BpmnError, Effect
@@ -114,7 +113,7 @@ class _ReplayScriptEngine(PythonScriptEngine):
             raise EffectDeferred(Effect(result["effect"], result["key"]), task.id)
         if recorded["event"] == "effect_settled" and isinstance(result, dict) and "failed" in result:
             raise _RecordedFailure(result["failed"])  # the outcome came back and could not be recorded
-        return json.dumps(result)
+        return canonical_dumps(result)
 
 
 def _records_decisions(events: list[EventModel]) -> bool:
@@ -129,7 +128,7 @@ def _steps(rt: Runtime, events: list[EventModel]) -> list[list[tuple[EventModel,
     for event in events:
         if event.type in _NOT_STEPS:
             continue
-        payload = rt.reveal(event.type, json.loads(event.payload))
+        payload = rt.reveal(event.type, loads(event.payload))
         current.append((event, payload))
         if "fingerprint" in payload:
             steps.append(current)

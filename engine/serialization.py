@@ -22,8 +22,36 @@ from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 
 from .clock import ClockedDate, ClockedDatetime
+from .service_results import with_exact_service_tasks
 
 CODEC = "json+zlib"
+
+
+# Money is Decimal end to end. A state saved before that holds its case data's amounts as floats: they are
+# read as the Decimal of their shortest text (29000.0 → Decimal("29000.0")), so old and new cases compute alike.
+_NUMBERS_KEY, _DECIMAL = "insureflow_numbers", "decimal"
+
+
+def _as_decimals(value: Any) -> Any:
+    if type(value) is float:
+        return {"typename": "Decimal", "value": repr(value)}
+    if isinstance(value, dict):
+        return {key: _as_decimals(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_as_decimals(item) for item in value]
+    return value
+
+
+def _decimals_for_floats(dct: dict[str, Any]) -> None:
+    """Case data only (the workflow's, its tasks', its subprocesses'): the engine's own numbers stay as they are
+    (a cycle timer's duration in seconds, a task's last state change)."""
+    for workflow in [dct, *dct.get("subprocesses", {}).values()]:
+        if "data" in workflow:
+            workflow["data"] = _as_decimals(workflow["data"])
+        for task in workflow.get("tasks", {}).values():
+            task["data"] = _as_decimals(task.get("data", {}))
+            if task.get("delta", {}).get("updates"):
+                task["delta"]["updates"] = _as_decimals(task["delta"]["updates"])
 
 
 class _ByReferenceWorkflowConverter(BpmnWorkflowConverter):
@@ -54,7 +82,7 @@ def _registry() -> DefaultRegistry:
                       lambda v: datetime.fromisoformat(v["value"]), typename="datetime")
     registry.register(ClockedDate, lambda v: {"value": v.isoformat()}, lambda v: date.fromisoformat(v["value"]),
                       typename="date")
-    config = dict(SPIFF_CONFIG)
+    config = with_exact_service_tasks(SPIFF_CONFIG)
     config[BpmnWorkflow] = _ByReferenceWorkflowConverter
     return BpmnWorkflowSerializer.configure(config, registry)
 
@@ -67,14 +95,18 @@ class WorkflowStateSerializer:
         self.version = self._inner.VERSION
 
     def dumps(self, workflow: BpmnWorkflow) -> bytes:
-        """The workflow's running state (no spec) as compressed JSON."""
-        return zlib.compress(self._inner.serialize_json(workflow).encode("utf-8"), 1)
+        """The workflow's running state (no spec) as compressed JSON, marked as holding its numbers with a
+        fraction as Decimal (the serializer's text is an object: the mark goes in as its first key)."""
+        text = self._inner.serialize_json(workflow)
+        return zlib.compress(f'{{"{_NUMBERS_KEY}":"{_DECIMAL}",{text[1:]}'.encode(), 1)
 
     def loads(
         self, state: bytes, spec: BpmnProcessSpec, subprocess_specs: dict[str, BpmnProcessSpec]
     ) -> BpmnWorkflow:
         """Rebuild a workflow from `dumps` output, upgrading older serializer versions first."""
         dct = json.loads(zlib.decompress(state))
+        if dct.pop(_NUMBERS_KEY, None) != _DECIMAL:
+            _decimals_for_floats(dct)
         self._inner.migrate(dct)
         return self._inner.registry.restore(dct, spec=spec, subprocess_specs=subprocess_specs)
 

@@ -10,7 +10,6 @@ last line: a stale write is a conflict, retried on the next tick.
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import time
 from dataclasses import dataclass, field
@@ -20,7 +19,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import effects, messages, rate_limits, store, waits
+from . import effects, jsonutil, messages, rate_limits, store, waits
 from .audit_integrity import write_signed_checkpoint
 from .clock import fixed_clock, using_clock
 from .errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
@@ -124,7 +123,7 @@ def deliver_messages(rt: Runtime, report: TickReport, limit: int = 500) -> None:
                     WaitModel.kind == "message", WaitModel.status == "pending", WaitModel.name == message.name,
                     WaitModel.instance_id != (message.source_instance_id or 0))
                 .distinct().order_by(WaitModel.instance_id)))
-            payload = rt.reveal("message", json.loads(message.payload))["payload"]
+            payload = rt.reveal("message", jsonutil.loads(message.payload))["payload"]
             for instance_id in candidates:
                 loaded = load(rt, session, instance_id, None)
                 try:

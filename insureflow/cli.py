@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import signal
 import sys
 from collections.abc import Callable
@@ -11,7 +10,7 @@ from typing import Any
 
 import click
 
-from engine import deployments, incidents, instances, messages, task_service, worker
+from engine import deployments, incidents, instances, jsonutil, messages, task_service, worker
 from engine.decisions import describe as describe_decision
 from engine.errors import InvalidInputError
 from engine.identity import OPERATOR
@@ -186,7 +185,7 @@ def instances_cmd(ctx: Context, status: str | None, process_key: str | None, bus
 def show(ctx: Context, instance_id: int) -> None:
     """One instance: status, open tasks, data."""
     summary = instances.show_instance(ctx.app.runtime, instance_id, OPERATOR)
-    data = json.dumps(summary.data, ensure_ascii=False, indent=2, sort_keys=True)
+    data = jsonutil.dumps(summary.data, indent=2, sort_keys=True)
     ctx.out.result(summary, _instance_lines(summary) + ["data:"] + ["  " + line for line in data.splitlines()])
 
 
@@ -205,7 +204,7 @@ def _brief(event: dict[str, Any]) -> str:
     if event["type"] == "decision_evaluated":
         return describe_decision(event["payload"])
     payload = {k: v for k, v in event["payload"].items() if k not in ("fingerprint", "before")}
-    text = json.dumps(payload, ensure_ascii=False, sort_keys=True)
+    text = jsonutil.dumps(payload, sort_keys=True)
     return text if len(text) <= 80 else text[:77] + "..."
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -11,6 +10,7 @@ from typing import Any
 
 import click
 
+from engine import jsonutil
 from engine.errors import EngineError, InvalidInputError, NotFoundError
 from engine.identity import OPERATOR, Actor, actor_for
 
@@ -68,8 +68,8 @@ def parse_data(text: str | None) -> dict[str, Any] | None:
     if text is None:
         return None
     try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
+        value = jsonutil.loads(text)  # amounts exact: 1234.50 is Decimal("1234.50")
+    except jsonutil.JSONDecodeError as exc:
         raise InvalidInputError(f"--data is not valid JSON: {exc.msg} (column {exc.colno})") from exc
     if not isinstance(value, dict):
         raise InvalidInputError("--data must be a JSON object")

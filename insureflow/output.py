@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import sys
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Any
 
 import click
 
+from engine import jsonutil
 from engine.errors import (
     ConflictError,
     DeploymentInvalidError,
@@ -42,8 +41,6 @@ def plain(value: Any) -> Any:
         return [plain(v) for v in value]
     if isinstance(value, date):  # datetimes too
         return value.isoformat()
-    if isinstance(value, Decimal):  # money: exact, as a string
-        return str(value)
     return value
 
 
@@ -56,7 +53,7 @@ class Printer:
     def result(self, value: Any, text: str | list[str] | None = None) -> None:
         """Print one result: JSON of `value`, or the human text."""
         if self.as_json:
-            click.echo(json.dumps(plain(value), ensure_ascii=False, indent=2, sort_keys=True))
+            click.echo(jsonutil.dumps(plain(value), indent=2, sort_keys=True))  # money: exact numbers
         elif text is not None:
             click.echo(text if isinstance(text, str) else "\n".join(text))
 
@@ -64,7 +61,7 @@ class Printer:
         """Print an engine error and return its exit code."""
         if self.as_json:
             body = {"error": {"code": exc.code, "message": exc.message, "details": plain(exc.details)}}
-            click.echo(json.dumps(body, ensure_ascii=False, indent=2, sort_keys=True))
+            click.echo(jsonutil.dumps(body, indent=2, sort_keys=True))
         if isinstance(exc, DeploymentInvalidError) and not self.as_json:
             for problem in exc.problems:
                 click.echo(str(problem), err=True)

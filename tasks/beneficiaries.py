@@ -22,6 +22,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from engine.registry import FieldProblem
 
+from .common import CENT
 from .crypto import PersonalDataCipher
 from .idcard import parse_id_number
 from .records import ClaimRecord, CustomerRecord, DomainBase, PolicyRecord, UTCDateTime
@@ -175,14 +176,14 @@ def designation_of(session: Session, cipher: PersonalDataCipher, policy_id: int)
     people = named_beneficiaries(session, policy_id)
     return {"beneficiary_designation": NAMED if people else LEGAL_HEIRS,
             "beneficiaries": [{"name": b.name, "id_number": cipher.decrypt(b.id_number_enc),
-                               "relation": b.relation, "share": float(b.share)} for b in people]}
+                               "relation": b.relation, "share": b.share} for b in people]}
 
 
 def summary(designation: Mapping[str, Any]) -> dict[str, Any]:
     """A designation as a change record keeps it: ID numbers reduced to their last four characters."""
     return {"beneficiary_designation": designation["beneficiary_designation"],
             "beneficiaries": [{"name": b["name"], "id_last4": str(b["id_number"])[-4:], "relation": b["relation"],
-                               "share": float(b["share"])} for b in designation["beneficiaries"]]}
+                               "share": Decimal(str(b["share"])).quantize(CENT)} for b in designation["beneficiaries"]]}
 
 
 def changes_of(session: Session, policy_id: int) -> list[BeneficiaryChangeRecord]:

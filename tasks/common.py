@@ -19,13 +19,8 @@ CENT = Decimal("0.01")
 
 
 def money(value: Any) -> Decimal:
-    """A CNY amount as Decimal with two places (numbers from process data arrive as float or str)."""
+    """A CNY amount as Decimal with two places (from process data: Decimal or int; from text: str)."""
     return Decimal(str(value)).quantize(CENT, rounding=ROUND_HALF_UP)
-
-
-def as_float(value: Decimal) -> float:
-    """A Decimal amount as the JSON number process data holds."""
-    return float(value.quantize(CENT, rounding=ROUND_HALF_UP))
 
 
 def as_date(value: Any) -> date:

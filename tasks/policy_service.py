@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, select
@@ -41,7 +42,7 @@ class PolicyBeneficiaries:
     holder: str
     start_date: date
     end_date: date
-    sum_insured: float
+    sum_insured: Decimal
     instance_id: int | None
     beneficiary_designation: str
     beneficiaries: list[dict[str, Any]]
@@ -152,6 +153,6 @@ def _view(session: Session, cipher: Any, actor: Actor, policy: PolicyRecord) -> 
                 "before": c.before, "after": c.after} for c in changes_of(session, policy.id)]
     return PolicyBeneficiaries(
         policy.number, f"{policy.product_code} {product.name if product else ''}".strip(), policy.status,
-        holder.name if holder else "", policy.start_date, policy.end_date, float(policy.sum_insured),
+        holder.name if holder else "", policy.start_date, policy.end_date, policy.sum_insured,
         policy.instance_id, designation["beneficiary_designation"], designation["beneficiaries"], changes,
         _may_change(session, actor, policy))

@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 
-from engine import audit, instances, replay
+from engine import audit, instances, jsonutil, replay
 from engine.audit_integrity import check_checkpoint, report_dict, verify_all, verify_case
 from engine.decisions import describe as describe_decision
 from engine.errors import EngineError, ForbiddenError, InvalidInputError, NotFoundError
@@ -66,7 +66,7 @@ def _short(value: Any, labels: Labels, key: str = "") -> str:
     if isinstance(value, dict):
         text = ", ".join(f"{labels.field(k)}: {_short(v, labels, k)}" for k, v in value.items())
     elif isinstance(value, list) and any(isinstance(v, dict | list) for v in value):
-        text = json.dumps(value, ensure_ascii=False)
+        text = jsonutil.dumps(value)
     else:
         text = labels.value(key, value)
     return text if len(text) <= DETAIL_TEXT else text[:DETAIL_TEXT - 1] + "…"

@@ -105,11 +105,9 @@ class Labels:
             return "—"
         if isinstance(value, list):
             return ", ".join(self.value(key, v) for v in value) or "—"
-        if (key in self.money or _MONEY_NAME.search(key)) and isinstance(value, int | float | str):
+        if (key in self.money or _MONEY_NAME.search(key)) and isinstance(value, int | Decimal | str):
             with suppress(InvalidOperation, ValueError):
                 return f"¥{Decimal(str(value)):,.2f}"
-        if isinstance(value, float) and value.is_integer():
-            return str(int(value))
         if isinstance(value, str) and _MOMENT.match(value):
             with suppress(ValueError):
                 return localtime(value)

@@ -14,6 +14,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup, escape
 from werkzeug.datastructures import MultiDict
 
+from engine import jsonutil
 from engine.forms import UPLOAD_KEYWORD, upload_fields
 from tasks.documents import EXTENSIONS, MAX_DOCUMENT_BYTES, SIGNATURES, file_limit
 
@@ -229,9 +230,9 @@ def raw_from_data(schema: Mapping[str, Any], data: Mapping[str, Any]) -> Raw:
         elif isinstance(value, bool):
             raw[name] = "true" if value else "false"
         elif isinstance(value, list):
-            raw[name] = [json.dumps(v, ensure_ascii=False) if isinstance(v, dict) else str(v) for v in value]
+            raw[name] = [jsonutil.dumps(v) if isinstance(v, dict) else str(v) for v in value]
         elif isinstance(value, dict):
-            raw[name] = json.dumps(value, ensure_ascii=False)
+            raw[name] = jsonutil.dumps(value)
         else:
             raw[name] = str(value)
     return raw
@@ -247,7 +248,7 @@ def _number(text: str, integer: bool) -> Any:
         return text
     if integer:
         return int(number) if number == number.to_integral_value() else text
-    return int(number) if number == number.to_integral_value() and "." not in cleaned else float(number)
+    return int(number) if number == number.to_integral_value() and "." not in cleaned else number
 
 
 def _enum_value(spec: Mapping[str, Any], text: str) -> Any:
@@ -276,7 +277,7 @@ def _convert(spec: Mapping[str, Any], kind: str, value: Any) -> tuple[bool, Any]
         return True, _number(text, kind == "integer")
     if kind == "json":
         try:
-            return True, json.loads(text)
+            return True, jsonutil.loads(text)
         except ValueError:
             return True, text
     return True, value.strip() if kind != "textarea" else value.rstrip()
@@ -284,7 +285,7 @@ def _convert(spec: Mapping[str, Any], kind: str, value: Any) -> tuple[bool, Any]
 
 def _json_or_text(text: Any) -> Any:
     try:
-        return json.loads(text)
+        return jsonutil.loads(text)
     except (TypeError, ValueError):
         return text  # the engine names the field: not a file reference
 

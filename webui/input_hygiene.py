@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any, NoReturn
 
 from flask import Request, request
@@ -25,6 +26,8 @@ from flask_smorest import Blueprint
 from webargs import core
 from webargs.flaskparser import FlaskParser, abort, is_json_request
 from werkzeug.routing import IntegerConverter
+
+from engine import jsonutil
 
 MAX_DEPTH = 64
 MAX_ID = 2**31 - 1  # PostgreSQL's integer; SQLite's is larger
@@ -76,23 +79,29 @@ def _check_text(value: Any) -> None:
 
 
 def strict_loads(data: str | bytes) -> Any:
-    """json.loads that refuses NaN/Infinity, deep nesting and lone surrogates (json.JSONDecodeError)."""
+    """json.loads that refuses NaN/Infinity, deep nesting and lone surrogates (json.JSONDecodeError), and reads
+    a number with a fraction or exponent as Decimal (money is Decimal end to end)."""
     if isinstance(data, bytes | bytearray):
         try:
             data = data.decode("utf-8")
         except UnicodeDecodeError as exc:
             _refuse(f"not UTF-8: {exc.reason}", "(body)", exc.start)
     _check_depth(data)
-    value = json.loads(data, parse_constant=_no_constant)
+    value = json.loads(data, parse_constant=_no_constant, parse_float=Decimal)  # amounts exact, never float
     _check_text(value)
     return value
 
 
 class StrictJSONProvider(DefaultJSONProvider):
-    """Flask's JSON provider, reading strictly (`request.get_json`)."""
+    """Flask's JSON provider, reading strictly (`request.get_json`) and writing a Decimal as the exact JSON
+    number it is (`29000.00`; Flask's own writes it as a string)."""
 
     def loads(self, s: str | bytes, **kwargs: Any) -> Any:
         return strict_loads(s)
+
+    def dumps(self, obj: Any, **kwargs: Any) -> str:
+        return jsonutil.dumps(obj, indent=kwargs.get("indent"), separators=kwargs.get("separators"),
+                              sort_keys=kwargs.get("sort_keys", self.sort_keys), default=self.default)
 
 
 class StrictParser(FlaskParser):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from decimal import Decimal
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -46,8 +47,9 @@ def _posted() -> tuple[dict[str, Any], list[int]]:
         if not any(values.values()):
             continue
         share: Any = values["share"].replace("%", "").strip()
-        with contextlib.suppress(ValueError):  # a share that is not a number: the service names the field
-            share = float(share)
+        with contextlib.suppress(ArithmeticError):  # a share that is not a number: the service names the field
+            number = Decimal(share)
+            share = number if number.is_finite() else share
         people.append({**values, "share": share})
         rows.append(row)
     designation = request.form.get("beneficiary_designation") or None

@@ -25,7 +25,7 @@ from .script_builtins import _BUILTINS
 _CHECK_EVERY = 128  # steps between clock reads: a step may be a C-level op on a 1M-item list
 _SEQUENCES = (str, bytes, list, tuple)
 _INPLACE_OPS: dict[str, Callable[[Any, Any], Any]] = {
-    "+=": operator.iadd, "-=": operator.isub, "*=": operator.imul, "/=": operator.itruediv,
+    "+=": operator.iadd, "-=": operator.isub, "*=": operator.imul, "/=": lambda a, b: exact_division(a, b),
     "//=": operator.ifloordiv, "%=": operator.imod, "**=": operator.ipow, "<<=": operator.ilshift,
     ">>=": operator.irshift, "|=": operator.ior, "^=": operator.ixor, "&=": operator.iand,
     "@=": operator.imatmul,
@@ -34,6 +34,20 @@ _PERCENT_SPEC = re.compile(r"%(?:\([^)]*\))?[#0 +\-]*(\*|\d*)(?:\.(\*|\d*))?")
 # Methods whose output size C computes from an argument: checked before the call (see _Budget.sized).
 _SIZED_METHODS = frozenset({"ljust", "rjust", "center", "zfill", "join", "replace", "extend", "translate",
                             "expandtabs", "as_integer_ratio"})
+
+
+def exact_division(a: Any, b: Any) -> Any:
+    """`a / b` in a script: integers and Decimals divide as Decimal (money never passes through a float)."""
+    if isinstance(a, int | Decimal) and isinstance(b, int | Decimal):
+        _check_decimal(a)
+        _check_decimal(b)
+        return Decimal(a) / Decimal(b)
+    return a / b
+
+
+def decimal_literal(text: str) -> Decimal:
+    """A number literal with a fraction or exponent (`0.8`, `1e3`) as the Decimal it reads as."""
+    return Decimal(text)
 
 
 def _format_guard(value: Any) -> Any:
@@ -161,7 +175,8 @@ class _Budget:
             "_unpack_sequence_": guarded_unpack_sequence,
             "_pow_": guarded("**", operator.pow), "_mul_": guarded("*", operator.mul),
             "_add_": guarded("+", operator.add), "_lshift_": guarded("<<", operator.lshift),
-            "_mod_": guarded("%", operator.mod), "_format_": _format_guard,
+            "_mod_": guarded("%", operator.mod), "_format_": _format_guard, "_truediv_": exact_division,
+            "_decimal_": decimal_literal,
         }
 
     def builtins(self) -> dict[str, Any]:

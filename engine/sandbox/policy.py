@@ -20,7 +20,7 @@ _FORBIDDEN_NAMES = frozenset({
 })  # RestrictedPython itself refuses "__import__", "breakpoint" and every other "_" name
 # Operators whose result size C computes from the operands: each becomes a call to its guard (guards.py).
 _BINOP_GUARDS = {ast.Pow: "_pow_", ast.Mult: "_mul_", ast.Add: "_add_", ast.LShift: "_lshift_",
-                 ast.Mod: "_mod_"}
+                 ast.Mod: "_mod_", ast.Div: "_truediv_"}  # _truediv_: ints and Decimals divide exactly
 _DENIED = {ast.Import: "imports", ast.ImportFrom: "imports", ast.Global: "global statements",
            ast.Yield: "generators (yield)", ast.YieldFrom: "generators (yield)",
            ast.ClassDef: "class definitions"}
@@ -52,7 +52,18 @@ class _SandboxPolicy(RestrictingNodeTransformer):
         self.error(node, f"{what} are not allowed in scripts")
         return self.node_contents_visit(node)  # keep looking, so validation reports every problem
 
+    def visit_Constant(self, node: ast.Constant) -> Any:
+        node = super().visit_Constant(node)
+        if type(node.value) is float:  # money is Decimal end to end: 0.8 in a script or rule table is exact
+            text = ast.Constant(repr(node.value))
+            copy_locations(text, node)
+            return _call("_decimal_", [text], node)
+        return node
+
     def visit_Name(self, node: ast.Name) -> Any:
+        if node.id == "float":
+            self.error(node, '"float" is not available in scripts: numbers with a fraction are Decimal '
+                             '(write 0.1 or Decimal("0.1"))')
         if node.id in _FORBIDDEN_NAMES:
             self.error(node, f'"{node.id}" is not available in scripts')
         return super().visit_Name(node)

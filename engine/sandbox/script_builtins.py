@@ -38,7 +38,7 @@ def _round(number: Any, *ndigits: Any) -> Any:
 
 
 _DROPPED = {"setattr", "delattr", "_getattr_", "__build_class__", "BaseException", "KeyboardInterrupt",
-            "SystemExit", "GeneratorExit", "pow", "range", "int", "round"}
+            "SystemExit", "GeneratorExit", "pow", "range", "int", "round", "float"}
 # Classes and functions only: no module, nothing from utility_builtins that exposes one (datetime.sys…).
 # In __builtins__ rather than TaskDataEnvironment.globals: a form field named `date` then shadows the
 # class in that script instead of making every script fail check_for_overwrite.
@@ -47,7 +47,7 @@ _BUILTINS: dict[str, Any] = {
     **{k: v for k, v in limited_builtins.items() if k not in _DROPPED},
     "min": min, "max": max, "sorted": sorted, "enumerate": enumerate, "zip": zip, "any": any, "all": all,
     "dict": dict, "set": set, "frozenset": frozenset, "list": list, "map": map, "filter": filter,
-    "reversed": reversed, "abs": abs, "len": len, "str": str, "float": float, "bool": bool,
+    "reversed": reversed, "abs": abs, "len": len, "str": str, "bool": bool,
     "isinstance": isinstance, "next": next, "int": _Int, "round": _round,
     # now()/today() read the engine's clock (the step's time), never the wall clock: replay sees the same.
     "Decimal": Decimal, "date": ClockedDate, "datetime": ClockedDatetime, "timedelta": timedelta,

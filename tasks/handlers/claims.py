@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from engine.registry import HandlerContext
 
 from ..beneficiaries import beneficiary_share, claimant_problems
-from ..common import as_date, as_float, business_date, customer_by_id_number, money, services
+from ..common import as_date, business_date, customer_by_id_number, money, services
 from ..documents import kinds_on_file, link_case_files
 from ..idcard import parse_id_number
 from ..records import ClaimDocumentRecord, ClaimRecord, CustomerRecord, PolicyRecord, ProductRecord, WatchListRecord
@@ -175,7 +175,7 @@ def fraud_features(ctx: HandlerContext, claim_id: int) -> dict[str, Any]:
         ClaimRecord.payee_account_hash == claim.payee_account_hash, ClaimRecord.claimant_id != claim.claimant_id))
     listed = watch_listed(session, claim.payee_account_hash, claimant)
     return {"days_since_start": (claim.incident_date - policy.start_date).days,
-            "amount_ratio": float(round(ratio, 4)), "claims_12m": int(claims_12m or 0),
+            "amount_ratio": round(ratio, 4), "claims_12m": int(claims_12m or 0),
             "shared_account": bool(shared), "watch_listed": listed}
 
 
@@ -194,8 +194,8 @@ def suggest_payout(ctx: HandlerContext, claim_id: int, loss_amount: float) -> di
         suggested = min(suggested, money(share))
     set_claim_status(session, claim, "assessing", ctx.now())
     session.flush()
-    return {"suggested_amount": as_float(suggested), "covered_loss": as_float(loss),
-            "deductible": as_float(deductible), "remaining_sum_insured": as_float(remaining)}
+    return {"suggested_amount": money(suggested), "covered_loss": money(loss),
+            "deductible": money(deductible), "remaining_sum_insured": money(remaining)}
 
 
 def update_claim_status(ctx: HandlerContext, claim_id: int, status: str) -> dict[str, Any]:

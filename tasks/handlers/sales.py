@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from engine.registry import HandlerContext
 
 from ..beneficiaries import LEGAL_HEIRS, designate, designation_problems
-from ..common import as_float, business_date, money
+from ..common import business_date, money
 from ..common import services as domain_services
 from ..idcard import iso7064_mod11_2
 from ..records import PolicyRecord, PremiumPaymentRecord, ProductRecord
@@ -94,7 +94,7 @@ def collect_premium(ctx: HandlerContext, customer_id: int, amount: float, method
     )
     return {
         "payment_id": payment.id,
-        "cash_today": as_float(money(cash_today)),
+        "cash_today": money(money(cash_today)),
         "payer_is_holder": payment.payer_hash == holder.id_number_hash,
         "payer_watch_listed": on_watch_list(ctx.session, payment.payer_hash, payment.payer_name),
         "status": payment.status,

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from engine.registry import BpmnError, Effect, EffectKind, HandlerContext
 
-from ..common import as_float, money
+from ..common import money
 from ..records import CustomerRecord, PremiumPaymentRecord
 from ..sales_records import (
     PREMIUM_STATUSES,
@@ -59,8 +59,8 @@ def report_large_cash(ctx: HandlerContext, payment_id: int, threshold: float) ->
     elif report is not None and total > report.cash_total:
         report.cash_total = total  # a later cash premium the same day adds to the day's report
     if report is None:
-        return {"reported": False, "reference": None, "cash_today": as_float(total)}
-    return {"reported": True, "reference": report.reference, "cash_today": as_float(total)}
+        return {"reported": False, "reference": None, "cash_today": money(total)}
+    return {"reported": True, "reference": report.reference, "cash_today": money(total)}
 
 
 def file_suspicious_report(ctx: HandlerContext, payment_id: int, rule: str, grounds: str) -> dict[str, Any]:
@@ -156,7 +156,7 @@ def refund_premium(ctx: HandlerContext, payment_id: int) -> dict[str, Any] | Eff
 def _result(refund: PremiumRefundRecord | None, reconciled: bool) -> dict[str, Any]:
     if refund is None:
         raise LookupError("the premium is marked refunded but no accepted refund exists")
-    return {"refund_id": refund.id, "amount": as_float(refund.amount), "gateway_ref": refund.gateway_ref,
+    return {"refund_id": refund.id, "amount": money(refund.amount), "gateway_ref": refund.gateway_ref,
             "status": refund.status, "reconciled": reconciled}
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from engine.registry import HandlerContext
 
 from ..beneficiaries import still_owed
-from ..common import age_on, as_date, as_float, business_date, money, services
+from ..common import age_on, as_date, business_date, money, services
 from ..records import ClaimRecord, CustomerRecord, PolicyRecord, SurrenderValueRecord
 from ..termination_requests import close_request, open_request
 from ..timeline import queue_notification
@@ -54,7 +54,7 @@ def compute_refund(ctx: HandlerContext, policy_id: int, request_date: str, cance
         refund = money(paid * _surrender_percent(ctx, policy.product_code, year) / 100)
     if track_request:
         open_request(ctx.session, policy, ctx.instance_id, requested, in_cooling_off, ctx.now())
-    return {"refund": as_float(refund), "in_cooling_off": in_cooling_off, "premiums_paid": as_float(paid),
+    return {"refund": money(refund), "in_cooling_off": in_cooling_off, "premiums_paid": money(paid),
             "policy_year": year}
 
 
@@ -89,7 +89,7 @@ def terminate_liability(ctx: HandlerContext, claim_id: int, paid_amount: float, 
     if reason is None and policy.status != "terminated":
         policy.remaining_sum_insured = remaining
         session.flush()
-        return {"policy_terminated": False, "remaining_sum_insured": as_float(remaining)}
+        return {"policy_terminated": False, "remaining_sum_insured": money(remaining)}
     if reason is not None:
         _terminate(ctx, policy, reason, claim.incident_date)
     # A terminated policy carries no more liability, whatever was left of the sum insured — except, after a
@@ -97,7 +97,7 @@ def terminate_liability(ctx: HandlerContext, claim_id: int, paid_amount: float, 
     owed = min(remaining, still_owed(session, policy)) if reason == "death" else Decimal("0")
     policy.remaining_sum_insured = money(owed)
     session.flush()
-    return {"policy_terminated": True, "remaining_sum_insured": as_float(policy.remaining_sum_insured)}
+    return {"policy_terminated": True, "remaining_sum_insured": money(policy.remaining_sum_insured)}
 
 
 def _policy(ctx: HandlerContext, policy_id: int) -> PolicyRecord:

@@ -64,9 +64,9 @@ def send_termination_quote(ctx: HandlerContext, policy_id: int, request_type: st
     code = (_queued_code(cipher, sent) if sent is not None
             else f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}")
     basis = ("premiums_paid_minus_fee" if in_cooling_off else "surrender_value")
-    params = {"policy_number": policy.number, "request_type": request_type, "refund": float(money(refund_amount)),
-              "premiums_paid": float(money(premiums_paid)), "policy_year": int(policy_year), "basis": basis,
-              "cancellation_fee": float(money(cancellation_fee)) if in_cooling_off else 0.0,
+    params = {"policy_number": policy.number, "request_type": request_type, "refund": money(refund_amount),
+              "premiums_paid": money(premiums_paid), "policy_year": int(policy_year), "basis": basis,
+              "cancellation_fee": money(cancellation_fee) if in_cooling_off else money(0),
               "account_last4": account_last4, "one_time_code": code}
     # The code never lies in the outbox in clear: encrypted until the sender takes it (tasks/outbox_sender.py),
     # which then drops it from the stored message.

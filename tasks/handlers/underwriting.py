@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from engine.registry import HandlerContext
 
-from ..common import CENT, age_on, as_float, business_date
+from ..common import CENT, age_on, business_date, money
 from ..records import ProductRecord, RateRecord, UnderwritingOutcomeRecord
 from .customers import get_customer
 
@@ -60,7 +60,7 @@ def price_quote(ctx: HandlerContext, product_code: str, customer_id: int, sum_in
     if rate is None:
         return _unavailable(age, f"no rate for age {age} and term {term} years", product.line)
     premium = (insured / THOUSAND * rate * factor).quantize(CENT, rounding=ROUND_HALF_UP)
-    return {"available": True, "annual_premium": as_float(premium), "rate_per_thousand": float(rate), "age": age,
+    return {"available": True, "annual_premium": money(premium), "rate_per_thousand": rate, "age": age,
             "reason": None, "line": product.line}
 
 

@@ -179,6 +179,23 @@ def test_a_payout_within_the_tolerance_of_the_suggestion_and_the_claim_is_paid_w
     assert_replays(insurer, case)
 
 
+def test_a_payout_of_exactly_the_suggestion_plus_the_tolerance_is_compared_in_exact_decimals(
+        insurer: Insurer) -> None:
+    # 9,092.03 claimed, 1,000 deductible: 8,092.03 suggested. In binary floating point 8092.03 + 100 is
+    # 8192.029999999999, so 8,192.03 would look above the tolerance and wrongly need the manager.
+    case = claim_at_assessment(insurer, claim_form(2, claim_type="property_damage", amount=9_092.03,
+                                                   incident="2026-10-20"))
+    suggestion = insurer.data(case)["suggestion"]
+    assert suggestion["suggested_amount"] == Decimal("8092.03") and isinstance(suggestion["suggested_amount"], Decimal)
+
+    status = insurer.complete(case, "assess_amount", "adjuster", assessment(Decimal("8192.03"), "Rounded up."))
+
+    assert status == "completed"
+    assert tasks_opened(insurer, case) == ["register_claim", "assess_amount"]
+    assert (the_claim(insurer, case).status, the_claim(insurer, case).paid_amount) == ("paid", Decimal("8192.03"))
+    assert_replays(insurer, case)
+
+
 def test_the_manager_sends_an_override_back_and_the_adjuster_pays_the_suggestion(insurer: Insurer) -> None:
     case = claim_at_assessment(insurer, PROPERTY_30K)
     insurer.complete(case, "assess_amount", "adjuster", assessment(35_000))

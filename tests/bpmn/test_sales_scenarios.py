@@ -37,7 +37,7 @@ APPLICANT = "Sun Li 孙丽"
 BIRTH = date(1990, 1, 1)  # 36 on the clock's first day (2026-11-02): age band 31–40
 PAYEE_ACCOUNT = "6222020200112233445"
 # MED01, age band 31–40, 5 years: 1.80 × 1.3 × 1.05 = 2.457 per thousand.
-MED01_PREMIUM = 491.40  # for 200,000
+MED01_PREMIUM = Decimal("491.40")  # for 200,000
 
 
 # --- form data of each step ---------------------------------------------------------------------

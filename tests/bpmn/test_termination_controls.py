@@ -104,7 +104,7 @@ def test_a_cooling_off_cancellation_refunds_the_premium_less_the_fee_to_the_acco
     case = request_termination(insurer, cancellation(issued.number))
     quoted = quote_sent(insurer)
     assert (quoted["refund"], quoted["basis"], quoted["cancellation_fee"]) == (
-        round(MED01_PREMIUM - CANCELLATION_FEE, 2), "premiums_paid_minus_fee", CANCELLATION_FEE)
+        MED01_PREMIUM - CANCELLATION_FEE, "premiums_paid_minus_fee", CANCELLATION_FEE)
     assert quoted["account_last4"] == PREMIUM_ACCOUNT[-4:]
     confirm(insurer, case)
     assert insurer.complete(case, "approve_refund", "finance", approval()) == "completed"
@@ -347,7 +347,7 @@ def test_a_year_one_life20_surrender_shows_nothing_is_refunded_and_the_holder_ma
     assert (quoted["refund"], quoted["basis"], quoted["policy_year"], quoted["premiums_paid"]) == (
         0.0, "surrender_value", 1, 2280.0)
     shown = instructions(insurer, case, "customer_confirmation")
-    assert "the refund is 0.0 CNY" in shown and "policy year 1" in shown and "surrender value" in shown
+    assert "the refund is 0.00 CNY" in shown and "policy year 1" in shown and "surrender value" in shown
     insurer.complete(case, "customer_confirmation", "agent",
                      {"customer_decision": "withdraw", "withdrawal_note": "Keeps the cover after all."})
 

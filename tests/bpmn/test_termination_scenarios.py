@@ -260,7 +260,8 @@ def test_cancellation_in_cooling_off_refunds_the_premiums_minus_the_fee(insurer:
     assert handlers_run(insurer, case) == CHECKS + TO_TERMINATED
     data = insurer.data(case)
     assert data["cancellation_fee"] == CANCELLATION_FEE
-    assert data["refund"] == {"refund": 481.4, "in_cooling_off": True, "premiums_paid": 491.4, "policy_year": 1}
+    assert data["refund"] == {"refund": Decimal("481.40"), "in_cooling_off": True, "premiums_paid": Decimal("491.40"),
+                              "policy_year": 1}
     assert data["termination"] == {"terminated": True, "reason": "cooling_off_cancellation"}
     assert refunds(insurer, "PTEST00002") == [(Decimal("481.40"), "accepted")]
     assert_terminated(insurer, "PTEST00002", "cooling_off_cancellation")

@@ -38,7 +38,7 @@ def stored_text(insurer: Insurer) -> dict[str, list[str]]:
                     elif isinstance(value, str):
                         text = value
                     else:
-                        text = json.dumps(value, ensure_ascii=False)
+                        text = json.dumps(value, ensure_ascii=False, default=str)
                     found.setdefault(table.name, []).append(text)
     return found
 

@@ -92,7 +92,7 @@ def test_a_registration_error_goes_back_to_the_agent_and_the_corrected_applicati
     assert open_keys(insurer, sale) == ["accept_terms"]
     assert "svc_correct_registration" in handlers_run(insurer, sale)
     assert result_of(insurer, sale, "svc_verify_applicant")["verified"] is True
-    assert handed_back(insurer, sale) == ("accept", 1.0, MED01_PREMIUM)
+    assert handed_back(insurer, sale) == ("accept", 1, MED01_PREMIUM)
     assert outcome(insurer, sale) == ["accept"]
     assert_replays(insurer, sale)
 
@@ -217,7 +217,7 @@ def test_a_loading_that_makes_the_premium_unsuitable_needs_the_customer_and_comp
     sale = loaded_sale(insurer)
 
     data = insurer.data(sale)
-    assert (data["suitable"], data["quote"]["annual_premium"]) == (False, 737.10)
+    assert (data["suitable"], data["quote"]["annual_premium"]) == (False, Decimal("737.10"))
     assert data["suitability_reason"] == "The annual premium is above 30 % of the customer's income"
     assert open_keys(insurer, sale) == ["loaded_acknowledgement"]
     assert refused(insurer, sale, "loaded_acknowledgement", "agent", {"acknowledged": True}) == {

@@ -108,7 +108,7 @@ def test_a_reduced_sum_insured_reprices_the_premium_and_the_policy_is_issued_on_
     insurer.complete(sale, "manual_underwriting", "uw", {"decision": "reduced_sum", "reduced_sum_insured": 300_000,
                                                          "note": "Income does not support more cover."})
 
-    assert handed_back(insurer, sale) == ("accept", 1.0, 737.10)  # 300,000 / 1,000 × 2.457
+    assert handed_back(insurer, sale) == ("accept", 1, Decimal("737.10"))  # 300,000 / 1,000 × 2.457
     assert insurer.data(sale)["sum_insured"] == 300_000
     assert open_keys(insurer, sale) == ["accept_terms"]  # cheaper than quoted: still suitable
     assert sold(insurer, sale) == "waiting"

@@ -211,7 +211,7 @@ def test_standard_risk_above_the_auto_limit_needs_an_underwriter_who_may_accept_
     insurer.complete(sale, "manual_underwriting", "uw", manual("accept"))
 
     assert open_keys(insurer, sale) == ["accept_terms"]  # within the senior limit: no senior approval
-    assert handed_back(insurer, sale) == ("accept", 1.0, 1253.07)  # 510,000 / 1,000 × 2.457
+    assert handed_back(insurer, sale) == ("accept", 1, Decimal("1253.07"))  # 510,000 / 1,000 × 2.457
     assert underwriting_handlers(insurer, sale) == [*CHECKS, *ACCEPTED]
     assert_replays(insurer, sale)
 
@@ -222,8 +222,8 @@ def test_referred_risk_accepted_with_loading_prices_the_policy_with_the_loading(
 
     insurer.complete(sale, "manual_underwriting", "uw", manual("accept_with_loading", 1.5, "Controlled asthma."))
 
-    loaded_premium = round(MED01_PREMIUM * 1.5, 2)
-    assert handed_back(insurer, sale) == ("accept", 1.5, loaded_premium)
+    loaded_premium = (MED01_PREMIUM * Decimal("1.5")).quantize(Decimal("0.01"))
+    assert handed_back(insurer, sale) == ("accept", Decimal("1.5"), loaded_premium)
     assert result_of(insurer, sale, "svc_price_policy")["annual_premium"] == loaded_premium
     assert sold(insurer, sale) == "waiting"
     [policy] = rows(insurer, PolicyRecord, PolicyRecord.instance_id == sale)
@@ -261,7 +261,7 @@ def test_medical_exam_is_booked_then_the_reviewed_results_accept_the_risk(insure
     insurer.complete(sale, "review_exam_results", "uw2", exam_review())
 
     assert open_keys(insurer, sale) == ["accept_terms"]
-    assert handed_back(insurer, sale) == ("accept", 1.0, MED01_PREMIUM)
+    assert handed_back(insurer, sale) == ("accept", 1, MED01_PREMIUM)
     assert underwriting_handlers(insurer, sale) == [*CHECKS, "svc_schedule_exam", "svc_notify_exam", *ACCEPTED]
     assert_replays(insurer, sale)
 

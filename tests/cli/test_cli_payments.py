@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -49,10 +50,10 @@ def test_a_payout_killed_after_the_bank_accepted_is_settled_once_by_the_worker(d
 
     # The approval and the payment's intent were committed before the bank was called: the payment is in
     # flight (pending beside the gateway's booking), not lost, and the approval cannot be sent again.
-    ledger = json.loads(_run(folder, "--json", "payments", "ledger"))
+    ledger = json.loads(_run(folder, "--json", "payments", "ledger"), parse_float=Decimal)  # amounts exact
     (in_flight,) = [p for p in ledger["payments"] if p["recorded_status"] == "pending"]
     assert (in_flight["gateway_outcome"], in_flight["gateway_amount"], in_flight["problem"]) == (
-        "accepted", "59500.00", None)
+        "accepted", Decimal("59500.00"), None)
     assert json.loads(_run(folder, "--json", "verify"))["ok"]
     _run(folder, *approve, code=EXIT_CONFLICT)
 

@@ -350,8 +350,8 @@ def test_fraud_features_measure_days_since_start_and_amount_ratio(domain, sessio
     policy = add_policy(session, insured[0], start=date(2026, 9, 1))
     claim_id = file_claim(domain, session, policy, insured[1], amount=33333.33, incident="2026-10-01")["claim_id"]
     features = fraud_features(domain.ctx(session), claim_id)
-    assert features == {"days_since_start": 30, "amount_ratio": 0.3333, "claims_12m": 0, "shared_account": False,
-                        "watch_listed": False}
+    assert features == {"days_since_start": 30, "amount_ratio": Decimal("0.3333"), "claims_12m": 0,
+                        "shared_account": False, "watch_listed": False}
 
 
 def test_fraud_features_count_the_claimants_claims_in_the_365_days_up_to_the_incident(domain, session, insured):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
@@ -38,11 +39,11 @@ def outbox(domain) -> list[NotificationRecord]:
 def test_a_notification_is_queued_for_the_customer_with_its_template_and_params(domain) -> None:
     customer_id = add_customer(domain)
     # (an SMS template; "policy_issued" is a written notice with params of its own, tasks/notices.py)
-    result = notify(domain, customer_id, "premium_due", {"policy_number": "P26000000015", "premium": 879.6})
+    result = notify(domain, customer_id, "premium_due", {"policy_number": "P26000000015", "premium": Decimal("879.60")})
     (note,) = outbox(domain)
     assert result == {"notification_id": note.id}
     assert (note.customer_id, note.template, note.channel) == (customer_id, "premium_due", "sms")
-    assert note.params == {"policy_number": "P26000000015", "premium": 879.6}
+    assert note.params == {"policy_number": "P26000000015", "premium": Decimal("879.60")}
     assert note.created_at == domain.clock.now
     assert note.sent_at is None
 

@@ -136,7 +136,7 @@ def test_a_surrender_after_cooling_off_refunds_the_surrender_value_of_the_policy
 
 def test_a_surrender_value_is_rounded_to_the_cent(domain, book):
     policy = book.policy(premiums_paid="3333.33")
-    assert compute_refund(domain.ctx(book.session), policy.id, "2024-06-01", 0)["refund"] == 1666.67
+    assert compute_refund(domain.ctx(book.session), policy.id, "2024-06-01", 0)["refund"] == Decimal("1666.67")
 
 
 def test_a_product_without_a_surrender_table_refunds_nothing_after_cooling_off(domain, book):

@@ -63,19 +63,20 @@ def test_the_premium_is_sum_insured_per_thousand_times_rate_times_loading(life) 
     customer_id = add_customer(life, date(1990, 5, 1))  # 36
     result = quote(life, customer_id, sum_insured=300000, loading=1.25)
     # 300 × 2.3456 × 1.25 = 879.60
-    assert result == {"available": True, "annual_premium": 879.6, "rate_per_thousand": 2.3456, "age": 36,
-                      "reason": None, "line": "life"}
+    assert result == {"available": True, "annual_premium": Decimal("879.60"), "rate_per_thousand": Decimal("2.3456"),
+                      "age": 36, "reason": None, "line": "life"}
 
 
 @pytest.mark.parametrize(("sum_insured", "loading", "premium"), [
-    (10000, 1.0, 10.01),    # 10 × 1.0005 = 10.005: a tie rounds up (half-even would give 10.00)
-    (10000, 5.0, 50.03),    # 10 × 1.0005 × 5 = 50.025: a tie with the loading applied
-    (50000, 1.5, 75.04),    # 50 × 1.0005 × 1.5 = 75.0375
-    (30000, 1.35, 40.52),   # 30 × 1.0005 × 1.35 = 40.52025
+    (10000, 1.0, "10.01"),    # 10 × 1.0005 = 10.005: a tie rounds up (half-even would give 10.00)
+    (10000, 5.0, "50.03"),    # 10 × 1.0005 × 5 = 50.025: a tie with the loading applied
+    (50000, 1.5, "75.04"),    # 50 × 1.0005 × 1.5 = 75.0375
+    (30000, 1.35, "40.52"),   # 30 × 1.0005 × 1.35 = 40.52025
 ])
-def test_the_premium_is_rounded_half_up_to_the_cent(life, sum_insured: int, loading: float, premium: float) -> None:
+def test_the_premium_is_rounded_half_up_to_the_cent(life, sum_insured: int, loading: float, premium: str) -> None:
     customer_id = add_customer(life, date(1990, 5, 1))
-    assert quote(life, customer_id, sum_insured=sum_insured, term=10, loading=loading)["annual_premium"] == premium
+    quoted = quote(life, customer_id, sum_insured=sum_insured, term=10, loading=loading)
+    assert quoted["annual_premium"] == Decimal(premium)
 
 
 def test_a_term_sent_as_a_whole_float_is_accepted_and_a_fraction_of_a_year_is_a_fault(life) -> None:
@@ -95,15 +96,15 @@ def test_a_non_positive_sum_insured_or_loading_is_a_fault(life, sum_insured: flo
 # --- price_quote: age bands ---------------------------------------------------------------------
 
 @pytest.mark.parametrize(("born", "age", "rate"), [
-    (date(2008, 11, 2), 18, 2.3456),   # 18th birthday today: lowest edge of the first band
-    (date(1985, 11, 3), 40, 2.3456),   # 41 tomorrow: still the first band
-    (date(1985, 11, 2), 41, 4.1),      # 41st birthday today: the second band
-    (date(1965, 11, 3), 60, 4.1),      # upper edge of the last band
+    (date(2008, 11, 2), 18, "2.3456"),   # 18th birthday today: lowest edge of the first band
+    (date(1985, 11, 3), 40, "2.3456"),   # 41 tomorrow: still the first band
+    (date(1985, 11, 2), 41, "4.1"),      # 41st birthday today: the second band
+    (date(1965, 11, 3), 60, "4.1"),      # upper edge of the last band
 ])
-def test_the_rate_comes_from_the_band_holding_the_age_on_today(life, born: date, age: int, rate: float) -> None:
+def test_the_rate_comes_from_the_band_holding_the_age_on_today(life, born: date, age: int, rate: str) -> None:
     result = quote(life, add_customer(life, born))
     assert result["age"] == age
-    assert result["rate_per_thousand"] == rate
+    assert result["rate_per_thousand"] == Decimal(rate)
     assert result["available"] is True
 
 

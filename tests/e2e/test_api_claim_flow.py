@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from typing import Any
 
@@ -67,3 +68,21 @@ def test_a_claim_goes_from_first_notice_to_payout_through_the_api(shared_site: S
         ("register_claim", "claims.clerk"), ("assess_amount", "adjuster"), ("approve_payout", "claims.manager")]
     assert ok(auditor.post(f"/api/instances/{case}/replay"))["consistent"] is True
     assert ok(auditor.get("/api/audit/verify"))["ok"] is True
+
+
+def test_amounts_travel_through_the_api_as_exact_json_numbers(shared_site: Site) -> None:
+    clerk, auditor = Caller(shared_site, "claims.clerk"), Caller(shared_site, "auditor")
+    started = ok(clerk.post("/api/processes/claims/instances", json={"data": {}}), 201)
+    case = started["id"]
+    register = next(t["id"] for t in started["open_tasks"] if t["task"] == "register_claim")
+    body = json.dumps({"data": {**first_notice(), "claimed_amount": 1}}).replace(
+        '"claimed_amount": 1', '"claimed_amount": 12500.10')  # the exact text a client sends
+    ok(clerk.post(f"/api/tasks/{register}/complete", data=body, content_type="application/json"))
+
+    raw = clerk.get(f"/api/instances/{case}").get_data(as_text=True)
+    assert '"claimed_amount":12500.10' in raw.replace(" ", "")  # a JSON number with its digits, not a string
+    shown = json.loads(raw, parse_float=Decimal)["data"]
+    assert shown["claimed_amount"] == Decimal("12500.10") and shown["claim"]["claim_id"] is not None
+    history = auditor.get(f"/api/instances/{case}/history?page_size=100").get_data(as_text=True)
+    (completed,) = [e for e in json.loads(history, parse_float=Decimal)["items"] if e["type"] == "task_completed"]
+    assert completed["payload"]["data"]["claimed_amount"] == Decimal("12500.10")

@@ -76,7 +76,7 @@ def test_the_policy_page_changes_beneficiaries_with_field_errors_and_shows_them_
     done = underwriter.post("/policies/PDEMO0007", data={**form, "b-0-share": "100"})
     assert done.status_code in (302, 303)
     page = underwriter.get("/policies/PDEMO0007").get_data(as_text=True)
-    assert "Written request: the son alone." in page and f"{SON['name']} (100.0 %)" in page
+    assert "Written request: the son alone." in page and f"{SON['name']} (100.00 %)" in page
 
     adjuster_page = english(site, "adjuster").get("/policies/PDEMO0007").get_data(as_text=True)
     assert "••••" + SON["id_number"][-4:] in adjuster_page and SON["id_number"] not in adjuster_page

@@ -84,6 +84,28 @@ def test_decimal_quantize_and_date_arithmetic_work() -> None:
     assert data["whole"] == 201
 
 
+def test_numbers_with_a_fraction_are_exact_decimals_in_scripts_and_expressions() -> None:
+    data = run("payable = 0.1 + 0.2\nhalf = 7 / 2\nshare = amount / 3\nrate = 1e-2\nthird = 10\nthird /= 4",
+               {"amount": Decimal("100.00")})
+    assert data["payable"] == Decimal("0.3") and isinstance(data["payable"], Decimal)  # not 0.30000000000000004
+    assert data["half"] == Decimal("3.5") and data["rate"] == Decimal("0.01") and data["third"] == Decimal("2.5")
+    assert data["share"] == Decimal("33.33333333333333333333333333")
+    assert RestrictedEnvironment().evaluate("amount > 29999.99", {}, {"amount": Decimal("29999.995")}) is True
+    assert RestrictedEnvironment().evaluate("a // 2 + len('ab') / 2", {"a": 7}) == Decimal("4")
+
+
+def test_dividing_by_zero_is_an_ordinary_zero_division_error() -> None:
+    with pytest.raises(ZeroDivisionError):
+        run("x = 1 / 0")
+    with pytest.raises(ZeroDivisionError):
+        run("x = amount / 0", {"amount": Decimal("5")})
+
+
+def test_float_is_not_offered_and_validation_says_what_to_write_instead() -> None:
+    (problem,) = check_script("ratio = float(amount) / 3")
+    assert '"float" is not available in scripts' in str(problem) and 'Decimal("0.1")' in str(problem)
+
+
 def test_string_helpers_and_print_work_within_limits() -> None:
     data = run("s = ', '.join(['a', 'b']).upper().ljust(6, '.')\nprint('hello')\nout = printed\n"
                "ok = isinstance(3, int) and isinstance(True, (int, str))")
@@ -217,9 +239,10 @@ def test_no_module_is_reachable_from_the_offered_names() -> None:
     namespace = script_namespace()
     offered = {**namespace, **namespace["__builtins__"]}
     for name in ("min", "max", "sum", "sorted", "enumerate", "zip", "any", "all", "dict", "set", "list",
-                 "map", "filter", "reversed", "round", "abs", "len", "str", "int", "float", "bool",
+                 "map", "filter", "reversed", "round", "abs", "len", "str", "int", "bool",
                  "isinstance", "Decimal", "date", "datetime", "timedelta", "timezone"):
         assert name in offered, name
+    assert "float" not in offered  # numbers with a fraction are Decimal
     for name in ("math", "random", "string", "datetime_module", "open", "getattr", "setattr", "type"):
         assert not isinstance(offered.get(name), types.ModuleType)
     assert "setattr" not in offered and "getattr" not in offered and "__import__" not in offered

@@ -17,6 +17,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from engine.parsing import ProcessSpecs, parse_deployment
 from engine.serialization import WorkflowStateSerializer
+from engine.service_results import with_exact_service_tasks
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "bpmn"
 
@@ -119,7 +120,8 @@ def test_a_restored_workflow_can_be_dumped_again_identically(process: ProcessSpe
 
 def test_state_is_much_smaller_than_spiffworkflows_default_serialization(workflow: BpmnWorkflow) -> None:
     ready_task(workflow).data.update({"claimant": "Li", "amount": 1234.5})
-    default = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SPIFF_CONFIG)).serialize_json(workflow)
+    config = BpmnWorkflowSerializer.configure(with_exact_service_tasks(SPIFF_CONFIG))
+    default = BpmnWorkflowSerializer(config).serialize_json(workflow)
     ours = zlib.decompress(WorkflowStateSerializer().dumps(workflow))
     assert len(ours) * 2 < len(default.encode())
     assert len(WorkflowStateSerializer().dumps(workflow)) * 2 < len(zlib.compress(default.encode(), 1))
@@ -133,3 +135,30 @@ def test_data_to_json_converts_decimal_and_date_the_way_the_state_stores_them() 
         "c": [1],
     }
     json.dumps(converted)
+
+
+def test_a_state_is_marked_as_holding_decimals_and_keeps_them_exact(process: ProcessSpecs,
+                                                                     workflow: BpmnWorkflow) -> None:
+    ready_task(workflow).data.update({"amount": Decimal("8192.03"), "ratio": Decimal("0.3333")})
+    state = WorkflowStateSerializer().dumps(workflow)
+    assert stored_json(state)["insureflow_numbers"] == "decimal"
+    data = ready_task(WorkflowStateSerializer().loads(state, process.spec, process.subprocess_specs)).data
+    assert (data["amount"], data["ratio"]) == (Decimal("8192.03"), Decimal("0.3333"))
+
+
+def test_a_state_saved_with_float_amounts_is_read_with_decimals_and_the_engines_own_numbers_kept(
+        process: ProcessSpecs, workflow: BpmnWorkflow) -> None:
+    # A state from before money was Decimal: no mark, amounts as floats in the case data.
+    ready_task(workflow).data.update({"amount": 8192.03, "items": [{"price": 0.1}], "count": 3})
+    dct = stored_json(WorkflowStateSerializer().dumps(workflow))
+    del dct["insureflow_numbers"]
+    (task_id,) = [k for k, t in dct["tasks"].items() if t["task_spec"] == "register"]
+    dct["tasks"][task_id]["last_state_change"] = 1733550000.25
+    legacy = zlib.compress(json.dumps(dct).encode())
+
+    loaded = WorkflowStateSerializer().loads(legacy, process.spec, process.subprocess_specs)
+
+    task = ready_task(loaded)
+    assert task.data["amount"] == Decimal("8192.03") and isinstance(task.data["amount"], Decimal)
+    assert task.data["items"] == [{"price": Decimal("0.1")}] and task.data["count"] == 3
+    assert task.last_state_change == 1733550000.25  # not case data: stays a float

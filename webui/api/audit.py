@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -12,7 +11,7 @@ from flask import Response, render_template
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
-from engine import audit, instances, replay
+from engine import audit, instances, jsonutil, replay
 from engine.audit_integrity import check_checkpoint, check_dict, make_checkpoint, report_dict, verify_all
 from engine.replay import ReplayResult
 
@@ -62,7 +61,7 @@ def _csv(instance_id: int, events: list[dict[str, Any]]) -> Response:
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
     for event in events:
-        payload = json.dumps(event["payload"], ensure_ascii=False, sort_keys=True)
+        payload = jsonutil.dumps(event["payload"], sort_keys=True)
         writer.writerow([event["seq"], event["at"], event["type"], event["actor"] or "", event["task"] or "",
                          payload, event["hash"]])
     response = Response(out.getvalue(), mimetype="text/csv")

@@ -23,7 +23,7 @@ class BeneficiarySchema(Schema):
     id_number = fields.String(required=True, metadata={"description": "masked for roles that do not need it"})
     relation = fields.String(required=True, metadata={
         "description": "spouse, child, parent, sibling, grandparent, grandchild or other"})
-    share = fields.Float(required=True, metadata={"description": "percent of the death benefit"})
+    share = fields.Decimal(required=True, places=2, metadata={"description": "percent of the death benefit"})
 
 
 class BeneficiaryChangeViewSchema(Schema):
@@ -41,7 +41,7 @@ class PolicyBeneficiariesSchema(Schema):
     holder = fields.String()
     start_date = fields.Date()
     end_date = fields.Date()
-    sum_insured = fields.Float()
+    sum_insured = fields.Decimal(places=2)
     instance_id = fields.Integer(allow_none=True, metadata={"description": "the sale that issued the policy"})
     beneficiary_designation = fields.String(required=True, metadata={"description": "named or legal_heirs"})
     beneficiaries = fields.List(fields.Nested(BeneficiarySchema))
