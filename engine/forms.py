@@ -25,8 +25,8 @@ from .runtime import Runtime
 _FORMATS = FormatChecker()
 # The schema keyword of a property whose items reference uploaded files (bpmn/README.md "Upload fields").
 UPLOAD_KEYWORD = "x-upload"
-# The schema keyword naming the case-file section a field is shown in (bpmn/README.md "Case page sections"),
-# and the sections there are: a field without one is not shown on the case page.
+# The schema keyword naming the case page's section a form field is shown in (bpmn/README.md, forms), and the
+# sections there are; a field naming none is shown under "Other details".
 SECTION_KEYWORD = "x-section"
 SECTIONS = ("claim", "policy", "claimant", "customer", "application", "suitability", "underwriting", "assessment",
             "survey", "investigation", "approval", "aml", "payment", "request", "refund")

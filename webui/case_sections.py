@@ -1,5 +1,5 @@
 """The case data as a case file: sections (claim, policy, claimant, assessment…) in the process's order, each
-with the fields the forms assign to it (`x-section`, bpmn/README.md "Case page sections") and the handler and
+with the fields the forms assign to it (`x-section`, bpmn/README.md, forms) and the handler and
 rule-table results staff need (listed below, by process). Everything else is internal and not shown here: the
 audit view shows every value at every step to those who may audit."""
 
