@@ -18,6 +18,7 @@ from .identity import Actor, require
 from .jsonutil import canonical_dumps
 from .models import DeploymentFileModel, DeploymentModel, EventModel, InstanceModel
 from .parsing import content_hash
+from .progress import Progress, quiet
 from .runtime import Runtime
 from .seal_checks import RowProblem, RowsReport, check_rows, check_states
 
@@ -142,17 +143,21 @@ def _latest_checkpoint(rt: Runtime) -> tuple[LatestCheckpoint | None, dict[int, 
     return latest, {i: seq for i, (seq, _h) in heads.items()}, None
 
 
-def verify_all(rt: Runtime, actor: Actor) -> IntegrityReport:
+def verify_all(rt: Runtime, actor: Actor, progress: Progress = quiet) -> IntegrityReport:
     """Verify every history chain (keyed), every deployment, every stored state and sealed row, and the latest
-    signed checkpoint (auditors, admins)."""
+    signed checkpoint (auditors, admins); `progress` is told after each chain and each later check."""
     require(actor, AUDITORS, "verify the history")
     latest, legacy_heads, problem = _latest_checkpoint(rt)
     with rt.uow(read_only=True) as uow:
         session = uow.session
-        chains = verify_chains(session, keys=rt.audit_keys, legacy_heads=legacy_heads)
-        report = IntegrityReport(chains, _check_deployments(session),
-                                 check_states(session, rt.audit_keys, chains.states, rt.unseal),
-                                 check_rows(session, rt.audit_keys))
+        chains = verify_chains(session, keys=rt.audit_keys, legacy_heads=legacy_heads, progress=progress)
+        deployments = _check_deployments(session)
+        progress("deployments", 1, 1)
+        states = check_states(session, rt.audit_keys, chains.states, rt.unseal)
+        progress("stored states", 1, 1)
+        rows = check_rows(session, rt.audit_keys)
+        progress("money rows", 1, 1)
+        report = IntegrityReport(chains, deployments, states, rows)
     if latest is not None:
         report.checkpoint_file, report.checkpoint_problem = latest.path.name, problem
         if problem is None and latest.body is not None:

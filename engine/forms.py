@@ -24,6 +24,11 @@ from .runtime import Runtime
 _FORMATS = FormatChecker()
 # The schema keyword of a property whose items reference uploaded files (bpmn/README.md "Upload fields").
 UPLOAD_KEYWORD = "x-upload"
+# The schema keyword naming the case page's section a form field is shown in (bpmn/README.md, forms), and the
+# sections there are; a field naming none is shown under "Other details".
+SECTION_KEYWORD = "x-section"
+SECTIONS = ("claim", "policy", "claimant", "customer", "application", "suitability", "underwriting", "assessment",
+            "survey", "investigation", "approval", "aml", "payment", "request", "refund")
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from . import store
 from .audit_keys import AuditKeys
 from .jsonutil import canonical_dumps, loads
 from .models import EventModel, InstanceModel
+from .progress import Progress, quiet
 
 GENESIS = "0" * 64
 
@@ -233,11 +234,12 @@ def _moment_text(stored: datetime | str) -> str:
 
 def verify_chains(
     session: Session, instance_id: int | None = None, keys: AuditKeys | None = None,
-    legacy_heads: dict[int, int] | None = None,
+    legacy_heads: dict[int, int] | None = None, progress: Progress = quiet,
 ) -> VerifyReport:
     """Recompute every chain (or one) and name the first broken event of each. `keys`: the audit key ring
     (keyed events cannot be checked without it). `legacy_heads`: from the latest signed checkpoint, each
-    instance's head seq then — events after it, and every event of a case not in it, must be keyed."""
+    instance's head seq then — events after it, and every event of a case not in it, must be keyed.
+    `progress` is told after each chain."""
     report = VerifyReport()
     heads_query = select(InstanceModel.id, InstanceModel.last_seq, InstanceModel.last_hash)
     # The time as the database stores it (naive UTC), formatted once per distinct value (one per step).
@@ -270,6 +272,7 @@ def verify_chains(
             report.states[current_id] = chain.state
         if chain.broken:
             report.breaks.append(chain.broken)
+        progress("chains", report.instances, len(heads))
 
     for row in rows:
         if row[1] != current_id:

@@ -40,6 +40,7 @@ from .execution import load, persist, run_steps
 from .identity import Actor, require
 from .models import DeploymentModel, EventModel, InstanceModel, ProcessDefinitionModel
 from .parsing import ProcessSpecs
+from .progress import Progress, quiet
 from .runtime import Runtime
 from .service_results import with_exact_service_tasks
 
@@ -298,8 +299,9 @@ def plan_migration(rt: Runtime, actor: Actor, from_deployment: int, to_deploymen
 
 def migrate(rt: Runtime, actor: Actor, from_deployment: int, to_deployment: int, *, process_key: str | None = None,
             instance_ids: list[int] | None = None, dry_run: bool = False,
-            expected_versions: Mapping[int, int] | None = None) -> MigrationReport:
-    """Move every movable instance, each in its own transaction; the report says what happened to each."""
+            expected_versions: Mapping[int, int] | None = None, progress: Progress = quiet) -> MigrationReport:
+    """Move every movable instance, each in its own transaction; the report says what happened to each
+    (`progress` is told after each instance)."""
     require(actor, MIGRATORS, "migrate instances")
     with rt.uow(read_only=True) as uow:
         session = uow.session
@@ -309,15 +311,17 @@ def migrate(rt: Runtime, actor: Actor, from_deployment: int, to_deployment: int,
         report = MigrationReport(DeploymentRef(source.deployment.id, source.deployment.hash),
                                  DeploymentRef(target.deployment.id, target.deployment.hash), dry_run, [])
         if dry_run:
-            for instance in chosen:
+            for done, instance in enumerate(chosen, 1):
                 _loaded, found = _judge(rt, session, instance, target, lock=False)
                 outcome = "cannot migrate" if found.blockers else "can migrate"
                 report.instances.append(_outcome(instance, outcome, found.blockers, found.changes))
+                progress("dry run", done, len(chosen))
             return report
     seen = {i.id: i.version for i in chosen}
     seen.update(expected_versions or {})
-    for instance in chosen:
+    for done, instance in enumerate(chosen, 1):
         report.instances.append(_migrate_one(rt, actor, instance.id, seen[instance.id], source, target))
+        progress("migrate", done, len(chosen))
     return report
 
 

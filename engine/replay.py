@@ -29,6 +29,7 @@ from .identity import Actor, require
 from .jsonutil import canonical_dumps, loads
 from .migration import replay_migration, started_on
 from .models import EventModel, InstanceModel
+from .progress import Progress, quiet
 from .registry import BpmnError, Effect
 from .runtime import Runtime
 from .sandbox import RestrictedEnvironment, SandboxError
@@ -278,9 +279,13 @@ def replayed_steps(rt: Runtime, events: list[EventModel], process: Any) -> Itera
         yield ReplayedStep(number, step, workflow)
 
 
-def replay_all(rt: Runtime, actor: Actor) -> list[ReplayResult]:
-    """Replay every instance."""
+def replay_all(rt: Runtime, actor: Actor, progress: Progress = quiet) -> list[ReplayResult]:
+    """Replay every instance, telling `progress` after each."""
     require(actor, REPLAYERS, "replay instances")
     with rt.uow() as uow:
         ids = list(uow.session.scalars(select(InstanceModel.id).order_by(InstanceModel.id)))
-    return [replay_instance(rt, i, actor) for i in ids]
+    results = []
+    for done, instance_id in enumerate(ids, 1):
+        results.append(replay_instance(rt, instance_id, actor))
+        progress("replay", done, len(ids))
+    return results

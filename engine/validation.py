@@ -16,7 +16,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from .access import CUSTOMER, DELIVERED_BY, deliverer_problems
 from .errors import Problem
 from .form_patterns import pattern_problems
-from .forms import UPLOAD_KEYWORD
+from .forms import SECTION_KEYWORD, SECTIONS, UPLOAD_KEYWORD
 from .parser_problems import DiagramIndex, structure_problems
 from .parsing import ParsedDeployment, file_kind, parse_deployment
 from .registry import HandlerRegistry
@@ -80,7 +80,11 @@ def _form_problems(name: str, schema: object) -> list[Problem]:
     return [Problem(name, f"upload field: {message}", element=field)
             for field, spec in properties.items() if isinstance(spec, dict) and UPLOAD_KEYWORD in spec
             for message in _upload_problems(spec, properties)] + [
-        Problem(name, message, element=where) for where, message in pattern_problems(schema)]
+        Problem(name, message, element=where) for where, message in pattern_problems(schema)] + [
+        Problem(name, f"{SECTION_KEYWORD} {spec[SECTION_KEYWORD]!r} is not a case-page section (known: "
+                      f"{', '.join(SECTIONS)})", element=field)
+        for field, spec in properties.items()
+        if isinstance(spec, dict) and SECTION_KEYWORD in spec and spec[SECTION_KEYWORD] not in SECTIONS]
 
 
 def _upload_problems(spec: dict[str, Any], properties: dict[str, Any]) -> list[str]:

@@ -19,6 +19,7 @@ from . import cli_admin, cli_audit, cli_calendar, cli_claims, cli_migrate, cli_p
 from .bootstrap import build_app
 from .cli_context import Context, handled, parse_data, pass_ctx, read_files
 from .output import EXIT_INVALID, fail, short_time, table
+from .progress_bar import progress_bar
 
 as_option = click.option("--as", "as_user", required=True, metavar="USER", help="Act as this user.")
 
@@ -49,7 +50,8 @@ def init(ctx: Context, demo: bool, database_url: str | None) -> None:
     if demo:
         from .demo import load_demo
 
-        result["demo"] = load_demo(ctx.app)
+        with progress_bar(ctx.out.as_json, "init --demo") as progress:
+            result["demo"] = load_demo(ctx.app, progress)
     ctx.out.result(result, [f"instance folder {ctx.folder} ready (schema {revision})"]
                    + ([f"demo: {line}" for line in result["demo"]["summary"]] if demo else []))
 

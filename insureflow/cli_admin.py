@@ -16,6 +16,7 @@ from engine.replay import replay_all, replay_instance
 from . import instance_folder
 from .cli_context import Context, handled, pass_ctx
 from .output import EXIT_INVALID, fail, short_time, table
+from .progress_bar import progress_bar
 
 
 def register(cli: click.Group) -> None:
@@ -218,7 +219,8 @@ def demo(ctx: Context) -> None:
     from .demo_people import where_to_look
     from .demo_story import tell_story
 
-    load_demo(ctx.app)
+    with progress_bar(ctx.out.as_json, "demo") as progress:
+        load_demo(ctx.app, progress)
     lines: list[str] = []
     say = lines.append if ctx.out.as_json else click.echo
     result = tell_story(ctx.app.runtime, say)
@@ -237,7 +239,11 @@ def replay(ctx: Context, instance_id: int | None, all_instances: bool) -> None:
     if (instance_id is None) == (not all_instances):
         fail("give an instance ID or --all")
     rt = ctx.app.runtime
-    results = replay_all(rt, OPERATOR) if all_instances else [replay_instance(rt, instance_id, OPERATOR)]
+    if all_instances:
+        with progress_bar(ctx.out.as_json, "replay") as progress:
+            results = replay_all(rt, OPERATOR, progress)
+    else:
+        results = [replay_instance(rt, instance_id, OPERATOR)]
     bad = [r for r in results if not r.consistent]
     ctx.out.result({"ok": not bad, "results": results},
                    [str(r) for r in results] + [f"{len(results) - len(bad)} of {len(results)} consistent"])

@@ -18,6 +18,7 @@ from . import cli_payments
 from .cli_context import Context, handled, pass_ctx
 from .instance_folder import InstanceFolderError
 from .output import EXIT_INVALID
+from .progress_bar import progress_bar
 
 
 def register(cli: click.Group) -> None:
@@ -96,7 +97,8 @@ def verify(ctx: Context, checkpoint_file: str | None, save_file: str | None) -> 
     altered file; match the gateway's payments with the database's; optionally check a stored checkpoint
     or save a new one."""
     rt = ctx.app.runtime
-    report = audit_integrity.verify_all(rt, OPERATOR)
+    with progress_bar(ctx.out.as_json, "verify") as progress:
+        report = audit_integrity.verify_all(rt, OPERATOR, progress)
     result = audit_integrity.report_dict(report)
     lines = ([f"BROKEN {b}" for b in report.chains.breaks] + [f"ALTERED {p}" for p in report.deployments.problems]
              + [f"DAMAGED case {i}: {why}" for i, why in report.damaged_states]

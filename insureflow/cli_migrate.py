@@ -16,6 +16,7 @@ from tasks.services import simulated
 
 from .cli_context import Context, handled, pass_ctx, read_files
 from .output import EXIT_CONFLICT, EXIT_INVALID, table
+from .progress_bar import progress_bar
 
 # A dry run that did not get through its scenario as written (exit code 6).
 _UNFINISHED = ("invalid_answer", "scenario_mismatch", "failed")
@@ -49,8 +50,9 @@ def _report_lines(report: MigrationReport) -> list[str]:
 def migrate_cmd(ctx: Context, source: int, target: int, dry_run: bool, process_key: str | None,
                 instance_ids: tuple[int, ...], as_user: str | None) -> None:
     """Move waiting instances to a newer deployment (exit 5 when one changed meanwhile)."""
-    report = migrate(ctx.app.runtime, ctx.actor(as_user), source, target, process_key=process_key,
-                     instance_ids=list(instance_ids) or None, dry_run=dry_run)
+    with progress_bar(ctx.out.as_json, "migrate") as progress:
+        report = migrate(ctx.app.runtime, ctx.actor(as_user), source, target, process_key=process_key,
+                         instance_ids=list(instance_ids) or None, dry_run=dry_run, progress=progress)
     ctx.out.result(report, _report_lines(report))
     if report.count("conflict"):
         sys.exit(EXIT_CONFLICT)

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from engine import deployments
 from engine.identity import OPERATOR, add_user
 from engine.models import InstanceModel, UserModel
+from engine.progress import Progress, quiet
 from engine.settings import DEFAULT_ROLES
 
 from .bootstrap import App
@@ -22,8 +23,9 @@ BPMN_DIR = Path(__file__).resolve().parent.parent / "bpmn"
 
 
 
-def load_demo(app: App) -> dict[str, Any]:
-    """Create demo users and reference data (idempotent) and deploy bpmn/ when it holds diagrams."""
+def load_demo(app: App, progress: Progress = quiet) -> dict[str, Any]:
+    """Create demo users and reference data (idempotent) and deploy bpmn/ when it holds diagrams; `progress` is
+    told after each stage and each step of the demo cases."""
     rt = app.runtime
     created = []
     with rt.uow() as uow:
@@ -45,6 +47,7 @@ def load_demo(app: App) -> dict[str, Any]:
         seed_customers(uow.session, rt.services.cipher, rt.clock())
         seed_refund_accounts(uow.session, rt.services.cipher, rt.clock())
         uow.commit()
+    progress("demo users and data", 1, 1)
     files = {
         p.relative_to(BPMN_DIR).as_posix(): p.read_bytes()
         for p in sorted(BPMN_DIR.rglob("*")) if p.is_file() and p.suffix in (".bpmn", ".dmn", ".json")
@@ -53,10 +56,11 @@ def load_demo(app: App) -> dict[str, Any]:
     cases = 0
     if any(name.endswith(".bpmn") for name in files):
         deployment = deployments.deploy(rt, files, OPERATOR, "demo")
+        progress("deploy bpmn/", 1, 1)
         with rt.uow() as uow:
             fresh = uow.session.scalar(select(func.count(InstanceModel.id))) == 0
         if fresh:
-            cases = leave_cases(rt, rt.services.gateway)
+            cases = leave_cases(rt, rt.services.gateway, progress)
     logins = [login.line() for login in demo_logins()]
     summary = ([f"{len(created)} demo user(s) created; every demo login:"] + [f"login {line}" for line in logins]
                + ["demo policies in force (invented people; report a claim with the holder's name and ID):"]

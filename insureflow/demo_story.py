@@ -14,6 +14,7 @@ from engine import instances, task_service, worker
 from engine.decisions import describe as describe_decision
 from engine.identity import OPERATOR, actor_for
 from engine.models import HumanTaskModel
+from engine.progress import Progress, quiet
 from engine.runtime import Runtime
 from tasks.common import BUSINESS_TZ
 from tasks.idcard import check_digit
@@ -29,9 +30,14 @@ STORY_CUSTOMER = ("Sun Li 孙丽", "310101", "19880612", 128, "13601234567", "sh
 class Driver:
     """Drives instances through the engine as the named staff, telling each step."""
 
-    def __init__(self, rt: Runtime, say: Say):
-        self.rt, self.say = rt, say
+    def __init__(self, rt: Runtime, say: Say, progress: Progress = quiet):
+        self.rt, self.say, self.progress = rt, say, progress
         self.seen: dict[int, int] = {}
+        self.steps = 0
+
+    def _stepped(self) -> None:
+        self.steps += 1
+        self.progress("demo cases", self.steps, None)
 
     def _actor(self, user: str) -> Any:
         with self.rt.uow() as uow:
@@ -41,6 +47,7 @@ class Driver:
         """Start a process and tell what happened."""
         summary = instances.start_instance(self.rt, process, {}, self._actor(user))
         self.tell(summary.id)
+        self._stepped()
         return summary.id
 
     def do(self, instance_id: int, task_key: str, user: str, data: dict[str, Any]) -> str:
@@ -53,6 +60,7 @@ class Driver:
             raise RuntimeError(f"the demo expected {task_key} to be open in case {instance_id}")
         status = task_service.complete(self.rt, task.id, self._actor(user), data).status
         self.tell(instance_id)
+        self._stepped()
         return status
 
     def tell(self, instance_id: int) -> None:
@@ -203,9 +211,10 @@ def _claim_form(index: int, policy: str, claim_type: str, amount: float, days_ag
             "region": region}
 
 
-def leave_cases(rt: Runtime, gateway: Any) -> int:
-    """Open cases at different steps so that every role's inbox has work; the number left."""
-    d = Driver(rt, lambda _line: None)
+def leave_cases(rt: Runtime, gateway: Any, progress: Progress = quiet) -> int:
+    """Open cases at different steps so that every role's inbox has work; the number left (`progress` is told
+    after each step)."""
+    d = Driver(rt, lambda _line: None, progress)
     now = rt.clock()
     started = []
     needs = d.start("sales", "agent")

@@ -1,6 +1,6 @@
 """How a case reads anywhere it is shown: process, status and event names in the user's language, its data
 with the forms' labels (money as ¥, times in the staff's time zone to the minute, codes in words) masked by
-role, and its timeline."""
+role; the timeline's lines (their sentences: case_timeline)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from engine.decisions import describe as describe_decision
 from engine.parsing import ParsedDeployment
 from tasks.common import BUSINESS_TZ
 
@@ -37,14 +36,6 @@ EVENT_LABELS = {
     "decision_evaluated": _l("Rule table decided"), "signal_received": _l("Signal received"),
     "record_changed": _l("Record changed"),
 }
-HISTORY_DETAIL_ITEMS = 8
-# The one payload item worth a line for these events: (label, payload key).
-DETAIL_OF = {"task_assigned": (_l("to"), "to"), "handler_executed": (_l("operation"), "operator"),
-             "effect_intended": (_l("operation"), "operator"), "effect_settled": (_l("operation"), "operator"),
-             "message_delivered": (_l("message"), "name"), "message_sent": (_l("message"), "name"),
-             "incident_raised": (_l("error"), "error"), "record_changed": (_l("reason"), "reason")}
-SYSTEM_EVENTS = frozenset({"handler_executed", "effect_intended", "effect_settled", "decision_evaluated", "timer_fired",
-                           "incident_raised", "instance_completed"})
 # Events that mean the case went through the element named by the event's task key.
 PASSED_EVENTS = frozenset({"task_completed", "handler_executed", "effect_settled", "decision_evaluated", "timer_fired",
                            "message_delivered"})
@@ -169,7 +160,8 @@ def data_rows(data: Any, labels: Labels) -> list[Row]:
 
 @dataclass
 class HistoryLine:
-    """One event of the timeline: when, who, what (and the diagram element it happened at, if any)."""
+    """One event of the timeline: when, who, what happened (a sentence, case_timeline.py), the step, the values
+    that go with it, and the diagram element it happened at (if any)."""
 
     at: str
     who: str
@@ -179,27 +171,6 @@ class HistoryLine:
     element: str = ""
 
 
-def _short(text: str, limit: int) -> str:
-    """A value cut to `limit` characters, ending in "…" when it was cut."""
-    return text if len(text) <= limit else text[:limit - 1] + "…"
-
-
-def _details(event: dict[str, Any], labels: Labels, clear: bool) -> list[tuple[str, str]]:
-    payload = event.get("payload") or {}
-    if event["type"] == "task_completed":
-        submitted = payload.get("data") or {}
-        changes = {k: submitted.get(k) for k in (payload.get("before") or {})}
-        shown = masked(changes, clear)
-        items = list(shown.items())[:HISTORY_DETAIL_ITEMS]
-        return [(labels.field(k), _short(labels.value(k, v), 80)) for k, v in items]
-    if event["type"] == "decision_evaluated":  # what the table decided, in words (its inputs are in the audit view)
-        return [(_("decision"), _short(describe_decision(payload), 300))]
-    if event["type"] in DETAIL_OF:
-        label, key = DETAIL_OF[event["type"]]
-        return [(str(label), _short(str(payload.get(key) or ""), 200))]
-    return []
-
-
 def node_history(lines: list[HistoryLine]) -> dict[str, list[dict[str, str]]]:
     """The timeline by diagram element, oldest first: what the diagram lists when a node is clicked."""
     found: dict[str, list[dict[str, str]]] = {}
@@ -207,19 +178,3 @@ def node_history(lines: list[HistoryLine]) -> dict[str, list[dict[str, str]]]:
         if line.element:
             found.setdefault(line.element, []).append({"at": line.at, "who": line.who, "what": line.what})
     return found
-
-
-def history_lines(events: list[dict[str, Any]], labels: Labels, clear: bool) -> list[HistoryLine]:
-    """The events of a case as timeline lines, newest first."""
-    lines = []
-    for event in reversed(events):
-        task = labels.tasks.get(event.get("task") or "", event.get("task") or "")
-        who = event.get("actor") or _("System")
-        if event["type"] in SYSTEM_EVENTS:  # the system acted; the actor is who set it going
-            who = _("System (after %(who)s)", who=who) if event.get("actor") else _("System")
-        lines.append(HistoryLine(localtime(event["at"]), who,
-                                 str(EVENT_LABELS.get(event["type"], event["type"])), task,
-                                 _details(event, labels, clear), event.get("task") or ""))
-    return lines
-
-

@@ -18,25 +18,32 @@ from engine import instances
 from engine.deployments import deployed_file
 from engine.errors import ForbiddenError, NotFoundError
 from engine.identity import Actor
-from engine.models import EffectModel, HumanTaskModel, IncidentModel, InstanceModel, ProcessDefinitionModel, WaitModel
+from engine.models import (
+    EffectModel,
+    HumanTaskModel,
+    IncidentModel,
+    InstanceModel,
+    ProcessDefinitionModel,
+    UserModel,
+    WaitModel,
+)
 from engine.runtime import Runtime
 from tasks.documents import DocumentInfo, case_documents, may_open_documents, open_document
 
 from .auth import acting, role_label
+from .case_sections import Section, case_sections, entered_fields, form_sections
 from .case_text import (
     PASSED_EVENTS,
     STATUS_LABELS,
     HistoryLine,
     Labels,
-    Row,
-    data_rows,
-    history_lines,
     labels_of,
     localtime,
     masked,
     node_history,
     process_label,
 )
+from .case_timeline import task_roles, timeline
 from .context import runtime
 from .masking import shows_clear
 
@@ -65,7 +72,7 @@ class CaseView:
     started_at: datetime
     ended_at: datetime | None
     open_steps: list[tuple[str, str]]  # (step, who holds it)
-    rows: list[Row]
+    sections: list[Section]  # the case data as a case file (internal values left out)
     history: list[HistoryLine]
     deployment_id: int
     diagram_file: str
@@ -111,7 +118,11 @@ def build_case(rt: Runtime, actor: Actor, instance_id: int, lang: str, data: dic
         steps = [(labels.tasks.get(t.task_key, t.task_name), t.assignee or _("anyone with the role %(role)s",
                                                                                role=role_label(t.candidate_role)))
                  for t in tasks]
-        lines = history_lines(events, labels, clear)
+        actors = {e["actor"] for e in events if e.get("actor")}
+        people = {name: shown for name, shown in session.execute(select(
+            UserModel.username, UserModel.display_name).where(UserModel.username.in_(actors)))} if actors else {}
+        lines = timeline(events, labels, clear, instance.process_key, people,
+                         task_roles(parsed, instance.process_key))
         incidents = list(session.scalars(select(IncidentModel.error).where(
             IncidentModel.instance_id == instance_id, IncidentModel.status == "open").order_by(IncidentModel.id)))
         calls_out = [labels.tasks.get(e.task_key, e.task_key) for e in session.scalars(select(EffectModel).where(
@@ -121,7 +132,8 @@ def build_case(rt: Runtime, actor: Actor, instance_id: int, lang: str, data: dic
                                                              else ""),
             instance.business_key, instance.status, str(STATUS_LABELS.get(instance.status, instance.status)),
             instance.started_by, instance.started_at, instance.ended_at, steps,
-            data_rows(masked(data or {}, clear), labels), lines[:recent] if recent else lines,
+            case_sections(masked(data or {}, clear), labels, form_sections(parsed, instance.process_key),
+                          instance.process_key, lang, entered_fields(events)), lines[:recent] if recent else lines,
             instance.deployment_id, definition.file_name if definition else "", labels, done, active,
             incidents, calls_out, clear)
 

@@ -1,5 +1,5 @@
 """How case data reads: money as ¥ with thousands and cents, times in the staff's time zone to the minute
-(`[web] timezone`), whole numbers without '.0', long timeline values cut with '…'."""
+(`[web] timezone`), whole numbers without '.0'."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from flask import Flask
 from flask_babel import Babel
 
-from webui.case_text import Labels, _short, localtime
+from webui.case_text import Labels, localtime
 from webui.web_security import display_timezone
 
 
@@ -39,8 +39,3 @@ def test_the_time_zone_is_an_instance_setting(app: Flask) -> None:
     for wrong in ("Mars/Olympus", 8, ""):
         with pytest.raises(ValueError, match="timezone"):
             display_timezone({"timezone": wrong})
-
-
-def test_long_values_are_cut_with_an_ellipsis() -> None:
-    assert _short("x" * 80, 80) == "x" * 80
-    assert _short("x" * 81, 80) == "x" * 79 + "…"

@@ -205,7 +205,7 @@ def test_the_case_context_masks_personal_data_for_roles_that_do_not_need_it(site
     assert ID_NUMBER not in manager and f"••••{ID_NUMBER[-4:]}" in manager
     assert "The adjuster assessed 59500 CNY (claimed 60000 CNY" in manager
     assert "It needs your approval because it is above the adjuster's approval limit of 50000 CNY;" in manager
-    assert "Recent history" in manager and "Completed</span> — Assess amount" in manager
+    assert "Recent history" in manager and "adjuster (Adjuster) completed “Assess amount”" in manager
 
 
 def test_a_completed_step_leads_to_the_next_step_of_the_same_person(site: Site) -> None:

@@ -385,6 +385,26 @@ def test_two_form_files_with_the_same_name_are_refused() -> None:
     problem(problems, file="other/assess.json", element=None, fragment="two form files")
 
 
+def test_a_form_field_names_a_known_case_page_section() -> None:
+    form = {"type": "object", "properties": {"amount": {"type": "number", "x-section": "assessment"}}}
+    assert validate(fixture_files(**{ASSESS_FORM: json.dumps(form).encode()}))[1] == []
+    form["properties"]["amount"]["x-section"] = "asessment"
+
+    problems = refused(fixture_files(**{ASSESS_FORM: json.dumps(form).encode()}))
+
+    found = problem(problems, file=ASSESS_FORM, element="amount", fragment="x-section 'asessment'")
+    assert "claim, policy, claimant" in found.message
+
+
+def test_every_field_of_the_shipped_forms_names_its_case_page_section() -> None:
+    """bpmn/forms: the case page groups each form field by its `x-section`, so none falls into "Other"."""
+    from engine.forms import SECTIONS
+
+    for path in sorted((FIXTURES.parents[1] / "bpmn" / "forms").glob("*.json")):
+        for name, spec in json.loads(path.read_text(encoding="utf-8"))["properties"].items():
+            assert spec.get("x-section") in SECTIONS, (path.name, name)
+
+
 # --- code in diagrams -------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("script,fragment", [
