@@ -136,12 +136,13 @@ def labels_of(parsed: ParsedDeployment, process_key: str, lang: str) -> Labels:
                         labels.any_choice.setdefault(code, label)
     process = parsed.processes.get(process_key)
     specs = [process.spec, *process.subprocess_specs.values()] if process else []
-    for spec in specs:
+    for spec in specs:  # step names: the deployment's translation (engine/translations.py), else the diagram's
         for key, task_spec in spec.task_specs.items():
-            properties = (getattr(task_spec, "extensions", None) or {}).get("properties") or {}
-            form = properties.get("formJsonSchemaFilename")
-            name = getattr(task_spec, "bpmn_name", None) or key
-            labels.tasks.setdefault(key, title(parsed.form(form), lang, name) if form and lang == "zh" else name)
+            name = parsed.name_in(lang, process_key, key) or getattr(task_spec, "bpmn_name", None) or key
+            labels.tasks.setdefault(key, name)
+    texts = parsed.texts.get(lang)
+    for output, values in (texts.values.items() if texts else ()):  # decision tables' outputs in words
+        labels.choices.setdefault(output, {}).update(values)
     return labels
 
 

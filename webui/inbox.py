@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from flask_login import login_required
 from sqlalchemy import select
 
-from engine import task_service
+from engine import deployments, task_service
 from engine.authorization import can_assign
 from engine.errors import ConflictError, EngineError, ForbiddenError, NotFoundError
 from engine.inbox import COUNT_CAP, InboxFilter, query_inbox, team_roles
@@ -24,7 +24,6 @@ from tasks.common import BUSINESS_TZ
 from .auth import acting, safe_next
 from .case_text import process_label
 from .context import runtime
-from .forms_render import title
 
 bp = Blueprint("inbox", __name__)
 
@@ -106,8 +105,7 @@ def index() -> ResponseReturnValue:
         names: dict[str, str] = {}
         rows = []
         for row, deployment_id in found:
-            schema = rt.specs.get(session, deployment_id).form(row.form) if row.form else None
-            label = title(schema, lang, row.task_name) if lang == "zh" and schema else row.task_name
+            label = rt.specs.get(session, deployment_id).name_in(lang, row.process_key, row.task_key) or row.task_name
             names[row.task_key] = label
             manager = row.candidate_role in assignable
             rows.append(TaskRow(
@@ -118,12 +116,29 @@ def index() -> ResponseReturnValue:
                     row.assignee == actor.username or manager),
                 [u for u in colleagues.get(row.candidate_role or "", []) if u != row.assignee] if manager else []))
     processes = sorted({p for p, _t, _n in choices})
-    tasks = [(t, names.get(t, n)) for p, t, n in choices if not process or p == process]
+    shown = [(p, t, n) for p, t, n in choices if not process or p == process]
+    names.update(_names_in_latest(rt, lang, [(p, t) for p, t, _n in shown if t not in names]))
+    tasks = [(t, names.get(t) or n) for _p, t, n in shown]
     pages = max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE)
     return render_template(
         "inbox/index.html", rows=rows, counts=counts, scope=scope, process=process, task=task, due=due, sort=sort,
         page=page, pages=pages, total=total, capped=result.capped, count_cap=COUNT_CAP, processes=processes,
         tasks=tasks)
+
+
+def _names_in_latest(rt: Any, lang: str, wanted: list[tuple[str, str]]) -> dict[str, str]:
+    """Tasks' names in the language by the newest version of their process (filter entries no row shows)."""
+    if not wanted:
+        return {}
+    latest = {p.key: p.deployment_id for p in deployments.list_processes(rt)}
+    found = {}
+    with rt.uow(read_only=True) as uow:
+        for process_key, task_key in wanted:
+            if process_key in latest:
+                name = rt.specs.get(uow.session, latest[process_key]).name_in(lang, process_key, task_key)
+                if name:
+                    found[task_key] = name
+    return found
 
 
 def _change(task_id: int, action: str) -> ResponseReturnValue:

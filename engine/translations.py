@@ -1,0 +1,298 @@
+"""Diagram texts in the staff's language: a translation file deploys beside each diagram and decision table.
+
+`claims.zh.json` beside `claims.bpmn` (and `claim_denial.zh.json` beside `claim_denial.dmn`) gives the Chinese
+of every text the file shows people — element, lane and process names, the user tasks' instructions, a decision
+table's name, column labels and rule annotations — keyed by element id (bpmn/README.md, "Translations"):
+
+    {"names": {"<element id>": "…"}, "instructions": {"<task id>": "…"},
+     "values": {"<output name>": {"<English output value>": "…"}}}
+
+A user task whose form carries its title in the language (`x-title-zh`) needs no name here: the form's title is
+its name. Translations are untrusted input like the diagrams: strings only, bounded, no markup, and the
+instructions may read no process data the English instructions do not read.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+from typing import Any
+
+import jinja2
+from lxml import etree
+
+from .errors import Problem
+from .xml_safety import parse_untrusted_xml
+
+LANGUAGES = ("zh",)  # the staff's languages besides English, the language the analysts draw in
+SUFFIX = re.compile(r"\.(?P<lang>[a-z]{2})\.json$")
+SECTIONS = {"bpmn": ("names", "instructions"), "dmn": ("names", "values")}
+MAX_NAME = 300
+MAX_INSTRUCTIONS = 20_000
+BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+SPIFF = "http://spiffworkflow.org/bpmn/schema/1.0/core"
+# Named BPMN elements whose name is a key the engine matches on, never shown as a label.
+NOT_LABELS = frozenset({"message", "error", "signal", "escalation", "dataInput", "dataOutput", "dataStore",
+                        "correlationProperty", "correlationKey", "itemDefinition", "definitions"})
+_TAG = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.S)
+_STRING = re.compile(r"\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*'")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def translation_of(name: str) -> tuple[str, str] | None:
+    """(language, the file's name without extension) for a translation file's name such as `claims.zh.json`."""
+    found = SUFFIX.search(name)
+    return (found["lang"], name[:found.start()]) if found else None
+
+
+def source_file(name: str, files: Mapping[str, Any]) -> str | None:
+    """The diagram or decision table a translation file translates: same folder and name, `.bpmn` or `.dmn`."""
+    _lang, stem = translation_of(name) or ("", "")
+    return next((stem + ext for ext in (".bpmn", ".dmn") if stem + ext in files), None)
+
+
+@dataclass(frozen=True)
+class Translatable:
+    """What a diagram or decision table shows people: element id → (what it is, English text)."""
+
+    names: dict[str, tuple[str, str]] = field(default_factory=dict)
+    instructions: dict[str, str] = field(default_factory=dict)
+    forms: dict[str, str] = field(default_factory=dict)  # user task id → its form's file name
+    values: dict[str, set[str]] = field(default_factory=dict)  # output name → the string values it gives
+
+
+def _local(node: etree._Element) -> str:
+    return etree.QName(node).localname
+
+
+def translatable(tree: etree._ElementTree, kind: str) -> Translatable:
+    """Every text of a BPMN or DMN file that people read, by element id."""
+    found = Translatable()
+    for node in tree.iter():
+        if not isinstance(node.tag, str) or not node.get("id"):
+            continue
+        local, element = _local(node), node.get("id")
+        if kind == "bpmn" and etree.QName(node).namespace == BPMN:
+            if (node.get("name") or "").strip() and local not in NOT_LABELS:
+                found.names[element] = (local, node.get("name"))
+            text = node.findtext(f"{{{BPMN}}}extensionElements/{{{SPIFF}}}instructionsForEndUser")
+            if text and text.strip():
+                found.instructions[element] = text
+            form = node.find(f"{{{BPMN}}}extensionElements/{{{SPIFF}}}properties/"
+                             f"{{{SPIFF}}}property[@name='formJsonSchemaFilename']")
+            if form is not None and form.get("value"):
+                found.forms[element] = PurePosixPath(form.get("value")).name
+        elif kind == "dmn":
+            text = {"decision": node.get("name"), "input": node.get("label"), "output": node.get("label"),
+                    "rule": next((c.text for c in node if isinstance(c.tag, str) and _local(c) == "description"),
+                                 None)}.get(local)
+            if text and text.strip():
+                found.names[element] = (local, text)
+            if local == "output" and node.get("name"):
+                found.values.setdefault(node.get("name"), set())
+    if kind == "dmn":
+        for table in tree.iter("{*}decisionTable"):
+            outputs = [o.get("name") for o in table if isinstance(o.tag, str) and _local(o) == "output"]
+            for rule in table.iter("{*}rule"):
+                entries = [e for e in rule if isinstance(e.tag, str) and _local(e) == "outputEntry"]
+                for output, entry in zip(outputs, entries, strict=False):
+                    value = _literal(entry.findtext("{*}text"))
+                    if output and isinstance(value, str) and value.strip():
+                        found.values.setdefault(output, set()).add(value)
+    return found
+
+
+def _literal(text: str | None) -> Any:
+    try:
+        return ast.literal_eval((text or "").strip())
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return None
+
+
+def form_title(forms: Mapping[str, Any], form: str | None, lang: str) -> str | None:
+    """A form's title in the language (`x-title-zh`), which names the user task that shows it."""
+    schema = forms.get(form or "")
+    value = schema.get(f"x-title-{lang}") if isinstance(schema, dict) else None
+    return value if isinstance(value, str) and value.strip() else None
+
+
+def _text_problem(text: str, limit: int, *, template: bool) -> str | None:
+    """Why a translated text may not be shown: too long, unprintable, or markup (names end up in HTML and SVG)."""
+    if len(text) > limit:
+        return f"{len(text):,} characters; at most {limit:,}"
+    if not text.strip():
+        return "is empty"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "holds a lone surrogate (not text)"
+    allowed = "\n\t" if template else ""
+    if any(unicodedata.category(c) in ("Cc", "Cf", "Co", "Cn") and c not in allowed for c in text):
+        return "holds control or unassigned characters"
+    if re.search(r"[<>]", _TAG.sub("", text) if template else text):
+        return "holds '<' or '>': markup is not allowed in a translation (write 小于, 大于)"
+    return None
+
+
+def _data_names(template: str) -> set[str]:
+    """The names a Jinja template's tags mention (variables, filters, keywords): what it may read."""
+    return {n for tag in _TAG.findall(template) for n in _NAME.findall(_STRING.sub("", tag))}
+
+
+def _instruction_problem(english: str, text: str) -> str | None:
+    try:
+        jinja2.Environment(autoescape=True).parse(text)
+    except jinja2.TemplateSyntaxError as exc:
+        return f"is not a valid template: {exc.message} (line {exc.lineno})"
+    extra = sorted(_data_names(text) - _data_names(english))
+    if extra:
+        return f"reads {', '.join(extra)}, which the English instructions do not (keep their {{{{ … }}}} parts)"
+    return None
+
+
+def check_translation(name: str, data: Any, source: str | None, tree: etree._ElementTree | None,
+                      forms: Mapping[str, Any]) -> list[Problem]:
+    """Every problem of one translation file against the file it translates."""
+    lang, _stem = translation_of(name) or ("", "")
+    if lang not in LANGUAGES:
+        return [Problem(name, f"no staff language {lang!r} (translations are for: {', '.join(LANGUAGES)})")]
+    if source is None:
+        return [Problem(name, "translates no diagram or decision table: name it like the file it translates, "
+                        f"e.g. claims.{lang}.json beside claims.bpmn")]
+    if tree is None:
+        return []  # the file it translates has its own problems
+    if not isinstance(data, dict):
+        return [Problem(name, "a translation file must be a JSON object")]
+    kind = "bpmn" if source.endswith(".bpmn") else "dmn"
+    sections = SECTIONS[kind]
+    problems = [Problem(name, f"unknown section {key!r} (a {kind.upper()} translation has: {', '.join(sections)})")
+                for key in sorted(set(data) - set(sections))]
+    for key in sections:
+        if not isinstance(data.get(key, {}), dict):
+            problems.append(Problem(name, f"{key!r} must be an object of element id → text"))
+    if problems:
+        return problems
+    wanted = translatable(tree, kind)
+    names, instructions, values = data.get("names", {}), data.get("instructions", {}), data.get("values", {})
+    for element, (what, english) in sorted(wanted.names.items()):
+        if element not in names and not (what in ("userTask", "manualTask")
+                                         and form_title(forms, wanted.forms.get(element), lang)):
+            problems.append(Problem(name, f"no {lang} name for {what} {english!r} of {source}", element))
+    for element in sorted(wanted.instructions):
+        if element not in instructions:
+            english = wanted.names.get(element, ("", element))[1]
+            problems.append(Problem(name, f"no {lang} instructions for {english!r} of {source}", element))
+    for section, known, limit in (("names", wanted.names, MAX_NAME), ("instructions", wanted.instructions,
+                                                                       MAX_INSTRUCTIONS)):
+        for element, text in sorted(data.get(section, {}).items()):
+            if element not in known:
+                what = "named element" if section == "names" else "task with instructions"
+                problems.append(Problem(name, f"{section}: {element!r} is no {what} of {source}", element))
+            elif not isinstance(text, str):
+                problems.append(Problem(name, f"{section}: the text must be a string", element))
+            else:
+                why = _text_problem(text, limit, template=section == "instructions")
+                if why is None and section == "instructions":
+                    why = _instruction_problem(wanted.instructions[element], text)
+                if why:
+                    problems.append(Problem(name, f"{section}: {why}", element))
+    for output, texts in sorted(values.items()):
+        if output not in wanted.values:
+            problems.append(Problem(name, f"values: {output!r} is no output of {source}", output))
+            continue
+        if not isinstance(texts, dict):
+            problems.append(Problem(name, "values: an output's values must be an object of English → text", output))
+            continue
+        for english, text in sorted(texts.items()):
+            why = ("the table never gives this value" if english not in wanted.values[output]
+                   else "the text must be a string" if not isinstance(text, str) else _text_problem(text, MAX_NAME,
+                                                                                                  template=False))
+            if why:
+                problems.append(Problem(name, f"values: {english!r}: {why}", output))
+    return problems
+
+
+@dataclass
+class Texts:
+    """One language's texts of a deployment: element names and instructions by file, output values by name."""
+
+    names: dict[str, dict[str, str]] = field(default_factory=dict)  # source file → element id → text
+    instructions: dict[str, dict[str, str]] = field(default_factory=dict)
+    values: dict[str, dict[str, str]] = field(default_factory=dict)  # output name → English value → text
+
+    def name(self, element: str, file: str | None = None) -> str | None:
+        """An element's name, from its own file when known (ids are unique within one file only)."""
+        return self._find(self.names, element, file)
+
+    def instructions_of(self, element: str, file: str | None = None) -> str | None:
+        """A user task's instructions."""
+        return self._find(self.instructions, element, file)
+
+    @staticmethod
+    def _find(by_file: dict[str, dict[str, str]], element: str, file: str | None) -> str | None:
+        if file is not None and element in by_file.get(file, {}):
+            return by_file[file][element]
+        return next((texts[element] for texts in by_file.values() if element in texts), None)
+
+
+def collect_texts(trees: Mapping[str, etree._ElementTree], translations: Mapping[str, Any],
+                  forms: Mapping[str, Any]) -> dict[str, Texts]:
+    """Every language's texts of a parsed file set (a user task's form title stands in for a missing name)."""
+    result = {lang: Texts() for lang in LANGUAGES}
+    for name, data in translations.items():
+        lang, stem = translation_of(name) or ("", "")
+        texts = result.get(lang)
+        if texts is None or not isinstance(data, dict):
+            continue
+        source = next((stem + ext for ext in (".bpmn", ".dmn") if stem + ext in trees), None)
+        if source is None:
+            continue
+        for section, target in (("names", texts.names), ("instructions", texts.instructions)):
+            given = data.get(section)
+            if isinstance(given, dict):
+                target[source] = {k: v for k, v in given.items() if isinstance(v, str)}
+        for output, given in (data.get("values") or {}).items() if isinstance(data.get("values"), dict) else ():
+            if isinstance(given, dict):
+                texts.values.setdefault(output, {}).update({k: v for k, v in given.items() if isinstance(v, str)})
+    for name, tree in trees.items():
+        if not name.endswith(".bpmn"):
+            continue
+        wanted = translatable(tree, "bpmn")
+        for lang, texts in result.items():
+            own = texts.names.setdefault(name, {})
+            for element, form in wanted.forms.items():
+                title = form_title(forms, form, lang)
+                if title and element not in own:
+                    own[element] = title
+    return result
+
+
+def relabel(name: str, content: bytes, texts: Texts | None) -> bytes:
+    """A deployed diagram with its element names in the language, for drawing (the stored file is unchanged).
+    Only names people read change; message and error names, which the engine matches on, stay."""
+    own = texts.names.get(name) if texts else None
+    if not own:
+        return content
+    tree, _problems = parse_untrusted_xml(name, content)
+    if tree is None:
+        return content
+    wanted = translatable(tree, "bpmn")
+    for node in tree.iter(f"{{{BPMN}}}*"):
+        element = node.get("id")
+        if element in wanted.names and element in own:
+            node.set("name", own[element])
+    return etree.tostring(tree, xml_declaration=True, encoding="UTF-8")
+
+
+def translation_problems(files: Mapping[str, bytes], trees: Mapping[str, etree._ElementTree],
+                         translations: Mapping[str, Any], forms: Mapping[str, Any]) -> list[Problem]:
+    """Every problem of a file set's translation files (those that are not valid JSON are reported by parsing)."""
+    problems = []
+    for name in sorted(n for n in files if translation_of(n) and n in translations):
+        source = source_file(name, files)
+        problems += check_translation(name, translations[name], source, trees.get(source or ""), forms)
+    return problems
