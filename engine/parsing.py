@@ -145,8 +145,8 @@ def parse_deployment(
             parsed.forms[base] = schema
             continue
         if kind is None:
-            problems.append(Problem(name, "only .bpmn, .dmn, .json (form schema) and .zh.json (translation) files "
-                                    "can be deployed"))
+            problems.append(Problem(name, "only .bpmn, .dmn and .json (form schema; a translation named like "
+                                    "claims.zh.json) files can be deployed"))
             continue
         tree, found = parse_untrusted_xml(name, content)
         problems += found

@@ -23,7 +23,7 @@ from .registry import HandlerRegistry
 from .roles import lane_role, separate_from_ids
 from .sandbox import check_expression, check_script
 from .settings import EngineSettings
-from .translations import translation_problems
+from .translation_checks import translation_problems
 
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 SPIFF = "http://spiffworkflow.org/bpmn/schema/1.0/core"

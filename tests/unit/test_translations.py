@@ -14,7 +14,8 @@ from engine.errors import Problem
 from engine.parsing import file_kind, parse_deployment
 from engine.registry import HandlerRegistry
 from engine.settings import EngineSettings
-from engine.translations import LANGUAGES, relabel, translatable, translation_problems
+from engine.translation_checks import translation_problems
+from engine.translations import LANGUAGES, relabel, translatable
 from engine.validation import validate_files
 from insureflow.bootstrap import build_registry
 from insureflow.cli_context import read_files
