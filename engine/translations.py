@@ -59,6 +59,7 @@ class Translatable:
     instructions: dict[str, str] = field(default_factory=dict)
     forms: dict[str, str] = field(default_factory=dict)  # user task id → its form's file name
     values: dict[str, set[str]] = field(default_factory=dict)  # output name → the string values it gives
+    output_ids: dict[str, str] = field(default_factory=dict)  # output name → the output column's id
 
 
 def _local(node: etree._Element) -> str:
@@ -90,6 +91,7 @@ def translatable(tree: etree._ElementTree, kind: str) -> Translatable:
                 found.names[element] = (local, text)
             if local == "output" and node.get("name"):
                 found.values.setdefault(node.get("name"), set())
+                found.output_ids[node.get("name")] = element
     if kind == "dmn":
         for table in tree.iter("{*}decisionTable"):
             outputs = [o.get("name") for o in table if isinstance(o.tag, str) and _local(o) == "output"]
@@ -123,10 +125,21 @@ class Texts:
     names: dict[str, dict[str, str]] = field(default_factory=dict)  # source file → element id → text
     instructions: dict[str, dict[str, str]] = field(default_factory=dict)
     values: dict[str, dict[str, str]] = field(default_factory=dict)  # output name → English value → text
+    outputs: dict[str, str] = field(default_factory=dict)  # a decision table's output name → its label
 
     def name(self, element: str, file: str | None = None) -> str | None:
         """An element's name, from its own file when known (ids are unique within one file only)."""
         return self._find(self.names, element, file)
+
+    def decision(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """A decision record (engine/decisions.py) with the table's name, the matched rules' annotations and the
+        outputs' labels and values in the language."""
+        outputs = {self.outputs.get(key, key): self.values.get(key, {}).get(value, value) if isinstance(value, str)
+                   else value for key, value in (payload.get("outputs") or {}).items()}
+        rules = [{**rule, "annotation": self.name(str(rule.get("id"))) or rule.get("annotation", "")}
+                 for rule in payload.get("rules") or [] if isinstance(rule, dict)]
+        return {**payload, "decision": self.name(str(payload.get("decision"))) or payload.get("decision"),
+                "rules": rules, "outputs": outputs}
 
     def instructions_of(self, element: str, file: str | None = None) -> str | None:
         """A user task's instructions."""
@@ -155,6 +168,11 @@ def collect_texts(trees: Mapping[str, etree._ElementTree], translations: Mapping
             given = data.get(section)
             if isinstance(given, dict):
                 target[source] = {k: v for k, v in given.items() if isinstance(v, str)}
+        if source.endswith(".dmn"):
+            own = texts.names.get(source, {})
+            for output, element in translatable(trees[source], "dmn").output_ids.items():
+                if element in own:
+                    texts.outputs[output] = own[element]
         for output, given in (data.get("values") or {}).items() if isinstance(data.get("values"), dict) else ():
             if isinstance(given, dict):
                 texts.values.setdefault(output, {}).update({k: v for k, v in given.items() if isinstance(v, str)})

@@ -87,7 +87,7 @@ def event_details(event: dict[str, Any], labels: Labels, clear: bool) -> list[tu
                 (_("inputs"), _short(mask(payload.get("params") or {}, clear), labels)),
                 (_("outputs"), _short(mask(payload.get("result"), clear), labels))]
     if kind == "decision_evaluated":
-        return [(_("decision"), describe_decision(payload)),
+        return [(_("decision"), describe_decision(labels.decision(payload))),
                 (_("inputs"), _short(mask(payload.get("inputs") or {}, clear), labels)),
                 (_("hit policy"), str(payload.get("hit_policy", "")))]
     if kind == "effect_intended":  # committed before the bank is called

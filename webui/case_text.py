@@ -92,6 +92,11 @@ class Labels:
     # Choice codes are the same across forms (documents, regions…): a label for a code outside its form.
     any_choice: dict[str, str] = field(default_factory=dict)
     money: set[str] = field(default_factory=set)  # fields holding CNY amounts (the forms' money fields)
+    texts: Any = None  # the deployment's diagram texts in the user's language (engine/translations.py Texts)
+
+    def decision(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """A decision record with the table's name, rule annotations and outputs in the user's language."""
+        return self.texts.decision(payload) if self.texts else payload
 
     def field(self, key: str) -> str:
         """The label of a data field."""
@@ -140,9 +145,11 @@ def labels_of(parsed: ParsedDeployment, process_key: str, lang: str) -> Labels:
         for key, task_spec in spec.task_specs.items():
             name = parsed.name_in(lang, process_key, key) or getattr(task_spec, "bpmn_name", None) or key
             labels.tasks.setdefault(key, name)
-    texts = parsed.texts.get(lang)
+    labels.texts = texts = parsed.texts.get(lang)
     for output, values in (texts.values.items() if texts else ()):  # decision tables' outputs in words
         labels.choices.setdefault(output, {}).update(values)
+    for output, label in (texts.outputs.items() if texts else ()):
+        labels.fields.setdefault(output, label)
     return labels
 
 
@@ -196,7 +203,7 @@ def _details(event: dict[str, Any], labels: Labels, clear: bool) -> list[tuple[s
         items = list(shown.items())[:HISTORY_DETAIL_ITEMS]
         return [(labels.field(k), _short(labels.value(k, v), 80)) for k, v in items]
     if event["type"] == "decision_evaluated":  # what the table decided, in words (its inputs are in the audit view)
-        return [(_("decision"), _short(describe_decision(payload), 300))]
+        return [(_("decision"), _short(describe_decision(labels.decision(payload)), 300))]
     if event["type"] in DETAIL_OF:
         label, key = DETAIL_OF[event["type"]]
         return [(str(label), _short(str(payload.get(key) or ""), 200))]
