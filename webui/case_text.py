@@ -98,6 +98,12 @@ class Labels:
         """A decision record with the table's name, rule annotations and outputs in the user's language."""
         return self.texts.decision(payload) if self.texts else payload
 
+    def outputs_in_words(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Process data with the decision tables' outputs (a fraud reason, a risk class) in the user's language,
+        for the instructions that quote them."""
+        values = self.texts.values if self.texts else {}
+        return {k: values.get(k, {}).get(v, v) if isinstance(v, str) else v for k, v in data.items()}
+
     def field(self, key: str) -> str:
         """The label of a data field."""
         return self.fields.get(key) or key.replace("_", " ").capitalize()

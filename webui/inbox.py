@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from flask_login import login_required
 from sqlalchemy import select
 
-from engine import deployments, task_service
+from engine import task_service
 from engine.authorization import can_assign
 from engine.errors import ConflictError, EngineError, ForbiddenError, NotFoundError
 from engine.inbox import COUNT_CAP, InboxFilter, query_inbox, team_roles
@@ -24,6 +24,7 @@ from tasks.common import BUSINESS_TZ
 from .auth import acting, safe_next
 from .case_text import process_label
 from .context import runtime
+from .diagram_texts import names_in_latest
 
 bp = Blueprint("inbox", __name__)
 
@@ -117,28 +118,14 @@ def index() -> ResponseReturnValue:
                 [u for u in colleagues.get(row.candidate_role or "", []) if u != row.assignee] if manager else []))
     processes = sorted({p for p, _t, _n in choices})
     shown = [(p, t, n) for p, t, n in choices if not process or p == process]
-    names.update(_names_in_latest(rt, lang, [(p, t) for p, t, _n in shown if t not in names]))
+    names.update({t: n for (_p, t), n in names_in_latest(rt, lang, [(p, t) for p, t, _n in shown
+                                                                    if t not in names]).items()})
     tasks = [(t, names.get(t) or n) for _p, t, n in shown]
     pages = max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE)
     return render_template(
         "inbox/index.html", rows=rows, counts=counts, scope=scope, process=process, task=task, due=due, sort=sort,
         page=page, pages=pages, total=total, capped=result.capped, count_cap=COUNT_CAP, processes=processes,
         tasks=tasks)
-
-
-def _names_in_latest(rt: Any, lang: str, wanted: list[tuple[str, str]]) -> dict[str, str]:
-    """Tasks' names in the language by the newest version of their process (filter entries no row shows)."""
-    if not wanted:
-        return {}
-    latest = {p.key: p.deployment_id for p in deployments.list_processes(rt)}
-    found = {}
-    with rt.uow(read_only=True) as uow:
-        for process_key, task_key in wanted:
-            if process_key in latest:
-                name = rt.specs.get(uow.session, latest[process_key]).name_in(lang, process_key, task_key)
-                if name:
-                    found[task_key] = name
-    return found
 
 
 def _change(task_id: int, action: str) -> ResponseReturnValue:

@@ -120,7 +120,7 @@ def _render(task: TaskView, actor: Actor, raw: dict[str, Any], errors: dict[str,
         fields=forms_render.fields(schema, raw, errors, lang, file_ceiling(runtime())) if task.form_schema else [],
         form_errors=forms_render.form_errors(errors, schema), may_act=_may_act(task, actor),
         instructions=forms_render.instructions(task.texts.get(lang, {}).get("instructions") or task.instructions,
-                                               masked(task.data or {}, case.clear)),
+                                               case.labels.outputs_in_words(masked(task.data or {}, case.clear))),
         draft_at=draft_at, claimant_notes=_claimant_notes(rt, task.instance_id),
     ), status
 

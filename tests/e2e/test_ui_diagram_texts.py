@@ -82,3 +82,14 @@ def test_the_audit_view_and_its_pdf_name_steps_in_chinese(site: Site) -> None:
     assert "核定赔付金额" in [step["task"] for step in report["steps"]]  # the steps the PDF prints
     pdf = auditor.get(f"/api/instances/{case}/report?format=pdf")
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF-")
+
+
+def test_the_dashboard_names_steps_in_chinese(site: Site) -> None:
+    page = _zh(site, "claims.manager").get("/dashboard").get_data(as_text=True)
+    assert "核定赔付金额" in page and "Assess amount" not in page
+
+
+def test_instructions_quote_a_decision_tables_output_in_chinese(site: Site) -> None:
+    task, _case = demo_task(site, "siu_investigation")
+    page = _zh(site, "siu").get(f"/tasks/{task}").get_data(as_text=True)
+    assert "本理赔被标记：" in page and "claimant or payee account on the watch list" not in page
