@@ -17,6 +17,7 @@ from engine.settings import EngineSettings
 from engine.translation_checks import translation_problems
 from engine.translations import LANGUAGES, relabel, translatable
 from engine.validation import validate_files
+from engine.version_diff import diff_files, process_files
 from insureflow.bootstrap import build_registry
 from insureflow.cli_context import read_files
 from tests.fixtures.handlers import register
@@ -180,3 +181,16 @@ def test_the_diagram_is_drawn_with_the_translated_names_and_the_engines_keys_unc
     assert tree.find(".//bpmn:message", ns).get("name") == "cancel"  # the engine matches messages by name
     assert files[BPMN] == fixture_files()[BPMN]  # the deployed file itself is untouched
     assert relabel(BPMN, files[BPMN], None) == files[BPMN]
+
+
+def test_a_changed_translation_shows_in_the_diff_between_versions() -> None:
+    old = read_files((str(SHIPPED),))
+    data = json.loads(old["claims.zh.json"])
+    data["names"]["svc_verify_claim"] = "核实理赔"
+    new = {**old, "claims.zh.json": json.dumps(data, ensure_ascii=False).encode()}
+    changes = diff_files(old, new)
+    detail = {"aspect": "names", "old": "理赔审核", "new": "核实理赔"}
+    assert [(c.file, c.element, c.type, c.details) for c in changes] == [
+        ("claims.zh.json", "svc_verify_claim", "translation", [detail])]
+    needed = process_files(old, "claims")  # what a draft of the claims process holds
+    assert "claims.zh.json" in needed and "fraud_screening.zh.json" in needed
