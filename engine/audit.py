@@ -19,6 +19,7 @@ from .migration import deployments_run_on, started_on
 from .models import DeploymentModel, EventModel, InstanceModel, ProcessDefinitionModel
 from .replay import replayed_steps
 from .runtime import Runtime
+from .translations import relabel
 
 AUDITORS = {"auditor", "admin"}
 # Who "did something" in a case, for the search by person.
@@ -146,8 +147,9 @@ def case_steps(rt: Runtime, actor: Actor, instance_id: int) -> CaseSteps:
                      instance.deployment_id, digest or "", diagram or "", steps, problem, problem_seq)
 
 
-def case_diagram(rt: Runtime, actor: Actor, instance_id: int, deployment_id: int) -> bytes:
-    """The exact BPMN file of the case's process in one of the deployments it ran on (auditors and admins)."""
+def case_diagram(rt: Runtime, actor: Actor, instance_id: int, deployment_id: int, lang: str | None = None) -> bytes:
+    """The exact BPMN file of the case's process in one of the deployments it ran on (auditors and admins); with
+    `lang`, its names in that language for drawing (engine/translations.py)."""
     require(actor, AUDITORS, "audit cases")
     with rt.uow(read_only=True) as uow:
         session = uow.session
@@ -160,7 +162,12 @@ def case_diagram(rt: Runtime, actor: Actor, instance_id: int, deployment_id: int
             ProcessDefinitionModel.deployment_id == deployment_id, ProcessDefinitionModel.key == instance.process_key))
     if name is None:
         raise NotFoundError(f"deployment {deployment_id} holds no process {instance.process_key}")
-    return deployed_file(rt, deployment_id, name)
+    content = deployed_file(rt, deployment_id, name)
+    if lang is None:
+        return content
+    with rt.uow(read_only=True) as uow:
+        texts = rt.specs.get(uow.session, deployment_id).texts.get(lang)
+    return relabel(name, content, texts)
 
 
 @dataclass(frozen=True)

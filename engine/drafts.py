@@ -64,7 +64,7 @@ def file_problems(rt: Runtime, files: Mapping[str, str]) -> list[Problem]:
         elif len(content) > settings.max_file_bytes:
             problems.append(Problem(name, f"{len(content):,} bytes; files may have at most "
                                     f"{settings.max_file_bytes:,}"))
-        elif file_kind(name) == "form":
+        elif file_kind(name) in ("form", "i18n"):
             try:
                 json.loads(text)
             except json.JSONDecodeError as exc:

@@ -22,13 +22,17 @@ from .decisions import RecordingDMNEngine
 from .errors import Problem
 from .parser_problems import DiagramIndex, exception_problems, missing_call_problems
 from .service_results import ServiceTask
+from .translations import Texts, collect_texts, translation_of
 from .xml_safety import element_at_line, parse_untrusted_xml
 
 KINDS = {".bpmn": "bpmn", ".dmn": "dmn", ".json": "form"}
 
 
 def file_kind(name: str) -> str | None:
-    """'bpmn', 'dmn' or 'form' by the file's extension; None for anything else."""
+    """'bpmn', 'dmn', 'form' or 'i18n' (a translation, `claims.zh.json`) by the file's name; None for anything
+    else."""
+    if translation_of(name):
+        return "i18n"
     return KINDS.get(PurePosixPath(name).suffix.lower())
 
 
@@ -58,10 +62,18 @@ class ParsedDeployment:
     processes: dict[str, ProcessSpecs] = field(default_factory=dict)
     forms: dict[str, dict[str, Any]] = field(default_factory=dict)
     trees: dict[str, etree._ElementTree] = field(default_factory=dict)
+    translations: dict[str, Any] = field(default_factory=dict)  # translation file → its JSON (engine/translations)
+    texts: dict[str, Texts] = field(default_factory=dict)  # language → the diagrams' texts in it
 
     def form(self, filename: str) -> dict[str, Any] | None:
         """The JSON Schema a task names with `formJsonSchemaFilename`."""
         return self.forms.get(PurePosixPath(filename).name)
+
+    def name_in(self, lang: str, process_key: str, element: str) -> str | None:
+        """A diagram element's name in a staff language (a translation, or a user task's form title), if any."""
+        texts = self.texts.get(lang)
+        process = self.processes.get(process_key)
+        return texts.name(element, process.file if process else None) if texts else None
 
 
 _DMN_VALIDATORS: dict[str, BpmnValidator] = {}
@@ -123,11 +135,14 @@ def parse_deployment(
     for name in sorted(files):
         kind = file_kind(name)
         content = files[name]
-        if kind == "form":
+        if kind in ("form", "i18n"):
             try:
                 schema = json.loads(content)
-            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
                 problems.append(Problem(name, f"not valid JSON: {exc}"))
+                continue
+            if kind == "i18n":
+                parsed.translations[name] = schema
                 continue
             base = PurePosixPath(name).name
             if base in parsed.forms:
@@ -135,7 +150,8 @@ def parse_deployment(
             parsed.forms[base] = schema
             continue
         if kind is None:
-            problems.append(Problem(name, "only .bpmn, .dmn and .json (form schema) files can be deployed"))
+            problems.append(Problem(name, "only .bpmn, .dmn and .json (form schema; a translation named like "
+                                    "claims.zh.json) files can be deployed"))
             continue
         tree, found = parse_untrusted_xml(name, content)
         problems += found
@@ -183,6 +199,7 @@ def parse_deployment(
             link_event_subprocesses(each)
             link_ad_hoc_paths(each)
         parsed.processes[key] = ProcessSpecs(key, process_parser.get_name() or key, file, spec, subprocess_specs)
+    parsed.texts = collect_texts(parsed.trees, parsed.translations, parsed.forms)
     return parsed, list(dict.fromkeys(problems))
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -50,6 +50,9 @@ class TaskView:
     data: dict[str, Any] | None = None
     # Whether the person it was shown to sees the case's personal fields in clear (engine/access.py).
     clear: bool = False
+    # The task's name and instructions in each staff language the deployment translates them to
+    # (engine/translations.py): language → {"name": …, "instructions": …}.
+    texts: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 def _view(row: HumanTaskModel | HumanTaskRecord, **extra: Any) -> TaskView:
@@ -98,7 +101,12 @@ def get_task(rt: Runtime, task_id: int, actor: Actor) -> TaskView:
             instructions = (spec_task.task_spec.extensions or {}).get("instructionsForEndUser")
             data = to_plain_safe(spec_task.data)
         schema = loaded.parsed.form(row.form) if row.form else None
-        return _view(row, form_schema=schema, instructions=instructions, data=data, clear=seen.clear)
+        process = loaded.parsed.processes.get(row.process_key)
+        file = process.file if process else None
+        texts = {lang: {k: v for k, v in (("name", found.name(row.task_key, file)),
+                                           ("instructions", found.instructions_of(row.task_key, file))) if v}
+                 for lang, found in loaded.parsed.texts.items()}
+        return _view(row, form_schema=schema, instructions=instructions, data=data, clear=seen.clear, texts=texts)
 
 
 def _change_ownership(rt: Runtime, task_id: int, actor: Actor, check: Any, event: str) -> TaskView:

@@ -23,6 +23,7 @@ from .registry import HandlerRegistry
 from .roles import lane_role, separate_from_ids
 from .sandbox import check_expression, check_script
 from .settings import EngineSettings
+from .translation_checks import translation_problems
 
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 SPIFF = "http://spiffworkflow.org/bpmn/schema/1.0/core"
@@ -47,6 +48,7 @@ def validate_files(
             problems += _bpmn_problems(name, tree, parsed, registry, settings)
         else:
             problems += _dmn_problems(name, tree)
+    problems += translation_problems(files, parsed.trees, parsed.translations, parsed.forms)
     return parsed, sorted(set(problems), key=lambda p: (p.file, p.line or 0, p.element or "", p.message))
 
 

@@ -17,6 +17,7 @@ from .deployments import VersionInfo, version_files
 from .errors import InvalidInputError
 from .parsing import file_kind
 from .runtime import Runtime
+from .translations import source_file
 from .xml_safety import parse_untrusted_xml
 
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -163,9 +164,21 @@ def _form_elements(schema: Any) -> dict[str, tuple[str, str, dict[str, str]]]:
     return found
 
 
+def _translation_elements(data: Any) -> dict[str, tuple[str, str, dict[str, str]]]:
+    """A translation file's texts by element id: each id with its name, instructions and values."""
+    found: dict[str, tuple[str, str, dict[str, str]]] = {}
+    for section, texts in (data.items() if isinstance(data, dict) else ()):
+        for element, text in (texts.items() if isinstance(texts, dict) else ()):
+            shown = text if isinstance(text, str) else json.dumps(text, ensure_ascii=False, sort_keys=True)
+            name, aspects = found.get(element, ("translation", "", {}))[1:]
+            found[element] = ("translation", name or (shown if section == "names" else ""),
+                              {**aspects, section: shown})
+    return found
+
+
 def _read(name: str, content: bytes) -> Any:
     kind = file_kind(name)
-    if kind == "form":
+    if kind in ("form", "i18n"):
         try:
             return json.loads(content)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -180,6 +193,8 @@ def _file_elements(name: str, content: bytes) -> dict[str, tuple[str, str, dict[
     kind, parsed = file_kind(name), _read(name, content)
     if kind == "form":
         return _form_elements(parsed)
+    if kind == "i18n":
+        return _translation_elements(parsed)
     return _elements(parsed, _tracked_bpmn if kind == "bpmn" else _tracked_dmn)
 
 
@@ -191,7 +206,7 @@ def diff_files(old: Mapping[str, bytes], new: Mapping[str, bytes]) -> list[Chang
             changes.append(Change(name, None, "removed", "file"))
         elif name not in old:
             changes.append(Change(name, None, "added", "file"))
-            if file_kind(name) in ("bpmn", "dmn", "form"):
+            if file_kind(name) in ("bpmn", "dmn", "form", "i18n"):
                 changes += _compare(name, {}, _file_elements(name, new[name]))
         elif old[name] != new[name] and file_kind(name):
             changes += _compare(name, _file_elements(name, old[name]), _file_elements(name, new[name]))
@@ -235,6 +250,8 @@ def process_files(files: Mapping[str, bytes], key: str) -> dict[str, bytes]:
                 form = forms.get(PurePosixPath(node.get("value", "")).name)
                 if form:
                     wanted.add(form)
+    # Each diagram's and decision table's translations go with it (engine/translations.py).
+    wanted |= {name for name in files if file_kind(name) == "i18n" and source_file(name, files) in wanted}
     return {name: files[name] for name in sorted(wanted)}
 
 

@@ -28,6 +28,7 @@ from .auth import acting
 from .case_text import EVENT_LABELS, STATUS_LABELS, Labels, data_rows, localtime, node_history
 from .cases import build_case
 from .context import runtime
+from .diagram_texts import drawing_lang, lang_arg
 from .masking import mask
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
@@ -86,7 +87,7 @@ def event_details(event: dict[str, Any], labels: Labels, clear: bool) -> list[tu
                 (_("inputs"), _short(mask(payload.get("params") or {}, clear), labels)),
                 (_("outputs"), _short(mask(payload.get("result"), clear), labels))]
     if kind == "decision_evaluated":
-        return [(_("decision"), describe_decision(payload)),
+        return [(_("decision"), describe_decision(labels.decision(payload))),
                 (_("inputs"), _short(mask(payload.get("inputs") or {}, clear), labels)),
                 (_("hit policy"), str(payload.get("hit_policy", "")))]
     if kind == "effect_intended":  # committed before the bank is called
@@ -265,11 +266,12 @@ def index() -> ResponseReturnValue:
 
 def _render_case(instance_id: int, status: int = 200, **results: Any) -> ResponseReturnValue:
     view = _audit_or_abort(instance_id)
-    diagram = {"url": url_for("cases.diagram_xml", instance_id=instance_id),
+    diagram = {"url": url_for("cases.diagram_xml", instance_id=instance_id, **lang_arg()),
                "history": node_history(view.case.history)} if view.case.diagram_file else None
     # Each step on the diagram it ran on: a migrated case's earlier steps show the older version.
     slider = [{"number": s.number, "path": s.path, "active": s.active,
-               "diagram": url_for(".diagram_xml", instance_id=instance_id, deployment_id=s.deployment_id)}
+               "diagram": url_for(".diagram_xml", instance_id=instance_id, deployment_id=s.deployment_id,
+                                  **lang_arg())}
               for s in view.steps]
     return render_template("audit/case.html", view=view, case=view.case, diagram=diagram, slider=slider,
                            actor_may_unmask=acting().may_unmask, **results), status
@@ -280,7 +282,8 @@ def _render_case(instance_id: int, status: int = 200, **results: Any) -> Respons
 def diagram_xml(instance_id: int, deployment_id: int) -> ResponseReturnValue:
     """The exact BPMN file the case ran on in one of its deployments (before and after a migration)."""
     try:
-        content = audit.case_diagram(runtime(), acting(), instance_id, deployment_id)
+        content = audit.case_diagram(runtime(), acting(), instance_id, deployment_id,
+                                     drawing_lang(request.args.get("lang")))
     except NotFoundError as exc:
         abort(404, exc.message)
     return Response(content, mimetype="application/xml", headers={"Cache-Control": "private, max-age=3600"})

@@ -83,6 +83,17 @@ class Labels:
     # Choice codes are the same across forms (documents, regions…): a label for a code outside its form.
     any_choice: dict[str, str] = field(default_factory=dict)
     money: set[str] = field(default_factory=set)  # fields holding CNY amounts (the forms' money fields)
+    texts: Any = None  # the deployment's diagram texts in the user's language (engine/translations.py Texts)
+
+    def decision(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """A decision record with the table's name, rule annotations and outputs in the user's language."""
+        return self.texts.decision(payload) if self.texts else payload
+
+    def outputs_in_words(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Process data with the decision tables' outputs (a fraud reason, a risk class) in the user's language,
+        for the instructions that quote them."""
+        values = self.texts.values if self.texts else {}
+        return {k: values.get(k, {}).get(v, v) if isinstance(v, str) else v for k, v in data.items()}
 
     def field(self, key: str) -> str:
         """The label of a data field."""
@@ -125,12 +136,15 @@ def labels_of(parsed: ParsedDeployment, process_key: str, lang: str) -> Labels:
                         labels.any_choice.setdefault(code, label)
     process = parsed.processes.get(process_key)
     specs = [process.spec, *process.subprocess_specs.values()] if process else []
-    for spec in specs:
+    for spec in specs:  # step names: the deployment's translation (engine/translations.py), else the diagram's
         for key, task_spec in spec.task_specs.items():
-            properties = (getattr(task_spec, "extensions", None) or {}).get("properties") or {}
-            form = properties.get("formJsonSchemaFilename")
-            name = getattr(task_spec, "bpmn_name", None) or key
-            labels.tasks.setdefault(key, title(parsed.form(form), lang, name) if form and lang == "zh" else name)
+            name = parsed.name_in(lang, process_key, key) or getattr(task_spec, "bpmn_name", None) or key
+            labels.tasks.setdefault(key, name)
+    labels.texts = texts = parsed.texts.get(lang)
+    for output, values in (texts.values.items() if texts else ()):  # decision tables' outputs in words
+        labels.choices.setdefault(output, {}).update(values)
+    for output, label in (texts.outputs.items() if texts else ()):
+        labels.fields.setdefault(output, label)
     return labels
 
 

@@ -146,7 +146,7 @@ def _sentence(r: _Reader, event: Mapping[str, Any], payload: Mapping[str, Any]) 
         return (_("%(who)s completed “%(step)s”", who=who, step=step),
                 r.items({k: submitted.get(k) for k in (payload.get("before") or {})}))
     if kind == "decision_evaluated":
-        return _decision(r, step, payload)
+        return _decision(r, step, r.labels.decision(dict(payload)))  # in the user's language
     if kind == "handler_executed":
         return _handler(r, step, payload), []
     if kind == "effect_intended":

@@ -45,6 +45,7 @@ from .case_text import (
 )
 from .case_timeline import task_roles, timeline
 from .context import runtime
+from .diagram_texts import drawn, lang_arg
 from .masking import shows_clear
 
 bp = Blueprint("cases", __name__)
@@ -154,7 +155,7 @@ def case(instance_id: int) -> ResponseReturnValue:
     view = _case_or_abort(instance_id)
     diagram = None
     if view.diagram_file and current_app.config.get("CASE_DIAGRAM", True):
-        diagram = {"url": url_for("cases.diagram_xml", instance_id=instance_id), "done": view.done,
+        diagram = {"url": url_for("cases.diagram_xml", instance_id=instance_id, **lang_arg()), "done": view.done,
                    "active": view.active, "history": node_history(view.history)}
     return render_template("cases/case.html", case=view, diagram=diagram,
                            documents=documents_for(runtime(), acting(), instance_id))
@@ -204,7 +205,7 @@ def document(instance_id: int, document_id: int) -> ResponseReturnValue:
 @bp.get("/cases/<int:instance_id>/diagram.xml")
 @login_required
 def diagram_xml(instance_id: int) -> ResponseReturnValue:
-    """The exact BPMN file the case runs on (its pinned deployment)."""
+    """The exact BPMN file the case runs on (its pinned deployment), its names in `?lang=` when asked."""
     rt = runtime()
     try:
         instances.instance_history(rt, instance_id, acting())  # the engine's check that the user may read it
@@ -218,5 +219,5 @@ def diagram_xml(instance_id: int) -> ResponseReturnValue:
         if instance is None or definition is None:
             abort(404)
         deployment_id, name = instance.deployment_id, definition.file_name
-    return Response(deployed_file(rt, deployment_id, name), mimetype="application/xml",
+    return Response(drawn(rt, deployment_id, name, deployed_file(rt, deployment_id, name)), mimetype="application/xml",
                     headers={"Cache-Control": "private, max-age=3600"})

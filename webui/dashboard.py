@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import Blueprint, abort, render_template
 from flask.typing import ResponseReturnValue
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import login_required
 
@@ -17,6 +18,7 @@ from services.dashboard import DashboardView, manager_dashboard
 from .auth import ROLE_LABELS, acting
 from .case_text import process_label
 from .context import runtime
+from .diagram_texts import names_in_latest
 
 bp = Blueprint("dashboard", __name__)
 
@@ -28,10 +30,11 @@ def _duration(value: timedelta | None) -> str:
     return _("%(days)s d %(hours)s h", days=days, hours=rest // 3600)
 
 
-def _chart_data(view: DashboardView) -> dict[str, Any]:
+def _chart_data(view: DashboardView, steps: dict[tuple[str, str], str]) -> dict[str, Any]:
     """The figures the charts draw (the same as the tables beside them)."""
     data: dict[str, Any] = {
-        "steps": {"labels": [s.task_name for s in view.steps], "cases": [s.cases for s in view.steps],
+        "steps": {"labels": [steps.get((s.process_key, s.task_key), s.task_name) for s in view.steps],
+                  "cases": [s.cases for s in view.steps],
                   "overdue": [s.overdue for s in view.steps]},
         "overdue": {"labels": [str(ROLE_LABELS.get(r, r)) for r, _n in view.overdue_by_role],
                     "tasks": [n for _r, n in view.overdue_by_role]},
@@ -52,6 +55,8 @@ def index() -> ResponseReturnValue:
         view = manager_dashboard(runtime(), acting())
     except ForbiddenError:
         abort(403, _("The dashboard is for those who manage a team."))
-    return render_template("dashboard/index.html", view=view, chart=_chart_data(view), duration=_duration,
+    steps = names_in_latest(runtime(), str(get_locale()), [(s.process_key, s.task_key) for s in view.steps])
+    return render_template("dashboard/index.html", view=view, chart=_chart_data(view, steps), steps=steps,
+                           duration=_duration,
                            process_label=process_label, role_labels=ROLE_LABELS,
                            scope=", ".join(str(ROLE_LABELS.get(r, r)) for r in view.roles))

@@ -24,7 +24,7 @@ from tasks.common import BUSINESS_TZ
 from .auth import acting, safe_next
 from .case_text import process_label
 from .context import runtime
-from .forms_render import title
+from .diagram_texts import names_in_latest
 
 bp = Blueprint("inbox", __name__)
 
@@ -106,8 +106,7 @@ def index() -> ResponseReturnValue:
         names: dict[str, str] = {}
         rows = []
         for row, deployment_id in found:
-            schema = rt.specs.get(session, deployment_id).form(row.form) if row.form else None
-            label = title(schema, lang, row.task_name) if lang == "zh" and schema else row.task_name
+            label = rt.specs.get(session, deployment_id).name_in(lang, row.process_key, row.task_key) or row.task_name
             names[row.task_key] = label
             manager = row.candidate_role in assignable
             rows.append(TaskRow(
@@ -118,7 +117,10 @@ def index() -> ResponseReturnValue:
                     row.assignee == actor.username or manager),
                 [u for u in colleagues.get(row.candidate_role or "", []) if u != row.assignee] if manager else []))
     processes = sorted({p for p, _t, _n in choices})
-    tasks = [(t, names.get(t, n)) for p, t, n in choices if not process or p == process]
+    shown = [(p, t, n) for p, t, n in choices if not process or p == process]
+    names.update({t: n for (_p, t), n in names_in_latest(rt, lang, [(p, t) for p, t, _n in shown
+                                                                    if t not in names]).items()})
+    tasks = [(t, names.get(t) or n) for _p, t, n in shown]
     pages = max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE)
     return render_template(
         "inbox/index.html", rows=rows, counts=counts, scope=scope, process=process, task=task, due=due, sort=sort,

@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from flask_login import login_required
 from markupsafe import Markup
 
-from engine import deployments, drafts, migration, version_diff
+from engine import deployments, drafts, migration, translations, version_diff
 from engine.deployments import DEPLOYERS
 from engine.errors import ConflictError, DeploymentInvalidError, InvalidInputError, NotFoundError, Problem
 
@@ -159,6 +159,7 @@ def _editor(key: str, draft: drafts.Draft, problems: list[Problem], status: int 
                "urls": {"draft": url_for("api_studio.put_draft", key=key),
                         "validate": url_for("api_processes.validate_upload"),
                         "preview": url_for(".preview_form"), "dryRun": url_for("api_dry_runs.run"),
+                        "translations": url_for(".translation_rows"),
                         "scenarios": url_for("api_dry_runs.list_scenarios", key=key)}},
     ), status
 
@@ -223,6 +224,18 @@ def preview_form() -> ResponseReturnValue:
     fields = forms_render.fields(schema, {}, {}, lang)
     html = render_template("studio/_preview.html", fields=fields, title=forms_render.title(schema, lang))
     return jsonify({"ok": True, "html": Markup(html), "problems": []})
+
+
+@bp.post("/translations")
+def translation_rows() -> ResponseReturnValue:
+    """The translation table of one draft file: each text people read, its English and its Chinese so far."""
+    body = request.get_json(silent=True) or {}
+    files, source = body.get("files"), body.get("source")
+    if not (isinstance(files, dict) and isinstance(source, str) and isinstance(files.get(source), str)
+            and all(isinstance(v, str) for v in files.values())):
+        return jsonify({"ok": False, "message": _("Choose a diagram or decision table of the draft.")}), 422
+    name, rows = translations.editor_rows(files, source, "zh")
+    return jsonify({"ok": True, "file": name, "rows": rows})
 
 
 def _form_problems(text: str) -> list[str]:

@@ -97,8 +97,8 @@ def _task_or_abort(rt: Runtime, task_id: int, actor: Actor) -> TaskView:
 
 
 def task_title(task: TaskView, lang: str) -> str:
-    """The task's name in the language: the form's Chinese title, else the diagram's name."""
-    return forms_render.title(task.form_schema, lang, task.name) if task.form_schema and lang == "zh" else task.name
+    """The task's name in the language (the deployment's translation, or its form's title), else the diagram's."""
+    return task.texts.get(lang, {}).get("name") or task.name
 
 
 def _may_act(task: TaskView, actor: Actor) -> bool:
@@ -119,7 +119,8 @@ def _render(task: TaskView, actor: Actor, raw: dict[str, Any], errors: dict[str,
         "tasks/task.html", task=task, case=case, title=task_title(task, lang),
         fields=forms_render.fields(schema, raw, errors, lang, file_ceiling(runtime())) if task.form_schema else [],
         form_errors=forms_render.form_errors(errors, schema), may_act=_may_act(task, actor),
-        instructions=forms_render.instructions(task.instructions, masked(task.data or {}, case.clear)),
+        instructions=forms_render.instructions(task.texts.get(lang, {}).get("instructions") or task.instructions,
+                                               case.labels.outputs_in_words(masked(task.data or {}, case.clear))),
         draft_at=draft_at, claimant_notes=_claimant_notes(rt, task.instance_id),
     ), status
 

@@ -103,6 +103,27 @@ def test_validate_lists_every_problem_with_file_element_and_line(analyst: Caller
     assert any(p["file"] == "forms/not_an_object.json" for p in problems)
 
 
+def test_validate_refuses_a_translation_with_a_missing_or_unknown_key_naming_file_and_element(
+        analyst: Caller) -> None:
+    files = {**note_files("api_zh"), "api_zh.zh.json": json.dumps(
+        {"names": {"api_zh": "备注", "no_such_step": "多余"}}, ensure_ascii=False).encode()}
+    problem = error(analyst.post("/api/processes/validate", data=upload(files)), 422)
+    found = {(p["file"], p["element"]): p["message"] for p in problem["details"]["problems"]}
+    assert "no zh name for userTask 'Write a note'" in found[("api_zh.zh.json", "write_note")]
+    assert "is no named element" in found[("api_zh.zh.json", "no_such_step")]
+    assert error(analyst.post("/api/deployments", data=upload(files)), 422)["details"]["problems"]
+
+
+def test_a_deployed_translation_is_a_deployment_file_and_the_diagram_is_served_as_deployed(analyst: Caller) -> None:
+    translation = json.dumps({"names": {"api_zh_ok": "备注流程", "write_note": "写备注"}}, ensure_ascii=False).encode()
+    files = {**note_files("api_zh_ok"), "api_zh_ok.zh.json": translation}
+    created = ok(analyst.post("/api/deployments", data=upload(files)), 201)
+    assert "api_zh_ok.zh.json" in created["files"]
+    served = analyst.get(f"/api/deployments/{created['id']}/files/api_zh_ok.bpmn")
+    assert served.status_code == 200 and served.data == files["api_zh_ok.bpmn"]
+    assert analyst.get(f"/api/deployments/{created['id']}/files/api_zh_ok.zh.json").data == translation
+
+
 def test_validate_without_files_names_the_missing_upload(analyst: Caller) -> None:
     problem = error(analyst.post("/api/processes/validate", data={}), 422)
     assert problem["details"]["problems"][0]["file"] == "(upload)"

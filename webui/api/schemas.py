@@ -173,6 +173,8 @@ class TaskContextSchema(Schema):
 class TaskDetailSchema(TaskSchema):
     form_schema = fields.Dict(allow_none=True, metadata={"description": "the form's JSON Schema"})
     instructions = fields.String(allow_none=True)
+    texts = fields.Dict(metadata={"description": "the task's name and instructions by staff language (`zh`: "
+                                  "{name, instructions}), from the deployment's translation files"})
     data = fields.Dict(metadata={"description": "the case's data at this task, personal fields masked by role"})
     context = fields.Nested(TaskContextSchema)
 

@@ -11,12 +11,12 @@
   var statusEl = document.getElementById("draft-status");
   var modelerEl = document.getElementById("modeler");
 
-  function names(kind) {
-    return Object.keys(state.files).filter(function (n) { return n.slice(-kind.length - 1) === "." + kind; }).sort();
+  function names(kind) { // the forms are the .json files that are no translation (claims.zh.json)
+    return Object.keys(state.files).filter(function (n) {
+      return n.slice(-kind.length - 1) === "." + kind && !(kind === "json" && /\.[a-z]{2}\.json$/.test(n));
+    }).sort();
   }
-  function basename(name) {
-    return name.split("/").pop();
-  }
+  function basename(name) { return name.split("/").pop(); }
   function decisionIds() {
     var ids = [];
     names("dmn").forEach(function (name) {
