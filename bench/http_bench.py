@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from engine_bench import bare  # noqa: E402  (bench/ is on sys.path when this file runs as a script)
 
-from insureflow import instance_folder  # noqa: E402
+from insureflow import instance_folder, sql_count  # noqa: E402
 from tests import chaos  # noqa: E402
 
 STAFF = {"register_claim": "claims.clerk", "assess_amount": "adjuster", "approve_payout": "claims.manager"}
@@ -65,10 +65,10 @@ FORMS = {
         "policy_number": f"PBENCH{i:06d}", "claimant_name": f"Bench Claimant {i}",
         "claimant_id_number": chaos.claimant(i)[1],
         "incident_date": (date.today() - timedelta(days=1 + i % 360)).isoformat(), "claim_type": "hospitalization",
-        "description": "Appendectomy, 4 nights", "claimed_amount": CLAIMED, "payee_account": f"62229{i:014d}",
+        "cause_of_loss": "illness", "description": "Appendectomy, 4 nights", "claimed_amount": CLAIMED, "payee_account": f"62229{i:014d}",
         "documents": ["claim_form", "id_copy", "bank_card", "medical_invoice", "discharge_summary"],
         "region": "beijing"},
-    "assess_amount": lambda i: {"payable_amount": PAYABLE, "note": "bench"},
+    "assess_amount": lambda i: {"decision": "pay", "payable_amount": PAYABLE, "note": "bench"},
     "approve_payout": lambda i: {"approved": True, "reason": "bench"},
 }
 
@@ -80,6 +80,7 @@ class Client:
         self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         self.tokens = tokens
         self.timings: Timings = defaultdict(list)
+        self.statements: dict[str, int] = defaultdict(int)  # SQL statements the server ran, by kind of request
 
     def call(self, kind: str, method: str, path: str, user: str, body: dict | None = None) -> dict:
         """One request as `user`; an answer other than 2xx stops the benchmark."""
@@ -89,6 +90,7 @@ class Client:
         response = self.conn.getresponse()
         data = response.read()
         self.timings[kind].append(time.perf_counter() - started)
+        self.statements[kind] += int(response.getheader(sql_count.HEADER) or 0)
         if response.status >= 300:
             raise BenchError(f"{method} {path} as {user}: {response.status} {data[:500]!r}")
         return json.loads(data)
@@ -112,10 +114,11 @@ def start_server(folder: Path, workers: int, log: Path) -> tuple[subprocess.Pope
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    with log.open("w") as out:
+    with log.open("w") as out:  # every answer says how many SQL statements it took (insureflow/sql_count.py)
         server = subprocess.Popen([sys.executable, "-m", "insureflow", "--instance", str(folder), "serve", "--port",
                                    str(port), "--workers", str(workers), "--no-worker"],
-                                  stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+                                  stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                                  env={**os.environ, sql_count.ENVIRONMENT: "1"})
     deadline = time.monotonic() + 60  # a bounded wait: a server that cannot start must not hang the run
     while time.monotonic() < deadline and server.poll() is None:
         try:
@@ -151,9 +154,9 @@ def db_bytes(db: Path) -> tuple[int, dict[str, int]]:
 
 
 def run_clients(port: int, tokens: dict[str, str], clients: int, claims: int, first: int,
-                seconds: float) -> tuple[float, int, Timings]:
+                seconds: float) -> tuple[float, int, Timings, dict[str, int]]:
     """`clients` threads, each with its own connection, share `claims` claims and start no new one after
-    `seconds`. Returns the wall time, the claims done and the timings of all clients."""
+    `seconds`. Returns the wall time, the claims done, and the timings and SQL statements of all clients."""
     numbers, lock, deadline = iter(range(first, first + claims)), threading.Lock(), time.monotonic() + seconds
     workers, done, errors = [Client(port, tokens) for _ in range(clients)], [], []
 
@@ -178,7 +181,9 @@ def run_clients(port: int, tokens: dict[str, str], clients: int, claims: int, fi
     elapsed = time.perf_counter() - started
     if errors:
         raise BenchError(f"a client failed: {errors[0]}") from errors[0]
-    return elapsed, len(done), {kind: [v for c in workers for v in c.timings[kind]] for kind in workers[0].timings}
+    kinds = workers[0].timings
+    return (elapsed, len(done), {kind: [v for c in workers for v in c.timings[kind]] for kind in kinds},
+            {kind: sum(c.statements[kind] for c in workers) for kind in kinds})
 
 
 def seed_inbox(db: Path, template: int, count: int) -> None:
@@ -227,9 +232,9 @@ def measure(args: argparse.Namespace) -> dict:
                   f"then {n} with one client and {n} with {args.clients} …", flush=True)
             run_clients(port, tokens, 1, warm, 0, args.max_seconds)
             r["size0"], r["tables0"] = db_bytes(db)
-            r["one_s"], r["one_done"], r["one"] = run_clients(port, tokens, 1, n, warm, args.max_seconds)
-            r["many_s"], r["many_done"], r["many"] = run_clients(port, tokens, args.clients, n, warm + n,
-                                                                 args.max_seconds)
+            r["one_s"], r["one_done"], r["one"], r["one_sql"] = run_clients(port, tokens, 1, n, warm, args.max_seconds)
+            r["many_s"], r["many_done"], r["many"], _ = run_clients(port, tokens, args.clients, n, warm + n,
+                                                                    args.max_seconds)
             r["size1"], r["tables1"] = db_bytes(db)
             client = Client(port, tokens)
             template = client.call("start", "POST", "/api/processes/claims/instances", "claims.clerk", {})["id"]
@@ -268,6 +273,10 @@ def report(args: argparse.Namespace, r: dict) -> None:
     line(f"{args.clients} clients at once", len(many["complete"]) / r["many_s"], "completions/s", 400, True,
          f"{r['many_done'] / r['many_s']:.1f} claims/s; submit median {ms(many['complete'], .5):.1f} ms, "
          f"p95 {ms(many['complete'], .95):.1f} ms")
+    sql = r["one_sql"]
+    line("SQL statements per claim", sum(sql.values()) / r["one_done"], "statements", 40, False,
+         ", ".join(f"{kind} {sql[kind] / len(one[kind]):.1f} each" for kind in ("start", "inbox", "complete"))
+         + " (issue 16)")
     line("database per claim, with history", (r["size1"] - r["size0"]) / done / 1024, "KB", 10, False,
          "file + WAL growth, each measured after a checkpoint")
     line(f"inbox p95, {args.inbox_instances} more open instances", ms(r["inbox"], .95), "ms", 20, False,
