@@ -10,12 +10,9 @@ Each claim: POST /api/processes/claims/instances, then for register → assess �
 from __future__ import annotations
 
 import argparse
-import contextlib
 import http.client
 import json
 import os
-import signal
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -33,7 +30,8 @@ sys.path.insert(0, str(ROOT))
 from engine_bench import bare  # noqa: E402  (bench/ is on sys.path when this file runs as a script)
 
 from insureflow import instance_folder, sql_count  # noqa: E402
-from tests import chaos  # noqa: E402
+from tests import chaos, served  # noqa: E402
+from tests.served import stop_server  # noqa: E402
 
 STAFF = {"register_claim": "claims.clerk", "assess_amount": "adjuster", "approve_payout": "claims.manager"}
 CLAIMED, PAYABLE = 68000, 67500  # MED01's deductible is 500; 67,500 is above the 50,000 approval limit
@@ -65,7 +63,8 @@ FORMS = {
         "policy_number": f"PBENCH{i:06d}", "claimant_name": f"Bench Claimant {i}",
         "claimant_id_number": chaos.claimant(i)[1],
         "incident_date": (date.today() - timedelta(days=1 + i % 360)).isoformat(), "claim_type": "hospitalization",
-        "cause_of_loss": "illness", "description": "Appendectomy, 4 nights", "claimed_amount": CLAIMED, "payee_account": f"62229{i:014d}",
+        "cause_of_loss": "illness", "description": "Appendectomy, 4 nights", "claimed_amount": CLAIMED,
+        "payee_account": f"62229{i:014d}",
         "documents": ["claim_form", "id_copy", "bank_card", "medical_invoice", "discharge_summary"],
         "region": "beijing"},
     "assess_amount": lambda i: {"decision": "pay", "payable_amount": PAYABLE, "note": "bench"},
@@ -110,38 +109,12 @@ class Client:
 
 
 def start_server(folder: Path, workers: int, log: Path) -> tuple[subprocess.Popen, int]:
-    """`insureflow serve` on a free port in its own process group, once /api/health answers (≤ 60 s)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    with log.open("w") as out:  # every answer says how many SQL statements it took (insureflow/sql_count.py)
-        server = subprocess.Popen([sys.executable, "-m", "insureflow", "--instance", str(folder), "serve", "--port",
-                                   str(port), "--workers", str(workers), "--no-worker"],
-                                  stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-                                  env={**os.environ, sql_count.ENVIRONMENT: "1"})
-    deadline = time.monotonic() + 60  # a bounded wait: a server that cannot start must not hang the run
-    while time.monotonic() < deadline and server.poll() is None:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/api/health")
-            if conn.getresponse().status == 200:
-                return server, port
-        except OSError:
-            time.sleep(0.3)
-    stop_server(server)
-    raise BenchError(f"the server did not answer /api/health within 60 s:\n{log.read_text()[-2000:]}")
-
-
-def stop_server(server: subprocess.Popen) -> None:
-    """Ctrl-C to the server's process group, as a terminal sends it; SIGKILL if it has not stopped in 30 s."""
-    # The client has the last answer as soon as the worker's send() returns, but the worker is still in
-    # sendall: a Ctrl-C at that instant is a (harmless) SystemExit traceback in the log, so give it a moment.
-    time.sleep(0.5)
-    for sig, wait in ((signal.SIGINT, 30), (signal.SIGKILL, 10)):
-        if server.poll() is None:
-            os.killpg(server.pid, sig)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                server.wait(timeout=wait)
+    """`insureflow serve --no-worker` on a free port in its own process group, once /api/health answers (≤ 60 s);
+    every answer says how many SQL statements it took (insureflow/sql_count.py)."""
+    try:
+        return served.start_server(folder, workers, log, env={sql_count.ENVIRONMENT: "1"})
+    except served.ServerStartError as exc:
+        raise BenchError(str(exc)) from None
 
 
 def db_bytes(db: Path) -> tuple[int, dict[str, int]]:
