@@ -102,7 +102,8 @@ class Client:
             inbox = self.call("inbox", "GET", "/api/tasks?scope=all&process=claims&page_size=100", user)
             found = [t["id"] for t in inbox["items"] if t["instance_id"] == instance and t["task"] == step]
             if not found:
-                raise BenchError(f"claim {i}: {step} not in {user}'s inbox; the case waits for {answer['open_tasks']}")
+                raise BenchError(f"claim {i}: {step} not in {user}'s inbox; the case is {answer['status']}, "
+                                 f"waiting for {answer['open_tasks']}")
             answer = self.call("complete", "POST", f"/api/tasks/{found[0]}/complete", user, {"data": FORMS[step](i)})
         if answer["status"] != "completed" or answer["open_tasks"]:
             raise BenchError(f"claim {i} ended {answer['status']} waiting for {answer['open_tasks']}")
