@@ -119,11 +119,13 @@ faketime-deps:
 	  fi; \
 	fi
 
-## make bench: the engine benchmark against bare SpiffWorkflow, then the served app driven over HTTP
-## (bench/README.md explains the output; not part of make test)
+## make bench: the engine benchmark against bare SpiffWorkflow, then the served app driven over HTTP, on SQLite and
+## scaled out on PostgreSQL (bench/README.md explains the output; not part of make test)
 bench: install-test
 	$(BIN)/python bench/engine_bench.py
 	$(BIN)/python bench/http_bench.py
+	@eval "$$(scripts/pg-test-server.sh)" && \
+	  $(BIN)/python bench/pg_scale_bench.py --pg-url "$${INSUREFLOW_BENCH_PG_URL:-$$INSUREFLOW_TEST_PG_URL}"
 	$(BIN)/python bench/audit_bench.py --claims 10000
 	$(BIN)/python bench/payment_chaos.py
 

@@ -10,12 +10,9 @@ Each claim: POST /api/processes/claims/instances, then for register → assess �
 from __future__ import annotations
 
 import argparse
-import contextlib
 import http.client
 import json
 import os
-import signal
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -32,8 +29,9 @@ sys.path.insert(0, str(ROOT))
 
 from engine_bench import bare  # noqa: E402  (bench/ is on sys.path when this file runs as a script)
 
-from insureflow import instance_folder  # noqa: E402
-from tests import chaos  # noqa: E402
+from insureflow import instance_folder, sql_count  # noqa: E402
+from tests import chaos, served  # noqa: E402
+from tests.served import stop_server  # noqa: E402
 
 STAFF = {"register_claim": "claims.clerk", "assess_amount": "adjuster", "approve_payout": "claims.manager"}
 CLAIMED, PAYABLE = 68000, 67500  # MED01's deductible is 500; 67,500 is above the 50,000 approval limit
@@ -65,10 +63,11 @@ FORMS = {
         "policy_number": f"PBENCH{i:06d}", "claimant_name": f"Bench Claimant {i}",
         "claimant_id_number": chaos.claimant(i)[1],
         "incident_date": (date.today() - timedelta(days=1 + i % 360)).isoformat(), "claim_type": "hospitalization",
-        "description": "Appendectomy, 4 nights", "claimed_amount": CLAIMED, "payee_account": f"62229{i:014d}",
+        "cause_of_loss": "illness", "description": "Appendectomy, 4 nights", "claimed_amount": CLAIMED,
+        "payee_account": f"62229{i:014d}",
         "documents": ["claim_form", "id_copy", "bank_card", "medical_invoice", "discharge_summary"],
         "region": "beijing"},
-    "assess_amount": lambda i: {"payable_amount": PAYABLE, "note": "bench"},
+    "assess_amount": lambda i: {"decision": "pay", "payable_amount": PAYABLE, "note": "bench"},
     "approve_payout": lambda i: {"approved": True, "reason": "bench"},
 }
 
@@ -80,6 +79,7 @@ class Client:
         self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         self.tokens = tokens
         self.timings: Timings = defaultdict(list)
+        self.statements: dict[str, int] = defaultdict(int)  # SQL statements the server ran, by kind of request
 
     def call(self, kind: str, method: str, path: str, user: str, body: dict | None = None) -> dict:
         """One request as `user`; an answer other than 2xx stops the benchmark."""
@@ -89,6 +89,7 @@ class Client:
         response = self.conn.getresponse()
         data = response.read()
         self.timings[kind].append(time.perf_counter() - started)
+        self.statements[kind] += int(response.getheader(sql_count.HEADER) or 0)
         if response.status >= 300:
             raise BenchError(f"{method} {path} as {user}: {response.status} {data[:500]!r}")
         return json.loads(data)
@@ -101,44 +102,20 @@ class Client:
             inbox = self.call("inbox", "GET", "/api/tasks?scope=all&process=claims&page_size=100", user)
             found = [t["id"] for t in inbox["items"] if t["instance_id"] == instance and t["task"] == step]
             if not found:
-                raise BenchError(f"claim {i}: {step} not in {user}'s inbox; the case waits for {answer['open_tasks']}")
+                raise BenchError(f"claim {i}: {step} not in {user}'s inbox; the case is {answer['status']}, "
+                                 f"waiting for {answer['open_tasks']}")
             answer = self.call("complete", "POST", f"/api/tasks/{found[0]}/complete", user, {"data": FORMS[step](i)})
         if answer["status"] != "completed" or answer["open_tasks"]:
             raise BenchError(f"claim {i} ended {answer['status']} waiting for {answer['open_tasks']}")
 
 
 def start_server(folder: Path, workers: int, log: Path) -> tuple[subprocess.Popen, int]:
-    """`insureflow serve` on a free port in its own process group, once /api/health answers (≤ 60 s)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    with log.open("w") as out:
-        server = subprocess.Popen([sys.executable, "-m", "insureflow", "--instance", str(folder), "serve", "--port",
-                                   str(port), "--workers", str(workers), "--no-worker"],
-                                  stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    deadline = time.monotonic() + 60  # a bounded wait: a server that cannot start must not hang the run
-    while time.monotonic() < deadline and server.poll() is None:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/api/health")
-            if conn.getresponse().status == 200:
-                return server, port
-        except OSError:
-            time.sleep(0.3)
-    stop_server(server)
-    raise BenchError(f"the server did not answer /api/health within 60 s:\n{log.read_text()[-2000:]}")
-
-
-def stop_server(server: subprocess.Popen) -> None:
-    """Ctrl-C to the server's process group, as a terminal sends it; SIGKILL if it has not stopped in 30 s."""
-    # The client has the last answer as soon as the worker's send() returns, but the worker is still in
-    # sendall: a Ctrl-C at that instant is a (harmless) SystemExit traceback in the log, so give it a moment.
-    time.sleep(0.5)
-    for sig, wait in ((signal.SIGINT, 30), (signal.SIGKILL, 10)):
-        if server.poll() is None:
-            os.killpg(server.pid, sig)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                server.wait(timeout=wait)
+    """`insureflow serve --no-worker` on a free port in its own process group, once /api/health answers (≤ 60 s);
+    every answer says how many SQL statements it took (insureflow/sql_count.py)."""
+    try:
+        return served.start_server(folder, workers, log, env={sql_count.ENVIRONMENT: "1"})
+    except served.ServerStartError as exc:
+        raise BenchError(str(exc)) from None
 
 
 def db_bytes(db: Path) -> tuple[int, dict[str, int]]:
@@ -151,9 +128,9 @@ def db_bytes(db: Path) -> tuple[int, dict[str, int]]:
 
 
 def run_clients(port: int, tokens: dict[str, str], clients: int, claims: int, first: int,
-                seconds: float) -> tuple[float, int, Timings]:
+                seconds: float) -> tuple[float, int, Timings, dict[str, int]]:
     """`clients` threads, each with its own connection, share `claims` claims and start no new one after
-    `seconds`. Returns the wall time, the claims done and the timings of all clients."""
+    `seconds`. Returns the wall time, the claims done, and the timings and SQL statements of all clients."""
     numbers, lock, deadline = iter(range(first, first + claims)), threading.Lock(), time.monotonic() + seconds
     workers, done, errors = [Client(port, tokens) for _ in range(clients)], [], []
 
@@ -178,7 +155,9 @@ def run_clients(port: int, tokens: dict[str, str], clients: int, claims: int, fi
     elapsed = time.perf_counter() - started
     if errors:
         raise BenchError(f"a client failed: {errors[0]}") from errors[0]
-    return elapsed, len(done), {kind: [v for c in workers for v in c.timings[kind]] for kind in workers[0].timings}
+    kinds = workers[0].timings
+    return (elapsed, len(done), {kind: [v for c in workers for v in c.timings[kind]] for kind in kinds},
+            {kind: sum(c.statements[kind] for c in workers) for kind in kinds})
 
 
 def seed_inbox(db: Path, template: int, count: int) -> None:
@@ -227,9 +206,9 @@ def measure(args: argparse.Namespace) -> dict:
                   f"then {n} with one client and {n} with {args.clients} …", flush=True)
             run_clients(port, tokens, 1, warm, 0, args.max_seconds)
             r["size0"], r["tables0"] = db_bytes(db)
-            r["one_s"], r["one_done"], r["one"] = run_clients(port, tokens, 1, n, warm, args.max_seconds)
-            r["many_s"], r["many_done"], r["many"] = run_clients(port, tokens, args.clients, n, warm + n,
-                                                                 args.max_seconds)
+            r["one_s"], r["one_done"], r["one"], r["one_sql"] = run_clients(port, tokens, 1, n, warm, args.max_seconds)
+            r["many_s"], r["many_done"], r["many"], _ = run_clients(port, tokens, args.clients, n, warm + n,
+                                                                    args.max_seconds)
             r["size1"], r["tables1"] = db_bytes(db)
             client = Client(port, tokens)
             template = client.call("start", "POST", "/api/processes/claims/instances", "claims.clerk", {})["id"]
@@ -268,6 +247,10 @@ def report(args: argparse.Namespace, r: dict) -> None:
     line(f"{args.clients} clients at once", len(many["complete"]) / r["many_s"], "completions/s", 400, True,
          f"{r['many_done'] / r['many_s']:.1f} claims/s; submit median {ms(many['complete'], .5):.1f} ms, "
          f"p95 {ms(many['complete'], .95):.1f} ms")
+    sql = r["one_sql"]
+    line("SQL statements per claim", sum(sql.values()) / r["one_done"], "statements", 40, False,
+         ", ".join(f"{kind} {sql[kind] / len(one[kind]):.1f} each" for kind in ("start", "inbox", "complete"))
+         + " (issue 16)")
     line("database per claim, with history", (r["size1"] - r["size0"]) / done / 1024, "KB", 10, False,
          "file + WAL growth, each measured after a checkpoint")
     line(f"inbox p95, {args.inbox_instances} more open instances", ms(r["inbox"], .95), "ms", 20, False,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from . import instance_folder
+from . import instance_folder, sql_count
 from .bootstrap import build_app
 
 
@@ -12,4 +12,8 @@ def create(folder: str | None = None) -> Flask:
     """The web app over the instance folder (each server worker builds its own: no shared connections)."""
     from webui import create_app
 
-    return create_app(build_app(instance_folder.load(instance_folder.resolve(folder))))
+    wired = build_app(instance_folder.load(instance_folder.resolve(folder)))
+    app = create_app(wired)
+    if sql_count.enabled():  # the benchmarks' statement count (bench/http_bench.py); off in production
+        sql_count.count_statements(app, wired.db)
+    return app
