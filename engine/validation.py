@@ -15,6 +15,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 
 from .access import CUSTOMER, DELIVERED_BY, deliverer_problems
 from .errors import Problem
+from .form_names import shared_field_problems
 from .form_patterns import pattern_problems
 from .forms import SECTION_KEYWORD, SECTIONS, UPLOAD_KEYWORD
 from .parser_problems import DiagramIndex, structure_problems
@@ -178,6 +179,9 @@ def _bpmn_problems(
                     f"(known: {', '.join(sorted(settings.known_roles))})", lane.get("id"), lane.sourceline))
         for task_id, task in human.items():
             problems += _human_task_problems(name, task_id, task, human, parsed)
+        problems += shared_field_problems(
+            name, human, {task_id: _properties(task).get("formJsonSchemaFilename") for task_id, task in human.items()},
+            parsed)
         for task in process.iter(f"{{{BPMN}}}serviceTask"):
             problems += _service_task_problems(name, task, registry)
     for script in tree.iterfind(".//bpmn:scriptTask/bpmn:script", NS):

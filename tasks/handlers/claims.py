@@ -7,7 +7,6 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from engine.registry import HandlerContext
@@ -16,6 +15,7 @@ from ..beneficiaries import beneficiary_share, claimant_problems
 from ..common import as_date, business_date, customer_by_id_number, money, services
 from ..documents import kinds_on_file, link_case_files
 from ..idcard import parse_id_number
+from ..numbering import next_in_series
 from ..records import ClaimDocumentRecord, ClaimRecord, CustomerRecord, PolicyRecord, ProductRecord, WatchListRecord
 from ..timeline import CLOSED_STATUSES, set_claim_status
 
@@ -24,7 +24,6 @@ CLAIMS_WINDOW = timedelta(days=365)
 
 
 # Claim numbers a registration tries before it gives up (each lost to a concurrent registration).
-NUMBER_ATTEMPTS = 20
 
 
 def open_claim(
@@ -49,31 +48,21 @@ def open_claim(
         return _correct(ctx, existing, policy, claimant, claimant_id_number, incident_date, claim_type, description,
                         claimed_amount, documents, payee_account, region)
     svc = services(ctx)
-    now, number = ctx.now(), None
-    for _ in range(NUMBER_ATTEMPTS):
-        number = _next_claim_number(session, business_date(ctx), after=number)
-        claim = ClaimRecord(
-            number=number, policy_id=policy.id, claimant_id=claimant.id,
-            incident_date=as_date(incident_date), claim_type=claim_type, description=description or "",
-            claimed_amount=money(claimed_amount), payee_account_enc=svc.cipher.encrypt(payee_account),
-            payee_account_hash=svc.cipher.lookup_hash(payee_account), region=region,
-            # Empty until set_claim_status below, so that "registered" is the timeline's first row.
-            status="",
-            # The documented second factor of the public status page (last 4 of the ID), not an identifier.
-            check_code="".join(claimant_id_number.split())[-4:].upper(), reported_at=now,
-            instance_id=ctx.instance_id,
-        )
-        try:
-            # A savepoint: a registration running at the same moment may take the number (PostgreSQL lets
-            # both read the same highest number); the loser takes the next one instead of failing.
-            with session.begin_nested():
-                session.add(claim)
-                session.flush()
-            break
-        except IntegrityError:
-            continue
-    else:
-        raise RuntimeError(f"concurrent registrations took {NUMBER_ATTEMPTS} claim numbers in a row; retry")
+    now = ctx.now()
+    claim = ClaimRecord(
+        # The day's next number from its counter row: registrations at the same moment never race for it.
+        number=_next_claim_number(session, business_date(ctx)), policy_id=policy.id, claimant_id=claimant.id,
+        incident_date=as_date(incident_date), claim_type=claim_type, description=description or "",
+        claimed_amount=money(claimed_amount), payee_account_enc=svc.cipher.encrypt(payee_account),
+        payee_account_hash=svc.cipher.lookup_hash(payee_account), region=region,
+        # Empty until set_claim_status below, so that "registered" is the timeline's first row.
+        status="",
+        # The documented second factor of the public status page (last 4 of the ID), not an identifier.
+        check_code="".join(claimant_id_number.split())[-4:].upper(), reported_at=now,
+        instance_id=ctx.instance_id,
+    )
+    session.add(claim)
+    session.flush()
     _add_documents(session, claim, documents, now)
     set_claim_status(session, claim, "registered", now)
     session.flush()
@@ -262,13 +251,9 @@ def _not_opened(reason: str) -> dict[str, Any]:
     return {"claim_id": None, "claim_number": None, "product_line": None, "customer_id": None, "reason": reason}
 
 
-def _next_claim_number(session: Session, day: date, after: str | None = None) -> str:
-    """"C" + yyyymmdd + a 6-digit sequence of the day: the next after the highest visible, and after
-    `after` (a number just lost to a concurrent registration that this transaction may not see yet)."""
-    prefix = f"C{day:%Y%m%d}"
-    last = session.scalar(select(func.max(ClaimRecord.number)).where(ClaimRecord.number.like(prefix + "%")))
-    sequence = max(int(last[len(prefix):]) if last else 0, int(after[len(prefix):]) if after else 0) + 1
-    return f"{prefix}{sequence:06d}"
+def _next_claim_number(session: Session, day: date) -> str:
+    """"C" + yyyymmdd + the day's next number from its counter row (tasks/numbering.py)."""
+    return f"C{day:%Y%m%d}{next_in_series(session, f'claim:{day:%Y%m%d}'):06d}"
 
 
 def _new_customer(

@@ -78,7 +78,7 @@ def refused_by_two_officers(insurer: Insurer, paid: dict[str, Any], earlier_cash
         earlier_cash_today(insurer, sale, earlier_cash)
     pay_premium(insurer, sale, paid)
     assert open_keys(insurer, sale) == ["aml_review"]
-    insurer.complete(sale, "aml_review", "compliance", {"cleared": False, "comment": "Cannot explain the funds."})
+    insurer.complete(sale, "aml_review", "compliance", {"cleared": False, "aml_comment": "Cannot explain the funds."})
     insurer.complete(sale, "aml_approval", "compliance2", {"aml_confirmed": True, "aml_approval_comment": "Agreed."})
     assert open_keys(insurer, sale) == ["file_str"]
     return sale
@@ -222,7 +222,7 @@ def test_the_report_needs_its_grounds(insurer: Insurer) -> None:
 def test_one_compliance_officer_alone_cannot_clear_an_aml_hit(insurer: Insurer) -> None:
     sale = sale_at_terms(insurer)
     pay_premium(insurer, sale, THIRD_PARTY)
-    insurer.complete(sale, "aml_review", "compliance", {"cleared": True, "comment": "Father pays for his son."})
+    insurer.complete(sale, "aml_review", "compliance", {"cleared": True, "aml_comment": "Father pays for his son."})
 
     with pytest.raises(ForbiddenError):  # the first reviewer may not confirm their own proposal
         insurer.complete(sale, "aml_approval", "compliance", {"aml_confirmed": True, "aml_approval_comment": "ok"})
@@ -241,7 +241,7 @@ def test_one_compliance_officer_alone_cannot_clear_an_aml_hit(insurer: Insurer) 
 def test_when_the_second_officer_disagrees_the_case_goes_back_to_the_first_review(insurer: Insurer) -> None:
     sale = sale_at_terms(insurer)
     pay_premium(insurer, sale, THIRD_PARTY)
-    insurer.complete(sale, "aml_review", "compliance", {"cleared": True, "comment": "Looks fine."})
+    insurer.complete(sale, "aml_review", "compliance", {"cleared": True, "aml_comment": "Looks fine."})
 
     insurer.complete(sale, "aml_approval", "compliance2",
                      {"aml_confirmed": False, "aml_approval_comment": "Ask for the source of funds first."})
@@ -251,7 +251,7 @@ def test_when_the_second_officer_disagrees_the_case_goes_back_to_the_first_revie
     assert rows(insurer, PolicyRecord, PolicyRecord.instance_id == sale) == []
     assert rows(insurer, SuspiciousTransactionReportRecord) == []
     # second round: the first reviewer now proposes to refuse, the other officer confirms
-    insurer.complete(sale, "aml_review", "compliance", {"cleared": False, "comment": "No source of funds given."})
+    insurer.complete(sale, "aml_review", "compliance", {"cleared": False, "aml_comment": "No source of funds given."})
     with pytest.raises(ForbiddenError):
         insurer.complete(sale, "aml_approval", "compliance", {"aml_confirmed": True, "aml_approval_comment": "ok"})
     insurer.complete(sale, "aml_approval", "compliance2", {"aml_confirmed": True, "aml_approval_comment": "Agreed."})

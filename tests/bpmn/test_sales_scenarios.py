@@ -381,7 +381,7 @@ def test_aml_hit_cleared_by_compliance_goes_on_to_issue_the_policy(insurer: Insu
     sale = sale_at_aml_review(insurer, trigger)
     assert rows(insurer, PolicyRecord, PolicyRecord.instance_id == sale) == []  # nothing issued before the review
 
-    insurer.complete(sale, "aml_review", "compliance", {"cleared": True, "comment": "Source of funds shown."})
+    insurer.complete(sale, "aml_review", "compliance", {"cleared": True, "aml_comment": "Source of funds shown."})
     assert rows(insurer, PolicyRecord, PolicyRecord.instance_id == sale) == []  # one officer alone cannot clear it
     status = insurer.complete(sale, "aml_approval", "compliance2",
                               {"aml_confirmed": True, "aml_approval_comment": "Agreed."})
@@ -399,7 +399,7 @@ def test_aml_review_refusal_ends_the_sale_without_a_policy(insurer: Insurer) -> 
     # the customer's notice says nothing about the review (tipping-off). More in test_sales_controls.py.
     sale = sale_at_aml_review(insurer, "third_party_payer")
 
-    insurer.complete(sale, "aml_review", "compliance", {"cleared": False, "comment": "Unexplained third party."})
+    insurer.complete(sale, "aml_review", "compliance", {"cleared": False, "aml_comment": "Unexplained third party."})
     insurer.complete(sale, "aml_approval", "compliance2", {"aml_confirmed": True, "aml_approval_comment": "Agreed."})
     status = insurer.complete(sale, "file_str", "compliance", {"str_grounds": "Third party pays, no relation shown."})
 

@@ -6,8 +6,6 @@ from __future__ import annotations
 import threading
 import time
 
-import pytest
-
 from tasks.records import PolicyRecord
 from tests.domain.test_claims_handlers import add_customer, add_policy, file_claim, make_id
 
@@ -17,16 +15,7 @@ CLERKS, CLAIMS_EACH = 10, 6
 REST_OF_STEP_SECONDS = 0.02
 
 
-def test_ten_clerks_registering_at_once_all_get_numbers(domain, request) -> None:
-    if "postgresql" in request.node.callspec.id:
-        # tasks/handlers/claims.py open_claim: the next number is max(today's numbers) + 1, retried in a savepoint
-        # on a unique-key clash at most NUMBER_ATTEMPTS (20) times. On PostgreSQL a clash waits for the holder's
-        # whole transaction, and then every waiter and every new registration race for the next number; a
-        # registration that loses 20 races in a row raises ("concurrent registrations took 20 claim numbers in a
-        # row") and its case becomes an incident. Remove this mark with the fix (a per-day counter row taken with
-        # UPDATE … RETURNING, or a sequence).
-        request.applymarker(pytest.mark.xfail(reason="claim numbers starve under concurrent registrations on "
-                                                     "PostgreSQL (max + 1 with 20 retries)", strict=False))
+def test_ten_clerks_registering_at_once_all_get_numbers(domain) -> None:
     with domain.session_factory() as session, session.begin():
         ids = [make_id() for _ in range(CLERKS)]
         policies = [add_policy(session, add_customer(session, domain.services.cipher, id_number=i)).id for i in ids]

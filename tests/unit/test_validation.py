@@ -386,13 +386,13 @@ def test_two_form_files_with_the_same_name_are_refused() -> None:
 
 
 def test_a_form_field_names_a_known_case_page_section() -> None:
-    form = {"type": "object", "properties": {"amount": {"type": "number", "x-section": "assessment"}}}
+    form = {"type": "object", "properties": {"payable": {"type": "number", "x-section": "assessment"}}}
     assert validate(fixture_files(**{ASSESS_FORM: json.dumps(form).encode()}))[1] == []
-    form["properties"]["amount"]["x-section"] = "asessment"
+    form["properties"]["payable"]["x-section"] = "asessment"
 
     problems = refused(fixture_files(**{ASSESS_FORM: json.dumps(form).encode()}))
 
-    found = problem(problems, file=ASSESS_FORM, element="amount", fragment="x-section 'asessment'")
+    found = problem(problems, file=ASSESS_FORM, element="payable", fragment="x-section 'asessment'")
     assert "claim, policy, claimant" in found.message
 
 
@@ -403,6 +403,37 @@ def test_every_field_of_the_shipped_forms_names_its_case_page_section() -> None:
     for path in sorted((FIXTURES.parents[1] / "bpmn" / "forms").glob("*.json")):
         for name, spec in json.loads(path.read_text(encoding="utf-8"))["properties"].items():
             assert spec.get("x-section") in SECTIONS, (path.name, name)
+
+
+def _two_forms_writing(field: str, register_spec: dict, assess_spec: dict) -> dict[str, bytes]:
+    register = json.loads((VALID / "forms/register.json").read_text(encoding="utf-8"))
+    assess = json.loads((VALID / "forms/assess.json").read_text(encoding="utf-8"))
+    register["properties"][field] = register_spec
+    assess["properties"][field] = assess_spec
+    return fixture_files(**{"forms/register.json": json.dumps(register).encode(),
+                            ASSESS_FORM: json.dumps(assess).encode()})
+
+
+def test_two_forms_of_a_process_writing_one_field_are_refused_naming_both() -> None:
+    problems = refused(_two_forms_writing("note", {"type": "string"}, {"type": "string"}))
+
+    found = problem(problems, file=BPMN, element="assess", fragment="forms assess.json, register.json all write "
+                                                                    "'note'")
+    assert '"x-shared": true' in found.message and found.line is not None
+
+
+def test_a_field_both_forms_mark_shared_is_accepted_and_one_marking_is_not_enough() -> None:
+    shared = {"type": "string", "x-shared": True}
+    assert validate(_two_forms_writing("denial_code", shared, shared))[1] == []
+
+    problems = refused(_two_forms_writing("denial_code", shared, {"type": "string"}))
+
+    assert "(not in: assess.json)" in problem(problems, file=BPMN, element="assess", fragment="'denial_code'").message
+
+
+def test_a_read_only_field_shown_by_two_forms_is_no_problem() -> None:
+    assert validate(_two_forms_writing("claimed_amount", {"type": "number", "readOnly": True},
+                                       {"type": "number", "readOnly": True}))[1] == []
 
 
 # --- code in diagrams -------------------------------------------------------------------------------
