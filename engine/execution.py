@@ -316,7 +316,8 @@ def persist(rt: Runtime, session: Session, loaded: Loaded) -> None:
         history.append_many(conn, instance, loaded.pending_events, at=now, protect=rt.protect, keys=rt.audit_keys)
     loaded.pending_events.clear()
     store.save_instance(conn, instance)
-    after_commit(session, lambda: rt.workflows.put(instance.id, instance.version, workflow))
+    # First: an external call queued by this step (a payout) then finds the case in the cache when it settles.
+    after_commit(session, lambda: rt.workflows.put(instance.id, instance.version, workflow), first=True)
 
 
 def _route_thrown_messages(rt: Runtime, session: Session, loaded: Loaded, now: datetime) -> None:

@@ -15,9 +15,11 @@ from .errors import ConflictError
 AFTER_COMMIT = "insureflow.after_commit"
 
 
-def after_commit(session: Session, callback: Callable[[], None]) -> None:
-    """Run `callback` once the session's transaction has committed (never after a rollback)."""
-    session.info.setdefault(AFTER_COMMIT, []).append(callback)
+def after_commit(session: Session, callback: Callable[[], None], *, first: bool = False) -> None:
+    """Run `callback` once the session's transaction has committed (never after a rollback); `first` runs it
+    before the callbacks already registered."""
+    callbacks = session.info.setdefault(AFTER_COMMIT, [])
+    callbacks.insert(0 if first else len(callbacks), callback)
 
 
 class UnitOfWork:
