@@ -107,7 +107,7 @@ class Labels:
             return "—"
         if isinstance(value, list):
             return ", ".join(self.value(key, v) for v in value) or "—"
-        if (key in self.money or _MONEY_NAME.search(key)) and isinstance(value, int | Decimal | str):
+        if (key in self.money or _MONEY_NAME.search(key)) and isinstance(value, int | float | Decimal | str):
             with suppress(InvalidOperation, ValueError):
                 return f"¥{Decimal(str(value)):,.2f}"
         if isinstance(value, str) and _MOMENT.match(value):

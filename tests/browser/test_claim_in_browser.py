@@ -60,7 +60,7 @@ def test_a_claim_goes_from_first_notice_to_paid_in_the_browser(live_site: LiveSi
     adjuster = browser.new_context(locale="en-US").new_page()
     live_site.sign_in(adjuster, "adjuster")
     _open_task_of_case(live_site, adjuster, claim_number, "Assess amount")
-    expect(adjuster.locator("#instructions")).to_contain_text("Suggested: 67500.0 CNY")
+    expect(adjuster.locator("#instructions")).to_contain_text("Suggested: 67500.00 CNY")
     expect(adjuster.locator("#case-context")).to_contain_text(f"••••{ID_NUMBER[-4:]}")
     adjuster.check("input[name=decision][value=pay]")
     adjuster.fill("#f-payable_amount", "67500")
