@@ -110,7 +110,7 @@ def test_a_claim_is_worked_from_first_notice_to_payout_entirely_in_chinese(live_
     adjuster = _chinese_page(browser)
     live_site.sign_in(adjuster, "adjuster")
     _open_task(live_site, adjuster, claim_number, "核定赔付金额")
-    expect(adjuster.locator("#instructions")).to_contain_text("建议金额：67500.0 元")
+    expect(adjuster.locator("#instructions")).to_contain_text("建议金额：67500.00 元")
     adjuster.check("input[name=decision][value=pay]")
     adjuster.fill("#f-payable_amount", "67500")
     adjuster.fill("#f-note", "全额赔付")
