@@ -126,6 +126,7 @@ class Texts:
     instructions: dict[str, dict[str, str]] = field(default_factory=dict)
     values: dict[str, dict[str, str]] = field(default_factory=dict)  # output name → English value → text
     outputs: dict[str, str] = field(default_factory=dict)  # a decision table's output name → its label
+    inputs: dict[str, str] = field(default_factory=dict)  # an input column as a decision record names it → label
 
     def name(self, element: str, file: str | None = None) -> str | None:
         """An element's name, from its own file when known (ids are unique within one file only)."""
@@ -138,8 +139,9 @@ class Texts:
                    else value for key, value in (payload.get("outputs") or {}).items()}
         rules = [{**rule, "annotation": self.name(str(rule.get("id"))) or rule.get("annotation", "")}
                  for rule in payload.get("rules") or [] if isinstance(rule, dict)]
+        inputs = {self.inputs.get(key, key): value for key, value in (payload.get("inputs") or {}).items()}
         return {**payload, "decision": self.name(str(payload.get("decision"))) or payload.get("decision"),
-                "rules": rules, "outputs": outputs}
+                "rules": rules, "outputs": outputs, "inputs": inputs}
 
     def instructions_of(self, element: str, file: str | None = None) -> str | None:
         """A user task's instructions."""
@@ -173,6 +175,7 @@ def collect_texts(trees: Mapping[str, etree._ElementTree], translations: Mapping
             for output, element in translatable(trees[source], "dmn").output_ids.items():
                 if element in own:
                     texts.outputs[output] = own[element]
+            texts.inputs.update(_input_labels(trees[source], own))
         for output, given in (data.get("values") or {}).items() if isinstance(data.get("values"), dict) else ():
             if isinstance(given, dict):
                 texts.values.setdefault(output, {}).update({k: v for k, v in given.items() if isinstance(v, str)})
@@ -238,3 +241,16 @@ def editor_rows(files: Mapping[str, str], source: str, lang: str) -> tuple[str, 
               "english": english, "text": given("instructions", element), "standIn": ""}
              for element, english in wanted.instructions.items()]
     return name, rows
+
+
+def _input_labels(tree: etree._ElementTree, own: Mapping[str, str]) -> dict[str, str]:
+    """A decision table's input columns by the name its decision records give them (the variable an input reads,
+    else its label: engine/decisions.py), each with its translated label."""
+    found = {}
+    for column in tree.iter("{*}input"):
+        if column.get("id") not in own:
+            continue
+        expression = "".join(column.xpath("./*[local-name()='inputExpression']/*[local-name()='text']/text()"))
+        key = expression.strip() if expression.strip().isidentifier() else column.get("label") or column.get("id")
+        found[key] = own[column.get("id")]
+    return found

@@ -110,6 +110,8 @@ class Labels:
         if (key in self.money or _MONEY_NAME.search(key)) and isinstance(value, int | float | Decimal | str):
             with suppress(InvalidOperation, ValueError):
                 return f"¥{Decimal(str(value)):,.2f}"
+        if isinstance(value, float) and value.is_integer():
+            return str(int(value))
         if isinstance(value, str) and _MOMENT.match(value):
             with suppress(ValueError):
                 return localtime(value)

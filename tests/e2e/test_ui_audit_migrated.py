@@ -43,7 +43,7 @@ def test_each_step_of_a_migrated_case_shows_the_diagram_it_ran_on(site: Site) ->
     client = site.signed_in("auditor")
     page = client.get(f"/audit/cases/{case}").get_data(as_text=True)
     slider = json.loads(re.search(r'<script type="application/json" id="step-data">(.*?)</script>', page, re.S)[1])
-    urls = [step["diagram"] for step in slider]
+    urls = [step["diagram"].split("?")[0] for step in slider]  # the language of its labels aside
     older, newest = f"/audit/cases/{case}/diagrams/{first}.xml", f"/audit/cases/{case}/diagrams/{newer.id}.xml"
     switch = urls.index(newest)  # the migration's step: from there on the newer version
     assert switch > 0 and set(urls[:switch]) == {older} and set(urls[switch:]) == {newest}

@@ -107,4 +107,6 @@ def test_the_timeline_tells_what_each_rule_table_decided(site: Site) -> None:
     assert re.search(r"“Screen for fraud” decided Fraud screening level: \w+ \(rule \d+", page)
     zh = site.signed_in("claims.manager")
     zh.post("/language", data={"lang": "zh"})
-    assert re.search(r"判定 反欺诈筛查等级: [低中高]（规则 \d+", zh.get(f"/cases/{case}").get_data(as_text=True))
+    chinese = zh.get(f"/cases/{case}").get_data(as_text=True)
+    assert re.search(r"“欺诈筛查”判定 欺诈风险等级: [低中高]（规则 \d+：", chinese)
+    assert "索赔金额 / 保险金额" in chinese and "Claimed amount / sum insured" not in chinese  # the inputs too

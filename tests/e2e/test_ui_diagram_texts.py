@@ -30,7 +30,7 @@ def test_the_case_page_names_system_steps_in_chinese_and_draws_the_chinese_diagr
     _task, case = demo_task(site, "approve_payout")
     client = _zh(site, "claims.manager")
     page = client.get(f"/cases/{case}").get_data(as_text=True)
-    assert "理赔审核" in page and "欺诈筛查" in page and "查询审批权限" in page  # Verify claim, Screen for fraud…
+    assert "欺诈筛查" in page and "查询审批权限" in page  # Screen for fraud, Look up approval limit (the timeline)
     assert "Verify claim" not in page and "Screen for fraud" not in page
     assert f'data-xml-url="/cases/{case}/diagram.xml?lang=zh"' in page
     drawn = client.get(f"/cases/{case}/diagram.xml?lang=zh")

@@ -53,7 +53,7 @@ def review_v2() -> dict[str, bytes]:
                                   .replace(b"payable &gt; 1000", b"payable &gt; 5000")
                                   .replace(b'name="dueIn" value="P2D"', b'name="dueIn" value="P5D"'))
     form = json.loads(files["forms/register.json"])
-    form["properties"]["note"] = {"type": "string", "title": "Note"}
+    form["properties"]["remark"] = {"type": "string", "title": "Remark"}
     files["forms/register.json"] = json.dumps(form).encode()
     return files
 
@@ -81,7 +81,7 @@ def test_a_changed_gateway_condition_property_and_form_field_are_listed_with_bot
         ("claim_review.bpmn", "f_large", "changed"): [{"aspect": "condition", "old": "payable > 1000",
                                                       "new": "payable > 5000"}],
         ("claim_review.bpmn", "register", "changed"): [{"aspect": "property dueIn", "old": "P2D", "new": "P5D"}],
-        ("forms/register.json", "note", "added"): [],
+        ("forms/register.json", "remark", "added"): [],
     }
 
 
