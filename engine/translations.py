@@ -244,13 +244,14 @@ def editor_rows(files: Mapping[str, str], source: str, lang: str) -> tuple[str, 
 
 
 def _input_labels(tree: etree._ElementTree, own: Mapping[str, str]) -> dict[str, str]:
-    """A decision table's input columns by the name its decision records give them (the variable an input reads,
-    else its label: engine/decisions.py), each with its translated label."""
+    """A decision table's input columns that its decision records name by their label (engine/decisions.py: the
+    others by the variable they read), each with its translated label."""
     found = {}
     for column in tree.iter("{*}input"):
         if column.get("id") not in own:
             continue
         expression = "".join(column.xpath("./*[local-name()='inputExpression']/*[local-name()='text']/text()"))
-        key = expression.strip() if expression.strip().isidentifier() else column.get("label") or column.get("id")
-        found[key] = own[column.get("id")]
+        if expression.strip().isidentifier():
+            continue  # named by the variable it reads: shown with that field's label (and as money where it is)
+        found[column.get("label") or column.get("id")] = own[column.get("id")]
     return found
