@@ -22,11 +22,12 @@ from engine.decisions import describe as describe_decision
 from engine.errors import EngineError, ForbiddenError, InvalidInputError, NotFoundError
 from engine.identity import Actor
 from engine.runtime import Runtime
+from services.case_page import case_page
 from tasks.common import BUSINESS_TZ
 
 from .auth import acting
 from .case_text import EVENT_LABELS, STATUS_LABELS, Labels, data_rows, localtime, node_history
-from .cases import build_case
+from .cases import case_view
 from .context import runtime
 from .diagram_texts import drawing_lang, lang_arg
 from .masking import mask
@@ -161,7 +162,7 @@ class AuditView:
 def build_audit(rt: Runtime, actor: Actor, instance_id: int, lang: str) -> AuditView:
     """A case as the auditor sees it; the engine checks the actor may audit it."""
     walked = audit.case_steps(rt, actor, instance_id)
-    case = build_case(rt, actor, instance_id, lang)
+    case = case_view(case_page(rt, actor, instance_id), actor, lang)
     labels, clear = case.labels, case.clear
     events = [{**e, "payload": mask(rt.reveal(e["type"], e["payload"]), clear)}
               for e in instances.instance_history(rt, instance_id, actor)]
