@@ -11,8 +11,8 @@ from flask_login import login_required
 
 from engine.errors import ConflictError, EngineError, ForbiddenError, NotFoundError
 from engine.inbox import COUNT_CAP
+from services.human_tasks import assign_task, claim_task, release_task
 from services.inbox import DUE_FILTERS, SCOPES, SORTS, InboxQuery, inbox_page
-from services.tasks import assign_task, claim_task, release_task
 
 from .auth import acting, safe_next
 from .context import runtime

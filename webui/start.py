@@ -17,7 +17,7 @@ from flask_login import login_required
 from engine import instances
 from engine.errors import EngineError, ForbiddenError, NotFoundError
 from engine.identity import Actor
-from services.tasks import claim_task
+from services.human_tasks import claim_task
 
 from .auth import acting
 from .context import current_actor, runtime

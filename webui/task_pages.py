@@ -22,8 +22,9 @@ from engine.identity import Actor
 from engine.instances import InstanceSummary
 from engine.runtime import Runtime
 from engine.task_service import TaskView
+from services import human_tasks
 from services.documents import file_ceiling, upload_documents
-from services.tasks import TaskPage, check_may_keep_draft, complete_task, task_page
+from services.human_tasks import TaskPage, check_may_keep_draft, task_page
 from tasks.crypto import PersonalDataError, is_personal
 
 from . import form_errors, forms_render
@@ -202,7 +203,7 @@ def _complete(rt: Runtime, actor: Actor, page: TaskPage, raw: dict[str, Any]) ->
     task = page.task
     data = forms_render.to_data(task.form_schema, raw) if task.form_schema else {}
     try:
-        summary = complete_task(rt, actor, task.id, data)
+        summary = human_tasks.complete_task(rt, actor, task.id, data)
     except InvalidInputError as exc:
         flash(_("Please correct the marked fields."), "danger")
         return _render(page, actor, raw, form_errors.localized_errors(exc.details) or {"(form)": exc.message},

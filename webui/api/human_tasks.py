@@ -9,8 +9,8 @@ from flask import request, url_for
 
 from engine.instances import InstanceSummary
 from engine.task_service import TaskView
-from services import documents
-from services.tasks import assign_task, claim_task, complete_task, open_tasks, release_task, show_task
+from services import documents, human_tasks
+from services.human_tasks import assign_task, claim_task, open_tasks, release_task, show_task
 
 from ..context import runtime
 from ..masking import mask, shows_clear
@@ -88,7 +88,7 @@ def assign(args: dict[str, Any], task_id: int) -> TaskView:
 def complete(args: dict[str, Any], task_id: int) -> InstanceSummary:
     """Submit the form data; 422 names every failing field (a file reference not uploaded for this case
     too), 409 when the task is no longer open."""
-    return complete_task(runtime(), actor(), task_id, args["data"])
+    return human_tasks.complete_task(runtime(), actor(), task_id, args["data"])
 
 
 @bp.post("/tasks/<int:task_id>/documents")
