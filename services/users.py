@@ -10,11 +10,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from engine import user_admin
+from engine import user_admin, user_directory
 from engine.identity import Actor, create_token, list_users
 from engine.runtime import Runtime
 from engine.settings import EngineSettings
-from engine.user_admin import TokenInfo, UserChange, UserDetails, UserInfo
+from engine.user_directory import TokenInfo, UserChange, UserDetails, UserInfo
 
 # An administration change of engine/user_admin.py: (session, settings, actor, username, now=…, **what) → result.
 Change = Callable[..., Any]
@@ -33,7 +33,7 @@ class Account:
 def find_users(rt: Runtime, actor: Actor, text: str = "", role: str | None = None) -> list[UserInfo]:
     """Users whose name holds the text, with the role when given."""
     with rt.uow(read_only=True) as uow:
-        return user_admin.search_users(uow.session, actor, text, role)
+        return user_directory.search_users(uow.session, actor, text, role)
 
 
 def all_users(rt: Runtime) -> list[Account]:
@@ -46,19 +46,19 @@ def all_users(rt: Runtime) -> list[Account]:
 def user_page(rt: Runtime, actor: Actor, username: str) -> UserDetails:
     """One user with their API tokens and administration log."""
     with rt.uow(read_only=True) as uow:
-        return user_admin.user_details(uow.session, actor, username)
+        return user_directory.user_details(uow.session, actor, username)
 
 
 def user_log(rt: Runtime, actor: Actor, username: str) -> list[UserChange]:
     """What administrators changed on a user, newest first."""
     with rt.uow(read_only=True) as uow:
-        return user_admin.user_log(uow.session, actor, username)
+        return user_directory.user_log(uow.session, actor, username)
 
 
 def user_tokens(rt: Runtime, actor: Actor, username: str) -> list[TokenInfo]:
     """A user's API tokens: created and revoked times (never the token)."""
     with rt.uow(read_only=True) as uow:
-        return user_admin.list_tokens(uow.session, actor, username)
+        return user_directory.list_tokens(uow.session, actor, username)
 
 
 def create_user(rt: Runtime, actor: Actor, username: str, roles: list[str], password: str | None,
