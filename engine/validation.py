@@ -12,10 +12,11 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 
 from .access import CUSTOMER, DELIVERED_BY, deliverer_problems
 from .code_checks import code_problems, dmn_problems
+from .diagram_index import DiagramIndex
 from .errors import Problem
 from .form_checks import form_problems
 from .form_names import shared_field_problems
-from .parser_problems import DiagramIndex, structure_problems
+from .parser_problems import structure_problems
 from .parsing import ParsedDeployment, file_kind, parse_deployment
 from .registry import HandlerRegistry
 from .roles import lane_role, separate_from_ids
