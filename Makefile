@@ -80,11 +80,12 @@ run: install
 	$(BIN)/insureflow --instance $(INSTANCE) init --demo
 	$(BIN)/insureflow --instance $(INSTANCE) serve --host $(HOST) --port $(PORT)
 
-## make test: install what the tests need (PostgreSQL too, when root), run the whole suite on both databases,
-## then fuzz the served API (make fuzz)
+## make test: install what the tests need (PostgreSQL too, when root), check the code (ruff) and its layers
+## (lint-imports, the contracts in pyproject.toml), run the whole suite on both databases, then fuzz the served API
 test: install-test browser-deps
 	@eval "$$(scripts/pg-test-server.sh)" && \
 	  $(BIN)/ruff check . && \
+	  $(BIN)/lint-imports && \
 	  $(BIN)/python -m pytest -n 2 -q
 	$(MAKE) --no-print-directory fuzz
 
@@ -131,7 +132,8 @@ bench: install-test
 
 lint: install-test
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info $(VENDOR) node_modules tests/browser/artifacts
+	rm -rf $(VENV) .pytest_cache .ruff_cache .import_linter_cache *.egg-info $(VENDOR) node_modules tests/browser/artifacts
 	rm -f $(MO_FILES)

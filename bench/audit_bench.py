@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 from http_bench import FORMS, STAFF, seed_policies  # noqa: E402  (bench/ is on sys.path when run as a script)
 
 from engine import instances, task_service  # noqa: E402
-from engine.audit_integrity import verify_deployments  # noqa: E402
+from engine.deployment_integrity import verify_deployments  # noqa: E402
 from engine.history import verify_chains  # noqa: E402
 from engine.identity import OPERATOR, actor_for  # noqa: E402
 from engine.replay import replay_instance  # noqa: E402

@@ -5,105 +5,24 @@ against, so that even a history rewritten and rehashed consistently is caught.""
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select, tuple_
 
 from .checkpoints import LatestCheckpoint
+from .deployment_integrity import AUDITORS, DeploymentProblem, DeploymentsReport, check_deployments
 from .errors import InvalidInputError, NotFoundError
 from .history import VerifyReport, verify_chains
 from .identity import Actor, require
 from .jsonutil import canonical_dumps
-from .models import DeploymentFileModel, DeploymentModel, EventModel, InstanceModel
-from .parsing import content_hash
+from .models import EventModel, InstanceModel
 from .progress import Progress, quiet
 from .runtime import Runtime
 from .seal_checks import RowProblem, RowsReport, check_rows, check_states
 
-AUDITORS = {"auditor", "admin"}
 CHECKPOINT_FORMAT = "insureflow-checkpoint/1"
 _CHUNK = 500
-
-
-@dataclass(frozen=True)
-class DeploymentProblem:
-    """A deployment whose stored files are not what was deployed; `file` names the altered one when known."""
-
-    deployment_id: int
-    file: str | None
-    reason: str
-
-    def __str__(self) -> str:
-        return f"deployment {self.deployment_id}" + (f" file {self.file}" if self.file else "") + f": {self.reason}"
-
-
-@dataclass
-class DeploymentsReport:
-    """Every deployment's files checked against the hashes recorded when it was deployed."""
-
-    deployments: int = 0
-    files: int = 0
-    problems: list[DeploymentProblem] = field(default_factory=list)
-    # deployment id → {"hash": the recorded set hash, "files": {name: sha256 of the stored content}}
-    hashes: dict[int, dict[str, Any]] = field(default_factory=dict)
-
-    @property
-    def ok(self) -> bool:
-        """Whether every deployment is intact."""
-        return not self.problems
-
-
-def _sha256(content: bytes) -> str:
-    return hashlib.sha256(content).hexdigest()
-
-
-def _check_deployments(session: Any) -> DeploymentsReport:
-    report = DeploymentsReport()
-    deployments = {d.id: d.hash for d in session.execute(select(DeploymentModel.id, DeploymentModel.hash))}
-    contents: dict[int, dict[str, bytes]] = {i: {} for i in deployments}
-    for row in session.execute(select(DeploymentFileModel.deployment_id, DeploymentFileModel.name,
-                                      DeploymentFileModel.sha256, DeploymentFileModel.content)
-                               .order_by(DeploymentFileModel.deployment_id, DeploymentFileModel.name)):
-        report.files += 1
-        contents.setdefault(row.deployment_id, {})[row.name] = row.content
-        if _sha256(row.content) != row.sha256:
-            report.problems.append(DeploymentProblem(row.deployment_id, row.name, "content altered after it was "
-                                                     "deployed (its sha256 is not the one recorded at deploy time)"))
-    flagged = {p.deployment_id for p in report.problems}
-    for deployment_id, recorded in sorted(deployments.items()):
-        report.deployments += 1
-        files = contents.get(deployment_id, {})
-        report.hashes[deployment_id] = {"hash": recorded, "files": {n: _sha256(c) for n, c in sorted(files.items())}}
-        if deployment_id not in flagged and content_hash(files) != recorded:
-            report.problems.append(DeploymentProblem(deployment_id, None, "the file set no longer matches the "
-                                                     "deployment's hash: a file was added, removed or renamed, or "
-                                                     "a file and its recorded hash were both rewritten"))
-    # The hash each case recorded (hash-chained) when it started must still be its deployment's hash.
-    started = session.execute(select(InstanceModel.deployment_id, InstanceModel.id, EventModel.payload)
-                              .join(EventModel, EventModel.instance_id == InstanceModel.id)
-                              .where(EventModel.seq == 1, EventModel.type == "instance_started")
-                              .order_by(InstanceModel.id))
-    seen: set[int] = set()
-    for deployment_id, instance_id, payload in started:
-        if deployment_id in seen or deployment_id not in deployments:
-            continue
-        recorded = json.loads(payload).get("deployment")
-        if recorded and recorded != deployments[deployment_id]:
-            seen.add(deployment_id)
-            report.problems.append(DeploymentProblem(deployment_id, None, f"case {instance_id} started on a "
-                                                     f"deployment with hash {recorded[:12]}…, which is not this "
-                                                     "deployment's hash any more: the deployment was rewritten"))
-    return report
-
-
-def verify_deployments(rt: Runtime, actor: Actor) -> DeploymentsReport:
-    """Recompute every deployment's content hash and name each stored diagram, decision table or form that
-    was altered after it was deployed (auditors, admins)."""
-    require(actor, AUDITORS, "verify deployments")
-    with rt.uow(read_only=True) as uow:
-        return _check_deployments(uow.session)
 
 
 @dataclass
@@ -151,7 +70,7 @@ def verify_all(rt: Runtime, actor: Actor, progress: Progress = quiet) -> Integri
     with rt.uow(read_only=True) as uow:
         session = uow.session
         chains = verify_chains(session, keys=rt.audit_keys, legacy_heads=legacy_heads, progress=progress)
-        deployments = _check_deployments(session)
+        deployments = check_deployments(session)
         progress("deployments", 1, 1)
         states = check_states(session, rt.audit_keys, chains.states, rt.unseal)
         progress("stored states", 1, 1)
@@ -198,7 +117,7 @@ def verify_case(rt: Runtime, actor: Actor, instance_id: int) -> tuple[VerifyRepo
         if deployment_id is None:
             raise NotFoundError(f"no instance {instance_id}")
         chain = verify_chains(uow.session, instance_id, keys=rt.audit_keys)
-        problems = [p for p in _check_deployments(uow.session).problems if p.deployment_id == deployment_id]
+        problems = [p for p in check_deployments(uow.session).problems if p.deployment_id == deployment_id]
     return chain, problems
 
 
@@ -217,7 +136,7 @@ def make_checkpoint(rt: Runtime, actor: Actor) -> dict[str, Any]:
     require(actor, AUDITORS, "make a checkpoint")
     moment = rt.clock()
     with rt.uow(read_only=True) as uow:
-        report = IntegrityReport(verify_chains(uow.session, keys=rt.audit_keys), _check_deployments(uow.session))
+        report = IntegrityReport(verify_chains(uow.session, keys=rt.audit_keys), check_deployments(uow.session))
         heads = _heads(uow.session)
     deployments = {str(k): v for k, v in sorted(report.deployments.hashes.items())}
     return {"format": CHECKPOINT_FORMAT, "generated_at": moment.isoformat(), "generated_by": actor.username,
@@ -233,7 +152,7 @@ def write_signed_checkpoint(rt: Runtime, generated_by: str = "worker") -> str | 
     moment = rt.clock()
     with rt.uow(read_only=True) as uow:
         heads = _heads(uow.session)
-        deployments = {str(k): v for k, v in sorted(_check_deployments(uow.session).hashes.items())}
+        deployments = {str(k): v for k, v in sorted(check_deployments(uow.session).hashes.items())}
     body = {"format": CHECKPOINT_FORMAT, "generated_at": moment.isoformat(), "generated_by": generated_by,
             "audit_key": rt.audit_keys.current if rt.audit_keys is not None else None,
             "heads": heads, "deployments": deployments, "digest": _digest(heads, deployments)}
@@ -324,7 +243,7 @@ def check_checkpoint(rt: Runtime, actor: Actor, checkpoint: Any,
     with rt.uow(read_only=True) as uow:
         session = uow.session
         if current is None:
-            current = IntegrityReport(verify_chains(session, keys=rt.audit_keys), _check_deployments(session))
+            current = IntegrityReport(verify_chains(session, keys=rt.audit_keys), check_deployments(session))
         now = {row.id: row.last_seq for row in session.execute(select(InstanceModel.id, InstanceModel.last_seq))}
         at_head = _current_hashes(session, heads)
     for instance_id, (seq, digest) in sorted(heads.items()):

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from .errors import ConflictError, DeploymentInvalidError, NotFoundError, Problem
 from .identity import Actor, require
@@ -126,11 +127,16 @@ def deployed_file_for(rt: Runtime, actor: Actor, deployment_id: int, name: str) 
 
 def deployed_file(rt: Runtime, deployment_id: int, name: str) -> bytes:
     """The exact bytes of a deployed file (the caller has checked who asks)."""
-    with rt.uow() as uow:
-        row = uow.session.get(DeploymentFileModel, (deployment_id, name))
-        if row is None:
-            raise NotFoundError(f"deployment {deployment_id} has no file {name!r}")
-        return row.content
+    with rt.uow(read_only=True) as uow:
+        return file_in(uow.session, deployment_id, name)
+
+
+def file_in(session: Session, deployment_id: int, name: str) -> bytes:
+    """The exact bytes of a deployed file, in the caller's transaction (the caller has checked who asks)."""
+    row = session.get(DeploymentFileModel, (deployment_id, name))
+    if row is None:
+        raise NotFoundError(f"deployment {deployment_id} has no file {name!r}")
+    return row.content
 
 
 @dataclass(frozen=True)

@@ -3,28 +3,21 @@ element, line and, for the constructs analysts meet most, how to fix it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from functools import cached_property
+from collections.abc import Iterator
 
 from lxml import etree
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 
+from .diagram_index import BPMN, EVENT_REFS, NS, DiagramIndex, is_bpmn, local_name, process_of
 from .errors import Problem
 from .xml_safety import element_at_line
 
-BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
-SPIFF = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 CAMUNDA = "http://camunda.org/schema/1.0/bpmn"
-NS = {"bpmn": BPMN, "spiff": SPIFF}
 GATEWAYS = {"exclusiveGateway", "inclusiveGateway", "parallelGateway", "eventBasedGateway", "complexGateway"}
 CONTAINERS = ("subProcess", "transaction", "adHocSubProcess")
 # SpiffWorkflow follows several outgoing flows only from gateways and start events.
 BRANCHING = GATEWAYS | {"startEvent"}
-# Event definitions name a root element of the deployment, looked up across its files as SpiffWorkflow does.
-EVENT_REFS = {"messageEventDefinition": ("messageRef", "message"), "errorEventDefinition": ("errorRef", "error"),
-              "signalEventDefinition": ("signalRef", "signal"),
-              "escalationEventDefinition": ("escalationRef", "escalation")}
 DECISION_HINT = ("<bpmn:extensionElements><spiffworkflow:calledDecisionId>{}</spiffworkflow:calledDecisionId>"
                  "</bpmn:extensionElements>")
 # The elements SpiffWorkflow can turn into task specs.
@@ -32,75 +25,6 @@ PARSED_TAGS = frozenset(SpiffBpmnParser.PARSER_CLASSES) | frozenset(SpiffBpmnPar
 DATA_STORES = {f"{{{BPMN}}}dataStore": "data store", f"{{{BPMN}}}dataStoreReference": "data store reference"}
 DATA_STORE_HINT = ("SpiffWorkflow 3.2 has no data store implementation here; keep the data in process variables, "
                    "or read and write it with a service task")
-
-
-def _local(node: etree._Element) -> str:
-    return etree.QName(node).localname if isinstance(node.tag, str) else ""
-
-
-def _bpmn(node: etree._Element, *names: str) -> bool:
-    return isinstance(node.tag, str) and etree.QName(node).namespace == BPMN and _local(node) in names
-
-
-class DiagramIndex:
-    """The BPMN and DMN files of a deployment, indexed for the questions the checks ask."""
-
-    def __init__(self, trees: Mapping[str, etree._ElementTree]):
-        self.trees = dict(trees)
-        self.bpmn = {name: tree for name, tree in self.trees.items() if tree.getroot().tag == f"{{{BPMN}}}definitions"}
-        self.dmn = {name: tree for name, tree in self.trees.items() if name not in self.bpmn}
-        self._file_of_root = {tree.getroot(): name for name, tree in self.trees.items()}
-        self._flows: dict[etree._Element, tuple[set[str], dict[str, list[etree._Element]]]] = {}
-
-    @cached_property
-    def processes(self) -> dict[str, tuple[str, etree._Element]]:
-        """Process id → (file, process element), over every BPMN file."""
-        return {p.get("id"): (name, p) for name, tree in sorted(self.bpmn.items())
-                for p in tree.iterfind("bpmn:process", NS) if p.get("id")}
-
-    @cached_property
-    def root_elements(self) -> dict[str, set[str]]:
-        """Ids of messages, errors, signals and escalations across all BPMN files."""
-        found: dict[str, set[str]] = {kind: set() for _, kind in EVENT_REFS.values()}
-        for tree in self.bpmn.values():
-            for kind, ids in found.items():
-                ids.update(n.get("id") for n in tree.iterfind(f".//bpmn:{kind}", NS) if n.get("id"))
-        return found
-
-    @cached_property
-    def decisions(self) -> dict[str, str]:
-        """Decision id → the DMN file that holds it."""
-        return {d.get("id"): name for name, tree in sorted(self.dmn.items())
-                for d in tree.getroot().xpath("./*[local-name()='decision']") if d.get("id")}
-
-    def file_of(self, node: etree._Element) -> str | None:
-        """The file an element was parsed from."""
-        return self._file_of_root.get(node.getroottree().getroot())
-
-    def find(self, file: str, element_id: str) -> etree._Element | None:
-        """The element with this id in `file` (diagram elements before SpiffWorkflow extension elements)."""
-        tree = self.trees.get(file)
-        if tree is None:
-            return None
-        nodes = [n for n in tree.iter() if isinstance(n.tag, str) and n.get("id") == element_id]
-        return next((n for n in nodes if etree.QName(n).namespace != SPIFF), nodes[0] if nodes else None)
-
-    def flows(self, process: etree._Element) -> tuple[set[str], dict[str, list[etree._Element]]]:
-        """Every id in a process (SpiffWorkflow resolves references process-wide) and its flows by source."""
-        if process not in self._flows:
-            ids = {n.get("id") for n in process.iter() if isinstance(n.tag, str) and n.get("id")}
-            outgoing: dict[str, list[etree._Element]] = {}
-            for flow in process.iter(f"{{{BPMN}}}sequenceFlow"):
-                outgoing.setdefault(flow.get("sourceRef"), []).append(flow)
-            self._flows[process] = ids, outgoing
-        return self._flows[process]
-
-
-def _process_of(node: etree._Element) -> etree._Element | None:
-    """The executable process holding `node`; None outside one (SpiffWorkflow never parses the rest)."""
-    while node is not None and not _bpmn(node, "process"):
-        node = node.getparent()
-    return node if node is not None and node.get("isExecutable", "true") == "true" else None
 
 
 def structure_problems(index: DiagramIndex) -> list[Problem]:
@@ -144,7 +68,7 @@ def _node_problems(file: str, node: etree._Element, index: DiagramIndex) -> list
         return [Problem(file, f"{DATA_STORES[node.tag]}{label} is not supported: {DATA_STORE_HINT}", node.get("id"),
                         node.sourceline)]
     check = _CHECKS.get(node.tag)
-    process = _process_of(node) if check is not None else None
+    process = process_of(node) if check is not None else None
     return check(file, node, index, process) if check is not None and process is not None else []
 
 
@@ -195,7 +119,7 @@ def _script_problems(file: str, task: etree._Element) -> list[Problem]:
 def _flow_node_problems(file: str, node: etree._Element, index: DiagramIndex, process: etree._Element) -> list[Problem]:
     """Outgoing flows, a boundary event's attachment and event definitions of any flow node."""
     ids, outgoing = index.flows(process)
-    node_id, kind, line = node.get("id"), _local(node), node.sourceline
+    node_id, kind, line = node.get("id"), local_name(node), node.sourceline
     flows = outgoing.get(node_id, [])
     problems = []
     if kind in GATEWAYS and not flows:
@@ -226,11 +150,11 @@ def _flow_node_problems(file: str, node: etree._Element, index: DiagramIndex, pr
 
 def _event_definition_problems(file: str, event_id: str, definition: etree._Element,
                                index: DiagramIndex) -> list[Problem]:
-    kind = _local(definition)
+    kind = local_name(definition)
     if kind == "timerEventDefinition" and not any(
-            _bpmn(child, "timeDate", "timeDuration", "timeCycle") for child in definition):
+            is_bpmn(child, "timeDate", "timeDuration", "timeCycle") for child in definition):
         return [Problem(file, "timer has no timeDuration, timeDate or timeCycle", event_id, definition.sourceline)]
-    if not _bpmn(definition, *EVENT_REFS):
+    if not is_bpmn(definition, *EVENT_REFS):
         return []
     attr, target = EVENT_REFS[kind]
     ref = definition.get(attr)
@@ -285,13 +209,13 @@ def _explain(file: str, node: etree._Element, index: DiagramIndex) -> list[Probl
     """Our own problems with an element SpiffWorkflow refused, and with the flows leaving it (a flow to nowhere
     is reported by SpiffWorkflow at its source)."""
     problems = _node_problems(file, node, index)
-    process = _process_of(node)
+    process = process_of(node)
     if process is not None and node.get("id"):
         for flow in index.flows(process)[1].get(node.get("id"), []):
             problems += _node_problems(file, flow, index)
-    in_flow = node.getparent() is not None and _bpmn(node.getparent(), "process", *CONTAINERS)
+    in_flow = node.getparent() is not None and is_bpmn(node.getparent(), "process", *CONTAINERS)
     if not problems and process is not None and in_flow and node.tag not in PARSED_TAGS | {f"{{{BPMN}}}sequenceFlow"}:
-        problems.append(Problem(file, f"{_local(node)} is not supported by SpiffWorkflow 3.2: model this step with "
+        problems.append(Problem(file, f"{local_name(node)} is not supported by SpiffWorkflow 3.2: model this step with "
                                 "another kind of task, gateway or event", node.get("id"), node.sourceline))
     return problems
 

@@ -19,8 +19,9 @@ from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from SpiffWorkflow.spiff.parser.task_spec import ServiceTaskParser
 
 from .decisions import RecordingDMNEngine
+from .diagram_index import DiagramIndex
 from .errors import Problem
-from .parser_problems import DiagramIndex, exception_problems, missing_call_problems
+from .parser_problems import exception_problems, missing_call_problems
 from .service_results import ServiceTask
 from .translations import Texts, collect_texts, translation_of
 from .xml_safety import element_at_line, parse_untrusted_xml

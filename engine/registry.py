@@ -3,6 +3,9 @@
 A handler is `def name(ctx: HandlerContext, param: type, ...) -> JSON-ready data`. Its parameters
 without defaults are the ones a diagram must supply; validation refuses a diagram that names an
 unknown operator or leaves out a required parameter.
+
+This module (with engine.errors) is the domain's one door into the engine (the import-linter contract in
+pyproject.toml): besides handlers it re-exports the little else the domain's tables and adapters need.
 """
 
 from __future__ import annotations
@@ -16,7 +19,9 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from .clock import Clock
+from .database import private_file  # noqa: F401  (re-exported: a domain file only its owner reads, 0600)
 from .errors import FieldProblem  # noqa: F401  (re-exported: what a domain's field checker reports)
+from .sealed_rows import register as seal_table  # noqa: F401  (re-exported: the domain seals its money rows)
 
 
 class BpmnError(Exception):

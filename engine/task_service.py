@@ -90,23 +90,27 @@ def inbox(
 def get_task(rt: Runtime, task_id: int, actor: Actor) -> TaskView:
     """One task with its form schema, instructions and the case's current data."""
     with rt.uow(read_only=True) as uow:
-        session = uow.session
-        row = store.get_task(session.connection(), task_id)
-        loaded = load(rt, session, row.instance_id, actor.username, lock=False)
-        seen = access.check_read(session, rt.settings, loaded.instance, actor)
-        spec_task = loaded.workflow.get_task_from_id(UUID(row.spiff_task_id))
-        instructions = None
-        data = to_plain_safe(current_data(loaded.workflow))
-        if spec_task is not None:
-            instructions = (spec_task.task_spec.extensions or {}).get("instructionsForEndUser")
-            data = to_plain_safe(spec_task.data)
-        schema = loaded.parsed.form(row.form) if row.form else None
-        process = loaded.parsed.processes.get(row.process_key)
-        file = process.file if process else None
-        texts = {lang: {k: v for k, v in (("name", found.name(row.task_key, file)),
-                                           ("instructions", found.instructions_of(row.task_key, file))) if v}
-                 for lang, found in loaded.parsed.texts.items()}
-        return _view(row, form_schema=schema, instructions=instructions, data=data, clear=seen.clear, texts=texts)
+        return read_task(rt, uow.session, task_id, actor)
+
+
+def read_task(rt: Runtime, session: Session, task_id: int, actor: Actor) -> TaskView:
+    """`get_task` in the caller's transaction."""
+    row = store.get_task(session.connection(), task_id)
+    loaded = load(rt, session, row.instance_id, actor.username, lock=False)
+    seen = access.check_read(session, rt.settings, loaded.instance, actor)
+    spec_task = loaded.workflow.get_task_from_id(UUID(row.spiff_task_id))
+    instructions = None
+    data = to_plain_safe(current_data(loaded.workflow))
+    if spec_task is not None:
+        instructions = (spec_task.task_spec.extensions or {}).get("instructionsForEndUser")
+        data = to_plain_safe(spec_task.data)
+    schema = loaded.parsed.form(row.form) if row.form else None
+    process = loaded.parsed.processes.get(row.process_key)
+    file = process.file if process else None
+    texts = {lang: {k: v for k, v in (("name", found.name(row.task_key, file)),
+                                       ("instructions", found.instructions_of(row.task_key, file))) if v}
+             for lang, found in loaded.parsed.texts.items()}
+    return _view(row, form_schema=schema, instructions=instructions, data=data, clear=seen.clear, texts=texts)
 
 
 def _change_ownership(rt: Runtime, task_id: int, actor: Actor, check: Any, event: str) -> TaskView:

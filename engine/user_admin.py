@@ -1,88 +1,32 @@
 """Administration of users: roles, display name, activation, passwords, the unmask permission and API
 tokens. Only administrators (or the operator) may do any of it; every change is recorded in the
-append-only `user_changes` log, and the guard rails keep at least one active administrator."""
+append-only `user_changes` log, and the guard rails keep at least one active administrator. Reading users,
+tokens and the log is engine/user_directory.py."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .errors import ConflictError, InvalidInputError, NotFoundError
-from .identity import Actor, add_user, find_user, hash_password, require
+from .identity import Actor, add_user, hash_password
 from .models import ApiTokenModel, UserChangeModel, UserModel, UserRoleModel
 from .settings import EngineSettings
+from .user_directory import ADMIN, TokenInfo, administered, require_admin, roles_of
 
-ADMIN = "admin"
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 200  # the sign-in form accepts no longer one
 MAX_DISPLAY_NAME_LENGTH = 200
 
 
-@dataclass(frozen=True)
-class UserInfo:
-    """A user as the administration pages show it."""
-
-    username: str
-    display_name: str
-    roles: list[str]
-    active: bool
-    may_unmask: bool
-    created_at: datetime
-    has_password: bool
-
-    @classmethod
-    def of(cls, user: UserModel) -> UserInfo:
-        """The plain view of a stored user."""
-        return cls(user.username, user.display_name, sorted(_roles_of(user)), user.active, user.may_unmask,
-                   user.created_at, bool(user.password_hash))
-
-
-@dataclass(frozen=True)
-class TokenInfo:
-    """An API token as an administrator sees it: when it was created and revoked, never the token."""
-
-    id: int
-    created_at: datetime
-    revoked_at: datetime | None
-
-
-@dataclass(frozen=True)
-class UserChange:
-    """One entry of the administration log."""
-
-    id: int
-    occurred_at: datetime
-    actor: str
-    username: str
-    change: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class UserDetails:
-    """Everything the administrator's page of one user shows."""
-
-    user: UserInfo
-    tokens: list[TokenInfo]
-    log: list[UserChange]
-
-
-def _require_admin(actor: Actor, doing: str) -> None:
-    require(actor, {ADMIN}, doing)
-
-
 def _record(session: Session, actor: Actor, username: str, change: dict[str, Any], now: datetime) -> None:
     session.add(UserChangeModel(occurred_at=now, actor=actor.username, username=username,
                                 change=json.dumps(change, sort_keys=True, ensure_ascii=False)))
-
-
-def _roles_of(user: UserModel) -> set[str]:
-    return {r.role for r in user.roles}
 
 
 def _check_roles(settings: EngineSettings, roles: list[str]) -> None:
@@ -135,17 +79,12 @@ def _keep_an_admin(session: Session, actor: Actor, user: UserModel, losing: str)
                         {"rule": "last_admin"})
 
 
-def _changing(session: Session, actor: Actor, username: str, doing: str) -> UserModel:
-    _require_admin(actor, doing)
-    return find_user(session, username)
-
-
 def create_user(
     session: Session, settings: EngineSettings, actor: Actor, username: str, roles: list[str],
     password: str | None, now: datetime, display_name: str = "",
 ) -> UserModel:
     """Create a user as an administrator: known roles, a password that meets the policy; recorded in the log."""
-    _require_admin(actor, "create users")
+    require_admin(actor, "create users")
     _check_roles(settings, roles)
     if password is not None:
         check_password_policy(username, password)
@@ -162,9 +101,9 @@ def set_roles(
     session: Session, settings: EngineSettings, actor: Actor, username: str, roles: list[str], now: datetime,
 ) -> dict[str, Any]:
     """Give the user exactly these roles; returns what changed ({} when nothing did)."""
-    user = _changing(session, actor, username, "change roles")
+    user = administered(session, actor, username, "change roles")
     _check_roles(settings, roles)
-    wanted, held = set(roles), _roles_of(user)
+    wanted, held = set(roles), roles_of(user)
     if ADMIN in held and ADMIN not in wanted:
         _keep_an_admin(session, actor, user, "role")
     added, removed = sorted(wanted - held), sorted(held - wanted)
@@ -181,7 +120,7 @@ def _set(session: Session, actor: Actor, username: str, doing: str, attribute: s
          guard: Callable[[UserModel], None] | None = None) -> dict[str, Any]:
     """Set one attribute of a user and log it; returns what changed ({} when it already had that value). The
     guard runs before the change (e.g. the last active admin stays)."""
-    user = _changing(session, actor, username, doing)
+    user = administered(session, actor, username, doing)
     if getattr(user, attribute) == value:
         return {}
     if guard is not None:
@@ -206,7 +145,7 @@ def set_active(
 ) -> dict[str, Any]:
     """Activate or deactivate a user; a deactivated user can neither sign in nor use a token."""
     def keep_an_admin(user: UserModel) -> None:
-        if not active and ADMIN in _roles_of(user):
+        if not active and ADMIN in roles_of(user):
             _keep_an_admin(session, actor, user, "active")
     return _set(session, actor, username, "activate or deactivate users", "active", active, now, keep_an_admin)
 
@@ -222,7 +161,7 @@ def set_password(
     session: Session, settings: EngineSettings, actor: Actor, username: str, password: str, now: datetime,
 ) -> dict[str, Any]:
     """Set a new password that meets the policy; the log says only that it was reset."""
-    user = _changing(session, actor, username, "set passwords")
+    user = administered(session, actor, username, "set passwords")
     check_password_policy(username, password)
     user.password_hash = hash_password(password)
     change = {"password": "reset"}
@@ -243,19 +182,11 @@ def update_user(
     return changes
 
 
-def list_tokens(session: Session, actor: Actor, username: str) -> list[TokenInfo]:
-    """The user's API tokens, newest first: created and revoked times only."""
-    user = _changing(session, actor, username, "see API tokens")
-    rows = session.scalars(select(ApiTokenModel).where(ApiTokenModel.user_id == user.id)
-                           .order_by(ApiTokenModel.id.desc()))
-    return [TokenInfo(t.id, t.created_at, t.revoked_at) for t in rows]
-
-
 def revoke_token(
     session: Session, settings: EngineSettings, actor: Actor, username: str, token_id: int, now: datetime,
 ) -> TokenInfo:
     """Revoke one of the user's tokens: from now on it is refused."""
-    user = _changing(session, actor, username, "revoke API tokens")
+    user = administered(session, actor, username, "revoke API tokens")
     token = session.scalar(select(ApiTokenModel).where(ApiTokenModel.id == token_id,
                                                        ApiTokenModel.user_id == user.id))
     if token is None:
@@ -271,7 +202,7 @@ def revoke_all_tokens(
     session: Session, settings: EngineSettings, actor: Actor, username: str, now: datetime,
 ) -> list[int]:
     """Revoke every token of the user that still works; returns their ids."""
-    user = _changing(session, actor, username, "revoke API tokens")
+    user = administered(session, actor, username, "revoke API tokens")
     tokens = list(session.scalars(select(ApiTokenModel).where(
         ApiTokenModel.user_id == user.id, ApiTokenModel.revoked_at.is_(None)).order_by(ApiTokenModel.id)))
     for token in tokens:
@@ -280,29 +211,3 @@ def revoke_all_tokens(
     return [t.id for t in tokens]
 
 
-def user_log(session: Session, actor: Actor, username: str) -> list[UserChange]:
-    """What administrators changed on the user, newest first."""
-    _changing(session, actor, username, "see the administration log")
-    rows = session.scalars(select(UserChangeModel).where(UserChangeModel.username == username)
-                           .order_by(UserChangeModel.id.desc()))
-    return [UserChange(r.id, r.occurred_at, r.actor, r.username, json.loads(r.change)) for r in rows]
-
-
-def user_details(session: Session, actor: Actor, username: str) -> UserDetails:
-    """One user with their tokens and administration log, for an administrator."""
-    user = _changing(session, actor, username, "see users")
-    return UserDetails(UserInfo.of(user), list_tokens(session, actor, username), user_log(session, actor, username))
-
-
-def search_users(session: Session, actor: Actor, text: str = "", role: str | None = None) -> list[UserInfo]:
-    """Users whose user name or display name contains `text` (any case), optionally holding `role`."""
-    _require_admin(actor, "see users")
-    query = select(UserModel).order_by(UserModel.username)
-    words = text.strip().lower()
-    if words:
-        pattern = "%" + words.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        query = query.where(or_(func.lower(UserModel.username).like(pattern, escape="\\"),
-                                func.lower(UserModel.display_name).like(pattern, escape="\\")))
-    if role:
-        query = query.where(UserModel.id.in_(select(UserRoleModel.user_id).where(UserRoleModel.role == role)))
-    return [UserInfo.of(u) for u in session.scalars(query)]

@@ -5,24 +5,21 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Any
 
 import isodate
-from jsonschema import SchemaError
-from jsonschema.validators import validator_for
 from lxml import etree
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
 from .access import CUSTOMER, DELIVERED_BY, deliverer_problems
+from .code_checks import code_problems, dmn_problems
+from .diagram_index import DiagramIndex
 from .errors import Problem
+from .form_checks import form_problems
 from .form_names import shared_field_problems
-from .form_patterns import pattern_problems
-from .forms import SECTION_KEYWORD, SECTIONS, UPLOAD_KEYWORD
-from .parser_problems import DiagramIndex, structure_problems
+from .parser_problems import structure_problems
 from .parsing import ParsedDeployment, file_kind, parse_deployment
 from .registry import HandlerRegistry
 from .roles import lane_role, separate_from_ids
-from .sandbox import check_expression, check_script
 from .settings import EngineSettings
 from .translation_checks import translation_problems
 
@@ -43,12 +40,12 @@ def validate_files(
     parsed, problems = parse_deployment(files)
     problems += structure_problems(DiagramIndex(parsed.trees))
     for name, schema in sorted(parsed.forms.items()):
-        problems += _form_problems(_full_name(files, name), schema)
+        problems += form_problems(_full_name(files, name), schema)
     for name, tree in sorted(parsed.trees.items()):
         if file_kind(name) == "bpmn":
             problems += _bpmn_problems(name, tree, parsed, registry, settings)
         else:
-            problems += _dmn_problems(name, tree)
+            problems += dmn_problems(name, tree)
     problems += translation_problems(files, parsed.trees, parsed.translations, parsed.forms)
     return parsed, sorted(set(problems), key=lambda p: (p.file, p.line or 0, p.element or "", p.message))
 
@@ -67,61 +64,6 @@ def _size_problems(files: Mapping[str, bytes], settings: EngineSettings) -> Iter
             yield Problem(name, f"{len(content):,} bytes; files may have at most {settings.max_file_bytes:,}")
         if "\\" in name or name.startswith("/") or ".." in name.split("/"):
             yield Problem(name, "file names must be relative paths without '..'")
-
-
-def _form_problems(name: str, schema: object) -> list[Problem]:
-    if not isinstance(schema, dict):
-        return [Problem(name, "a form schema must be a JSON object")]
-    try:
-        validator_for(schema).check_schema(schema)
-    except SchemaError as exc:
-        path = "/".join(str(p) for p in exc.path) or None
-        return [Problem(name, f"invalid JSON Schema: {exc.message}", element=path)]
-    if schema.get("type", "object") != "object":
-        return [Problem(name, "a form schema must describe an object (\"type\": \"object\")")]
-    properties = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
-    return [Problem(name, f"upload field: {message}", element=field)
-            for field, spec in properties.items() if isinstance(spec, dict) and UPLOAD_KEYWORD in spec
-            for message in _upload_problems(spec, properties)] + [
-        Problem(name, message, element=where) for where, message in pattern_problems(schema)] + [
-        Problem(name, f"{SECTION_KEYWORD} {spec[SECTION_KEYWORD]!r} is not a case-page section (known: "
-                      f"{', '.join(SECTIONS)})", element=field)
-        for field, spec in properties.items()
-        if isinstance(spec, dict) and SECTION_KEYWORD in spec and spec[SECTION_KEYWORD] not in SECTIONS]
-
-
-def _upload_problems(spec: dict[str, Any], properties: dict[str, Any]) -> list[str]:
-    """What is wrong with an upload field's `x-upload` settings (see bpmn/README.md, "Upload fields")."""
-    settings = spec[UPLOAD_KEYWORD]
-    if not isinstance(settings, dict):
-        return [f"{UPLOAD_KEYWORD} must be an object"]
-    problems = []
-    if spec.get("type") != "array" or not isinstance(spec.get("items"), dict):
-        problems.append('an upload field must be an array ("type": "array") of file references ("items": {…})')
-    accept = settings.get("accept")
-    if accept is not None and (not isinstance(accept, list) or not accept or not all(
-            isinstance(t, str) and t.count("/") == 1 and all(t.split("/")) for t in accept)):
-        problems.append('"accept" must be a non-empty list of media types such as "application/pdf"')
-    size = settings.get("maxBytes")
-    if size is not None and (not isinstance(size, int) or isinstance(size, bool) or size <= 0):
-        problems.append('"maxBytes" must be a positive whole number')
-    checklist = settings.get("checklist")
-    if checklist is not None and not (isinstance(checklist, str) and isinstance(properties.get(checklist), dict)
-                                      and properties[checklist].get("type") == "array"):
-        problems.append(f'"checklist" must name a list field of the same form, not {checklist!r}')
-    unknown = sorted(set(settings) - {"accept", "maxBytes", "checklist"})
-    if unknown:
-        problems.append(f"unknown setting(s) {', '.join(unknown)} (known: accept, maxBytes, checklist)")
-    return problems
-
-
-def _code_problems(file: str, element: str | None, line: int | None, source: str, *, script: bool) -> list[Problem]:
-    found = check_script(source) if script else check_expression(source)
-    return [
-        Problem(file, f"{'script' if script else 'expression'} refused: {err.reason}", element,
-                (line + (err.lineno or 1) - 1) if line and script else line)
-        for err in found
-    ]
 
 
 def _owner_id(node: etree._Element) -> str | None:
@@ -185,12 +127,12 @@ def _bpmn_problems(
         for task in process.iter(f"{{{BPMN}}}serviceTask"):
             problems += _service_task_problems(name, task, registry)
     for script in tree.iterfind(".//bpmn:scriptTask/bpmn:script", NS):
-        problems += _code_problems(name, _owner_id(script), script.sourceline, script.text or "", script=True)
+        problems += code_problems(name, _owner_id(script), script.sourceline, script.text or "", script=True)
     for tag in ("preScript", "postScript"):
         for script in tree.iterfind(f".//spiff:{tag}", NS):
-            problems += _code_problems(name, _owner_id(script), script.sourceline, script.text or "", script=True)
+            problems += code_problems(name, _owner_id(script), script.sourceline, script.text or "", script=True)
     for cond in tree.iterfind(".//bpmn:conditionExpression", NS):
-        problems += _code_problems(name, _owner_id(cond), cond.sourceline, cond.text or "", script=False)
+        problems += code_problems(name, _owner_id(cond), cond.sourceline, cond.text or "", script=False)
     for timer in tree.iterfind(".//bpmn:timerEventDefinition", NS):
         problems += _timer_problems(name, timer)
     for message in tree.iterfind(".//bpmn:messageEventDefinition", NS):
@@ -200,7 +142,7 @@ def _bpmn_problems(
         for expr in tree.iterfind(f".//{tag}", NS):
             if expr.getparent().tag == f"{{{BPMN}}}sequenceFlow" or not (expr.text or "").strip():
                 continue
-            problems += _code_problems(name, _owner_id(expr), expr.sourceline, expr.text or "", script=False)
+            problems += code_problems(name, _owner_id(expr), expr.sourceline, expr.text or "", script=False)
     return problems
 
 
@@ -276,7 +218,7 @@ def _service_task_problems(name: str, task: etree._Element, registry: HandlerReg
         if value is None or not value.strip():
             problems.append(Problem(name, f"parameter {pid!r} has no value expression", task_id, param.sourceline))
         else:
-            problems += _code_problems(name, task_id, param.sourceline, value, script=False)
+            problems += code_problems(name, task_id, param.sourceline, value, script=False)
     return problems
 
 
@@ -291,7 +233,7 @@ def _timer_problems(name: str, timer: etree._Element) -> list[Problem]:
         if not text:
             problems.append(Problem(name, f"timer {kind} is empty", event_id, child.sourceline))
             continue
-        found = _code_problems(name, event_id, child.sourceline, text, script=False)
+        found = code_problems(name, event_id, child.sourceline, text, script=False)
         problems += found
         if found:
             continue
@@ -313,52 +255,3 @@ def _timer_problems(name: str, timer: etree._Element) -> list[Problem]:
             problems.append(Problem(name, f"timer {kind} {literal!r} is not valid ISO 8601", event_id,
                                     child.sourceline))
     return problems
-
-
-def _dmn_problems(name: str, tree: etree._ElementTree) -> list[Problem]:
-    problems: list[Problem] = []
-
-    def local(node: etree._Element, tag: str) -> list[etree._Element]:
-        return node.xpath(f".//*[local-name()='{tag}']")
-
-    for table in local(tree.getroot(), "decisionTable"):
-        inputs = []
-        for inp in table.xpath("./*[local-name()='input']"):
-            texts = local(inp, "text")
-            expr = (texts[0].text or "").strip() if texts else ""
-            inputs.append(expr)
-            if expr:
-                problems += _code_problems(name, inp.get("id"), texts[0].sourceline, expr, script=False)
-        for rule in table.xpath("./*[local-name()='rule']"):
-            entries = rule.xpath("./*[local-name()='inputEntry']")
-            for index, entry in enumerate(entries):
-                texts = local(entry, "text")
-                text = (texts[0].text or "").strip() if texts else ""
-                if not text or text == "-" or index >= len(inputs):
-                    continue
-                input_expr = inputs[index] or "None"
-                joined = _dmn_match(input_expr, text)
-                if joined == input_expr + text and (input_expr[-1:].isalnum() or input_expr.endswith("_")) \
-                        and (text[:1].isalnum() or text.startswith("_")):
-                    problems.append(Problem(name, f"cell {text!r} is read as {joined!r} (the engine joins the input "
-                                            f"and the cell without a space); write it as '? {text}'",
-                                            rule.get("id"), texts[0].sourceline))
-                    continue
-                problems += _code_problems(name, rule.get("id"), texts[0].sourceline, joined, script=False)
-            for out in rule.xpath("./*[local-name()='outputEntry']"):
-                texts = local(out, "text")
-                text = (texts[0].text or "").strip() if texts else ""
-                if text:
-                    problems += _code_problems(name, rule.get("id"), texts[0].sourceline, text, script=False)
-    return problems
-
-
-def _dmn_match(input_expr: str, match: str) -> str:
-    """The expression SpiffWorkflow's DMN engine evaluates for one cell (see DMNEngine.evaluate)."""
-    if "?" in match:
-        return match.replace("?", "dmninputexpr")
-    try:
-        compile(match, "<cell>", "eval")
-        return f"({input_expr}) == ({match})"
-    except SyntaxError:
-        return input_expr + match  # joined without a space, exactly as the DMN engine does

@@ -4,24 +4,31 @@ from __future__ import annotations
 
 import signal
 import sys
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import click
 
-from engine import deployments, incidents, instances, jsonutil, messages, task_service, worker
+from engine import deployments, incidents, instances, jsonutil, messages, worker
 from engine.decisions import describe as describe_decision
 from engine.errors import InvalidInputError
 from engine.identity import OPERATOR
 
-from . import cli_admin, cli_audit, cli_calendar, cli_claims, cli_migrate, cli_payments, instance_folder, schema
+from . import (
+    cli_admin,
+    cli_audit,
+    cli_calendar,
+    cli_claims,
+    cli_migrate,
+    cli_payments,
+    cli_tasks,
+    instance_folder,
+    schema,
+)
 from .bootstrap import build_app
-from .cli_context import Context, handled, parse_data, pass_ctx, read_files
-from .output import EXIT_INVALID, fail, short_time, table
+from .cli_context import Context, as_option, handled, parse_data, pass_ctx, read_files
+from .output import EXIT_INVALID, fail, instance_lines, short_time, table
 from .progress_bar import progress_bar
-
-as_option = click.option("--as", "as_user", required=True, metavar="USER", help="Act as this user.")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -102,67 +109,7 @@ def processes(ctx: Context) -> None:
 def start(ctx: Context, key: str, data: str | None, business_key: str | None, as_user: str) -> None:
     """Start an instance of a process."""
     summary = instances.start_instance(ctx.app.runtime, key, parse_data(data), ctx.actor(as_user), business_key)
-    ctx.out.result(summary, _instance_lines(summary))
-
-
-def _instance_lines(summary: instances.InstanceSummary) -> list[str]:
-    lines = [f"instance {summary.id} ({summary.process_key} v{summary.version}) {summary.status}"
-             + (f", business key {summary.business_key}" if summary.business_key else "")]
-    lines += [f"  task {t['id']}: {t['name']} [{t['role'] or 'starter'}]"
-              + (f" held by {t['assignee']}" if t["assignee"] else "") for t in summary.open_tasks]
-    return lines
-
-
-@cli.command("tasks")
-@click.option("--scope", type=click.Choice(["all", "mine", "role"]), default="all", show_default=True)
-@as_option
-@pass_ctx
-@handled
-def tasks_cmd(ctx: Context, scope: str, as_user: str) -> None:
-    """The user's inbox: tasks assigned to them or open to their roles."""
-    rows, total, _capped = task_service.inbox(ctx.app.runtime, ctx.actor(as_user), scope=scope, limit=200)
-    ctx.out.result({"total": total, "tasks": rows}, table(
-        [[t.id, t.instance_id, t.business_key, t.name, t.role, t.assignee, short_time(t.due_at), t.priority]
-         for t in rows], ["ID", "INSTANCE", "KEY", "TASK", "ROLE", "ASSIGNEE", "DUE", "PRIO"]))
-
-
-def _task_command(name: str, action: Callable[..., Any], help_text: str) -> None:
-    @cli.command(name, help=help_text)
-    @click.argument("task", type=int)
-    @as_option
-    @pass_ctx
-    @handled
-    def command(ctx: Context, task: int, as_user: str) -> None:
-        view = action(ctx.app.runtime, task, ctx.actor(as_user))
-        ctx.out.result(view, f"task {view.id} ({view.name}) {'held by ' + view.assignee if view.assignee else 'open'}")
-
-
-_task_command("claim", task_service.claim, "Claim a task from your role's pool.")
-_task_command("release", task_service.release, "Give a claimed task back to its role's pool.")
-
-
-@cli.command()
-@click.argument("task", type=int)
-@click.option("--to", "to_user", required=True, metavar="USER", help="The colleague who gets the task.")
-@as_option
-@pass_ctx
-@handled
-def assign(ctx: Context, task: int, to_user: str, as_user: str) -> None:
-    """Hand a task to a named colleague (managers)."""
-    view = task_service.assign(ctx.app.runtime, task, ctx.actor(as_user), to_user)
-    ctx.out.result(view, f"task {view.id} ({view.name}) assigned to {view.assignee}")
-
-
-@cli.command()
-@click.argument("task", type=int)
-@click.option("--data", help="The form data as a JSON object.")
-@as_option
-@pass_ctx
-@handled
-def complete(ctx: Context, task: int, data: str | None, as_user: str) -> None:
-    """Submit a task's form data."""
-    summary = task_service.complete(ctx.app.runtime, task, ctx.actor(as_user), parse_data(data))
-    ctx.out.result(summary, [f"task {task} completed"] + _instance_lines(summary))
+    ctx.out.result(summary, instance_lines(summary))
 
 
 @cli.command("instances")
@@ -188,7 +135,7 @@ def show(ctx: Context, instance_id: int) -> None:
     """One instance: status, open tasks, data."""
     summary = instances.show_instance(ctx.app.runtime, instance_id, OPERATOR)
     data = jsonutil.dumps(summary.data, indent=2, sort_keys=True)
-    ctx.out.result(summary, _instance_lines(summary) + ["data:"] + ["  " + line for line in data.splitlines()])
+    ctx.out.result(summary, instance_lines(summary) + ["data:"] + ["  " + line for line in data.splitlines()])
 
 
 @cli.command("history")
@@ -228,7 +175,7 @@ def message(ctx: Context, instance_id: int | None, name: str | None, by_name: st
         if instance_id is None or name is None:
             fail("give ID NAME, or --name NAME [--correlation KEY=VALUE]")
         summary = instances.deliver_message(ctx.app.runtime, instance_id, name, parse_data(data), ctx.actor(as_user))
-        ctx.out.result(summary, [f"message {name!r} delivered"] + _instance_lines(summary))
+        ctx.out.result(summary, [f"message {name!r} delivered"] + instance_lines(summary))
         return
     if instance_id is not None:
         fail("--name sends by correlation: give no instance id")
@@ -237,7 +184,7 @@ def message(ctx: Context, instance_id: int | None, name: str | None, by_name: st
         fail("--correlation takes KEY=VALUE")
     sent = messages.send_message(ctx.app.runtime, by_name, parse_data(data), pairs, ctx.actor(as_user))
     ctx.out.result(sent, [f"message {by_name!r} {sent.outcome} instance {sent.instance.id}"]
-                   + _instance_lines(sent.instance))
+                   + instance_lines(sent.instance))
 
 
 @cli.command("signal")
@@ -324,6 +271,7 @@ def _stop(_signum: int, _frame: object) -> None:
 
 
 cli_admin.register(cli)
+cli_tasks.register(cli)
 cli_audit.register(cli)
 cli_calendar.register(cli)
 cli_migrate.register(cli)

@@ -10,8 +10,17 @@ from typing import Any
 import click
 
 from engine import user_admin
-from engine.identity import OPERATOR, create_token, list_users
+from engine.identity import OPERATOR
 from engine.replay import replay_all, replay_instance
+from services.users import (
+    all_users,
+    change_user,
+    create_user,
+    new_token,
+    revoke_tokens,
+    user_log,
+    user_tokens,
+)
 
 from . import instance_folder
 from .cli_context import Context, handled, pass_ctx
@@ -42,12 +51,8 @@ def users() -> None:
 @handled
 def users_add(ctx: Context, name: str, roles: tuple[str, ...], password: str | None, display_name: str) -> None:
     """Add a user with one or more roles (a password must meet the policy: at least 10 characters, not the name)."""
-    rt = ctx.app.runtime
-    with rt.uow() as uow:
-        user = user_admin.create_user(uow.session, rt.settings, OPERATOR, name, list(roles), password, rt.clock(),
-                                      display_name)
-        result = {"username": user.username, "roles": sorted(r.role for r in user.roles)}
-        uow.commit()
+    created = create_user(ctx.app.runtime, OPERATOR, name, list(roles), password, display_name)
+    result = {"username": name, "roles": list(created)}
     ctx.out.result(result, f"user {name} added with roles {', '.join(result['roles'])}")
 
 
@@ -56,9 +61,8 @@ def users_add(ctx: Context, name: str, roles: tuple[str, ...], password: str | N
 @handled
 def users_list(ctx: Context) -> None:
     """List users and their roles."""
-    with ctx.app.runtime.uow() as uow:
-        rows = [{"username": u.username, "display_name": u.display_name, "active": u.active,
-                 "roles": [r.role for r in u.roles]} for u in list_users(uow.session)]
+    rows = [{"username": u.username, "display_name": u.display_name, "active": u.active, "roles": list(u.roles)}
+            for u in all_users(ctx.app.runtime)]
     ctx.out.result(rows, table([[r["username"], r["display_name"], ", ".join(r["roles"]),
                                  "yes" if r["active"] else "no"] for r in rows],
                                ["USER", "NAME", "ROLES", "ACTIVE"]))
@@ -66,11 +70,7 @@ def users_list(ctx: Context) -> None:
 
 def _change_user(ctx: Context, name: str, change: Callable[..., dict[str, Any]], **kwargs: Any) -> dict[str, Any]:
     """Run one administration change as the operator; the result says what changed."""
-    rt = ctx.app.runtime
-    with rt.uow() as uow:
-        changed = change(uow.session, rt.settings, OPERATOR, name, now=rt.clock(), **kwargs)
-        uow.commit()
-    return {"username": name, "changed": changed}
+    return {"username": name, "changed": change_user(ctx.app.runtime, OPERATOR, name, change, **kwargs)}
 
 
 @users.command("roles")
@@ -138,8 +138,7 @@ def users_unmask(ctx: Context, name: str, grant: bool) -> None:
 @handled
 def users_log(ctx: Context, name: str) -> None:
     """What administrators changed on user NAME, newest first."""
-    with ctx.app.runtime.uow(read_only=True) as uow:
-        entries = user_admin.user_log(uow.session, OPERATOR, name)
+    entries = user_log(ctx.app.runtime, OPERATOR, name)
     ctx.out.result(entries, table([[short_time(e.occurred_at), e.actor, json.dumps(e.change, ensure_ascii=False)]
                                    for e in entries], ["WHEN", "BY", "CHANGE"]))
 
@@ -155,10 +154,7 @@ def tokens() -> None:
 @handled
 def tokens_create(ctx: Context, name: str) -> None:
     """Create a bearer token for user NAME; it is shown once and stored hashed."""
-    rt = ctx.app.runtime
-    with rt.uow() as uow:
-        token = create_token(uow.session, name, rt.clock())
-        uow.commit()
+    token = new_token(ctx.app.runtime, name)
     ctx.out.result({"user": name, "token": token}, token)
 
 
@@ -168,8 +164,7 @@ def tokens_create(ctx: Context, name: str) -> None:
 @handled
 def tokens_list(ctx: Context, name: str) -> None:
     """User NAME's API tokens: created and revoked times (never the token)."""
-    with ctx.app.runtime.uow(read_only=True) as uow:
-        found = user_admin.list_tokens(uow.session, OPERATOR, name)
+    found = user_tokens(ctx.app.runtime, OPERATOR, name)
     ctx.out.result(found, table([[t.id, short_time(t.created_at), short_time(t.revoked_at) or "-"] for t in found],
                                 ["ID", "CREATED", "REVOKED"]))
 
@@ -181,13 +176,7 @@ def tokens_list(ctx: Context, name: str) -> None:
 @handled
 def tokens_revoke(ctx: Context, name: str, token_id: int | None) -> None:
     """Revoke user NAME's API tokens: every one that still works, or the one given with --id."""
-    rt = ctx.app.runtime
-    with rt.uow() as uow:
-        if token_id is None:
-            revoked = user_admin.revoke_all_tokens(uow.session, rt.settings, OPERATOR, name, rt.clock())
-        else:
-            revoked = [user_admin.revoke_token(uow.session, rt.settings, OPERATOR, name, token_id, rt.clock()).id]
-        uow.commit()
+    revoked = change_user(ctx.app.runtime, OPERATOR, name, revoke_tokens, token_id=token_id)
     ctx.out.result({"username": name, "revoked": revoked},
                    f"{len(revoked)} API token(s) of {name} revoked" + (f": {', '.join(map(str, revoked))}"
                                                                        if revoked else ""))

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import click
 
-from tasks.claim_access import reissue_code
+from services.claim_access import reissue_code
 
 from .cli_context import Context, handled, pass_ctx
 

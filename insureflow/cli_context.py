@@ -44,6 +44,10 @@ class Context:
             return actor_for(uow.session, username)
 
 
+# The user a command acts as, where one must be named.
+as_option = click.option("--as", "as_user", required=True, metavar="USER", help="Act as this user.")
+
+
 def handled(func: Callable[..., Any]) -> Callable[..., Any]:
     """Turn engine errors into one line on standard error and the documented exit code."""
 

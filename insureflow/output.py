@@ -18,6 +18,7 @@ from engine.errors import (
     InvalidInputError,
     NotFoundError,
 )
+from engine.instances import InstanceSummary
 
 EXIT_OK, EXIT_USAGE, EXIT_NOT_FOUND, EXIT_FORBIDDEN, EXIT_CONFLICT, EXIT_INVALID = 0, 2, 3, 4, 5, 6
 
@@ -87,3 +88,12 @@ def fail(message: str, code: int = EXIT_USAGE) -> None:
     """Print one line on standard error and exit."""
     click.echo(f"error: {message}", err=True)
     sys.exit(code)
+
+
+def instance_lines(summary: InstanceSummary) -> list[str]:
+    """A case and its open tasks, a line each."""
+    lines = [f"instance {summary.id} ({summary.process_key} v{summary.version}) {summary.status}"
+             + (f", business key {summary.business_key}" if summary.business_key else "")]
+    lines += [f"  task {t['id']}: {t['name']} [{t['role'] or 'starter'}]"
+              + (f" held by {t['assignee']}" if t["assignee"] else "") for t in summary.open_tasks]
+    return lines

@@ -20,7 +20,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from engine.database import private_file
+from engine.registry import private_file
 
 from .payment_gateway import GatewayAnswer, GatewayTimeoutError
 

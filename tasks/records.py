@@ -26,7 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from engine import sealed_rows
+from engine.registry import seal_table
 
 Money = Numeric(14, 2)
 
@@ -339,5 +339,5 @@ class NotificationRecord(DomainBase):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 # Money leaving the insurer: the decisive columns are sealed into the history event that wrote or changed them.
-sealed_rows.register(PaymentRecord.__table__, ("idempotency_key", "kind", "claim_id", "policy_id", "amount",
-                                                   "payee_account_enc", "status", "gateway_ref"))
+seal_table(PaymentRecord.__table__, ("idempotency_key", "kind", "claim_id", "policy_id", "amount",
+                                     "payee_account_enc", "status", "gateway_ref"))

@@ -14,7 +14,7 @@ from decimal import Decimal
 from sqlalchemy import Date, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from engine import sealed_rows
+from engine.registry import seal_table
 
 from .records import DomainBase, Money, UTCDateTime
 
@@ -75,5 +75,5 @@ class PremiumRefundRecord(DomainBase):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 # Money leaving the insurer: the decisive columns are sealed into the history event that wrote or changed them.
-sealed_rows.register(PremiumRefundRecord.__table__, ("idempotency_key", "premium_payment_id", "amount",
-                                                         "payee_account_enc", "status", "gateway_ref"))
+seal_table(PremiumRefundRecord.__table__, ("idempotency_key", "premium_payment_id", "amount",
+                                           "payee_account_enc", "status", "gateway_ref"))

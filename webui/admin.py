@@ -20,6 +20,7 @@ from engine import user_admin
 from engine.errors import ConflictError, EngineError, ForbiddenError, InvalidInputError, NotFoundError
 from engine.identity import Actor, require
 from engine.user_admin import MAX_DISPLAY_NAME_LENGTH, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
+from services.users import change_user, create_user, find_users, user_page
 
 from .auth import acting, role_label
 from .context import runtime
@@ -121,8 +122,7 @@ def index() -> ResponseReturnValue:
     actor, rt = _admin(), runtime()
     text, role = request.args.get("q", "").strip(), request.args.get("role", "")
     role = role if role in rt.settings.known_roles else ""
-    with rt.uow(read_only=True) as uow:
-        users = user_admin.search_users(uow.session, actor, text, role or None)
+    users = find_users(rt, actor, text, role or None)
     return render_template("admin/index.html", users=users, q=text, role=role,
                            roles=sorted(rt.settings.known_roles))
 
@@ -138,10 +138,8 @@ def new_user() -> ResponseReturnValue:
     if form.validate_on_submit():
         username = (form.username.data or "").strip()
         try:
-            with rt.uow() as uow:
-                user_admin.create_user(uow.session, rt.settings, actor, username, list(form.roles.data or []),
-                                       form.password.data or "", rt.clock(), form.display_name.data or "")
-                uow.commit()
+            create_user(rt, actor, username, list(form.roles.data or []), form.password.data or "",
+                        form.display_name.data or "")
         except ForbiddenError:
             abort(403)
         except (InvalidInputError, ConflictError) as exc:
@@ -158,10 +156,8 @@ def new_user() -> ResponseReturnValue:
 
 def _user_page(actor: Actor, username: str, edit: EditUserForm | None = None,
                password: PasswordForm | None = None, status: int = 200) -> ResponseReturnValue:
-    rt = runtime()
     try:
-        with rt.uow(read_only=True) as uow:
-            details = user_admin.user_details(uow.session, actor, username)
+        details = user_page(runtime(), actor, username)
     except NotFoundError:
         abort(404)
     except ForbiddenError:
@@ -185,11 +181,8 @@ def user(username: str) -> ResponseReturnValue:
 
 def _apply(username: str, change: Callable[..., Any], **kwargs: Any) -> EngineError | None:
     """Run one administration change in its own unit of work; the engine error when refused."""
-    actor, rt = _admin(), runtime()
     try:
-        with rt.uow() as uow:
-            change(uow.session, rt.settings, actor, username, now=rt.clock(), **kwargs)
-            uow.commit()
+        change_user(runtime(), _admin(), username, change, **kwargs)
     except NotFoundError:
         abort(404)
     except ForbiddenError:

@@ -26,14 +26,13 @@ from flask_babel import lazy_gettext as _l
 from flask_login import login_user, logout_user
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFError
-from sqlalchemy import select
 from werkzeug.exceptions import Forbidden, HTTPException, NotFound
 from wtforms import HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from engine.errors import ForbiddenError, NotFoundError
-from engine.identity import Actor, check_password, hash_password
-from engine.models import UserModel
+from engine.identity import Actor
+from services.accounts import password_ok
 from services.dashboard import may_see_dashboard
 
 from . import LANGUAGES
@@ -47,8 +46,6 @@ security_log = logging.getLogger("insureflow.security")
 ALERT_AT = frozenset({5, 10, 20})
 
 LANGUAGE_NAMES = {"zh": "中文", "en": "English"}
-# Checked against when the user name is unknown, so that a wrong name takes as long as a wrong password.
-_DUMMY_HASH = hash_password("not a password of anyone")
 # Links to other areas, shown when that area is installed and the user holds one of the roles.
 AREA_LINKS = (
     ("dashboard.index", _l("Dashboard"), None),  # None: for whoever manages a team (services.dashboard)
@@ -117,15 +114,6 @@ def safe_next(target: str | None, default: str = "inbox.index") -> str:
     return url_for(default)
 
 
-def _password_ok(username: str, password: str) -> bool:
-    with runtime().uow() as uow:
-        user = uow.session.scalar(select(UserModel).where(UserModel.username == username))
-        if user is None or not user.password_hash:
-            check_password(_DUMMY_HASH, password)
-            return False
-        return bool(user.active) and check_password(user.password_hash, password)
-
-
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> ResponseReturnValue:
     """The sign-in page. Failures slow the account down (a wait that doubles with each one, at most five
@@ -142,7 +130,7 @@ def login() -> ResponseReturnValue:
         if wait:
             flash(_("Too many failed sign-ins. Try again in %(seconds)d seconds.", seconds=int(wait) + 1), "danger")
             status = 429
-        elif _password_ok(username, form.password.data or ""):
+        elif password_ok(runtime(), username, form.password.data or ""):
             accounts.reset(account)
             lang = session.get("lang")
             session.clear()  # a fresh session for the signed-in user

@@ -7,9 +7,9 @@ from typing import Any
 from flask import current_app, g, request
 from flask_login import UserMixin, current_user
 
-from engine.errors import ForbiddenError, NotFoundError
-from engine.identity import Actor, actor_for, actor_for_token
+from engine.identity import Actor
 from engine.runtime import Runtime
+from services.accounts import signed_in_actor, token_actor
 
 from .extensions import login_manager
 
@@ -33,10 +33,7 @@ class SignedIn(UserMixin):
 
 @login_manager.user_loader
 def _load_user(username: str) -> SignedIn | None:
-    try:
-        with runtime().uow(read_only=True) as uow:
-            actor_for(uow.session, username)
-    except (NotFoundError, ForbiddenError):
+    if signed_in_actor(runtime(), username) is None:
         return None  # deleted or deactivated since signing in
     return SignedIn(username)
 
@@ -47,16 +44,9 @@ def current_actor() -> Actor | None:
         return g.actor
     actor = None
     header = request.headers.get("Authorization", "")
-    with runtime().uow(read_only=True) as uow:
-        if header.startswith("Bearer "):
-            try:
-                actor = actor_for_token(uow.session, header.removeprefix("Bearer ").strip())
-            except ForbiddenError:
-                actor = None
-        elif current_user.is_authenticated:
-            try:
-                actor = actor_for(uow.session, current_user.id)
-            except (NotFoundError, ForbiddenError):
-                actor = None
+    if header.startswith("Bearer "):
+        actor = token_actor(runtime(), header.removeprefix("Bearer ").strip())
+    elif current_user.is_authenticated:
+        actor = signed_in_actor(runtime(), current_user.id)
     g.actor = actor
     return actor

@@ -14,11 +14,11 @@ from flask_login import login_required
 
 from engine.errors import ForbiddenError
 from services.dashboard import DashboardView, manager_dashboard
+from services.step_names import step_names
 
 from .auth import ROLE_LABELS, acting
 from .case_text import process_label
 from .context import runtime
-from .diagram_texts import names_in_latest
 
 bp = Blueprint("dashboard", __name__)
 
@@ -55,7 +55,7 @@ def index() -> ResponseReturnValue:
         view = manager_dashboard(runtime(), acting())
     except ForbiddenError:
         abort(403, _("The dashboard is for those who manage a team."))
-    steps = names_in_latest(runtime(), str(get_locale()), [(s.process_key, s.task_key) for s in view.steps])
+    steps = step_names(runtime(), str(get_locale()), [(s.process_key, s.task_key) for s in view.steps])
     return render_template("dashboard/index.html", view=view, chart=_chart_data(view, steps), steps=steps,
                            duration=_duration,
                            process_label=process_label, role_labels=ROLE_LABELS,

@@ -13,8 +13,8 @@ from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 
 from engine.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
+from services.policy_beneficiaries import PolicyBeneficiaries, change_beneficiaries, show_beneficiaries
 from tasks.beneficiaries import MAX_BENEFICIARIES, RELATIONS
-from tasks.policy_service import PolicyBeneficiaries, change_beneficiaries, show_beneficiaries
 
 from .auth import acting
 from .context import runtime

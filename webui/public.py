@@ -15,8 +15,8 @@ from wtforms import StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from engine.errors import ConflictError, EngineError
-from tasks.claim_access import MAX_NOTE, ClaimAccess, check_access, deliver_customer_message
-from tasks.claim_status import claim_status
+from services.claim_access import ClaimAccess, check_access, claim_progress, deliver_customer_message
+from tasks.claim_access import MAX_NOTE
 
 from .context import runtime
 from .throttling import claim_code_rule, status_throttle
@@ -71,8 +71,7 @@ def _checked(number: str, code: str) -> ClaimAccess | ResponseReturnValue:
 
 
 def _result(access: ClaimAccess) -> dict[str, Any] | None:
-    with runtime().uow(read_only=True) as uow:
-        found = claim_status(uow.session, access.claim_id or 0)
+    found = claim_progress(runtime(), access)
     if found is None:
         return None
     steps = [{"label": str(STATUS_LABELS.get(s["status"], s["status"])), "date": s["date"]} for s in found["steps"]]

@@ -14,9 +14,10 @@ from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 from flask_login import login_required
 
-from engine import instances, task_service
+from engine import instances
 from engine.errors import EngineError, ForbiddenError, NotFoundError
 from engine.identity import Actor
+from services.human_tasks import claim_task
 
 from .auth import acting
 from .context import current_actor, runtime
@@ -96,5 +97,5 @@ def start(process: str) -> ResponseReturnValue:
         return redirect(url_for("cases.case", instance_id=summary.id))
     if first["assignee"] is None:
         with suppress(EngineError):  # if someone was quicker, the task page says who holds it
-            task_service.claim(rt, first["id"], actor)
+            claim_task(rt, actor, first["id"])
     return redirect(url_for("task_pages.show", task_id=first["id"]))

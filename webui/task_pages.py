@@ -16,22 +16,24 @@ from flask_babel import gettext as _
 from flask_login import login_required
 from markupsafe import Markup
 
-from engine import forms, task_service
+from engine import forms
 from engine.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
 from engine.identity import Actor
 from engine.instances import InstanceSummary
 from engine.runtime import Runtime
 from engine.task_service import TaskView
-from tasks.claimant_notes import notes_of_case
+from services import human_tasks
+from services.documents import file_ceiling, upload_documents
+from services.human_tasks import TaskPage, check_may_keep_draft, task_page
 from tasks.crypto import PersonalDataError, is_personal
 
 from . import form_errors, forms_render
 from .auth import acting
 from .case_text import localtime, masked
-from .cases import build_case
+from .cases import case_view
 from .context import runtime
 from .masking import shows_clear
-from .uploads import file_ceiling, store_uploads
+from .uploads import uploads_of
 
 bp = Blueprint("task_pages", __name__)
 bp.add_app_template_filter(forms_render.size_label, "filesize")
@@ -87,9 +89,9 @@ def drop_draft(task_id: int) -> None:
         session["drafts"] = {k: v for k, v in drafts.items() if k != str(task_id)}
 
 
-def _task_or_abort(rt: Runtime, task_id: int, actor: Actor) -> TaskView:
+def _page_or_abort(rt: Runtime, task_id: int, actor: Actor) -> TaskPage:
     try:
-        return task_service.get_task(rt, task_id, actor)
+        return task_page(rt, actor, task_id)
     except NotFoundError:
         abort(404, _("There is no task %(id)s.", id=task_id))
     except ForbiddenError:
@@ -109,11 +111,10 @@ def _may_act(task: TaskView, actor: Actor) -> bool:
     return task.role is not None and task.role in actor.roles
 
 
-def _render(task: TaskView, actor: Actor, raw: dict[str, Any], errors: dict[str, str], status: int = 200,
+def _render(page: TaskPage, actor: Actor, raw: dict[str, Any], errors: dict[str, str], status: int = 200,
             draft_at: float | None = None) -> ResponseReturnValue:
-    rt, lang = runtime(), str(get_locale())
-    case = build_case(rt, actor, task.instance_id, lang, data=task.data or {}, recent=RECENT_EVENTS,
-                      holder=task.clear)
+    task, lang = page.task, str(get_locale())
+    case = case_view(page.case, actor, lang, recent=RECENT_EVENTS)
     schema = task.form_schema or {}
     return render_template(
         "tasks/task.html", task=task, case=case, title=task_title(task, lang),
@@ -121,15 +122,9 @@ def _render(task: TaskView, actor: Actor, raw: dict[str, Any], errors: dict[str,
         form_errors=forms_render.form_errors(errors, schema), may_act=_may_act(task, actor),
         instructions=forms_render.instructions(task.texts.get(lang, {}).get("instructions") or task.instructions,
                                                case.labels.outputs_in_words(masked(task.data or {}, case.clear))),
-        draft_at=draft_at, claimant_notes=_claimant_notes(rt, task.instance_id),
+        draft_at=draft_at, claimant_notes=[{"text": n.text, "at": localtime(n.received_at), "kind": n.kind}
+                                           for n in page.case.claimant_notes],
     ), status
-
-
-def _claimant_notes(rt: Runtime, instance_id: int) -> list[dict[str, str]]:
-    """What the claimant told the insurer about this case through their own path (tasks/claimant_notes.py)."""
-    with rt.uow(read_only=True) as uow:
-        return [{"text": n.text, "at": localtime(n.received_at), "kind": n.kind}
-                for n in notes_of_case(uow.session, instance_id)]
 
 
 @bp.get("/tasks/<int:task_id>")
@@ -137,15 +132,16 @@ def _claimant_notes(rt: Runtime, instance_id: int) -> list[dict[str, str]]:
 def show(task_id: int) -> ResponseReturnValue:
     """A task with its form (the saved draft, else what the case holds), instructions and case."""
     actor = acting()
-    task = _task_or_abort(runtime(), task_id, actor)
+    page = _page_or_abort(runtime(), task_id, actor)
+    task = page.task
     draft = load_draft(task_id) if task.status == "open" else None
     if draft is not None:
-        return _render(task, actor, draft[0], {}, draft_at=draft[1])
+        return _render(page, actor, draft[0], {}, draft_at=draft[1])
     data = task.data or {}
     if not shows_clear(actor.roles, task.clear):  # never put masked values into inputs that would be submitted
         data = {k: v for k, v in data.items() if not is_personal(k)}
     raw = forms_render.raw_from_data(task.form_schema, data) if task.form_schema else {}
-    return _render(task, actor, raw, {})
+    return _render(page, actor, raw, {})
 
 
 def _next_page(summary: InstanceSummary, actor: Actor) -> str:
@@ -159,60 +155,70 @@ def _next_page(summary: InstanceSummary, actor: Actor) -> str:
 @bp.post("/tasks/<int:task_id>")
 @login_required
 def submit(task_id: int) -> ResponseReturnValue:
-    """Complete the task, save or discard the draft."""
+    """Complete the task, save or discard the draft, or upload its files."""
     actor, rt = acting(), runtime()
-    task = _task_or_abort(rt, task_id, actor)
+    page = _page_or_abort(rt, task_id, actor)
+    raw = forms_render.raw_values(page.task.form_schema, request.form) if page.task.form_schema else {}
     action = request.form.get("action", "complete")
-    schema = task.form_schema or {}
-    raw = forms_render.raw_values(schema, request.form) if task.form_schema else {}
     if action == "draft":
-        try:
-            task_service.check_may_complete(rt, task_id, actor)
-        except ForbiddenError as exc:
-            abort(403, exc.message)
-        except ConflictError:
-            drop_draft(task_id)
-            flash(_("This task was already completed (by someone else, or by you in another window). "
-                    "What you entered was not applied; the case is unchanged by this submission."), "warning")
-            return redirect(url_for("inbox.index"))
-        if save_draft(task_id, raw):
-            flash(_("Draft saved. It stays in this browser session until you submit the task."), "success")
-        else:
-            flash(_("This draft is too large to keep; please submit the task instead."), "warning")
-        return redirect(url_for("task_pages.show", task_id=task_id))
+        return _keep_draft(rt, actor, task_id, raw)
     if action == "discard":
         drop_draft(task_id)
         flash(_("Draft discarded."), "info")
         return redirect(url_for("task_pages.show", task_id=task_id))
-    upload_errors = _upload_posted(rt, task_id, actor, schema, raw)
+    upload_errors = _upload_posted(rt, task_id, actor, page.task.form_schema or {}, raw)
     if upload_errors:
         flash(_("Please correct the marked fields."), "danger")
-        return _render(task, actor, raw, upload_errors, status=422)
+        return _render(page, actor, raw, upload_errors, status=422)
     if action == "upload":
         flash(_("The files are uploaded. Submit the form when it is complete."), "success")
-        return _render(task, actor, raw, {})
-    data = forms_render.to_data(schema, raw) if task.form_schema else {}
+        return _render(page, actor, raw, {})
+    return _complete(rt, actor, page, raw)
+
+
+def _already_done(task_id: int) -> ResponseReturnValue:
+    drop_draft(task_id)
+    flash(_("This task was already completed (by someone else, or by you in another window). "
+            "What you entered was not applied; the case is unchanged by this submission."), "warning")
+    return redirect(url_for("inbox.index"))
+
+
+def _keep_draft(rt: Runtime, actor: Actor, task_id: int, raw: dict[str, Any]) -> ResponseReturnValue:
+    """Keep what was entered in the session, for whoever may complete the task."""
     try:
-        summary = task_service.complete(rt, task_id, actor, data)
-    except InvalidInputError as exc:
-        errors = form_errors.localized_errors(exc.details)
-        if not errors:
-            errors = {"(form)": exc.message}
-        flash(_("Please correct the marked fields."), "danger")
-        return _render(task, actor, raw, errors, status=422)
+        check_may_keep_draft(rt, actor, task_id)
+    except ForbiddenError as exc:
+        abort(403, exc.message)
     except ConflictError:
-        now = _task_or_abort(rt, task_id, actor)
-        if now.status == "open":  # the case moved on under us, but this task still waits: keep every value
-            flash(_("The case changed while you were working on it. Check the form and submit again."), "warning")
-            return _render(now, actor, raw, {}, status=409)
-        drop_draft(task_id)
-        flash(_("This task was already completed (by someone else, or by you in another window). "
-                "What you entered was not applied; the case is unchanged by this submission."), "warning")
-        return redirect(url_for("inbox.index"))
+        return _already_done(task_id)
+    if save_draft(task_id, raw):
+        flash(_("Draft saved. It stays in this browser session until you submit the task."), "success")
+    else:
+        flash(_("This draft is too large to keep; please submit the task instead."), "warning")
+    return redirect(url_for("task_pages.show", task_id=task_id))
+
+
+def _complete(rt: Runtime, actor: Actor, page: TaskPage, raw: dict[str, Any]) -> ResponseReturnValue:
+    """Complete the task with what was entered; the form again with every problem marked when refused."""
+    task = page.task
+    data = forms_render.to_data(task.form_schema, raw) if task.form_schema else {}
+    try:
+        summary = human_tasks.complete_task(rt, actor, task.id, data)
+    except InvalidInputError as exc:
+        flash(_("Please correct the marked fields."), "danger")
+        return _render(page, actor, raw, form_errors.localized_errors(exc.details) or {"(form)": exc.message},
+                       status=422)
+    except ConflictError:
+        now = _page_or_abort(rt, task.id, actor)
+        if now.task.status != "open":
+            return _already_done(task.id)
+        # The case moved on under us, but this task still waits: keep every value.
+        flash(_("The case changed while you were working on it. Check the form and submit again."), "warning")
+        return _render(now, actor, raw, {}, status=409)
     except ForbiddenError as exc:
         flash(_("You may not complete this task: %(reason)s", reason=exc.message), "danger")
-        return _render(task, actor, raw, {}, status=403)
-    drop_draft(task_id)
+        return _render(page, actor, raw, {}, status=403)
+    drop_draft(task.id)
     name = task_title(task, str(get_locale()))
     done = (_("Done: “%(task)s” is completed for case %(case)s.", task=name, case=summary.business_key)
             if summary.business_key else _("Done: “%(task)s” is completed.", task=name))
@@ -248,7 +254,8 @@ def _upload_posted(rt: Runtime, task_id: int, actor: Actor, schema: dict[str, An
         if not files:
             continue
         try:
-            _field, refs = store_uploads(rt, task_id, actor, name, request.form.get(f"{name}__kind") or None, files)
+            _field, refs = upload_documents(rt, actor, task_id, name, request.form.get(f"{name}__kind") or None,
+                                            uploads_of(files))
         except (ForbiddenError, ConflictError) as exc:
             errors[name] = _("You may not upload files for this task: %(reason)s", reason=exc.message)
             continue

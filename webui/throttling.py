@@ -1,4 +1,4 @@
-"""The web app's rate limits (failed sign-ins, claim-status look-ups) over engine.rate_limits: counted in
+"""The web app's rate limits (failed sign-ins, claim-status look-ups) over services/throttles.py: counted in
 the database, so the limit holds across gunicorn workers and servers, not per process."""
 
 from __future__ import annotations
@@ -8,10 +8,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from engine import rate_limits
 from engine.rate_limits import RateLimit
 from engine.worker import RATE_LIMIT_MEMORY
-from tasks import claim_access
+from services import claim_access, throttles
 
 from .context import runtime
 
@@ -29,37 +28,23 @@ class Throttle:
 
     def wait_seconds(self, *keys: str) -> float:
         """How long until none of the keys is at the limit (0 when none is)."""
-        rt = runtime()
-        with rt.uow(read_only=True) as uow:
-            return rate_limits.wait_seconds(uow.session, self.rule, keys, rt.clock())
+        return throttles.wait_seconds(runtime(), self.rule, *keys)
 
     def hit(self, *keys: str) -> None:
         """Count one hit for each key."""
-        rt = runtime()
-        with rt.uow() as uow:
-            rate_limits.hit(uow.session, self.rule, keys, rt.clock())
-            uow.commit()
+        throttles.hit(runtime(), self.rule, *keys)
 
     def allow(self, key: str) -> float:
         """Count a hit if the key is under the limit: 0, else the seconds to wait."""
-        rt = runtime()
-        with rt.uow() as uow:
-            wait = rate_limits.allow(uow.session, self.rule, key, rt.clock())
-            uow.commit()
-        return wait
+        return throttles.allow(runtime(), self.rule, key)
 
     def recent(self, key: str) -> tuple[int, Any]:
         """How many hits the key has in the window, and when the last was."""
-        rt = runtime()
-        with rt.uow(read_only=True) as uow:
-            return rate_limits.recent(uow.session, self.rule, key, rt.clock())
+        return throttles.recent(runtime(), self.rule, key)
 
     def reset(self, key: str) -> None:
         """Forget a key's hits."""
-        rt = runtime()
-        with rt.uow() as uow:
-            rate_limits.reset(uow.session, self.rule, key)
-            uow.commit()
+        throttles.reset(runtime(), self.rule, key)
 
 
 def login_throttle(config: Mapping[str, Any]) -> Throttle:
@@ -98,7 +83,7 @@ def status_throttle(config: Mapping[str, Any]) -> Throttle:
 
 
 def claim_code_rule(config: Mapping[str, Any]) -> RateLimit:
-    """Wrong access codes per claim number, across every address (tasks/claim_access.py): STATUS_CLAIM_FAILURES
+    """Wrong access codes per claim number, across every address (services/claim_access.py): STATUS_CLAIM_FAILURES
     (5) in STATUS_CLAIM_WINDOW_SECONDS (a day); then the claimant is told to call."""
     default = claim_access.WRONG_CODES
     # At most a day: the worker forgets rate-limit hits older than that (engine/worker.RATE_LIMIT_MEMORY).

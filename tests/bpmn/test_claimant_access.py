@@ -20,14 +20,14 @@ from engine.access import CaseAccess, check_deliver
 from engine.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
 from engine.identity import OPERATOR, Actor
 from engine.models import EventModel
-from tasks.claim_access import (
-    ALPHABET,
+from services.claim_access import (
     WRONG_CODES,
     ClaimAccess,
     check_access,
     deliver_customer_message,
     reissue_code,
 )
+from tasks.claim_access import ALPHABET
 from tasks.claim_status import claim_status
 from tasks.claimant_notes import ClaimantNoteRecord
 from tasks.notices import render_notice

@@ -19,8 +19,8 @@ import pytest
 from sqlalchemy import select
 
 from engine.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
+from services.policy_beneficiaries import change_beneficiaries, show_beneficiaries
 from tasks.beneficiaries import BeneficiaryChangeRecord, BeneficiaryRecord
-from tasks.policy_service import change_beneficiaries, show_beneficiaries
 from tasks.records import ClaimRecord, PolicyRecord
 from tests.bpmn.conftest import Insurer
 from tests.bpmn.test_claims_scenarios import (

@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy import delete, select, update
 
 from engine.audit import case_steps, search_cases, unmask
-from engine.audit_integrity import check_checkpoint, make_checkpoint, verify_all, verify_deployments
+from engine.audit_integrity import check_checkpoint, make_checkpoint, verify_all
+from engine.deployment_integrity import verify_deployments
 from engine.errors import ForbiddenError, InvalidInputError, NotFoundError
 from engine.history import GENESIS, event_hash, verify_chains
 from engine.identity import OPERATOR, add_user

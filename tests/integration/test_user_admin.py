@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select, text
 
-from engine import user_admin
+from engine import user_admin, user_directory
 from engine.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
 from engine.identity import OPERATOR, Actor, actor_for, actor_for_token, check_password, create_token
 from engine.models import UserModel
@@ -40,7 +40,7 @@ def _admin(world: World, name: str = "root") -> Actor:
 
 
 def _log(world: World, username: str) -> list[dict[str, Any]]:
-    return [entry.change for entry in _read(world, user_admin.user_log, OPERATOR, username)]
+    return [entry.change for entry in _read(world, user_directory.user_log, OPERATOR, username)]
 
 
 def test_an_admin_sets_roles_and_the_log_says_what_was_added_and_removed(world: World) -> None:
@@ -48,7 +48,7 @@ def test_an_admin_sets_roles_and_the_log_says_what_was_added_and_removed(world: 
     change = _do(world, user_admin.set_roles, root, "mgr", ["claims_manager", "finance", "siu"])
     assert change == {"roles": {"added": ["finance", "siu"], "removed": ["adjuster"]}}
     assert world.actor("mgr").roles == {"claims_manager", "finance", "siu"}
-    entries = _read(world, user_admin.user_log, OPERATOR, "mgr")
+    entries = _read(world, user_directory.user_log, OPERATOR, "mgr")
     assert [(e.actor, e.username, e.change) for e in entries] == [("root", "mgr", change)]
     assert entries[0].occurred_at == world.clock.now
 
@@ -81,11 +81,11 @@ def test_a_non_admin_may_change_nothing_and_see_nothing(world: World) -> None:
             _do(world, change, boss, "clerk", *args)
     with pytest.raises(ForbiddenError):
         _do(world, user_admin.create_user, boss, "sneaky", ["admin"], GOOD_PASSWORD)
-    for query in (user_admin.user_details, user_admin.list_tokens, user_admin.user_log):
+    for query in (user_directory.user_details, user_directory.list_tokens, user_directory.user_log):
         with pytest.raises(ForbiddenError):
             _read(world, query, boss, "clerk")
     with pytest.raises(ForbiddenError):
-        _read(world, user_admin.search_users, boss)
+        _read(world, user_directory.search_users, boss)
     assert world.actor("clerk").roles == {"claims_clerk"} and _log(world, "clerk") == []
     assert world.actor("boss").roles == {"claims_manager"}
 
@@ -159,7 +159,7 @@ def test_a_refused_edit_changes_nothing_at_all(world: World) -> None:
     with pytest.raises(ConflictError, match="last active administrator"):
         _do(world, user_admin.update_user, OPERATOR, "root", display_name="Root Admin", roles=["admin", "siu"],
             active=False, may_unmask=True)
-    user = _read(world, user_admin.user_details, root, "root").user
+    user = _read(world, user_directory.user_details, root, "root").user
     assert (user.display_name, user.roles, user.active, user.may_unmask) == ("root", ["admin"], True, False)
     assert len(_log(world, "root")) == 1  # only its creation
 
@@ -173,7 +173,7 @@ def test_an_edit_applies_every_field_and_logs_each_change(world: World) -> None:
     assert list(reversed(_log(world, "adj"))) == [
         {"display_name": "Adam Adjuster"}, {"roles": {"added": ["surveyor"], "removed": []}}, {"active": False},
         {"may_unmask": True}]
-    user = _read(world, user_admin.user_details, root, "adj").user
+    user = _read(world, user_directory.user_details, root, "adj").user
     assert (user.display_name, user.roles, user.active, user.may_unmask) == (
         "Adam Adjuster", ["adjuster", "surveyor"], False, True)
 
@@ -243,7 +243,7 @@ def test_tokens_are_listed_without_the_token_and_a_revoked_one_stops_working(wor
         first = create_token(uow.session, "adj", rt.clock())
         second = create_token(uow.session, "adj", rt.clock())
         uow.commit()
-    tokens = _read(world, user_admin.list_tokens, root, "adj")
+    tokens = _read(world, user_directory.list_tokens, root, "adj")
     assert len(tokens) == 2 and all(t.revoked_at is None for t in tokens)
     assert first not in repr(tokens) and second not in repr(tokens)
     world.clock.advance(minutes=5)
@@ -265,7 +265,7 @@ def test_users_created_by_an_admin_are_logged_with_a_clean_display_name(world: W
     root = _admin(world)
     _do(world, user_admin.create_user, root, "zhang.san", ["claims_clerk", "siu"], GOOD_PASSWORD,
         display_name=" Zhang  San 张三 ")
-    details = _read(world, user_admin.user_details, root, "zhang.san")
+    details = _read(world, user_directory.user_details, root, "zhang.san")
     assert details.user.display_name == "Zhang San 张三" and details.user.has_password
     assert [(e.actor, e.change) for e in details.log] == [("root", {"created": {
         "display_name": "Zhang San 张三", "password": "set", "roles": ["claims_clerk", "siu"]}})]
@@ -277,7 +277,7 @@ def test_users_created_by_an_admin_are_logged_with_a_clean_display_name(world: W
     with pytest.raises(InvalidInputError, match="at most 200"):
         _do(world, user_admin.set_display_name, root, "zhang.san", "z" * 201)
     _do(world, user_admin.set_display_name, root, "zhang.san", "   ")  # blank: the user name is shown
-    assert _read(world, user_admin.user_details, root, "zhang.san").user.display_name == "zhang.san"
+    assert _read(world, user_directory.user_details, root, "zhang.san").user.display_name == "zhang.san"
 
 
 def test_users_are_found_by_part_of_a_name_and_by_role(world: World) -> None:
@@ -286,7 +286,7 @@ def test_users_are_found_by_part_of_a_name_and_by_role(world: World) -> None:
     _do(world, user_admin.create_user, root, "odd_name", ["surveyor"], None, display_name="100% Odd")
 
     def names(text: str = "", role: str | None = None) -> list[str]:
-        return [u.username for u in _read(world, user_admin.search_users, root, text, role)]
+        return [u.username for u in _read(world, user_directory.search_users, root, text, role)]
 
     assert names() == ["adj", "analyst", "auditor", "boss", "clerk", "li.na", "mgr", "odd_name", "root"]
     assert names("LI") == ["li.na"] and names("李娜") == ["li.na"]

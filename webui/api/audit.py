@@ -15,11 +15,10 @@ from engine import audit, instances, jsonutil, replay
 from engine.audit_integrity import check_checkpoint, check_dict, make_checkpoint, report_dict, verify_all
 from engine.replay import ReplayResult
 
-from ..audit import report_data
+from ..audit_report import report_data
 from ..context import runtime
 from ..masking import mask, shows_clear
-from .common import actor, blueprint, page
-from .schemas import (
+from .audit_schemas import (
     AuditReportSchema,
     AuditVerifySchema,
     CheckpointCheckSchema,
@@ -31,6 +30,7 @@ from .schemas import (
     UnmaskArgsSchema,
     UnmaskSchema,
 )
+from .common import actor, blueprint, page
 
 bp = blueprint("audit", __name__, "History, replay and the tamper check (auditors).")
 

@@ -7,13 +7,14 @@ from typing import Any
 
 from flask import request, url_for
 
-from engine import task_service
 from engine.instances import InstanceSummary
 from engine.task_service import TaskView
+from services import documents, human_tasks
+from services.human_tasks import assign_task, claim_task, open_tasks, release_task, show_task
 
 from ..context import runtime
 from ..masking import mask, shows_clear
-from ..uploads import store_uploads
+from ..uploads import uploads_of
 from .common import actor, blueprint, page, window
 from .schemas import (
     AssignArgsSchema,
@@ -37,7 +38,7 @@ bp = blueprint("tasks", __name__, "Human tasks: inbox, ownership, completion (th
 def inbox(args: dict[str, Any]) -> dict[str, Any]:
     """Open tasks assigned to the caller ('mine'), open to their roles ('role'), or both ('all')."""
     limit, offset = window(args)
-    found, total, capped = task_service.inbox(runtime(), actor(), scope=args["scope"],
+    found, total, capped = open_tasks(runtime(), actor(), scope=args["scope"],
                                               process_key=args.get("process"), limit=limit, offset=offset)
     return {**page(found, total, args), "total_capped": capped}
 
@@ -47,7 +48,7 @@ def inbox(args: dict[str, Any]) -> dict[str, Any]:
 def show(task_id: int) -> dict[str, Any]:
     """One task: its form's JSON Schema, instructions, the case's data (masked by role) and context."""
     caller = actor()
-    view = task_service.get_task(runtime(), task_id, caller)
+    view = show_task(runtime(), caller, task_id)
     context = {"instance_id": view.instance_id, "process_key": view.process_key, "business_key": view.business_key,
                "instance_url": url_for("api_instances.show", instance_id=view.instance_id),
                "history_url": url_for("api_audit.history", instance_id=view.instance_id)}
@@ -63,14 +64,14 @@ def _fields(view: TaskView) -> dict[str, Any]:
 @bp.response(200, TaskSchema)
 def claim(task_id: int) -> TaskView:
     """Take an open task from the role's pool."""
-    return task_service.claim(runtime(), task_id, actor())
+    return claim_task(runtime(), actor(), task_id)
 
 
 @bp.post("/tasks/<int:task_id>/release")
 @bp.response(200, TaskSchema)
 def release(task_id: int) -> TaskView:
     """Give a claimed task back to the role's pool."""
-    return task_service.release(runtime(), task_id, actor())
+    return release_task(runtime(), actor(), task_id)
 
 
 @bp.post("/tasks/<int:task_id>/assign")
@@ -78,7 +79,7 @@ def release(task_id: int) -> TaskView:
 @bp.response(200, TaskSchema)
 def assign(args: dict[str, Any], task_id: int) -> TaskView:
     """Hand a task to a named colleague who holds its role (managers)."""
-    return task_service.assign(runtime(), task_id, actor(), args["to"])
+    return assign_task(runtime(), actor(), task_id, args["to"])
 
 
 @bp.post("/tasks/<int:task_id>/complete")
@@ -87,8 +88,7 @@ def assign(args: dict[str, Any], task_id: int) -> TaskView:
 def complete(args: dict[str, Any], task_id: int) -> InstanceSummary:
     """Submit the form data; 422 names every failing field (a file reference not uploaded for this case
     too), 409 when the task is no longer open."""
-    rt, caller = runtime(), actor()
-    return task_service.complete(rt, task_id, caller, args["data"])
+    return human_tasks.complete_task(runtime(), actor(), task_id, args["data"])
 
 
 @bp.post("/tasks/<int:task_id>/documents")
@@ -98,6 +98,6 @@ def complete(args: dict[str, Any], task_id: int) -> InstanceSummary:
 def upload_documents(args: dict[str, Any], task_id: int) -> dict[str, Any]:
     """Upload scanned documents for a task's upload field (whoever may complete the task); 422 when a file
     is empty, too large, not a PDF/JPEG/PNG or named unlike its content — then none is kept."""
-    field, refs = store_uploads(runtime(), task_id, actor(), args.get("field"), args["kind"],
-                                request.files.getlist("files"))
+    field, refs = documents.upload_documents(runtime(), actor(), task_id, args.get("field"), args["kind"],
+                                             uploads_of(request.files.getlist("files")))
     return {"field": field, "documents": refs}

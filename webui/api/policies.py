@@ -7,8 +7,8 @@ from typing import Any
 
 from marshmallow import INCLUDE, Schema, fields, validate
 
+from services.policy_beneficiaries import PolicyBeneficiaries, change_beneficiaries, show_beneficiaries
 from services.policy_lookup import MAX_TEXT, look_up_policies
-from tasks.policy_service import PolicyBeneficiaries, change_beneficiaries, show_beneficiaries
 
 from ..context import runtime
 from ..masking import mask, sees_personal_data

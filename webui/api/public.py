@@ -9,8 +9,7 @@ from typing import Any
 
 from flask import Response, current_app, request
 
-from tasks.claim_access import ClaimAccess, check_access, deliver_customer_message
-from tasks.claim_status import claim_status
+from services.claim_access import ClaimAccess, check_access, claim_progress, deliver_customer_message
 
 from ..context import runtime
 from ..throttling import claim_code_rule, status_throttle
@@ -56,9 +55,7 @@ def claim(args: dict[str, Any], claim_no: str) -> Any:
     checked = _checked(claim_no, args["code"])
     if not isinstance(checked, ClaimAccess):
         return checked
-    with runtime().uow(read_only=True) as uow:
-        found = claim_status(uow.session, checked.claim_id or 0)
-    return found, 200, NO_STORE
+    return claim_progress(runtime(), checked), 200, NO_STORE
 
 
 @bp.post("/public/claims/<claim_no>/messages/<name>")

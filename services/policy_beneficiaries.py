@@ -17,11 +17,17 @@ from engine.errors import ConflictError, FieldProblem, ForbiddenError, InvalidIn
 from engine.identity import Actor
 from engine.models import HumanTaskModel, InstanceModel
 from engine.runtime import Runtime
-
-from .beneficiaries import BeneficiaryChangeRecord, changes_of, designate, designation_of, designation_problems, summary
-from .common import BUSINESS_TZ
-from .records import CustomerRecord, PolicyRecord, ProductRecord
-from .services import DomainServices
+from tasks.beneficiaries import (
+    BeneficiaryChangeRecord,
+    changes_of,
+    designate,
+    designation_of,
+    designation_problems,
+    summary,
+)
+from tasks.common import BUSINESS_TZ
+from tasks.records import CustomerRecord, PolicyRecord, ProductRecord
+from tasks.services import DomainServices
 
 # Policy administration endorses any policy; an agent only the policies they sold.
 ENDORSERS = frozenset({"underwriter", "senior_underwriter"})

@@ -1,0 +1,42 @@
+"""Who is acting: a user signing in with a password, a signed-in user, or an API bearer token — each an
+engine Actor, or None for someone unknown, deactivated or holding a revoked token."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from engine.errors import ForbiddenError, NotFoundError
+from engine.identity import Actor, actor_for, actor_for_token, check_password, hash_password
+from engine.models import UserModel
+from engine.runtime import Runtime
+
+# Checked against when the user name is unknown, so that a wrong name takes as long as a wrong password.
+_DUMMY_HASH = hash_password("not a password of anyone")
+
+
+def password_ok(rt: Runtime, username: str, password: str) -> bool:
+    """Whether the active user's password is this one (as slow for an unknown name as for a wrong password)."""
+    with rt.uow(read_only=True) as uow:
+        user = uow.session.scalar(select(UserModel).where(UserModel.username == username))
+        if user is None or not user.password_hash:
+            check_password(_DUMMY_HASH, password)
+            return False
+        return bool(user.active) and check_password(user.password_hash, password)
+
+
+def signed_in_actor(rt: Runtime, username: str) -> Actor | None:
+    """The Actor of a signed-in user; None when deleted or deactivated since signing in."""
+    with rt.uow(read_only=True) as uow:
+        try:
+            return actor_for(uow.session, username)
+        except (NotFoundError, ForbiddenError):
+            return None
+
+
+def token_actor(rt: Runtime, token: str) -> Actor | None:
+    """The Actor an API token stands for; None for an unknown or revoked token, or a deactivated user."""
+    with rt.uow(read_only=True) as uow:
+        try:
+            return actor_for_token(uow.session, token)
+        except ForbiddenError:
+            return None
