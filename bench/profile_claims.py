@@ -31,7 +31,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from http_bench import FORMS, STAFF, BenchError, insureflow_cli, seed_policies  # noqa: E402
+from http_bench import STAFF, BenchError, Client, insureflow_cli, seed_policies  # noqa: E402
 from sqlalchemy import event  # noqa: E402
 
 from insureflow.wsgi import create  # noqa: E402
@@ -119,17 +119,7 @@ class Driver:
             raise BenchError(f"{method} {path} as {user}: {answer.status_code} {answer.data[:500]!r}")
         return answer.get_json()
 
-    def claim(self, i: int) -> None:
-        answer = self.call("start", "POST", "/api/processes/claims/instances", "claims.clerk", {})
-        instance = answer["id"]
-        for step, user in STAFF.items():
-            inbox = self.call("inbox", "GET", "/api/tasks?scope=all&process=claims&page_size=100", user)
-            found = [t["id"] for t in inbox["items"] if t["instance_id"] == instance and t["task"] == step]
-            if not found:
-                raise BenchError(f"claim {i}: {step} not in {user}'s inbox")
-            answer = self.call("complete", "POST", f"/api/tasks/{found[0]}/complete", user, {"data": FORMS[step](i)})
-        if answer["status"] != "completed":
-            raise BenchError(f"claim {i} ended {answer['status']} waiting for {answer['open_tasks']}")
+    claim = Client.claim  # the same walk as http_bench's clients: start, then each task from the inbox
 
 
 def timed_pass(driver: Driver, first: int, n: int) -> None:
