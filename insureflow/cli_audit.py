@@ -13,8 +13,8 @@ from engine import audit_integrity, audit_keys
 from engine.audit_integrity import write_signed_checkpoint
 from engine.errors import InvalidInputError
 from engine.identity import OPERATOR
+from services import payment_ledger
 
-from . import cli_payments
 from .cli_context import Context, handled, pass_ctx
 from .instance_folder import InstanceFolderError
 from .output import EXIT_INVALID
@@ -117,7 +117,7 @@ def verify(ctx: Context, checkpoint_file: str | None, save_file: str | None) -> 
         lines.append(f"checkpoint of {checked.generated_at}: " + (
             f"ok, {checked.instances_checked} chain heads still extended" if checked.ok else "FAILED"))
         ok = ok and checked.ok
-    mismatches = [line for line in cli_payments.ledger_lines(ctx) if line.problem]
+    mismatches = [line for line in payment_ledger.ledger_lines(ctx.app.runtime) if line.problem]
     result["payment_mismatches"] = mismatches
     lines += [f"PAYMENT {line.key}: {line.problem}" for line in mismatches]
     ok = ok and not mismatches

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 import click
 
-from tasks import business_calendar
+from services import business_days
 from tasks.business_calendar import CalendarDay, statutory_years
 
 from .cli_context import Context, handled, pass_ctx
@@ -42,8 +42,7 @@ def calendar_show(ctx: Context, first: datetime | None, last: datetime | None) -
     end = last.date() if last else start + timedelta(days=365)
     if end < start:
         fail("--to is before --from", EXIT_INVALID)
-    with rt.uow(read_only=True) as uow:
-        days = business_calendar.exceptions(uow.session, start, end)
+    days = business_days.exceptions(rt, start, end)
     known = statutory_years()
     unknown = sorted({y for y in range(start.year, end.year + 1) if y not in known})
     lines = table([_row(d) for d in days], ["DAY", "WEEKDAY", "STATUS", "SOURCE", "NAME"])
@@ -62,13 +61,10 @@ def calendar_show(ctx: Context, first: datetime | None, last: datetime | None) -
 @handled
 def calendar_set(ctx: Context, day: datetime, closed: bool, name: str) -> None:
     """Make a day a company day, closed or opened; it wins over the statutory calendar."""
-    rt = ctx.app.runtime
-    with rt.uow() as uow:
-        try:
-            answer = business_calendar.set_company_day(uow.session, day.date(), not closed, name)
-        except ValueError as exc:
-            fail(str(exc), EXIT_INVALID)
-        uow.commit()
+    try:
+        answer = business_days.set_company_day(ctx.app.runtime, day.date(), not closed, name)
+    except ValueError as exc:
+        fail(str(exc), EXIT_INVALID)
     ctx.out.result(answer, f"{answer.day.isoformat()} is a company day: {'worked' if answer.working else 'closed'} "
                            f"({answer.name})")
 
@@ -79,12 +75,9 @@ def calendar_set(ctx: Context, day: datetime, closed: bool, name: str) -> None:
 @handled
 def calendar_unset(ctx: Context, day: datetime) -> None:
     """Remove a company day; the statutory calendar applies to it again."""
-    rt = ctx.app.runtime
-    with rt.uow() as uow:
-        try:
-            answer = business_calendar.remove_company_day(uow.session, day.date())
-        except LookupError as exc:
-            fail(str(exc), EXIT_NOT_FOUND)
-        uow.commit()
+    try:
+        answer = business_days.remove_company_day(ctx.app.runtime, day.date())
+    except LookupError as exc:
+        fail(str(exc), EXIT_NOT_FOUND)
     ctx.out.result(answer, f"{answer.day.isoformat()} follows the {answer.source.replace('_', ' ')} calendar again: "
                            f"{'worked' if answer.working else 'off'}")

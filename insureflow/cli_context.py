@@ -12,7 +12,8 @@ import click
 
 from engine import jsonutil
 from engine.errors import EngineError, InvalidInputError, NotFoundError
-from engine.identity import OPERATOR, Actor, actor_for
+from engine.identity import OPERATOR, Actor
+from services import accounts
 
 from . import instance_folder
 from .bootstrap import App, build_app
@@ -40,8 +41,7 @@ class Context:
         """The named user, or the local operator when none is named."""
         if username is None:
             return OPERATOR
-        with self.app.runtime.uow() as uow:
-            return actor_for(uow.session, username)
+        return accounts.acting_user(self.app.runtime, username)
 
 
 # The user a command acts as, where one must be named.

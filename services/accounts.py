@@ -24,6 +24,13 @@ def password_ok(rt: Runtime, username: str, password: str) -> bool:
         return bool(user.active) and check_password(user.password_hash, password)
 
 
+def acting_user(rt: Runtime, username: str) -> Actor:
+    """The Actor of the named user for a command run in their name (NotFoundError for an unknown name,
+    ForbiddenError for a deactivated user)."""
+    with rt.uow(read_only=True) as uow:
+        return actor_for(uow.session, username)
+
+
 def signed_in_actor(rt: Runtime, username: str) -> Actor | None:
     """The Actor of a signed-in user; None when deleted or deactivated since signing in."""
     with rt.uow(read_only=True) as uow:
