@@ -29,7 +29,7 @@ from engine.identity import OPERATOR, actor_for  # noqa: E402
 from engine.replay import replay_instance  # noqa: E402
 from insureflow import instance_folder, schema  # noqa: E402
 from insureflow.bootstrap import build_app  # noqa: E402
-from insureflow.demo import load_demo  # noqa: E402
+from services.demo import load_demo  # noqa: E402
 
 VERIFY_GOAL = 50_000  # events/s
 REPLAY_GOAL = 2.0  # replay time / original execution time
@@ -44,7 +44,7 @@ def build(folder: Path, claims: int) -> tuple[object, list[int], float]:
     config = instance_folder.create(folder / "instance", f"sqlite:///{folder / 'audit.db'}")
     app = build_app(config)
     schema.upgrade(app.db)
-    load_demo(app)
+    load_demo(app.runtime)
     seed_policies(folder / "instance", claims)
     rt = app.runtime
     with rt.uow() as uow:

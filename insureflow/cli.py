@@ -55,10 +55,10 @@ def init(ctx: Context, demo: bool, database_url: str | None) -> None:
         db.dispose()
     result: dict[str, Any] = {"instance": str(ctx.folder), "database": config.database_url, "schema": revision}
     if demo:
-        from .demo import load_demo
+        from services.demo import load_demo
 
         with progress_bar(ctx.out.as_json, "init --demo") as progress:
-            result["demo"] = load_demo(ctx.app, progress)
+            result["demo"] = load_demo(ctx.app.runtime, progress)
     ctx.out.result(result, [f"instance folder {ctx.folder} ready (schema {revision})"]
                    + ([f"demo: {line}" for line in result["demo"]["summary"]] if demo else []))
 

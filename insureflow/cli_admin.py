@@ -204,12 +204,12 @@ def serve(ctx: Context, host: str, port: int, workers: int, no_worker: bool) -> 
 @handled
 def demo(ctx: Context) -> None:
     """Tell the story: a sale to an issued policy and a claim to payout, step by step, in this instance."""
-    from .demo import load_demo
-    from .demo_people import where_to_look
-    from .demo_story import tell_story
+    from services.demo import load_demo
+    from services.demo.people import where_to_look
+    from services.demo.story import tell_story
 
     with progress_bar(ctx.out.as_json, "demo") as progress:
-        load_demo(ctx.app, progress)
+        load_demo(ctx.app.runtime, progress)
     lines: list[str] = []
     say = lines.append if ctx.out.as_json else click.echo
     result = tell_story(ctx.app.runtime, say)

@@ -36,7 +36,7 @@ from engine.models import HumanTaskModel, IncidentModel, InstanceModel
 from insureflow import instance_folder
 from insureflow.bootstrap import build_app
 from insureflow.cli import cli
-from insureflow.demo_data import id_number
+from services.demo.data import id_number
 from tasks.common import BUSINESS_TZ
 from tasks.gateway_ledger import CRASH_EXIT_CODE, LedgerGateway
 from tasks.handlers.sales import add_years

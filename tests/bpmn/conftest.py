@@ -22,7 +22,7 @@ from engine.runtime import Runtime
 from engine.settings import EngineSettings
 from insureflow import schema
 from insureflow.bootstrap import FIELD_CHECKERS
-from insureflow.demo_data import seed_customers, seed_reference_data
+from services.demo.data import seed_customers, seed_reference_data
 from tasks import register_handlers
 from tasks.crypto import PersonalDataCipher
 from tasks.payment_gateway import SimulatedGateway

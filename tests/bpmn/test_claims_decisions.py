@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from engine import task_service
 from engine.errors import ForbiddenError, InvalidInputError
-from insureflow.demo_data import CUSTOMERS, demo_identity
+from services.demo.data import CUSTOMERS, demo_identity
 from tasks.claim_status import claim_status
 from tasks.notices import render_notice
 from tasks.records import ClaimRecord, CustomerRecord, NotificationRecord, PaymentRecord, PolicyRecord

@@ -4,7 +4,7 @@ Each test walks one path the way clerks, surveyors, adjusters, managers, SIU and
 the path really taken (which human tasks opened, which handlers ran, how the history ends), the case data,
 the domain records (claim and its customer-facing timeline, payments, appointments, the policy's cover,
 the claimant's messages), and that a deterministic replay of the case agrees with its history.
-The claims are made on the demo policies (insureflow/demo_data.py); the clock starts on Monday
+The claims are made on the demo policies (services/demo/data.py); the clock starts on Monday
 2026-11-02 09:00 UTC (17:00 in Shanghai). The reading helpers at the top are shared with
 test_termination_scenarios.py.
 """
@@ -23,7 +23,7 @@ from engine.identity import OPERATOR
 from engine.instances import show_instance
 from engine.models import HumanTaskModel
 from engine.replay import replay_instance
-from insureflow.demo_data import CUSTOMERS, POLICIES, demo_identity
+from services.demo.data import CUSTOMERS, POLICIES, demo_identity
 from tasks.records import (
     AppointmentRecord,
     ClaimRecord,

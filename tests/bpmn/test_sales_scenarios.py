@@ -20,7 +20,7 @@ from engine.identity import OPERATOR
 from engine.instances import show_instance
 from engine.models import HumanTaskModel
 from engine.replay import replay_instance
-from insureflow.demo_data import CUSTOMERS
+from services.demo.data import CUSTOMERS
 from tasks.handlers.sales import valid_policy_number
 from tasks.idcard import check_digit
 from tasks.records import (

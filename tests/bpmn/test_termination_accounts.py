@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from insureflow.demo_data import demo_identity
+from services.demo.data import demo_identity
 from tasks.account_names import SimulatedBank
 from tasks.records import NotificationRecord, PaymentRecord
 from tasks.refund_accounts import HolderAccountRecord

@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from engine.errors import ForbiddenError
 from engine.identity import add_user
-from insureflow.demo_data import demo_identity
+from services.demo.data import demo_identity
 from tasks.records import CustomerRecord, NotificationRecord, PaymentRecord, PolicyRecord
 from tasks.refund_accounts import HolderAccountRecord, StaffAccountRecord
 from tests.bpmn.conftest import Insurer

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from insureflow.demo_data import PRODUCTS
+from services.demo.data import PRODUCTS
 from tasks.records import PolicyRecord, UnderwritingOutcomeRecord
 from tests.bpmn.conftest import Insurer
 from tests.bpmn.test_claims_decisions import refused

@@ -17,7 +17,7 @@ from werkzeug.serving import make_server
 
 from insureflow import instance_folder, schema
 from insureflow.bootstrap import App, build_app
-from insureflow.demo import demo_password, load_demo
+from services.demo import demo_password, load_demo
 from webui import create_app
 
 if TYPE_CHECKING:
@@ -75,7 +75,7 @@ def live_site(tmp_path: Path) -> Iterator[LiveSite]:
     config = instance_folder.create(tmp_path / "instance", f"sqlite:///{tmp_path / 'insureflow.db'}")
     wired = build_app(config)
     schema.upgrade(wired.db)
-    load_demo(wired)
+    load_demo(wired.runtime)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request in the test output
     server = make_server("127.0.0.1", 0, _closing_first(create_app(wired)), threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)

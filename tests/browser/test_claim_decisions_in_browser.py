@@ -8,7 +8,7 @@ from __future__ import annotations
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 
-from insureflow.demo_data import demo_identity
+from services.demo.data import demo_identity
 from tasks.records import ClaimRecord, NotificationRecord, PaymentRecord
 from tests.browser.conftest import LiveSite
 from tests.browser.test_claim_in_browser import _open_task_of_case, _register_claim

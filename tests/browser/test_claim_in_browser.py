@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from playwright.sync_api import Browser, Page, expect
 
-from insureflow.demo_data import demo_identity
+from services.demo.data import demo_identity
 from tests.browser.conftest import LiveSite
 from tests.e2e.claim_codes import access_code
 

@@ -14,7 +14,7 @@ from lxml import etree
 from playwright.sync_api import Browser, Page, expect
 
 from engine.translations import translatable
-from insureflow.demo_data import demo_identity
+from services.demo.data import demo_identity
 from tests.browser.conftest import LiveSite
 
 NAME, ID_NUMBER, _PHONE = demo_identity(0)

@@ -10,7 +10,7 @@ from pathlib import Path
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
-from insureflow.demo_data import demo_identity
+from services.demo.data import demo_identity
 from tasks.records import ClaimRecord
 from tests.browser.conftest import LiveSite
 

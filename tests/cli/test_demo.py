@@ -11,8 +11,8 @@ import time_machine
 from click.testing import CliRunner
 
 from insureflow.cli import cli
-from insureflow.demo_data import BENEFICIARIES, CUSTOMERS, beneficiary_designation, demo_identity
-from insureflow.demo_story import STORY_CUSTOMER, _story_identity
+from services.demo.data import BENEFICIARIES, CUSTOMERS, beneficiary_designation, demo_identity
+from services.demo.story import STORY_CUSTOMER, _story_identity
 
 INBOXES = {
     "agent": "Needs analysis", "compliance": "Compliance approval", "underwriter": "Manual underwriting",

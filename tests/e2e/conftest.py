@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 
 from insureflow import instance_folder, schema
 from insureflow.bootstrap import App, build_app
-from insureflow.demo import demo_password, load_demo
+from services.demo import demo_password, load_demo
 from webui import create_app
 
 
@@ -50,7 +50,7 @@ def _site(db_url: str, folder: Path) -> Iterator[Site]:
     config = instance_folder.create(folder, db_url)
     wired = build_app(config)
     schema.upgrade(wired.db)
-    load_demo(wired)
+    load_demo(wired.runtime)
     app = create_app(wired, {"TESTING": True, "WTF_CSRF_ENABLED": False})
     yield Site(app, wired)
     wired.db.dispose()

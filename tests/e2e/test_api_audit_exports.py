@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select, update
 
 from engine.models import DeploymentFileModel, UserModel
-from insureflow.demo_data import demo_identity
+from services.demo.data import demo_identity
 from tests.e2e.api_support import Caller, error, ok, shared_site
 from tests.e2e.conftest import Site
 from tests.e2e.test_ui_audit import pay_demo_claim

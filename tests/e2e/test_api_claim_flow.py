@@ -6,7 +6,7 @@ import json
 from decimal import Decimal
 from typing import Any
 
-from insureflow.demo_data import demo_identity
+from services.demo.data import demo_identity
 from tests.e2e.api_support import Caller, days_ago, ok, shared_site
 from tests.e2e.claim_codes import access_code
 from tests.e2e.conftest import Site
@@ -15,7 +15,7 @@ __all__ = ["shared_site"]
 
 
 def first_notice() -> dict[str, Any]:
-    """The register-claim form of insureflow/demo_story.py's settled claim (policy PDEMO0001, a hospital stay)."""
+    """The register-claim form of services/demo/story.py's settled claim (policy PDEMO0001, a hospital stay)."""
     name, id_number, _phone = demo_identity(0)
     # The demo already holds two claims on PDEMO0001 (10 and 20 days ago): this incident is another one.
     incident = days_ago(8)

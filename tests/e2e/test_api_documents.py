@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from insureflow.demo_data import demo_identity
+from services.demo.data import demo_identity
 from tasks.records import ClaimDocumentRecord, ClaimRecord
 from tests.e2e.api_support import Caller, days_ago, demo_task, error, ok, open_task, shared_site
 from tests.e2e.conftest import Site

@@ -10,14 +10,14 @@ from sqlalchemy import select
 
 from engine.identity import add_user
 from engine.models import UserModel
-from insureflow.demo_story import _story_identity
+from services.demo.story import _story_identity
 from tasks.common import BUSINESS_TZ
 from tests.e2e.api_support import Caller, demo_task, error, ok, open_task, shared_site
 from tests.e2e.conftest import Site
 
 __all__ = ["shared_site"]
 
-# The sale of insureflow/demo_story.py, step by step: (task, form data).
+# The sale of services/demo/story.py, step by step: (task, form data).
 SALE = [
     ("customer_registration", _story_identity()),
     ("needs_analysis", {"income": 360000, "dependents": 1, "existing_cover": 0, "goal": "medical",

@@ -3,7 +3,7 @@ ID number (its keyed hash) or part of a name; for claims staff only; the text tr
 
 from __future__ import annotations
 
-from insureflow.demo_data import CUSTOMERS, id_number
+from services.demo.data import CUSTOMERS, id_number
 from tests.e2e.conftest import Site
 
 

@@ -9,7 +9,7 @@ import re
 import pytest
 from flask.testing import FlaskClient
 
-from insureflow.demo_data import demo_identity
+from services.demo.data import demo_identity
 from tests.e2e.api_support import Caller, demo_task, ok, shared_site
 from tests.e2e.conftest import Site
 

@@ -15,7 +15,7 @@ from werkzeug.test import TestResponse
 from engine.identity import Actor, actor_for
 from engine.models import UserModel
 from engine.settings import DEFAULT_ROLES
-from insureflow.demo import demo_password
+from services.demo import demo_password
 from tests.e2e.api_support import shared_site
 from tests.e2e.conftest import Site
 from webui import create_app

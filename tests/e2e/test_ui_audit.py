@@ -15,7 +15,7 @@ from engine import task_service
 from engine.errors import ForbiddenError
 from engine.identity import actor_for
 from engine.models import DeploymentModel, EventModel, HumanTaskModel, InstanceModel, UserModel
-from insureflow.demo_data import demo_identity
+from services.demo.data import demo_identity
 from tasks.common import BUSINESS_TZ
 from tests.e2e.api_support import demo_task, shared_site
 from tests.e2e.conftest import Site

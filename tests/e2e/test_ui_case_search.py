@@ -11,7 +11,7 @@ from sqlalchemy import select
 from engine.access import case_access, visible_cases
 from engine.identity import actor_for
 from engine.models import InstanceModel, UserModel
-from insureflow.demo_data import CUSTOMERS, id_number
+from services.demo.data import CUSTOMERS, id_number
 from tasks.records import ClaimRecord, PolicyRecord
 from tests.e2e.conftest import Site
 

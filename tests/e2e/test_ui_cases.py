@@ -7,7 +7,7 @@ import re
 import pytest
 from flask.testing import FlaskClient
 
-from insureflow.demo_data import demo_identity
+from services.demo.data import demo_identity
 from tests.e2e.api_support import demo_task, shared_site
 from tests.e2e.conftest import Site
 

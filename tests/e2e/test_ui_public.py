@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from engine.models import HumanTaskModel
-from insureflow.demo_data import demo_identity
+from services.demo.data import demo_identity
 from tasks.claimant_notes import ClaimantNoteRecord
 from tasks.common import BUSINESS_TZ
 from tasks.records import ClaimRecord

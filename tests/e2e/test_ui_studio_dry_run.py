@@ -19,7 +19,7 @@ from sqlalchemy import select
 from engine import deployments, instances, task_service
 from engine.identity import OPERATOR, Actor, actor_for
 from engine.models import HumanTaskModel, InstanceModel
-from insureflow.demo import demo_password
+from services.demo import demo_password
 from tasks.payment_gateway import GatewayAnswer
 from tasks.services import DomainServices
 from tests.e2e.api_support import shared_site

@@ -16,7 +16,7 @@ from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import encode_multipart
 
 from engine.models import HumanTaskModel
-from insureflow.demo_data import demo_identity
+from services.demo.data import demo_identity
 from tasks.records import ClaimDocumentRecord, ClaimRecord
 from tests.conftest import ROOT
 from tests.e2e.api_support import days_ago, open_task, shared_site

@@ -1,4 +1,5 @@
-"""Demo data: a user for every role and the diagrams under bpmn/ deployed."""
+"""The demo instance: a user for every role, reference data, invented customers and policies, the diagrams under
+bpmn/ deployed and cases left at different steps (`insureflow init --demo`, `insureflow demo`)."""
 
 from __future__ import annotations
 
@@ -11,22 +12,20 @@ from engine import deployments
 from engine.identity import OPERATOR, add_user
 from engine.models import InstanceModel, UserModel
 from engine.progress import Progress, quiet
+from engine.runtime import Runtime
 from engine.settings import DEFAULT_ROLES
 
-from .bootstrap import App
-from .demo_cancellation import seed_refund_accounts
-from .demo_data import SURVEYORS, seed_customers, seed_reference_data
-from .demo_people import SECOND_OFFICERS, demo_logins, demo_password, demo_policies
-from .demo_story import leave_cases
+from .cancellation import seed_refund_accounts
+from .data import SURVEYORS, seed_customers, seed_reference_data
+from .people import SECOND_OFFICERS, demo_logins, demo_password, demo_policies
+from .story import leave_cases
 
-BPMN_DIR = Path(__file__).resolve().parent.parent / "bpmn"
-
+BPMN_DIR = Path(__file__).resolve().parents[2] / "bpmn"
 
 
-def load_demo(app: App, progress: Progress = quiet) -> dict[str, Any]:
+def load_demo(rt: Runtime, progress: Progress = quiet) -> dict[str, Any]:
     """Create demo users and reference data (idempotent) and deploy bpmn/ when it holds diagrams; `progress` is
     told after each stage and each step of the demo cases."""
-    rt = app.runtime
     created = []
     with rt.uow() as uow:
         for role in DEFAULT_ROLES:

@@ -18,7 +18,7 @@ from tasks.outbox_sender import take_notification
 from tasks.records import CustomerRecord, NotificationRecord
 from tasks.refund_accounts import HolderAccountRecord, StaffAccountRecord
 
-from .demo_data import CUSTOMERS, demo_identity
+from .data import CUSTOMERS, demo_identity
 
 STORY_PREMIUM_ACCOUNT = "6222020200166667777"  # the story customer's own account, the premium is paid from it
 AGENT_ACCOUNT = "6222020200177778888"  # the demo agent's salary account: never a customer's refund account

@@ -20,8 +20,8 @@ from tasks.common import BUSINESS_TZ
 from tasks.idcard import check_digit
 from tasks.records import ClaimRecord, PolicyRecord
 
-from .demo_cancellation import STORY_PREMIUM_ACCOUNT, cancel_in_cooling_off
-from .demo_data import beneficiary_designation, demo_identity
+from .cancellation import STORY_PREMIUM_ACCOUNT, cancel_in_cooling_off
+from .data import beneficiary_designation, demo_identity
 
 Say = Callable[[str], None]
 STORY_CUSTOMER = ("Sun Li 孙丽", "310101", "19880612", 128, "13601234567", "shanghai")

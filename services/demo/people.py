@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from engine.settings import DEFAULT_ROLES
 
-from .demo_data import CUSTOMERS, POLICIES, PRODUCTS, SURVEYORS, id_number
+from .data import CUSTOMERS, POLICIES, PRODUCTS, SURVEYORS, id_number
 
 # Second people for the four-eyes steps that a colleague of the same role must take (a compliance
 # approval is countersigned, an AML review confirmed, by another compliance officer).
