@@ -9,10 +9,11 @@ from typing import Any
 
 import click
 
-from engine import deployments, incidents, instances, jsonutil, messages, worker
-from engine.decisions import describe as describe_decision
+from engine import worker
 from engine.errors import InvalidInputError
-from engine.identity import OPERATOR
+from engine.workflow import deployments, incidents, instances, jsonutil, messages
+from engine.workflow.actors import OPERATOR
+from engine.workflow.decisions import describe as describe_decision
 
 from . import (
     cli_admin,

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import click
 
-from engine import audit_integrity, audit_keys
-from engine.audit_integrity import write_signed_checkpoint
+from engine.audit import integrity as audit_integrity
+from engine.audit.integrity import write_signed_checkpoint
 from engine.errors import InvalidInputError
-from engine.identity import OPERATOR
+from engine.workflow import audit_keys
+from engine.workflow.actors import OPERATOR
 
 from . import cli_payments
 from .cli_context import Context, handled, pass_ctx

@@ -10,9 +10,9 @@ from typing import Any
 
 import click
 
-from engine import jsonutil
 from engine.errors import EngineError, InvalidInputError, NotFoundError
-from engine.identity import OPERATOR, Actor, actor_for
+from engine.workflow import jsonutil
+from engine.workflow.actors import OPERATOR, Actor, actor_for
 
 from . import instance_folder
 from .bootstrap import App, build_app

@@ -7,11 +7,12 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from engine import deployments
-from engine.identity import OPERATOR, add_user
-from engine.models import InstanceModel, UserModel
-from engine.progress import Progress, quiet
-from engine.settings import DEFAULT_ROLES
+from engine.identity.users import add_user
+from engine.workflow import deployments
+from engine.workflow.actors import OPERATOR
+from engine.workflow.models import InstanceModel, UserModel
+from engine.workflow.progress import Progress, quiet
+from engine.workflow.settings import DEFAULT_ROLES
 
 from .bootstrap import App
 from .demo_cancellation import seed_refund_accounts

@@ -11,8 +11,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import instances
-from engine.identity import OPERATOR
+from engine.workflow import instances
+from engine.workflow.actors import OPERATOR
 from tasks.crypto import PersonalDataCipher
 from tasks.outbox_sender import take_notification
 from tasks.records import CustomerRecord, NotificationRecord

@@ -10,12 +10,13 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from engine import instances, task_service, worker
-from engine.decisions import describe as describe_decision
-from engine.identity import OPERATOR, actor_for
-from engine.models import HumanTaskModel
-from engine.progress import Progress, quiet
-from engine.runtime import Runtime
+from engine import worker
+from engine.workflow import instances, task_service
+from engine.workflow.actors import OPERATOR, actor_for
+from engine.workflow.decisions import describe as describe_decision
+from engine.workflow.models import HumanTaskModel
+from engine.workflow.progress import Progress, quiet
+from engine.workflow.runtime import Runtime
 from tasks.common import BUSINESS_TZ
 from tasks.idcard import check_digit
 from tasks.records import ClaimRecord, PolicyRecord

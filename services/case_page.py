@@ -12,13 +12,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import access, history, paths
-from engine.deployments import file_in
 from engine.errors import NotFoundError
-from engine.execution import current_data, load
-from engine.identity import Actor
-from engine.instances import to_plain_safe
-from engine.models import (
+from engine.workflow import access, history, paths
+from engine.workflow.actors import Actor
+from engine.workflow.deployments import file_in
+from engine.workflow.execution import current_data, load
+from engine.workflow.instances import to_plain_safe
+from engine.workflow.models import (
     EffectModel,
     HumanTaskModel,
     IncidentModel,
@@ -27,8 +27,8 @@ from engine.models import (
     UserModel,
     WaitModel,
 )
-from engine.parsing import ParsedDeployment
-from engine.runtime import Runtime
+from engine.workflow.parsing import ParsedDeployment
+from engine.workflow.runtime import Runtime
 from tasks.claimant_notes import notes_of_case
 from tasks.documents import DocumentInfo, case_documents, may_open_documents, open_document
 
@@ -70,7 +70,7 @@ class CaseFile:
     diagram_file: str
     parsed: ParsedDeployment
     data: Mapping[str, Any]
-    holder: bool  # the engine found the actor holding a task of the case (engine/access.py)
+    holder: bool  # the engine found the actor holding a task of the case (engine/workflow/access.py)
     passed: tuple[str, ...]  # diagram elements the workflow completed
     open_steps: tuple[OpenStep, ...]
     waits: tuple[str, ...]  # elements waiting for a message, a timer or an answer

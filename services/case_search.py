@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from engine.case_search import CaseFilter, CaseHit, search_cases
-from engine.identity import Actor
-from engine.runtime import Runtime
+from engine.workflow.actors import Actor
+from engine.workflow.case_search import CaseFilter, CaseHit, search_cases
+from engine.workflow.runtime import Runtime
 from tasks.case_links import cases_for
 
 PAGE_SIZE = 20

@@ -6,11 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from engine.authorization import managed_roles
 from engine.errors import ForbiddenError
-from engine.identity import Actor
-from engine.runtime import Runtime
-from engine.workload import Overdue, StepLoad, open_steps, overdue_tasks
+from engine.workflow.actors import Actor
+from engine.workflow.authorization import managed_roles
+from engine.workflow.runtime import Runtime
+from engine.workflow.workload import Overdue, StepLoad, open_steps, overdue_tasks
 from tasks.claim_stats import ClaimFigures, claim_figures
 
 # Whoever manages one of these roles sees the claims figures.

@@ -6,11 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from engine import task_service
-from engine.identity import Actor
-from engine.instances import InstanceSummary
-from engine.runtime import Runtime
-from engine.task_service import TaskView
+from engine.workflow import task_service
+from engine.workflow.actors import Actor
+from engine.workflow.instances import InstanceSummary
+from engine.workflow.runtime import Runtime
+from engine.workflow.task_service import TaskView
 
 from .case_page import CaseFile, read_case
 

@@ -12,11 +12,11 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from engine.case_notes import change_with_note
 from engine.errors import ConflictError, FieldProblem, ForbiddenError, InvalidInputError, NotFoundError
-from engine.identity import Actor
-from engine.models import HumanTaskModel, InstanceModel
-from engine.runtime import Runtime
+from engine.workflow.actors import Actor
+from engine.workflow.case_notes import change_with_note
+from engine.workflow.models import HumanTaskModel, InstanceModel
+from engine.workflow.runtime import Runtime
 from tasks.beneficiaries import (
     BeneficiaryChangeRecord,
     changes_of,

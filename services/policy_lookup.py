@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from datetime import date
 
 from engine.errors import ForbiddenError
-from engine.identity import Actor
-from engine.runtime import Runtime
+from engine.workflow.actors import Actor
+from engine.workflow.runtime import Runtime
 from tasks.case_links import policies_for
 from tasks.records import CustomerRecord, ProductRecord
 

@@ -4,7 +4,7 @@ found by value through the keyed `*_hash` columns (see tasks/crypto.py)."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
 
@@ -12,7 +12,6 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Date,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -21,31 +20,13 @@ from sqlalchemy import (
     String,
     Text,
     Time,
-    TypeDecorator,
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from engine.registry import seal_table
+from engine.registry import UTCDateTime, seal_table
 
 Money = Numeric(14, 2)
-
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """Naive UTC in the database, aware UTC in Python."""
-
-    impl = DateTime
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: object) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetimes are ambiguous; pass an aware UTC datetime")
-        return value.astimezone(UTC).replace(tzinfo=None)
-
-    def process_result_value(self, value: datetime | None, dialect: object) -> datetime | None:
-        return value.replace(tzinfo=UTC) if value is not None else None
 
 
 class DomainBase(DeclarativeBase):

@@ -14,8 +14,9 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import login_required
 
-from engine import audit, replay
-from engine.audit_integrity import check_checkpoint, report_dict, verify_all, verify_case
+from engine.audit import case_audit as audit
+from engine.audit import replay
+from engine.audit.integrity import check_checkpoint, report_dict, verify_all, verify_case
 from engine.errors import EngineError, ForbiddenError, InvalidInputError, NotFoundError
 from tasks.common import BUSINESS_TZ
 

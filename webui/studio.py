@@ -14,9 +14,10 @@ from flask_babel import gettext as _
 from flask_login import login_required
 from markupsafe import Markup
 
-from engine import deployments, drafts, migration, translations, version_diff
-from engine.deployments import DEPLOYERS
+from engine.authoring import drafts, migration, version_diff
 from engine.errors import ConflictError, DeploymentInvalidError, InvalidInputError, NotFoundError, Problem
+from engine.workflow import deployments, translations
+from engine.workflow.deployments import DEPLOYERS
 
 from . import forms_render
 from .auth import acting, role_label

@@ -16,12 +16,12 @@ from flask_babel import gettext as _
 from flask_login import login_required
 from markupsafe import Markup
 
-from engine import forms
 from engine.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
-from engine.identity import Actor
-from engine.instances import InstanceSummary
-from engine.runtime import Runtime
-from engine.task_service import TaskView
+from engine.workflow import forms
+from engine.workflow.actors import Actor
+from engine.workflow.instances import InstanceSummary
+from engine.workflow.runtime import Runtime
+from engine.workflow.task_service import TaskView
 from services import human_tasks
 from services.documents import file_ceiling, upload_documents
 from services.human_tasks import TaskPage, check_may_keep_draft, task_page

@@ -1,6 +1,6 @@
 """Payout handlers: claim payments and refunds through the payment gateway, exactly once.
 
-A payout is an external side effect, made through the engine's outbox (`engine/effects.py`):
+A payout is an external side effect, made through the engine's outbox (`engine/workflow/effects.py`):
 - first run of the step (in the case's transaction): the checks, then the *intent* — a pending payment
   row under its key — and `Effect("payment", key)`; the engine commits the intent and leaves the step
   started;

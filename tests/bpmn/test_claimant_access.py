@@ -15,11 +15,11 @@ import re
 import pytest
 from sqlalchemy import select
 
-from engine import instances
-from engine.access import CaseAccess, check_deliver
 from engine.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
-from engine.identity import OPERATOR, Actor
-from engine.models import EventModel
+from engine.workflow import instances
+from engine.workflow.access import CaseAccess, check_deliver
+from engine.workflow.actors import OPERATOR, Actor
+from engine.workflow.models import EventModel
 from services.claim_access import (
     WRONG_CODES,
     ClaimAccess,

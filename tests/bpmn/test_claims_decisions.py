@@ -17,8 +17,8 @@ import pytest
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from sqlalchemy import select
 
-from engine import task_service
 from engine.errors import ForbiddenError, InvalidInputError
+from engine.workflow import task_service
 from insureflow.demo_data import CUSTOMERS, demo_identity
 from tasks.claim_status import claim_status
 from tasks.notices import render_notice

@@ -18,11 +18,11 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from engine.audit.replay import replay_instance
 from engine.errors import ForbiddenError
-from engine.identity import OPERATOR
-from engine.instances import show_instance
-from engine.models import HumanTaskModel
-from engine.replay import replay_instance
+from engine.workflow.actors import OPERATOR
+from engine.workflow.instances import show_instance
+from engine.workflow.models import HumanTaskModel
 from insureflow.demo_data import CUSTOMERS, POLICIES, demo_identity
 from tasks.records import (
     AppointmentRecord,

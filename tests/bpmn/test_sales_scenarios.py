@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from engine.audit.replay import replay_instance
 from engine.errors import ForbiddenError, InvalidInputError
-from engine.identity import OPERATOR
-from engine.instances import show_instance
-from engine.models import HumanTaskModel
-from engine.replay import replay_instance
+from engine.workflow.actors import OPERATOR
+from engine.workflow.instances import show_instance
+from engine.workflow.models import HumanTaskModel
 from insureflow.demo_data import CUSTOMERS
 from tasks.handlers.sales import valid_policy_number
 from tasks.idcard import check_digit

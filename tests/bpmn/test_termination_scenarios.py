@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import select
 
 from engine.errors import ForbiddenError
-from engine.identity import add_user
+from engine.identity.users import add_user
 from insureflow.demo_data import demo_identity
 from tasks.records import CustomerRecord, NotificationRecord, PaymentRecord, PolicyRecord
 from tasks.refund_accounts import HolderAccountRecord, StaffAccountRecord

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from engine import task_service
 from engine.errors import ForbiddenError
+from engine.workflow import task_service
 from tasks.notices import render_notice
 from tasks.records import NotificationRecord, PolicyRecord, UnderwritingOutcomeRecord, WatchListRecord
 from tests.bpmn.conftest import Insurer

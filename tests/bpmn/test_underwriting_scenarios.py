@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from engine import task_service
 from engine.errors import ForbiddenError
-from engine.identity import add_user
+from engine.identity.users import add_user
+from engine.workflow import task_service
 from tasks.records import (
     AppointmentRecord,
     NotificationRecord,

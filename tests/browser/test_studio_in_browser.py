@@ -11,9 +11,9 @@ from typing import Any
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
-from engine import instances, task_service
-from engine.identity import actor_for
-from engine.models import HumanTaskModel
+from engine.workflow import instances, task_service
+from engine.workflow.actors import actor_for
+from engine.workflow.models import HumanTaskModel
 from tests.browser.conftest import LiveSite
 from tests.e2e.test_api_claim_flow import first_notice
 

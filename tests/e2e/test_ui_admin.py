@@ -12,9 +12,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from werkzeug.test import TestResponse
 
-from engine.identity import Actor, actor_for
-from engine.models import UserModel
-from engine.settings import DEFAULT_ROLES
+from engine.workflow.actors import Actor, actor_for
+from engine.workflow.models import UserModel
+from engine.workflow.settings import DEFAULT_ROLES
 from insureflow.demo import demo_password
 from tests.e2e.api_support import shared_site
 from tests.e2e.conftest import Site

@@ -11,10 +11,10 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import func, select, update
 
-from engine import task_service
 from engine.errors import ForbiddenError
-from engine.identity import actor_for
-from engine.models import DeploymentModel, EventModel, HumanTaskModel, InstanceModel, UserModel
+from engine.workflow import task_service
+from engine.workflow.actors import actor_for
+from engine.workflow.models import DeploymentModel, EventModel, HumanTaskModel, InstanceModel, UserModel
 from insureflow.demo_data import demo_identity
 from tasks.common import BUSINESS_TZ
 from tests.e2e.api_support import demo_task, shared_site

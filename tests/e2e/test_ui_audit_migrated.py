@@ -7,10 +7,11 @@ import json
 import re
 from pathlib import Path
 
-from engine import migration, replay
-from engine.deployments import deploy, deployed_file
-from engine.identity import actor_for
-from engine.models import InstanceModel
+from engine.audit import replay
+from engine.authoring import migration
+from engine.workflow.actors import actor_for
+from engine.workflow.deployments import deploy, deployed_file
+from engine.workflow.models import InstanceModel
 from tests.e2e.api_support import demo_task
 from tests.e2e.conftest import Site
 

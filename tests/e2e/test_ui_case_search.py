@@ -8,9 +8,9 @@ import re
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from engine.access import case_access, visible_cases
-from engine.identity import actor_for
-from engine.models import InstanceModel, UserModel
+from engine.workflow.access import case_access, visible_cases
+from engine.workflow.actors import actor_for
+from engine.workflow.models import InstanceModel, UserModel
 from insureflow.demo_data import CUSTOMERS, id_number
 from tasks.records import ClaimRecord, PolicyRecord
 from tests.e2e.conftest import Site

@@ -12,7 +12,7 @@ from flask_babel import Babel
 from werkzeug.datastructures import MultiDict
 
 from engine.errors import InvalidInputError
-from engine.forms import check_submission
+from engine.workflow.forms import check_submission
 from webui import form_errors, forms_render
 
 FORMS = Path(__file__).resolve().parents[2] / "bpmn" / "forms"

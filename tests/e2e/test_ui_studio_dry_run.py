@@ -16,9 +16,9 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from engine import deployments, instances, task_service
-from engine.identity import OPERATOR, Actor, actor_for
-from engine.models import HumanTaskModel, InstanceModel
+from engine.workflow import deployments, instances, task_service
+from engine.workflow.actors import OPERATOR, Actor, actor_for
+from engine.workflow.models import HumanTaskModel, InstanceModel
 from insureflow.demo import demo_password
 from tasks.payment_gateway import GatewayAnswer
 from tasks.services import DomainServices

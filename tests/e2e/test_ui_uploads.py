@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import encode_multipart
 
-from engine.models import HumanTaskModel
+from engine.workflow.models import HumanTaskModel
 from insureflow.demo_data import demo_identity
 from tasks.records import ClaimDocumentRecord, ClaimRecord
 from tests.conftest import ROOT

@@ -11,10 +11,11 @@ from typing import Any
 import pytest
 from sqlalchemy import select, text
 
-from engine import user_admin, user_directory
 from engine.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
-from engine.identity import OPERATOR, Actor, actor_for, actor_for_token, check_password, create_token
-from engine.models import UserModel
+from engine.identity import user_admin, user_directory
+from engine.identity.users import check_password, create_token
+from engine.workflow.actors import OPERATOR, Actor, actor_for, actor_for_token
+from engine.workflow.models import UserModel
 from tests.conftest import World
 
 GOOD_PASSWORD = "correct horse battery"

@@ -11,19 +11,10 @@ from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
 from engine.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
-from engine.identity import (
-    OPERATOR,
-    Actor,
-    actor_for,
-    actor_for_token,
-    add_user,
-    check_password,
-    create_token,
-    hash_password,
-    require,
-)
-from engine.models import ApiTokenModel, Base, UserModel
-from engine.settings import EngineSettings
+from engine.identity.users import add_user, check_password, create_token, hash_password
+from engine.workflow.actors import OPERATOR, Actor, actor_for, actor_for_token, require
+from engine.workflow.models import ApiTokenModel, Base, UserModel
+from engine.workflow.settings import EngineSettings
 
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 SETTINGS = EngineSettings()

@@ -11,9 +11,11 @@ from flask import Response, render_template
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
-from engine import audit, instances, jsonutil, replay
-from engine.audit_integrity import check_checkpoint, check_dict, make_checkpoint, report_dict, verify_all
-from engine.replay import ReplayResult
+from engine.audit import case_audit as audit
+from engine.audit import replay
+from engine.audit.integrity import check_checkpoint, check_dict, make_checkpoint, report_dict, verify_all
+from engine.audit.replay import ReplayResult
+from engine.workflow import instances, jsonutil
 
 from ..audit_report import report_data
 from ..context import runtime
@@ -46,7 +48,7 @@ def history(args: dict[str, Any], instance_id: int) -> Any:
     caller = actor()
     rt = runtime()
     # History payloads are stored with personal fields encrypted: revealed here, then masked unless the caller
-    # holds a task of the case now (engine/access.py).
+    # holds a task of the case now (engine/workflow/access.py).
     found = instances.instance_history(rt, instance_id, caller)
     clear = shows_clear(caller.roles, instances.access_to(rt, instance_id, caller).clear)
     events = [{**e, "payload": mask(rt.reveal(e["type"], e["payload"]), clear)} for e in found]

@@ -9,9 +9,9 @@ from typing import Any
 from flask import request
 from marshmallow import Schema, fields, validate
 
-from engine import dry_run, dry_run_scenarios
-from engine.dry_run import DryRunResult
-from engine.dry_run_scenarios import SavedScenario
+from engine.authoring import dry_run, dry_run_scenarios
+from engine.authoring.dry_run import DryRunResult
+from engine.authoring.dry_run_scenarios import SavedScenario
 from engine.errors import InvalidInputError
 from tasks.services import simulated
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine import incidents
-from engine.incidents import IncidentView
+from engine.workflow import incidents
+from engine.workflow.incidents import IncidentView
 
 from ..context import runtime
 from .case_event_schemas import IncidentArgsSchema, IncidentSchema

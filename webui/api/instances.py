@@ -6,8 +6,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from engine import instances, messages
-from engine.instances import InstanceSummary
+from engine.workflow import instances, messages
+from engine.workflow.instances import InstanceSummary
 
 from ..context import runtime
 from ..masking import mask, shows_clear

@@ -6,9 +6,10 @@ from typing import Any
 
 from marshmallow import Schema, fields, validate
 
-from engine import deployments, drafts, version_diff
-from engine.deployments import DEPLOYERS
-from engine.identity import require
+from engine.authoring import drafts, version_diff
+from engine.workflow import deployments
+from engine.workflow.actors import require
+from engine.workflow.deployments import DEPLOYERS
 
 from ..context import runtime
 from .common import actor, blueprint
