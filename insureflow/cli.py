@@ -11,9 +11,8 @@ import click
 
 from engine import worker
 from engine.errors import InvalidInputError
-from engine.workflow import deployments, incidents, instances, jsonutil, messages
-from engine.workflow.actors import OPERATOR
-from engine.workflow.decisions import describe as describe_decision
+from engine.workflow import OPERATOR, deployments, incidents, instances, jsonutil, messages
+from engine.workflow import describe as describe_decision
 
 from . import (
     cli_admin,

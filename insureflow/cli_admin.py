@@ -9,9 +9,9 @@ from typing import Any
 
 import click
 
-from engine.audit.replay import replay_all, replay_instance
+from engine.audit import replay_all, replay_instance
 from engine.identity import user_admin
-from engine.workflow.actors import OPERATOR
+from engine.workflow import OPERATOR
 from services.users import (
     all_users,
     change_user,

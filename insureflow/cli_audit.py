@@ -10,10 +10,9 @@ from pathlib import Path
 import click
 
 from engine.audit import integrity as audit_integrity
-from engine.audit.integrity import write_signed_checkpoint
+from engine.audit import write_signed_checkpoint
 from engine.errors import InvalidInputError
-from engine.workflow import audit_keys
-from engine.workflow.actors import OPERATOR
+from engine.workflow import OPERATOR, audit_keys
 
 from . import cli_payments
 from .cli_context import Context, handled, pass_ctx

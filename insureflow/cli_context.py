@@ -11,8 +11,7 @@ from typing import Any
 import click
 
 from engine.errors import EngineError, InvalidInputError, NotFoundError
-from engine.workflow import jsonutil
-from engine.workflow.actors import OPERATOR, Actor, actor_for
+from engine.workflow import OPERATOR, Actor, actor_for, jsonutil
 
 from . import instance_folder
 from .bootstrap import App, build_app

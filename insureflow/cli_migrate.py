@@ -9,8 +9,8 @@ from typing import Any
 
 import click
 
-from engine.authoring.dry_run import DryRunResult, dry_run
-from engine.authoring.migration import MigrationReport, migrate
+from engine.authoring import DryRunResult, MigrationReport, migrate
+from engine.authoring.dry_run import dry_run
 from engine.errors import InvalidInputError, NotFoundError
 from tasks.services import simulated
 

@@ -7,12 +7,9 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from engine.identity.users import add_user
-from engine.workflow import deployments
-from engine.workflow.actors import OPERATOR
+from engine.identity import add_user
+from engine.workflow import DEFAULT_ROLES, OPERATOR, Progress, deployments, quiet
 from engine.workflow.models import InstanceModel, UserModel
-from engine.workflow.progress import Progress, quiet
-from engine.workflow.settings import DEFAULT_ROLES
 
 from .bootstrap import App
 from .demo_cancellation import seed_refund_accounts

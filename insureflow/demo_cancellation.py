@@ -11,8 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.workflow import instances
-from engine.workflow.actors import OPERATOR
+from engine.workflow import OPERATOR, instances
 from tasks.crypto import PersonalDataCipher
 from tasks.outbox_sender import take_notification
 from tasks.records import CustomerRecord, NotificationRecord

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from engine.workflow.settings import DEFAULT_ROLES
+from engine.workflow import DEFAULT_ROLES
 
 from .demo_data import CUSTOMERS, POLICIES, PRODUCTS, SURVEYORS, id_number
 

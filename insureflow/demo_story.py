@@ -11,12 +11,9 @@ from typing import Any
 from sqlalchemy import func, select
 
 from engine import worker
-from engine.workflow import instances, task_service
-from engine.workflow.actors import OPERATOR, actor_for
-from engine.workflow.decisions import describe as describe_decision
+from engine.workflow import OPERATOR, Progress, Runtime, actor_for, instances, quiet, task_service
+from engine.workflow import describe as describe_decision
 from engine.workflow.models import HumanTaskModel
-from engine.workflow.progress import Progress, quiet
-from engine.workflow.runtime import Runtime
 from tasks.common import BUSINESS_TZ
 from tasks.idcard import check_digit
 from tasks.records import ClaimRecord, PolicyRecord

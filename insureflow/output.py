@@ -17,8 +17,7 @@ from engine.errors import (
     InvalidInputError,
     NotFoundError,
 )
-from engine.workflow import jsonutil
-from engine.workflow.instances import InstanceSummary
+from engine.workflow import InstanceSummary, jsonutil
 
 EXIT_OK, EXIT_USAGE, EXIT_NOT_FOUND, EXIT_FORBIDDEN, EXIT_CONFLICT, EXIT_INVALID = 0, 2, 3, 4, 5, 6
 

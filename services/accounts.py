@@ -6,10 +6,9 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from engine.errors import ForbiddenError, NotFoundError
-from engine.identity.users import check_password, hash_password
-from engine.workflow.actors import Actor, actor_for, actor_for_token
+from engine.identity import check_password, hash_password
+from engine.workflow import Actor, Runtime, actor_for, actor_for_token
 from engine.workflow.models import UserModel
-from engine.workflow.runtime import Runtime
 
 # Checked against when the user name is unknown, so that a wrong name takes as long as a wrong password.
 _DUMMY_HASH = hash_password("not a password of anyone")

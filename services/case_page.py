@@ -13,11 +13,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.errors import NotFoundError
-from engine.workflow import access, history, paths
-from engine.workflow.actors import Actor
-from engine.workflow.deployments import file_in
-from engine.workflow.execution import current_data, load
-from engine.workflow.instances import to_plain_safe
+from engine.workflow import (
+    Actor,
+    ParsedDeployment,
+    Runtime,
+    access,
+    current_data,
+    file_in,
+    history,
+    load,
+    paths,
+    to_plain_safe,
+)
 from engine.workflow.models import (
     EffectModel,
     HumanTaskModel,
@@ -27,8 +34,6 @@ from engine.workflow.models import (
     UserModel,
     WaitModel,
 )
-from engine.workflow.parsing import ParsedDeployment
-from engine.workflow.runtime import Runtime
 from tasks.claimant_notes import notes_of_case
 from tasks.documents import DocumentInfo, case_documents, may_open_documents, open_document
 

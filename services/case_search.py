@@ -5,9 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from engine.workflow.actors import Actor
-from engine.workflow.case_search import CaseFilter, CaseHit, search_cases
-from engine.workflow.runtime import Runtime
+from engine.workflow import Actor, CaseFilter, CaseHit, Runtime, search_cases
 from tasks.case_links import cases_for
 
 PAGE_SIZE = 20

@@ -18,12 +18,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.errors import ConflictError, NotFoundError
-from engine.identity import rate_limits
-from engine.identity.rate_limits import RateLimit
-from engine.workflow.actors import Actor, require
-from engine.workflow.case_notes import change_with_note
-from engine.workflow.instances import InstanceSummary, deliver_message
-from engine.workflow.runtime import Runtime
+from engine.identity import RateLimit, rate_limits
+from engine.workflow import Actor, InstanceSummary, Runtime, change_with_note, deliver_message, require
 from tasks.claim_access import code_form, number_form, refuse_bad_note, send_acknowledgement
 from tasks.claim_status import claim_status
 from tasks.crypto import PersonalDataCipher

@@ -7,10 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from engine.errors import ForbiddenError
-from engine.workflow.actors import Actor
-from engine.workflow.authorization import managed_roles
-from engine.workflow.runtime import Runtime
-from engine.workflow.workload import Overdue, StepLoad, open_steps, overdue_tasks
+from engine.workflow import Actor, Overdue, Runtime, StepLoad, managed_roles, open_steps, overdue_tasks
 from tasks.claim_stats import ClaimFigures, claim_figures
 
 # Whoever manages one of these roles sees the claims figures.

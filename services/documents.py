@@ -6,9 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from engine.errors import InvalidInputError
-from engine.workflow import forms
-from engine.workflow.actors import Actor
-from engine.workflow.runtime import Runtime
+from engine.workflow import Actor, Runtime, forms
 from tasks.documents import MAX_DOCUMENT_BYTES, SIGNATURES, DocumentError, Upload, file_limit, store_document
 
 

@@ -6,11 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from engine.workflow import task_service
-from engine.workflow.actors import Actor
-from engine.workflow.instances import InstanceSummary
-from engine.workflow.runtime import Runtime
-from engine.workflow.task_service import TaskView
+from engine.workflow import Actor, InstanceSummary, Runtime, TaskView, task_service
 
 from .case_page import CaseFile, read_case
 

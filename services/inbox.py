@@ -9,11 +9,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.workflow.actors import Actor
-from engine.workflow.authorization import can_assign
-from engine.workflow.inbox import InboxFilter, query_inbox, team_roles
+from engine.workflow import Actor, InboxFilter, Runtime, can_assign, query_inbox, team_roles
 from engine.workflow.models import UserModel, UserRoleModel
-from engine.workflow.runtime import Runtime
 from tasks.common import BUSINESS_TZ
 
 from .step_names import step_names

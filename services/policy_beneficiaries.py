@@ -13,10 +13,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine.errors import ConflictError, FieldProblem, ForbiddenError, InvalidInputError, NotFoundError
-from engine.workflow.actors import Actor
-from engine.workflow.case_notes import change_with_note
+from engine.workflow import Actor, Runtime, change_with_note
 from engine.workflow.models import HumanTaskModel, InstanceModel
-from engine.workflow.runtime import Runtime
 from tasks.beneficiaries import (
     BeneficiaryChangeRecord,
     changes_of,

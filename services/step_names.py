@@ -4,9 +4,7 @@ dashboard): by the newest version of their process, from the deployment's transl
 
 from __future__ import annotations
 
-from engine.workflow import deployments
-from engine.workflow.runtime import Runtime
-from engine.workflow.translations import LANGUAGES
+from engine.workflow import LANGUAGES, Runtime, deployments
 
 
 def step_names(rt: Runtime, lang: str, wanted: list[tuple[str, str]]) -> dict[tuple[str, str], str]:

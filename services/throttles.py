@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from engine.identity import rate_limits
-from engine.identity.rate_limits import RateLimit
-from engine.workflow.runtime import Runtime
+from engine.identity import RateLimit, rate_limits
+from engine.workflow import Runtime
 
 
 def wait_seconds(rt: Runtime, rule: RateLimit, *keys: str) -> float:

@@ -10,12 +10,17 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from engine.identity import user_admin, user_directory
-from engine.identity.user_directory import TokenInfo, UserChange, UserDetails, UserInfo
-from engine.identity.users import create_token, list_users
-from engine.workflow.actors import Actor
-from engine.workflow.runtime import Runtime
-from engine.workflow.settings import EngineSettings
+from engine.identity import (
+    TokenInfo,
+    UserChange,
+    UserDetails,
+    UserInfo,
+    create_token,
+    list_users,
+    user_admin,
+    user_directory,
+)
+from engine.workflow import Actor, EngineSettings, Runtime
 
 # An administration change of engine/identity/user_admin.py:
 # (session, settings, actor, username, now=…, **what) → result.

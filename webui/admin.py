@@ -17,9 +17,8 @@ from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from engine.errors import ConflictError, EngineError, ForbiddenError, InvalidInputError, NotFoundError
-from engine.identity import user_admin
-from engine.identity.user_admin import MAX_DISPLAY_NAME_LENGTH, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
-from engine.workflow.actors import Actor, require
+from engine.identity import MAX_DISPLAY_NAME_LENGTH, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, user_admin
+from engine.workflow import Actor, require
 from services.users import change_user, create_user, find_users, user_page
 
 from .auth import acting, role_label

@@ -15,8 +15,7 @@ from flask_babel import gettext as _
 from flask_login import login_required
 
 from engine.audit import case_audit as audit
-from engine.audit import replay
-from engine.audit.integrity import check_checkpoint, report_dict, verify_all, verify_case
+from engine.audit import check_checkpoint, replay, report_dict, verify_all, verify_case
 from engine.errors import EngineError, ForbiddenError, InvalidInputError, NotFoundError
 from tasks.common import BUSINESS_TZ
 

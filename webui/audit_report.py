@@ -11,12 +11,9 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from engine.audit import case_audit as audit
-from engine.audit import replay
-from engine.audit.integrity import verify_case
-from engine.workflow import instances, jsonutil
-from engine.workflow.actors import Actor
-from engine.workflow.decisions import describe as describe_decision
-from engine.workflow.runtime import Runtime
+from engine.audit import replay, verify_case
+from engine.workflow import Actor, Runtime, instances, jsonutil
+from engine.workflow import describe as describe_decision
 from services.case_page import case_page
 
 from .case_text import EVENT_LABELS, Labels, data_rows, localtime

@@ -15,7 +15,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from engine.workflow.parsing import ParsedDeployment
+from engine.workflow import ParsedDeployment
 from tasks.common import BUSINESS_TZ
 
 from .forms_render import enum_options, is_money, title

@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from flask_login import login_required
 
 from engine.errors import ForbiddenError, NotFoundError
-from engine.workflow.actors import Actor
+from engine.workflow import Actor
 from services.case_page import CaseFile, case_diagram, case_document, case_page
 from services.errors import DocumentsClosedError, NoDocumentError
 

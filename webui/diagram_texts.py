@@ -8,8 +8,7 @@ from typing import Any
 from flask import request
 from flask_babel import get_locale
 
-from engine.workflow.parsing import ParsedDeployment
-from engine.workflow.translations import LANGUAGES, relabel
+from engine.workflow import LANGUAGES, ParsedDeployment, relabel
 
 
 def drawing_lang(asked: str | None) -> str | None:

@@ -14,8 +14,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup, escape
 from werkzeug.datastructures import MultiDict
 
-from engine.workflow import jsonutil
-from engine.workflow.forms import UPLOAD_KEYWORD, upload_fields
+from engine.workflow import UPLOAD_KEYWORD, jsonutil, upload_fields
 from tasks.documents import EXTENSIONS, MAX_DOCUMENT_BYTES, SIGNATURES, file_limit
 
 from . import forms_rows

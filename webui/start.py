@@ -15,8 +15,7 @@ from flask_babel.speaklater import LazyString
 from flask_login import login_required
 
 from engine.errors import EngineError, ForbiddenError, NotFoundError
-from engine.workflow import instances
-from engine.workflow.actors import Actor
+from engine.workflow import Actor, instances
 from services.human_tasks import claim_task
 
 from .auth import acting

@@ -16,8 +16,7 @@ from markupsafe import Markup
 
 from engine.authoring import drafts, migration, version_diff
 from engine.errors import ConflictError, DeploymentInvalidError, InvalidInputError, NotFoundError, Problem
-from engine.workflow import deployments, translations
-from engine.workflow.deployments import DEPLOYERS
+from engine.workflow import DEPLOYERS, deployments, translations
 
 from . import forms_render
 from .auth import acting, role_label

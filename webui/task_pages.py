@@ -17,11 +17,7 @@ from flask_login import login_required
 from markupsafe import Markup
 
 from engine.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
-from engine.workflow import forms
-from engine.workflow.actors import Actor
-from engine.workflow.instances import InstanceSummary
-from engine.workflow.runtime import Runtime
-from engine.workflow.task_service import TaskView
+from engine.workflow import Actor, InstanceSummary, Runtime, TaskView, forms
 from services import human_tasks
 from services.documents import file_ceiling, upload_documents
 from services.human_tasks import TaskPage, check_may_keep_draft, task_page

@@ -11,10 +11,8 @@ from flask import Response, render_template
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
+from engine.audit import ReplayResult, check_checkpoint, check_dict, make_checkpoint, replay, report_dict, verify_all
 from engine.audit import case_audit as audit
-from engine.audit import replay
-from engine.audit.integrity import check_checkpoint, check_dict, make_checkpoint, report_dict, verify_all
-from engine.audit.replay import ReplayResult
 from engine.workflow import instances, jsonutil
 
 from ..audit_report import report_data

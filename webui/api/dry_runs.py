@@ -9,9 +9,7 @@ from typing import Any
 from flask import request
 from marshmallow import Schema, fields, validate
 
-from engine.authoring import dry_run, dry_run_scenarios
-from engine.authoring.dry_run import DryRunResult
-from engine.authoring.dry_run_scenarios import SavedScenario
+from engine.authoring import DryRunResult, SavedScenario, dry_run, dry_run_scenarios
 from engine.errors import InvalidInputError
 from tasks.services import simulated
 

@@ -7,9 +7,7 @@ from typing import Any
 from marshmallow import Schema, fields, validate
 
 from engine.authoring import drafts, version_diff
-from engine.workflow import deployments
-from engine.workflow.actors import require
-from engine.workflow.deployments import DEPLOYERS
+from engine.workflow import DEPLOYERS, deployments, require
 
 from ..context import runtime
 from .common import actor, blueprint
