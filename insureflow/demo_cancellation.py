@@ -13,8 +13,9 @@ from sqlalchemy.orm import Session
 
 from engine.workflow import OPERATOR, instances
 from tasks.crypto import PersonalDataCipher
+from tasks.office_records import NotificationRecord
 from tasks.outbox_sender import take_notification
-from tasks.records import CustomerRecord, NotificationRecord
+from tasks.records import CustomerRecord
 from tasks.refund_accounts import HolderAccountRecord, StaffAccountRecord
 
 from .demo_data import CUSTOMERS, demo_identity

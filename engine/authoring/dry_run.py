@@ -37,16 +37,14 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
 from engine.errors import DeploymentInvalidError, InvalidInputError
-from engine.workflow.actors import Actor, require
+from engine.workflow import Actor, ParsedDeployment, Runtime, require
 from engine.workflow.clock import using_clock
 from engine.workflow.execution import advance, current_data
 from engine.workflow.forms import check_submission
 from engine.workflow.jsonutil import canonical_dumps, to_plain
 from engine.workflow.models import DeploymentModel, ProcessDefinitionModel
-from engine.workflow.parsing import ParsedDeployment
 from engine.workflow.registry import BpmnError
 from engine.workflow.roles import lane_role
-from engine.workflow.runtime import Runtime
 from engine.workflow.sandbox import SandboxError
 from engine.workflow.script_engine import EffectDeferred, RunContext, SandboxedScriptEngine
 from engine.workflow.validation import validate_files

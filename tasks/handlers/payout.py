@@ -30,7 +30,8 @@ from engine.registry import BpmnError, Effect, EffectKind, HandlerContext
 from ..beneficiaries import beneficiary_share
 from ..common import money, services
 from ..payment_gateway import GatewayAnswer
-from ..records import ClaimRecord, CustomerRecord, PaymentRecord, PolicyRecord
+from ..payment_records import PaymentRecord
+from ..records import ClaimRecord, CustomerRecord, PolicyRecord
 from ..refund_accounts import refund_account
 from ..timeline import set_claim_status
 from .claims import watch_listed

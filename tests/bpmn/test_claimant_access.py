@@ -31,7 +31,8 @@ from tasks.claim_access import ALPHABET
 from tasks.claim_status import claim_status
 from tasks.claimant_notes import ClaimantNoteRecord
 from tasks.notices import render_notice
-from tasks.records import ClaimRecord, NotificationRecord
+from tasks.office_records import NotificationRecord
+from tasks.records import ClaimRecord
 from tests.bpmn.conftest import Insurer
 from tests.bpmn.test_claims_scenarios import (
     assert_replays,

@@ -22,7 +22,9 @@ from engine.workflow import task_service
 from insureflow.demo_data import CUSTOMERS, demo_identity
 from tasks.claim_status import claim_status
 from tasks.notices import render_notice
-from tasks.records import ClaimRecord, CustomerRecord, NotificationRecord, PaymentRecord, PolicyRecord
+from tasks.office_records import NotificationRecord
+from tasks.payment_records import PaymentRecord
+from tasks.records import ClaimRecord, CustomerRecord, PolicyRecord
 from tests.bpmn.conftest import Insurer
 from tests.bpmn.test_claims_scenarios import (
     DOCUMENTS,

@@ -24,17 +24,9 @@ from engine.workflow.actors import OPERATOR
 from engine.workflow.instances import show_instance
 from engine.workflow.models import HumanTaskModel
 from insureflow.demo_data import CUSTOMERS, POLICIES, demo_identity
-from tasks.records import (
-    AppointmentRecord,
-    ClaimRecord,
-    ClaimStatusRecord,
-    CustomerRecord,
-    NotificationRecord,
-    PaymentRecord,
-    PolicyRecord,
-    SurveyorRecord,
-    WatchListRecord,
-)
+from tasks.office_records import AppointmentRecord, NotificationRecord, SurveyorRecord
+from tasks.payment_records import PaymentRecord
+from tasks.records import ClaimRecord, ClaimStatusRecord, CustomerRecord, PolicyRecord, WatchListRecord
 from tests.bpmn.conftest import Insurer
 from tests.conftest import TestClock
 

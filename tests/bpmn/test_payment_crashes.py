@@ -23,7 +23,8 @@ from engine.workflow import effects, incidents
 from engine.workflow.actors import OPERATOR
 from engine.workflow.models import EffectModel, IncidentModel
 from tasks.payment_gateway import SimulatedGateway
-from tasks.records import ClaimRecord, PaymentRecord
+from tasks.payment_records import PaymentRecord
+from tasks.records import ClaimRecord
 from tests.bpmn.conftest import Insurer
 from tests.bpmn.test_claims_scenarios import (
     approval,
@@ -304,7 +305,7 @@ def test_a_premium_payment_killed_before_its_commit_is_recorded_once_when_submit
     """Collecting a premium calls no one outside: the payment the agent took is recorded in the step's own
     transaction, so a crash undoes the record with the submission and the resubmission records it once."""
     from engine.workflow import task_service
-    from tasks.records import PremiumPaymentRecord
+    from tasks.payment_records import PremiumPaymentRecord
     from tests.bpmn.test_sales_scenarios import payment, sale_at_terms
 
     sale = sale_at_terms(insurer)

@@ -23,14 +23,9 @@ from engine.workflow.models import HumanTaskModel
 from insureflow.demo_data import CUSTOMERS
 from tasks.handlers.sales import valid_policy_number
 from tasks.idcard import check_digit
-from tasks.records import (
-    CustomerRecord,
-    NotificationRecord,
-    PaymentRecord,
-    PolicyRecord,
-    PremiumPaymentRecord,
-    UnderwritingOutcomeRecord,
-)
+from tasks.office_records import NotificationRecord
+from tasks.payment_records import PaymentRecord, PremiumPaymentRecord
+from tasks.records import CustomerRecord, PolicyRecord, UnderwritingOutcomeRecord
 from tests.bpmn.conftest import Insurer
 
 APPLICANT = "Sun Li 孙丽"

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from engine.workflow.history import GENESIS, event_hash
 from engine.workflow.models import EventModel, InstanceModel
 from insureflow import instance_folder
-from tasks.records import PaymentRecord
+from tasks.payment_records import PaymentRecord
 from tests.cli.conftest import Cli
 from tests.conftest import FIXTURES
 

@@ -8,7 +8,7 @@ from sqlalchemy import select, update
 
 from engine.audit.integrity import write_signed_checkpoint
 from engine.workflow.models import InstanceModel
-from tasks.records import PaymentRecord
+from tasks.payment_records import PaymentRecord
 from tests.e2e.conftest import Site
 from tests.e2e.test_ui_audit import pay_demo_claim
 
