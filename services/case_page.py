@@ -20,6 +20,7 @@ from engine.workflow import (
     access,
     current_data,
     file_in,
+    get_instance,
     history,
     load,
     paths,
@@ -89,9 +90,7 @@ class CaseFile:
 
 def _instance(session: Session, rt: Runtime, actor: Actor, instance_id: int) -> tuple[InstanceModel, bool]:
     """The case and whether the actor holds a task of it; the engine's check that they may read it."""
-    instance = session.get(InstanceModel, instance_id)
-    if instance is None:
-        raise NotFoundError(f"no instance {instance_id}")
+    instance = get_instance(session, instance_id)
     return instance, access.check_read(session, rt.settings, instance, actor).clear
 
 

@@ -13,8 +13,10 @@ from engine.authoring.migration import deployments_run_on, started_on
 from engine.errors import ForbiddenError, InvalidInputError, NotFoundError
 from engine.workflow import history, paths, store
 from engine.workflow.actors import Actor, require
+from engine.workflow.case_search import HIT_COLUMNS, CaseHit, hits
 from engine.workflow.deployments import deployed_file
 from engine.workflow.execution import current_data, load
+from engine.workflow.instances import get_instance
 from engine.workflow.jsonutil import to_plain
 from engine.workflow.models import DeploymentModel, EventModel, InstanceModel, ProcessDefinitionModel
 from engine.workflow.runtime import Runtime
@@ -28,20 +30,6 @@ ACTING_EVENTS = ("instance_started", "task_completed", "task_claimed")
 MAX_REASON = 500
 
 
-@dataclass(frozen=True)
-class CaseHit:
-    """One case found by a search."""
-
-    id: int
-    process_key: str
-    business_key: str | None
-    status: str
-    started_by: str
-    started_at: datetime
-    updated_at: datetime
-    ended_at: datetime | None
-
-
 def search_cases(
     rt: Runtime, actor: Actor, *, business_key: str | None = None, process_key: str | None = None,
     status: str | None = None, started_from: datetime | None = None, started_to: datetime | None = None,
@@ -50,9 +38,7 @@ def search_cases(
     """Cases by business-key prefix, process, status, start-time range [from, to) and a person who started,
     claimed or completed something in them; newest first, with the total for paging (auditors, admins)."""
     require(actor, AUDITORS, "search every case")
-    query = select(InstanceModel.id, InstanceModel.process_key, InstanceModel.business_key, InstanceModel.status,
-                   InstanceModel.started_by, InstanceModel.started_at, InstanceModel.updated_at,
-                   InstanceModel.ended_at)
+    query = select(*HIT_COLUMNS)
     if business_key:
         escaped = business_key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         query = query.where(InstanceModel.business_key.like(escaped + "%", escape="\\"))
@@ -71,7 +57,7 @@ def search_cases(
         total = uow.session.scalar(select(func.count()).select_from(query.subquery())) or 0
         rows = uow.session.execute(query.order_by(InstanceModel.started_at.desc(), InstanceModel.id.desc())
                                    .limit(limit).offset(offset))
-        return [CaseHit(*row) for row in rows], total
+        return hits(uow.session, rows.all()), total
 
 
 @dataclass(frozen=True)
@@ -115,9 +101,7 @@ def case_steps(rt: Runtime, actor: Actor, instance_id: int) -> CaseSteps:
     require(actor, AUDITORS, "audit cases")
     with rt.uow(read_only=True) as uow:
         session = uow.session
-        instance = session.get(InstanceModel, instance_id)
-        if instance is None:
-            raise NotFoundError(f"no instance {instance_id}")
+        instance = get_instance(session, instance_id)
         events = history.events_of(session, instance_id)
         process = started_on(rt, session, instance, events)  # a migrated case replays from where it began
         digest = session.scalar(select(DeploymentModel.hash).where(DeploymentModel.id == instance.deployment_id))
@@ -154,9 +138,7 @@ def case_diagram(rt: Runtime, actor: Actor, instance_id: int, deployment_id: int
     require(actor, AUDITORS, "audit cases")
     with rt.uow(read_only=True) as uow:
         session = uow.session
-        instance = session.get(InstanceModel, instance_id)
-        if instance is None:
-            raise NotFoundError(f"no instance {instance_id}")
+        instance = get_instance(session, instance_id)
         if deployment_id not in deployments_run_on(instance, history.events_of(session, instance_id)):
             raise NotFoundError(f"instance {instance_id} never ran on deployment {deployment_id}")
         name = session.scalar(select(ProcessDefinitionModel.file_name).where(

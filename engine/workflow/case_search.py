@@ -3,11 +3,12 @@ cases the searcher may read (engine/workflow/access.visible_cases), newest first
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, Row, func, or_, select
 from sqlalchemy.orm import Session
 
 from .access import visible_cases
@@ -30,6 +31,11 @@ class CaseHit:
     started_by: str
     ended_at: datetime | None
     waiting_at: tuple[str, ...]  # the names of its open tasks
+
+
+# What a search selects of each case (then `hits` adds the open tasks).
+HIT_COLUMNS = (InstanceModel.id, InstanceModel.process_key, InstanceModel.business_key, InstanceModel.status,
+               InstanceModel.started_at, InstanceModel.started_by, InstanceModel.ended_at)
 
 
 @dataclass(frozen=True)
@@ -66,11 +72,14 @@ def search_cases(session: Session, settings: EngineSettings, actor: Actor,
         conditions.append(InstanceModel.status == wanted.status)
     total = session.scalar(select(func.count()).select_from(InstanceModel).where(*conditions)) or 0
     rows = session.execute(
-        select(InstanceModel.id, InstanceModel.process_key, InstanceModel.business_key, InstanceModel.status,
-               InstanceModel.started_at, InstanceModel.started_by, InstanceModel.ended_at)
-        .where(*conditions).order_by(InstanceModel.started_at.desc(), InstanceModel.id.desc())
+        select(*HIT_COLUMNS).where(*conditions).order_by(InstanceModel.started_at.desc(), InstanceModel.id.desc())
         .limit(max(1, min(wanted.limit, MAX_PAGE))).offset(max(0, wanted.offset))
     ).all()
+    return hits(session, rows), int(total)
+
+
+def hits(session: Session, rows: Sequence[Row[Any]]) -> list[CaseHit]:
+    """The cases of `rows` (selected as HIT_COLUMNS) with the names of their open tasks (one query)."""
     waiting: dict[int, list[str]] = {}
     if rows:
         for instance_id, name in session.execute(
@@ -79,4 +88,4 @@ def search_cases(session: Session, settings: EngineSettings, actor: Actor,
                 .order_by(HumanTaskModel.id)):
             waiting.setdefault(instance_id, []).append(name)
     return [CaseHit(r.id, r.process_key, r.business_key, r.status, r.started_at, r.started_by, r.ended_at,
-                    tuple(waiting.get(r.id, ()))) for r in rows], int(total)
+                    tuple(waiting.get(r.id, ()))) for r in rows]

@@ -11,6 +11,7 @@ from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition, SignalEventDefinition
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from engine.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
 
@@ -159,6 +160,19 @@ def _version_of(rt: Runtime, session, instance: InstanceModel | InstanceRecord) 
     return version
 
 
+def summary_of(rt: Runtime, session: Session, loaded: Loaded) -> InstanceSummary:
+    """The answer of an operation on a loaded case: the case with its open tasks as the step left them."""
+    return _summary(session, loaded.instance, _version_of(rt, session, loaded.instance), loaded.open_tasks)
+
+
+def get_instance(session: Session, instance_id: int) -> InstanceModel:
+    """The case's row, or NotFoundError."""
+    instance = session.get(InstanceModel, instance_id)
+    if instance is None:
+        raise NotFoundError(f"no instance {instance_id}")
+    return instance
+
+
 def show_instance(rt: Runtime, instance_id: int, actor: Actor) -> InstanceSummary:
     """One instance with its open tasks and current data."""
     with rt.uow(read_only=True) as uow:
@@ -198,9 +212,7 @@ def list_instances(
 def instance_history(rt: Runtime, instance_id: int, actor: Actor) -> list[dict[str, Any]]:
     """The event log of one instance."""
     with rt.uow(read_only=True) as uow:
-        instance = uow.session.get(InstanceModel, instance_id)
-        if instance is None:
-            raise NotFoundError(f"no instance {instance_id}")
+        instance = get_instance(uow.session, instance_id)
         access.check_read(uow.session, rt.settings, instance, actor)
         return [history.event_dict(e) for e in history.events_of(uow.session, instance_id)]
 
@@ -208,9 +220,7 @@ def instance_history(rt: Runtime, instance_id: int, actor: Actor) -> list[dict[s
 def access_to(rt: Runtime, instance_id: int, actor: Actor) -> access.CaseAccess:
     """What the actor may do with the case and why (ForbiddenError when they have no part in it)."""
     with rt.uow(read_only=True) as uow:
-        instance = uow.session.get(InstanceModel, instance_id)
-        if instance is None:
-            raise NotFoundError(f"no instance {instance_id}")
+        instance = get_instance(uow.session, instance_id)
         return access.check_read(uow.session, rt.settings, instance, actor)
 
 
@@ -233,7 +243,7 @@ def deliver_message(
             receive(loaded, name, payload, actor.username)
         run_steps(rt, loaded)
         persist(rt, session, loaded)
-        summary = _summary(session, loaded.instance, _version_of(rt, session, loaded.instance), loaded.open_tasks)
+        summary = summary_of(rt, session, loaded)
         uow.commit()
     return summary_after_calls(rt, loaded, summary)
 
@@ -261,7 +271,7 @@ def deliver_signal(
         loaded.record("signal_received", actor.username, None, {"name": name, "payload": to_plain(payload)})
         run_steps(rt, loaded)
         persist(rt, session, loaded)
-        summary = _summary(session, loaded.instance, _version_of(rt, session, loaded.instance), loaded.open_tasks)
+        summary = summary_of(rt, session, loaded)
         uow.commit()
     return summary_after_calls(rt, loaded, summary)
 

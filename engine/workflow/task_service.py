@@ -19,7 +19,7 @@ from .clock import using_clock
 from .execution import current_data, load, persist, run_steps
 from .forms import SubmissionContext, check_submission
 from .inbox import InboxFilter, query_inbox
-from .instances import InstanceSummary, _summary, _version_of, summary_after_calls, to_plain_safe
+from .instances import InstanceSummary, summary_after_calls, summary_of, to_plain_safe
 from .jsonutil import to_plain
 from .models import HumanTaskModel
 from .roles import separate_from_ids
@@ -210,6 +210,6 @@ def complete(rt: Runtime, task_id: int, actor: Actor, data: dict[str, Any] | Non
         })
         run_steps(rt, loaded)
         persist(rt, session, loaded)
-        summary = _summary(session, loaded.instance, _version_of(rt, session, loaded.instance), loaded.open_tasks)
+        summary = summary_of(rt, session, loaded)
         uow.commit()
     return summary_after_calls(rt, loaded, summary)
