@@ -20,7 +20,7 @@ from engine.workflow import (
     access,
     current_data,
     file_in,
-    get_instance,
+    find_instance,
     history,
     load,
     paths,
@@ -90,7 +90,7 @@ class CaseFile:
 
 def _instance(session: Session, rt: Runtime, actor: Actor, instance_id: int) -> tuple[InstanceModel, bool]:
     """The case and whether the actor holds a task of it; the engine's check that they may read it."""
-    instance = get_instance(session, instance_id)
+    instance = find_instance(session, instance_id)
     return instance, access.check_read(session, rt.settings, instance, actor).clear
 
 

@@ -16,7 +16,7 @@ from engine.workflow.actors import Actor, require
 from engine.workflow.case_search import HIT_COLUMNS, CaseHit, hits
 from engine.workflow.deployments import deployed_file
 from engine.workflow.execution import current_data, load
-from engine.workflow.instances import get_instance
+from engine.workflow.instances import find_instance
 from engine.workflow.jsonutil import to_plain
 from engine.workflow.models import DeploymentModel, EventModel, InstanceModel, ProcessDefinitionModel
 from engine.workflow.runtime import Runtime
@@ -101,7 +101,7 @@ def case_steps(rt: Runtime, actor: Actor, instance_id: int) -> CaseSteps:
     require(actor, AUDITORS, "audit cases")
     with rt.uow(read_only=True) as uow:
         session = uow.session
-        instance = get_instance(session, instance_id)
+        instance = find_instance(session, instance_id)
         events = history.events_of(session, instance_id)
         process = started_on(rt, session, instance, events)  # a migrated case replays from where it began
         digest = session.scalar(select(DeploymentModel.hash).where(DeploymentModel.id == instance.deployment_id))
@@ -138,7 +138,7 @@ def case_diagram(rt: Runtime, actor: Actor, instance_id: int, deployment_id: int
     require(actor, AUDITORS, "audit cases")
     with rt.uow(read_only=True) as uow:
         session = uow.session
-        instance = get_instance(session, instance_id)
+        instance = find_instance(session, instance_id)
         if deployment_id not in deployments_run_on(instance, history.events_of(session, instance_id)):
             raise NotFoundError(f"instance {instance_id} never ran on deployment {deployment_id}")
         name = session.scalar(select(ProcessDefinitionModel.file_name).where(

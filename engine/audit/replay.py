@@ -26,7 +26,7 @@ from engine.workflow.actors import Actor, require
 from engine.workflow.clock import fixed_clock, using_clock
 from engine.workflow.decisions import DecisionRecord, describe
 from engine.workflow.execution import advance, fingerprint
-from engine.workflow.instances import get_instance
+from engine.workflow.instances import find_instance
 from engine.workflow.jsonutil import canonical_dumps, loads
 from engine.workflow.models import EventModel, InstanceModel
 from engine.workflow.progress import Progress, quiet
@@ -216,7 +216,7 @@ def replay_instance(rt: Runtime, instance_id: int, actor: Actor) -> ReplayResult
     """Replay one instance and compare its state after every step with the recorded fingerprint."""
     require(actor, REPLAYERS, "replay instances")
     with rt.uow() as uow:
-        instance = get_instance(uow.session, instance_id)
+        instance = find_instance(uow.session, instance_id)
         events = list(uow.session.scalars(select(EventModel).where(EventModel.instance_id == instance_id)
                                           .order_by(EventModel.seq)))
         process = started_on(rt, uow.session, instance, events)

@@ -17,7 +17,7 @@ from .execution import current_data, load
 from .forms import SECTION_KEYWORD, SECTIONS, UPLOAD_KEYWORD, SubmissionContext, upload_fields
 from .inbox import COUNT_CAP, InboxFilter, query_inbox, team_roles
 from .incidents import IncidentView
-from .instances import InstanceSummary, deliver_message, get_instance, to_plain_safe
+from .instances import InstanceSummary, deliver_message, find_instance, to_plain_safe
 from .parsing import ParsedDeployment
 from .progress import Progress, quiet
 from .roles import lane_role
@@ -61,7 +61,7 @@ __all__ = [
     "deliver_message",
     "describe",
     "file_in",
-    "get_instance",
+    "find_instance",
     "lane_role",
     "load",
     "load_signing_key",
