@@ -48,7 +48,7 @@ def build(folder: Path, claims: int) -> tuple[object, list[int], float]:
     seed_policies(folder / "instance", claims)
     rt = app.runtime
     with rt.uow() as uow:
-        actors = {user: actor_for(uow.session, user) for user in set(STAFF.values())}
+        actors = {user: actor_for(uow, user) for user in set(STAFF.values())}
     ids, spent = [], 0.0
     for i in range(claims):
         started = time.perf_counter()

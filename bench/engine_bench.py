@@ -104,7 +104,7 @@ def insureflow(n: int, folder: Path) -> tuple[float, int, int]:
         for name, roles in {"clerk": ["claims_clerk"], "adj": ["adjuster"], "mgr": ["claims_manager"]}.items():
             add_user(uow.session, rt.settings, name, roles, None, rt.clock())
         uow.commit()
-        actors = {name: actor_for(uow.session, name) for name in ("clerk", "adj", "mgr")}
+        actors = {name: actor_for(uow, name) for name in ("clerk", "adj", "mgr")}
     deployments.deploy(rt, files(), OPERATOR)
     completions = 0
     started = time.perf_counter()

@@ -40,7 +40,7 @@ class Context:
         if username is None:
             return OPERATOR
         with self.app.runtime.uow() as uow:
-            return actor_for(uow.session, username)
+            return actor_for(uow, username)
 
 
 # The user a command acts as, where one must be named.

@@ -39,7 +39,7 @@ class Driver:
 
     def _actor(self, user: str) -> Any:
         with self.rt.uow() as uow:
-            return actor_for(uow.session, user)
+            return actor_for(uow, user)
 
     def start(self, process: str, user: str) -> int:
         """Start a process and tell what happened."""

@@ -28,7 +28,7 @@ def signed_in_actor(rt: Runtime, username: str) -> Actor | None:
     """The Actor of a signed-in user; None when deleted or deactivated since signing in."""
     with rt.uow(read_only=True) as uow:
         try:
-            return actor_for(uow.session, username)
+            return actor_for(uow, username)
         except (NotFoundError, ForbiddenError):
             return None
 
@@ -37,6 +37,6 @@ def token_actor(rt: Runtime, token: str) -> Actor | None:
     """The Actor an API token stands for; None for an unknown or revoked token, or a deactivated user."""
     with rt.uow(read_only=True) as uow:
         try:
-            return actor_for_token(uow.session, token)
+            return actor_for_token(uow, token)
         except ForbiddenError:
             return None

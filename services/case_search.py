@@ -42,7 +42,7 @@ def find_cases(rt: Runtime, actor: Actor, query: CaseQuery) -> CaseSearchView:
         if text:
             links = cases_for(uow.session, rt.services.cipher, text)
             keys, ids = links.business_keys, links.instance_ids
-        hits, total = search_cases(uow.session, rt.settings, actor, CaseFilter(
+        hits, total = search_cases(uow, rt.settings, actor, CaseFilter(
             business_keys=keys, instance_ids=ids, process_key=query.process_key or None,
             status=query.status or None, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE))
     return CaseSearchView(query, tuple(hits), total, page, max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE))

@@ -44,8 +44,8 @@ def manager_dashboard(rt: Runtime, actor: Actor, weeks: int = WEEKS) -> Dashboar
         raise ForbiddenError(f"{actor.username} manages no team: the dashboard is for managers")
     with rt.uow(read_only=True) as uow:
         now = rt.clock()
-        steps = open_steps(uow.session, roles, now)
-        overdue = overdue_tasks(uow.session, roles, now)
+        steps = open_steps(uow, roles, now)
+        overdue = overdue_tasks(uow, roles, now)
         claims = claim_figures(uow.session, now, weeks) if roles & CLAIMS_ROLES else None
     by_role: dict[str, int] = {}
     for item in overdue:

@@ -23,7 +23,7 @@ def task_page(rt: Runtime, actor: Actor, task_id: int) -> TaskPage:
     """A task of a case the actor may read, with that case, in one transaction."""
     with rt.uow(read_only=True) as uow:
         task = task_service.read_task(rt, uow.session, task_id, actor)
-        case = read_case(uow.session, rt, actor, task.instance_id, data=task.data or {}, holder=task.clear,
+        case = read_case(uow, rt, actor, task.instance_id, data=task.data or {}, holder=task.clear,
                          with_notes=True)
     return TaskPage(task, case)
 

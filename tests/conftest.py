@@ -101,7 +101,7 @@ class World:
     def actor(self, name: str) -> Actor:
         """The Actor of a test user."""
         with self.rt.uow() as uow:
-            return actor_for(uow.session, name)
+            return actor_for(uow, name)
 
     def at(self, moment: datetime) -> Runtime:
         """The runtime with the clock fixed at `moment`."""

@@ -101,7 +101,7 @@ def case_steps(rt: Runtime, actor: Actor, instance_id: int) -> CaseSteps:
     require(actor, AUDITORS, "audit cases")
     with rt.uow(read_only=True) as uow:
         session = uow.session
-        instance = find_instance(session, instance_id)
+        instance = find_instance(uow, instance_id)
         events = history.events_of(session, instance_id)
         process = started_on(rt, session, instance, events)  # a migrated case replays from where it began
         digest = session.scalar(select(DeploymentModel.hash).where(DeploymentModel.id == instance.deployment_id))
@@ -138,7 +138,7 @@ def case_diagram(rt: Runtime, actor: Actor, instance_id: int, deployment_id: int
     require(actor, AUDITORS, "audit cases")
     with rt.uow(read_only=True) as uow:
         session = uow.session
-        instance = find_instance(session, instance_id)
+        instance = find_instance(uow, instance_id)
         if deployment_id not in deployments_run_on(instance, history.events_of(session, instance_id)):
             raise NotFoundError(f"instance {instance_id} never ran on deployment {deployment_id}")
         name = session.scalar(select(ProcessDefinitionModel.file_name).where(

@@ -216,7 +216,7 @@ def replay_instance(rt: Runtime, instance_id: int, actor: Actor) -> ReplayResult
     """Replay one instance and compare its state after every step with the recorded fingerprint."""
     require(actor, REPLAYERS, "replay instances")
     with rt.uow() as uow:
-        instance = find_instance(uow.session, instance_id)
+        instance = find_instance(uow, instance_id)
         events = list(uow.session.scalars(select(EventModel).where(EventModel.instance_id == instance_id)
                                           .order_by(EventModel.seq)))
         process = started_on(rt, uow.session, instance, events)

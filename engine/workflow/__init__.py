@@ -25,6 +25,7 @@ from .runtime import Runtime
 from .settings import DEFAULT_ROLES, EngineSettings
 from .task_service import TaskView
 from .translations import LANGUAGES, relabel
+from .unit_of_work import UnitOfWork
 from .workload import Overdue, StepLoad, open_steps, overdue_tasks
 
 __all__ = [
@@ -53,6 +54,7 @@ __all__ = [
     "StepLoad",
     "SubmissionContext",
     "TaskView",
+    "UnitOfWork",
     "actor_for",
     "actor_for_token",
     "can_assign",

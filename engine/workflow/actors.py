@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.orm import Session
 
 from engine.errors import EngineError, ForbiddenError, NotFoundError
 
 from .models import ApiTokenModel, UserModel, UserRoleModel
+from .unit_of_work import UnitOfWork
 
 
 @dataclass(frozen=True)
@@ -63,9 +63,9 @@ def _actor_from_rows(rows: list[Any], missing: EngineError) -> Actor:
     return Actor(username, frozenset(row[2] for row in rows if row[2]), may_unmask=bool(rows[0][3]))
 
 
-def actor_for(session: Session, username: str) -> Actor:
-    """The Actor of an active user (one query: every request asks it)."""
-    rows = list(session.execute(_ROLES_OF_USER, {"username": username}))
+def actor_for(uow: UnitOfWork, username: str) -> Actor:
+    """The Actor of an active user, in the caller's unit of work (one query: every request asks it)."""
+    rows = list(uow.session.execute(_ROLES_OF_USER, {"username": username}))
     return _actor_from_rows(rows, NotFoundError(f"no user named {username!r}"))
 
 
@@ -74,9 +74,9 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def actor_for_token(session: Session, token: str) -> Actor:
+def actor_for_token(uow: UnitOfWork, token: str) -> Actor:
     """The Actor a bearer token stands for, or ForbiddenError."""
-    rows = list(session.execute(_ROLES_OF_TOKEN, {"digest": token_digest(token)}))
+    rows = list(uow.session.execute(_ROLES_OF_TOKEN, {"digest": token_digest(token)}))
     if rows and rows[0][4] is not None:
         rows = []
     return _actor_from_rows(rows, ForbiddenError("unknown or revoked token"))

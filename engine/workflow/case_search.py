@@ -15,6 +15,7 @@ from .access import visible_cases
 from .actors import Actor
 from .models import HumanTaskModel, InstanceModel
 from .settings import EngineSettings
+from .unit_of_work import UnitOfWork
 
 MAX_PAGE = 100
 
@@ -59,9 +60,11 @@ def _named(wanted: CaseFilter) -> ColumnElement[bool] | None:
     return or_(*parts) if parts else None
 
 
-def search_cases(session: Session, settings: EngineSettings, actor: Actor,
+def search_cases(uow: UnitOfWork, settings: EngineSettings, actor: Actor,
                  wanted: CaseFilter) -> tuple[list[CaseHit], int]:
-    """The page of cases the actor may read that match, newest first, and how many match in all."""
+    """The page of cases the actor may read that match, newest first, and how many match in all (in the
+    caller's unit of work)."""
+    session = uow.session
     conditions = [visible_cases(settings, actor)]
     named = _named(wanted)
     if named is not None:

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from engine.errors import ConflictError, DeploymentInvalidError, NotFoundError, Problem
 
@@ -16,6 +15,7 @@ from .actors import Actor, require
 from .models import DeploymentFileModel, DeploymentModel, InstanceModel, ProcessDefinitionModel
 from .parsing import content_hash, file_kind
 from .runtime import Runtime
+from .unit_of_work import UnitOfWork
 from .validation import validate_files
 
 DEPLOYERS = {"analyst", "admin"}
@@ -129,12 +129,12 @@ def deployed_file_for(rt: Runtime, actor: Actor, deployment_id: int, name: str) 
 def deployed_file(rt: Runtime, deployment_id: int, name: str) -> bytes:
     """The exact bytes of a deployed file (the caller has checked who asks)."""
     with rt.uow(read_only=True) as uow:
-        return file_in(uow.session, deployment_id, name)
+        return file_in(uow, deployment_id, name)
 
 
-def file_in(session: Session, deployment_id: int, name: str) -> bytes:
-    """The exact bytes of a deployed file, in the caller's transaction (the caller has checked who asks)."""
-    row = session.get(DeploymentFileModel, (deployment_id, name))
+def file_in(uow: UnitOfWork, deployment_id: int, name: str) -> bytes:
+    """The exact bytes of a deployed file, in the caller's unit of work (the caller has checked who asks)."""
+    row = uow.session.get(DeploymentFileModel, (deployment_id, name))
     if row is None:
         raise NotFoundError(f"deployment {deployment_id} has no file {name!r}")
     return row.content

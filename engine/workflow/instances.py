@@ -26,6 +26,7 @@ from .roles import lane_role
 from .runtime import Runtime
 from .script_engine import RunContext
 from .store import InstanceRecord
+from .unit_of_work import UnitOfWork
 from .waits import message_catchers
 
 READ_ALL_ROLES = access.READERS
@@ -165,9 +166,9 @@ def summary_of(rt: Runtime, session: Session, loaded: Loaded) -> InstanceSummary
     return _summary(session, loaded.instance, _version_of(rt, session, loaded.instance), loaded.open_tasks)
 
 
-def find_instance(session: Session, instance_id: int) -> InstanceModel:
-    """The case's row, or NotFoundError."""
-    instance = session.get(InstanceModel, instance_id)
+def find_instance(uow: UnitOfWork, instance_id: int) -> InstanceModel:
+    """The case's row in the caller's unit of work, or NotFoundError."""
+    instance = uow.session.get(InstanceModel, instance_id)
     if instance is None:
         raise NotFoundError(f"no instance {instance_id}")
     return instance
@@ -212,7 +213,7 @@ def list_instances(
 def instance_history(rt: Runtime, instance_id: int, actor: Actor) -> list[dict[str, Any]]:
     """The event log of one instance."""
     with rt.uow(read_only=True) as uow:
-        instance = find_instance(uow.session, instance_id)
+        instance = find_instance(uow, instance_id)
         access.check_read(uow.session, rt.settings, instance, actor)
         return [history.event_dict(e) for e in history.events_of(uow.session, instance_id)]
 
@@ -220,7 +221,7 @@ def instance_history(rt: Runtime, instance_id: int, actor: Actor) -> list[dict[s
 def access_to(rt: Runtime, instance_id: int, actor: Actor) -> access.CaseAccess:
     """What the actor may do with the case and why (ForbiddenError when they have no part in it)."""
     with rt.uow(read_only=True) as uow:
-        instance = find_instance(uow.session, instance_id)
+        instance = find_instance(uow, instance_id)
         return access.check_read(uow.session, rt.settings, instance, actor)
 
 

@@ -25,6 +25,7 @@ from .models import HumanTaskModel
 from .roles import separate_from_ids
 from .runtime import Runtime
 from .store import HumanTaskRecord, InstanceRecord
+from .unit_of_work import UnitOfWork
 
 
 @dataclass(frozen=True)
@@ -120,7 +121,7 @@ def _change_ownership(rt: Runtime, task_id: int, actor: Actor, check: Any, event
     with rt.uow() as uow:
         conn = uow.session.connection()
         task, instance = _locked_task(conn, task_id)
-        target = check(uow.session, conn, task)
+        target = check(uow, conn, task)
         if target is _UNCHANGED:
             return _view(task)
         previous = task.assignee
@@ -142,7 +143,7 @@ _UNCHANGED = object()
 def claim(rt: Runtime, task_id: int, actor: Actor) -> TaskView:
     """Take an open task from the role's pool."""
 
-    def check(session: Session, conn: Connection, task: HumanTaskRecord) -> object:
+    def check(uow: UnitOfWork, conn: Connection, task: HumanTaskRecord) -> object:
         authorization.check_claim(task, actor, _performers(conn, task))
         return _UNCHANGED if task.assignee == actor.username else actor.username
 
@@ -152,7 +153,7 @@ def claim(rt: Runtime, task_id: int, actor: Actor) -> TaskView:
 def release(rt: Runtime, task_id: int, actor: Actor) -> TaskView:
     """Give a claimed task back to the role's pool."""
 
-    def check(session: Session, conn: Connection, task: HumanTaskRecord) -> object:
+    def check(uow: UnitOfWork, conn: Connection, task: HumanTaskRecord) -> object:
         authorization.check_release(task, actor, rt.settings)
         return None
 
@@ -162,8 +163,8 @@ def release(rt: Runtime, task_id: int, actor: Actor) -> TaskView:
 def assign(rt: Runtime, task_id: int, actor: Actor, to_username: str) -> TaskView:
     """Hand a task to a named colleague who holds its role (managers only)."""
 
-    def check(session: Session, conn: Connection, task: HumanTaskRecord) -> object:
-        target = actor_for(session, to_username)
+    def check(uow: UnitOfWork, conn: Connection, task: HumanTaskRecord) -> object:
+        target = actor_for(uow, to_username)
         authorization.check_assign(task, actor, target, rt.settings, _performers(conn, task))
         return target.username
 

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import case, func, select
-from sqlalchemy.orm import Session
 
 from .models import HumanTaskModel
+from .unit_of_work import UnitOfWork
 
 _T = HumanTaskModel
 
@@ -35,8 +35,9 @@ class Overdue:
     tasks: int
 
 
-def open_steps(session: Session, roles: Collection[str], now: datetime) -> list[StepLoad]:
+def open_steps(uow: UnitOfWork, roles: Collection[str], now: datetime) -> list[StepLoad]:
     """The steps that open tasks of these roles wait at, busiest first."""
+    session = uow.session
     if not roles:
         return []
     late = func.sum(case((_T.due_sort < now, 1), else_=0))  # due_sort: the due time, or far ahead when none
@@ -49,8 +50,9 @@ def open_steps(session: Session, roles: Collection[str], now: datetime) -> list[
     return sorted(loads, key=lambda s: (-s.cases, s.process_key, s.task_name))
 
 
-def overdue_tasks(session: Session, roles: Collection[str], now: datetime) -> list[Overdue]:
+def overdue_tasks(uow: UnitOfWork, roles: Collection[str], now: datetime) -> list[Overdue]:
     """Overdue open tasks of these roles, per role and per person holding them (unclaimed ones per role)."""
+    session = uow.session
     if not roles:
         return []
     rows = session.execute(

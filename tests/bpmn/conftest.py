@@ -58,7 +58,7 @@ class Insurer:
     def actor(self, name: str) -> Actor:
         """A staff member."""
         with self.rt.uow() as uow:
-            return actor_for(uow.session, name)
+            return actor_for(uow, name)
 
     def start(self, process: str, user: str, data: dict[str, Any] | None = None) -> int:
         """Start a process as a user; the instance id."""

@@ -23,7 +23,7 @@ NEW_CONDITION = "survey_needed and claimed_amount > 500000"
 
 def _actor(site: LiveSite, name: str):
     with site.wired.runtime.uow() as uow:
-        return actor_for(uow.session, name)
+        return actor_for(uow, name)
 
 
 def _open_tasks(site: LiveSite, instance_id: int) -> list[str]:

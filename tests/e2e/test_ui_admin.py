@@ -57,7 +57,7 @@ def _create(client: FlaskClient, username: str, roles: list[str], **extra: str) 
 def _user(site: Site, username: str) -> Actor:
     """The stored user as the engine's Actor (raises when deactivated)."""
     with site.wired.runtime.uow(read_only=True) as uow:
-        return actor_for(uow.session, username)
+        return actor_for(uow, username)
 
 
 _addresses = itertools.count(1)

@@ -37,7 +37,7 @@ def pay_demo_claim(site: Site) -> tuple[int, str]:
     rt = site.wired.runtime
     task_id, case = demo_task(site, "approve_payout")
     with rt.uow() as uow:
-        manager = actor_for(uow.session, "claims.manager")
+        manager = actor_for(uow, "claims.manager")
     task_service.complete(rt, task_id, manager, {"approved": True, "reason": "documents complete"})
     with rt.uow() as uow:
         key = uow.session.scalar(select(InstanceModel.business_key).where(InstanceModel.id == case))

@@ -45,7 +45,7 @@ def _english(site: Site, user: str = "analyst") -> FlaskClient:
 
 def _actor(site: Site, username: str) -> Actor:
     with site.wired.runtime.uow() as uow:
-        return actor_for(uow.session, username)
+        return actor_for(uow, username)
 
 
 def _complete(site: Site, instance_id: int, task_key: str, username: str, data: dict[str, Any]) -> None:
