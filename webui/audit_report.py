@@ -10,8 +10,7 @@ from typing import Any
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from engine.audit import case_audit as audit
-from engine.audit import replay, verify_case
+from engine.audit import case_audit, replay, verify_case
 from engine.workflow import Actor, Runtime, instances, jsonutil
 from engine.workflow import describe as describe_decision
 from services.case_page import case_page
@@ -147,7 +146,7 @@ class AuditView:
 
 def build_audit(rt: Runtime, actor: Actor, instance_id: int, lang: str) -> AuditView:
     """A case as the auditor sees it; the engine checks the actor may audit it."""
-    walked = audit.case_steps(rt, actor, instance_id)
+    walked = case_audit.case_steps(rt, actor, instance_id)
     case = case_view(case_page(rt, actor, instance_id), actor, lang)
     labels, clear = case.labels, case.clear
     events = [{**e, "payload": mask(rt.reveal(e["type"], e["payload"]), clear)}
