@@ -22,11 +22,11 @@ sys.path.insert(0, str(ROOT))
 
 from http_bench import FORMS, STAFF, seed_policies  # noqa: E402  (bench/ is on sys.path when run as a script)
 
-from engine import instances, task_service  # noqa: E402
-from engine.deployment_integrity import verify_deployments  # noqa: E402
-from engine.history import verify_chains  # noqa: E402
-from engine.identity import OPERATOR, actor_for  # noqa: E402
-from engine.replay import replay_instance  # noqa: E402
+from engine.audit.deployment_integrity import verify_deployments  # noqa: E402
+from engine.audit.replay import replay_instance  # noqa: E402
+from engine.workflow import instances, task_service  # noqa: E402
+from engine.workflow.actors import OPERATOR, actor_for  # noqa: E402
+from engine.workflow.history import verify_chains  # noqa: E402
 from insureflow import instance_folder, schema  # noqa: E402
 from insureflow.bootstrap import build_app  # noqa: E402
 from services.demo import load_demo  # noqa: E402
@@ -48,7 +48,7 @@ def build(folder: Path, claims: int) -> tuple[object, list[int], float]:
     seed_policies(folder / "instance", claims)
     rt = app.runtime
     with rt.uow() as uow:
-        actors = {user: actor_for(uow.session, user) for user in set(STAFF.values())}
+        actors = {user: actor_for(uow, user) for user in set(STAFF.values())}
     ids, spent = [], 0.0
     for i in range(claims):
         started = time.perf_counter()

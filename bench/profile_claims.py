@@ -39,28 +39,30 @@ from insureflow.wsgi import create  # noqa: E402
 # (module, attribute, label): the phases timed in pass 1. A function imported by name into other modules is
 # wrapped there too (see `wrap`), so every call of it is timed once.
 PHASES = [
-    ("engine.task_service", "complete", "task_service.complete (whole submit)"),
-    ("engine.instances", "start_instance", "instances.start_instance (whole start)"),
-    ("engine.task_service", "inbox", "task_service.inbox"),
-    ("engine.execution", "load", "execution.load (row lock, spec, cache or state)"),
-    ("engine.execution", "read_state", "  execution.read_state (unseal + deserialize)"),
-    ("engine.execution", "run_steps", "execution.run_steps (SpiffWorkflow steps + handlers)"),
-    ("engine.script_engine", "SandboxedScriptEngine.call_service", "  call_service (handlers, savepoint each)"),
-    ("engine.sandbox.environment", "RestrictedEnvironment.evaluate", "  sandbox evaluate (conditions, DMN cells)"),
-    ("engine.sandbox.environment", "RestrictedEnvironment.execute", "  sandbox execute (script tasks)"),
-    ("engine.execution", "persist", "execution.persist (state, rows, history)"),
-    ("engine.serialization", "WorkflowStateSerializer.dumps", "  serializer.dumps (state to compressed JSON)"),
-    ("engine.history", "append_many", "  history.append_many (hash chain, events)"),
-    ("engine.execution", "fingerprint", "  execution.fingerprint (state hash for replay)"),
+    ("engine.workflow.task_service", "complete", "task_service.complete (whole submit)"),
+    ("engine.workflow.instances", "start_instance", "instances.start_instance (whole start)"),
+    ("engine.workflow.task_service", "inbox", "task_service.inbox"),
+    ("engine.workflow.execution", "load", "execution.load (row lock, spec, cache or state)"),
+    ("engine.workflow.execution", "read_state", "  execution.read_state (unseal + deserialize)"),
+    ("engine.workflow.execution", "run_steps", "execution.run_steps (SpiffWorkflow steps + handlers)"),
+    ("engine.workflow.script_engine", "SandboxedScriptEngine.call_service",
+     "  call_service (handlers, savepoint each)"),
+    ("engine.workflow.sandbox.environment", "RestrictedEnvironment.evaluate",
+     "  sandbox evaluate (conditions, DMN cells)"),
+    ("engine.workflow.sandbox.environment", "RestrictedEnvironment.execute", "  sandbox execute (script tasks)"),
+    ("engine.workflow.execution", "persist", "execution.persist (state, rows, history)"),
+    ("engine.workflow.serialization", "WorkflowStateSerializer.dumps", "  serializer.dumps (state to compressed JSON)"),
+    ("engine.workflow.history", "append_many", "  history.append_many (hash chain, events)"),
+    ("engine.workflow.execution", "fingerprint", "  execution.fingerprint (state hash for replay)"),
     ("tasks.crypto", "PersonalDataCipher.seal", "  cipher.seal (state encryption)"),
     ("tasks.crypto", "PersonalDataCipher.unseal", "  cipher.unseal"),
     ("tasks.crypto", "PersonalDataCipher.protect", "  cipher.protect (personal fields in events)"),
-    ("engine.forms", "check_submission", "forms.check_submission (schema + field checkers)"),
-    ("engine.unit_of_work", "UnitOfWork.commit", "UnitOfWork.commit (COMMIT, then after-commit work)"),
-    ("engine.effects", "make_call", "  effects.make_call (the payout, after the commit)"),
+    ("engine.workflow.forms", "check_submission", "forms.check_submission (schema + field checkers)"),
+    ("engine.workflow.unit_of_work", "UnitOfWork.commit", "UnitOfWork.commit (COMMIT, then after-commit work)"),
+    ("engine.workflow.effects", "make_call", "  effects.make_call (the payout, after the commit)"),
     ("tasks.gateway_ledger", "LedgerGateway.status", "    gateway.status (simulated bank: asked first)"),
     ("tasks.gateway_ledger", "LedgerGateway.pay", "    gateway.pay (simulated bank: books the payment)"),
-    ("engine.access", "check_read", "access.check_read (need to know)"),
+    ("engine.workflow.access", "check_read", "access.check_read (need to know)"),
 ]
 
 
@@ -144,7 +146,7 @@ def timed_pass(driver: Driver, first: int, n: int) -> None:
         if operator[0]:
             by_operator[operator[0]][kind] += 1
 
-    engine_class = sys.modules["engine.script_engine"].SandboxedScriptEngine
+    engine_class = sys.modules["engine.workflow.script_engine"].SandboxedScriptEngine
     call_service = engine_class.call_service
 
     def timed_call_service(self: Any, task: Any, operation_name: str, operation_params: Any) -> Any:

@@ -19,16 +19,17 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import effects, jsonutil, messages, rate_limits, store, waits
-from .audit_integrity import write_signed_checkpoint
-from .clock import fixed_clock, using_clock
-from .errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
-from .execution import Loaded, load, persist, run_steps
-from .identity import Actor
-from .incidents import due_incidents, retry_incident
-from .instances import receive, start_in
-from .models import InstanceModel, MessageModel, RateLimitHitModel, WaitModel
-from .runtime import Runtime
+from engine.audit.integrity import write_signed_checkpoint
+from engine.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
+from engine.identity import rate_limits
+from engine.workflow import effects, jsonutil, messages, store, waits
+from engine.workflow.actors import Actor
+from engine.workflow.clock import fixed_clock, using_clock
+from engine.workflow.execution import Loaded, load, persist, run_steps
+from engine.workflow.incidents import due_incidents, retry_incident
+from engine.workflow.instances import receive, start_in
+from engine.workflow.models import InstanceModel, MessageModel, RateLimitHitModel, WaitModel
+from engine.workflow.runtime import Runtime
 
 log = logging.getLogger("insureflow.worker")
 # Longer than any rate-limit window (the longest is 15 minutes of failed sign-ins).

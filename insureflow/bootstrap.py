@@ -14,14 +14,21 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from engine import audit_keys
-from engine.checkpoints import PUBLIC_NAME, CheckpointStore, CheckpointStoreError, load_signing_key
-from engine.database import make_engine, make_session_factory
-from engine.forms import SubmissionContext, upload_fields
-from engine.models import EventModel
 from engine.registry import HandlerRegistry
-from engine.runtime import Runtime
-from engine.settings import EngineSettings
+from engine.workflow import (
+    PUBLIC_NAME,
+    CheckpointStore,
+    CheckpointStoreError,
+    EngineSettings,
+    Runtime,
+    SubmissionContext,
+    audit_keys,
+    load_signing_key,
+    make_engine,
+    make_session_factory,
+    upload_fields,
+)
+from engine.workflow.models import EventModel
 from tasks.beneficiaries import form_problems as beneficiary_form_problems
 from tasks.common import BUSINESS_TZ
 from tasks.cover import cover_problems

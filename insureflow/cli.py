@@ -9,10 +9,10 @@ from typing import Any
 
 import click
 
-from engine import deployments, incidents, instances, jsonutil, messages, worker
-from engine.decisions import describe as describe_decision
+from engine import worker
 from engine.errors import InvalidInputError
-from engine.identity import OPERATOR
+from engine.workflow import OPERATOR, deployments, incidents, instances, jsonutil, messages
+from engine.workflow import describe as describe_decision
 
 from . import (
     cli_admin,

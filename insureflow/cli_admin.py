@@ -9,9 +9,9 @@ from typing import Any
 
 import click
 
-from engine import user_admin
-from engine.identity import OPERATOR
-from engine.replay import replay_all, replay_instance
+from engine.audit import replay_all, replay_instance
+from engine.identity import user_admin
+from engine.workflow import OPERATOR
 from services.users import (
     all_users,
     change_user,

@@ -9,10 +9,9 @@ from pathlib import Path
 
 import click
 
-from engine import audit_integrity, audit_keys
-from engine.audit_integrity import write_signed_checkpoint
+from engine.audit import integrity, write_signed_checkpoint
 from engine.errors import InvalidInputError
-from engine.identity import OPERATOR
+from engine.workflow import OPERATOR, audit_keys
 from services import payment_ledger
 
 from .cli_context import Context, handled, pass_ctx
@@ -71,7 +70,7 @@ def checkpoint(ctx: Context) -> None:
     ctx.out.result({"checkpoint": name}, f"signed checkpoint {name} written")
 
 
-def _signed_checkpoint_lines(report: audit_integrity.IntegrityReport) -> tuple[list[str], str]:
+def _signed_checkpoint_lines(report: integrity.IntegrityReport) -> tuple[list[str], str]:
     """What the latest signed checkpoint (used automatically) says: the problems, and a closing note."""
     if report.checkpoint_file is None:
         return [], "no signed checkpoint yet (the worker writes one every few minutes)"
@@ -98,8 +97,8 @@ def verify(ctx: Context, checkpoint_file: str | None, save_file: str | None) -> 
     or save a new one."""
     rt = ctx.app.runtime
     with progress_bar(ctx.out.as_json, "verify") as progress:
-        report = audit_integrity.verify_all(rt, OPERATOR, progress)
-    result = audit_integrity.report_dict(report)
+        report = integrity.verify_all(rt, OPERATOR, progress)
+    result = integrity.report_dict(report)
     lines = ([f"BROKEN {b}" for b in report.chains.breaks] + [f"ALTERED {p}" for p in report.deployments.problems]
              + [f"DAMAGED case {i}: {why}" for i, why in report.damaged_states]
              + [f"EDITED {p}" for p in report.rows.problems or []])
@@ -111,8 +110,8 @@ def verify(ctx: Context, checkpoint_file: str | None, save_file: str | None) -> 
             stored = json.loads(Path(checkpoint_file).read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise InvalidInputError(f"cannot read the checkpoint {checkpoint_file}: {exc}") from None
-        checked = audit_integrity.check_checkpoint(rt, OPERATOR, stored)
-        result["checkpoint"] = audit_integrity.check_dict(checked)
+        checked = integrity.check_checkpoint(rt, OPERATOR, stored)
+        result["checkpoint"] = integrity.check_dict(checked)
         lines += [f"CHECKPOINT {p}" for p in checked.problems]
         lines.append(f"checkpoint of {checked.generated_at}: " + (
             f"ok, {checked.instances_checked} chain heads still extended" if checked.ok else "FAILED"))
@@ -122,7 +121,7 @@ def verify(ctx: Context, checkpoint_file: str | None, save_file: str | None) -> 
     lines += [f"PAYMENT {line.key}: {line.problem}" for line in mismatches]
     ok = ok and not mismatches
     if save_file:
-        document = audit_integrity.make_checkpoint(rt, OPERATOR)
+        document = integrity.make_checkpoint(rt, OPERATOR)
         Path(save_file).write_text(json.dumps(document, ensure_ascii=False, indent=1), encoding="utf-8")
         result["saved_checkpoint"] = save_file
         lines.append(f"checkpoint saved to {save_file} (digest {document['digest'][:12]})")

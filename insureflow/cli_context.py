@@ -10,9 +10,8 @@ from typing import Any
 
 import click
 
-from engine import jsonutil
 from engine.errors import EngineError, InvalidInputError, NotFoundError
-from engine.identity import OPERATOR, Actor
+from engine.workflow import OPERATOR, Actor, jsonutil
 from services import accounts
 
 from . import instance_folder

@@ -9,9 +9,9 @@ from typing import Any
 
 import click
 
-from engine.dry_run import DryRunResult, dry_run
+from engine.authoring import DryRunResult, MigrationReport, migrate
+from engine.authoring.dry_run import dry_run
 from engine.errors import InvalidInputError, NotFoundError
-from engine.migration import MigrationReport, migrate
 from tasks.services import simulated
 
 from .cli_context import Context, handled, pass_ctx, read_files

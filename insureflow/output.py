@@ -9,7 +9,6 @@ from typing import Any
 
 import click
 
-from engine import jsonutil
 from engine.errors import (
     ConflictError,
     DeploymentInvalidError,
@@ -18,7 +17,7 @@ from engine.errors import (
     InvalidInputError,
     NotFoundError,
 )
-from engine.instances import InstanceSummary
+from engine.workflow import InstanceSummary, jsonutil
 
 EXIT_OK, EXIT_USAGE, EXIT_NOT_FOUND, EXIT_FORBIDDEN, EXIT_CONFLICT, EXIT_INVALID = 0, 2, 3, 4, 5, 6
 

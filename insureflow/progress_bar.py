@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.progress import Progress as Bars
 
-from engine.progress import Progress, quiet
+from engine.workflow import Progress, quiet
 
 # "always" draws the bar even when standard error is not a terminal (a recorded session, the tests); "never"
 # leaves it out on a terminal too; anything else: only on a terminal.

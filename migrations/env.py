@@ -3,7 +3,7 @@
 from alembic import context
 from sqlalchemy import create_engine
 
-from engine.models import Base
+from engine.workflow.models import Base
 from tasks import fraud, numbering, refund_accounts, sales_records  # noqa: F401 — their records join DomainBase.metadata
 from tasks.records import DomainBase
 

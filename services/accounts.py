@@ -6,9 +6,9 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from engine.errors import ForbiddenError, NotFoundError
-from engine.identity import Actor, actor_for, actor_for_token, check_password, hash_password
-from engine.models import UserModel
-from engine.runtime import Runtime
+from engine.identity import check_password, hash_password
+from engine.workflow import Actor, Runtime, actor_for, actor_for_token
+from engine.workflow.models import UserModel
 
 # Checked against when the user name is unknown, so that a wrong name takes as long as a wrong password.
 _DUMMY_HASH = hash_password("not a password of anyone")
@@ -28,14 +28,14 @@ def acting_user(rt: Runtime, username: str) -> Actor:
     """The Actor of the named user for a command run in their name (NotFoundError for an unknown name,
     ForbiddenError for a deactivated user)."""
     with rt.uow(read_only=True) as uow:
-        return actor_for(uow.session, username)
+        return actor_for(uow, username)
 
 
 def signed_in_actor(rt: Runtime, username: str) -> Actor | None:
     """The Actor of a signed-in user; None when deleted or deactivated since signing in."""
     with rt.uow(read_only=True) as uow:
         try:
-            return actor_for(uow.session, username)
+            return actor_for(uow, username)
         except (NotFoundError, ForbiddenError):
             return None
 
@@ -44,6 +44,6 @@ def token_actor(rt: Runtime, token: str) -> Actor | None:
     """The Actor an API token stands for; None for an unknown or revoked token, or a deactivated user."""
     with rt.uow(read_only=True) as uow:
         try:
-            return actor_for_token(uow.session, token)
+            return actor_for_token(uow, token)
         except ForbiddenError:
             return None

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from engine.runtime import Runtime
+from engine.workflow.runtime import Runtime
 from tasks import business_calendar
 from tasks.business_calendar import CalendarDay
 

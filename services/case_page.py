@@ -12,13 +12,22 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import access, history, paths
-from engine.deployments import file_in
 from engine.errors import NotFoundError
-from engine.execution import current_data, load
-from engine.identity import Actor
-from engine.instances import to_plain_safe
-from engine.models import (
+from engine.workflow import (
+    Actor,
+    ParsedDeployment,
+    Runtime,
+    UnitOfWork,
+    access,
+    current_data,
+    file_in,
+    find_instance,
+    history,
+    load,
+    paths,
+    to_plain_safe,
+)
+from engine.workflow.models import (
     EffectModel,
     HumanTaskModel,
     IncidentModel,
@@ -27,8 +36,6 @@ from engine.models import (
     UserModel,
     WaitModel,
 )
-from engine.parsing import ParsedDeployment
-from engine.runtime import Runtime
 from tasks.claimant_notes import notes_of_case
 from tasks.documents import DocumentInfo, case_documents, may_open_documents, open_document
 
@@ -70,7 +77,7 @@ class CaseFile:
     diagram_file: str
     parsed: ParsedDeployment
     data: Mapping[str, Any]
-    holder: bool  # the engine found the actor holding a task of the case (engine/access.py)
+    holder: bool  # the engine found the actor holding a task of the case (engine/workflow/access.py)
     passed: tuple[str, ...]  # diagram elements the workflow completed
     open_steps: tuple[OpenStep, ...]
     waits: tuple[str, ...]  # elements waiting for a message, a timer or an answer
@@ -82,12 +89,10 @@ class CaseFile:
     claimant_notes: tuple[ClaimantNote, ...] = ()
 
 
-def _instance(session: Session, rt: Runtime, actor: Actor, instance_id: int) -> tuple[InstanceModel, bool]:
+def _instance(uow: UnitOfWork, rt: Runtime, actor: Actor, instance_id: int) -> tuple[InstanceModel, bool]:
     """The case and whether the actor holds a task of it; the engine's check that they may read it."""
-    instance = session.get(InstanceModel, instance_id)
-    if instance is None:
-        raise NotFoundError(f"no instance {instance_id}")
-    return instance, access.check_read(session, rt.settings, instance, actor).clear
+    instance = find_instance(uow, instance_id)
+    return instance, access.check_read(uow.session, rt.settings, instance, actor).clear
 
 
 def _works_on(session: Session, actor: Actor, instance_id: int) -> bool:
@@ -98,11 +103,12 @@ def _works_on(session: Session, actor: Actor, instance_id: int) -> bool:
     ) is not None
 
 
-def read_case(session: Session, rt: Runtime, actor: Actor, instance_id: int, *, data: Mapping[str, Any] | None = None,
+def read_case(uow: UnitOfWork, rt: Runtime, actor: Actor, instance_id: int, *, data: Mapping[str, Any] | None = None,
               holder: bool = False, with_notes: bool = False) -> CaseFile:
-    """The case in the caller's transaction; `data` (a task's, with `holder` as the engine found it for that
+    """The case in the caller's unit of work; `data` (a task's, with `holder` as the engine found it for that
     task) stands in for the case's current data."""
-    instance, clear = _instance(session, rt, actor, instance_id)
+    session = uow.session
+    instance, clear = _instance(uow, rt, actor, instance_id)
     passed: tuple[str, ...] = ()
     if data is None:
         loaded = load(rt, session, instance_id, actor.username, lock=False)
@@ -137,7 +143,7 @@ def read_case(session: Session, rt: Runtime, actor: Actor, instance_id: int, *, 
 def case_page(rt: Runtime, actor: Actor, instance_id: int) -> CaseFile:
     """A case the actor may read (ForbiddenError, NotFoundError), in one transaction."""
     with rt.uow(read_only=True) as uow:
-        return read_case(uow.session, rt, actor, instance_id)
+        return read_case(uow, rt, actor, instance_id)
 
 
 def case_document(rt: Runtime, actor: Actor, instance_id: int, document_id: int) -> tuple[DocumentInfo, bytes]:
@@ -145,7 +151,7 @@ def case_document(rt: Runtime, actor: Actor, instance_id: int, document_id: int)
     NotFoundError for a case or document that is not there."""
     with rt.uow(read_only=True) as uow:
         session = uow.session
-        _instance(session, rt, actor, instance_id)
+        _instance(uow, rt, actor, instance_id)
         if not may_open_documents(actor.roles, _works_on(session, actor, instance_id)):
             raise DocumentsClosedError(f"{actor.username} may not open the documents of instance {instance_id}")
         try:
@@ -168,10 +174,10 @@ def case_diagram(rt: Runtime, actor: Actor, instance_id: int) -> Diagram:
     """The exact BPMN file a case the actor may read runs on (its pinned deployment)."""
     with rt.uow(read_only=True) as uow:
         session = uow.session
-        instance, _clear = _instance(session, rt, actor, instance_id)
+        instance, _clear = _instance(uow, rt, actor, instance_id)
         definition = session.get(ProcessDefinitionModel, instance.definition_id)
         if definition is None:
             raise NotFoundError(f"instance {instance_id} has no process definition")
         return Diagram(instance.deployment_id, definition.file_name,
-                       file_in(session, instance.deployment_id, definition.file_name),
+                       file_in(uow, instance.deployment_id, definition.file_name),
                        rt.specs.get(session, instance.deployment_id))

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from engine.case_search import CaseFilter, CaseHit, search_cases
-from engine.identity import Actor
-from engine.runtime import Runtime
+from engine.workflow import Actor, CaseFilter, CaseHit, Runtime, search_cases
 from tasks.case_links import cases_for
 
 PAGE_SIZE = 20
@@ -44,7 +42,7 @@ def find_cases(rt: Runtime, actor: Actor, query: CaseQuery) -> CaseSearchView:
         if text:
             links = cases_for(uow.session, rt.services.cipher, text)
             keys, ids = links.business_keys, links.instance_ids
-        hits, total = search_cases(uow.session, rt.settings, actor, CaseFilter(
+        hits, total = search_cases(uow, rt.settings, actor, CaseFilter(
             business_keys=keys, instance_ids=ids, process_key=query.process_key or None,
             status=query.status or None, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE))
     return CaseSearchView(query, tuple(hits), total, page, max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE))

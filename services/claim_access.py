@@ -17,13 +17,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import rate_limits
-from engine.case_notes import change_with_note
 from engine.errors import ConflictError, NotFoundError
-from engine.identity import Actor, require
-from engine.instances import InstanceSummary, deliver_message
-from engine.rate_limits import RateLimit
-from engine.runtime import Runtime
+from engine.identity import RateLimit, rate_limits
+from engine.workflow import Actor, InstanceSummary, Runtime, change_with_note, deliver_message, require
 from tasks.claim_access import code_form, number_form, refuse_bad_note, send_acknowledgement
 from tasks.claim_status import claim_status
 from tasks.crypto import PersonalDataCipher
@@ -127,7 +123,7 @@ def record_lockout(rt: Runtime, instance_id: int, claim_number: str, rule: RateL
 
 def deliver_customer_message(rt: Runtime, access: ClaimAccess, name: str, note: str) -> InstanceSummary:
     """Deliver the claimant's message `name` into their claim's case as the customer of that one case: the
-    engine refuses it unless the case's catching event says `deliveredBy="customer"` (engine/access.py)."""
+    engine refuses it unless the case's catching event says `deliveredBy="customer"` (engine/workflow/access.py)."""
     if not access.granted:
         raise PermissionError("the claimant was not authenticated for this claim")
     if access.instance_id is None:  # a claim recorded without a case (imported): nothing can wait for a message

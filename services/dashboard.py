@@ -6,11 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from engine.authorization import managed_roles
 from engine.errors import ForbiddenError
-from engine.identity import Actor
-from engine.runtime import Runtime
-from engine.workload import Overdue, StepLoad, open_steps, overdue_tasks
+from engine.workflow import Actor, Overdue, Runtime, StepLoad, managed_roles, open_steps, overdue_tasks
 from tasks.claim_stats import ClaimFigures, claim_figures
 
 # Whoever manages one of these roles sees the claims figures.
@@ -47,8 +44,8 @@ def manager_dashboard(rt: Runtime, actor: Actor, weeks: int = WEEKS) -> Dashboar
         raise ForbiddenError(f"{actor.username} manages no team: the dashboard is for managers")
     with rt.uow(read_only=True) as uow:
         now = rt.clock()
-        steps = open_steps(uow.session, roles, now)
-        overdue = overdue_tasks(uow.session, roles, now)
+        steps = open_steps(uow, roles, now)
+        overdue = overdue_tasks(uow, roles, now)
         claims = claim_figures(uow.session, now, weeks) if roles & CLAIMS_ROLES else None
     by_role: dict[str, int] = {}
     for item in overdue:

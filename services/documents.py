@@ -5,10 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine import forms
 from engine.errors import InvalidInputError
-from engine.identity import Actor
-from engine.runtime import Runtime
+from engine.workflow import Actor, Runtime, forms
 from tasks.documents import MAX_DOCUMENT_BYTES, SIGNATURES, DocumentError, Upload, file_limit, store_document
 
 

@@ -6,11 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from engine import task_service
-from engine.identity import Actor
-from engine.instances import InstanceSummary
-from engine.runtime import Runtime
-from engine.task_service import TaskView
+from engine.workflow import Actor, InstanceSummary, Runtime, TaskView, task_service
 
 from .case_page import CaseFile, read_case
 
@@ -27,7 +23,7 @@ def task_page(rt: Runtime, actor: Actor, task_id: int) -> TaskPage:
     """A task of a case the actor may read, with that case, in one transaction."""
     with rt.uow(read_only=True) as uow:
         task = task_service.read_task(rt, uow.session, task_id, actor)
-        case = read_case(uow.session, rt, actor, task.instance_id, data=task.data or {}, holder=task.clear,
+        case = read_case(uow, rt, actor, task.instance_id, data=task.data or {}, holder=task.clear,
                          with_notes=True)
     return TaskPage(task, case)
 

@@ -9,11 +9,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.authorization import can_assign
-from engine.identity import Actor
-from engine.inbox import InboxFilter, query_inbox, team_roles
-from engine.models import UserModel, UserRoleModel
-from engine.runtime import Runtime
+from engine.workflow import Actor, InboxFilter, Runtime, can_assign, query_inbox, team_roles
+from engine.workflow.models import UserModel, UserRoleModel
 from tasks.common import BUSINESS_TZ
 
 from .step_names import step_names

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from engine.errors import InvalidInputError, NotFoundError
-from engine.runtime import Runtime
+from engine.workflow.runtime import Runtime
 from tasks.gateway_ledger import LedgerGateway
 from tasks.payment_ledger import LedgerLine, reconcile, subject_prefix
 

@@ -12,11 +12,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from engine.case_notes import change_with_note
 from engine.errors import ConflictError, FieldProblem, ForbiddenError, InvalidInputError, NotFoundError
-from engine.identity import Actor
-from engine.models import HumanTaskModel, InstanceModel
-from engine.runtime import Runtime
+from engine.workflow import Actor, Runtime, change_with_note
+from engine.workflow.models import HumanTaskModel, InstanceModel
 from tasks.beneficiaries import (
     BeneficiaryChangeRecord,
     changes_of,

@@ -7,8 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from engine.errors import ForbiddenError
-from engine.identity import Actor
-from engine.runtime import Runtime
+from engine.workflow import Actor, Runtime
 from tasks.case_links import policies_for
 from tasks.records import CustomerRecord, ProductRecord
 

@@ -1,11 +1,10 @@
 """Steps' names in the staff's language, for lists that name a step without a case (an inbox filter, the
-dashboard): by the newest version of their process, from the deployment's translation (engine/translations.py)."""
+dashboard): by the newest version of their process, from the deployment's translation
+(engine/workflow/translations.py)."""
 
 from __future__ import annotations
 
-from engine import deployments
-from engine.runtime import Runtime
-from engine.translations import LANGUAGES
+from engine.workflow import LANGUAGES, Runtime, deployments
 
 
 def step_names(rt: Runtime, lang: str, wanted: list[tuple[str, str]]) -> dict[tuple[str, str], str]:

@@ -1,13 +1,12 @@
-"""Rate limits as the faces use them (failed sign-ins, claim-status look-ups), over engine.rate_limits: counted
+"""Rate limits as the faces use them (failed sign-ins, claim-status look-ups), over engine.identity.rate_limits: counted
 in the database, so a limit holds across web workers and servers; each call is its own short transaction."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from engine import rate_limits
-from engine.rate_limits import RateLimit
-from engine.runtime import Runtime
+from engine.identity import RateLimit, rate_limits
+from engine.workflow import Runtime
 
 
 def wait_seconds(rt: Runtime, rule: RateLimit, *keys: str) -> float:

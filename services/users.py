@@ -1,6 +1,6 @@
 """User administration, for the admin pages and the command line alike: find users, create one, change one
 (roles, name, active, unmask permission, password, tokens), read one's log. The engine checks that the actor
-administers users (engine/user_admin.py); each call is one unit of work."""
+administers users (engine/identity/user_admin.py); each call is one unit of work."""
 
 from __future__ import annotations
 
@@ -10,13 +10,20 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from engine import user_admin, user_directory
-from engine.identity import Actor, create_token, list_users
-from engine.runtime import Runtime
-from engine.settings import EngineSettings
-from engine.user_directory import TokenInfo, UserChange, UserDetails, UserInfo
+from engine.identity import (
+    TokenInfo,
+    UserChange,
+    UserDetails,
+    UserInfo,
+    create_token,
+    list_users,
+    user_admin,
+    user_directory,
+)
+from engine.workflow import Actor, EngineSettings, Runtime
 
-# An administration change of engine/user_admin.py: (session, settings, actor, username, now=…, **what) → result.
+# An administration change of engine/identity/user_admin.py:
+# (session, settings, actor, username, now=…, **what) → result.
 Change = Callable[..., Any]
 
 
@@ -73,7 +80,7 @@ def create_user(rt: Runtime, actor: Actor, username: str, roles: list[str], pass
 
 
 def change_user(rt: Runtime, actor: Actor, username: str, change: Change, **what: Any) -> Any:
-    """Run one administration change (an engine/user_admin.py setter) in its own unit of work; its result."""
+    """Run one administration change (an engine/identity/user_admin.py setter) in its own unit of work; its result."""
     with rt.uow() as uow:
         result = change(uow.session, rt.settings, actor, username, now=rt.clock(), **what)
         uow.commit()

@@ -8,6 +8,8 @@ from engine.registry import HandlerRegistry
 # (the migrations' environment, schema checks).
 from . import beneficiaries as _beneficiaries  # noqa: F401
 from . import claimant_notes as _claimant_notes  # noqa: F401
+from . import office_records as _office_records  # noqa: F401
+from . import payment_records as _payment_records  # noqa: F401
 from . import termination_requests as _termination_requests  # noqa: F401
 
 HANDLER_MODULES = (

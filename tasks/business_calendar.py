@@ -19,7 +19,7 @@ import chinese_calendar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .records import CompanyDayRecord
+from .office_records import CompanyDayRecord
 
 log = logging.getLogger(__name__)
 

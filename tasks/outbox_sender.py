@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from .crypto import PersonalDataCipher
-from .records import NotificationRecord
+from .office_records import NotificationRecord
 
 # Params a sent message no longer keeps: what only the customer may know.
 SECRET_PARAMS = ("one_time_code",)

@@ -17,7 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .gateway_ledger import LedgerEntry
-from .records import ClaimRecord, PaymentRecord, PolicyRecord
+from .payment_records import PaymentRecord
+from .records import ClaimRecord, PolicyRecord
 from .sales_records import PremiumRefundRecord
 
 STALE_AFTER = timedelta(minutes=15)

@@ -4,15 +4,13 @@ found by value through the keyed `*_hash` columns (see tasks/crypto.py)."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
     JSON,
-    Boolean,
     Date,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -20,32 +18,13 @@ from sqlalchemy import (
     Numeric,
     String,
     Text,
-    Time,
-    TypeDecorator,
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from engine.registry import seal_table
+from engine.registry import UTCDateTime
 
 Money = Numeric(14, 2)
-
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """Naive UTC in the database, aware UTC in Python."""
-
-    impl = DateTime
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: object) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetimes are ambiguous; pass an aware UTC datetime")
-        return value.astimezone(UTC).replace(tzinfo=None)
-
-    def process_result_value(self, value: datetime | None, dialect: object) -> datetime | None:
-        return value.replace(tzinfo=UTC) if value is not None else None
 
 
 class DomainBase(DeclarativeBase):
@@ -212,90 +191,6 @@ class ClaimStatusRecord(DomainBase):
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
-class PaymentRecord(DomainBase):
-    """One outgoing payment; at most one per idempotency key, whatever retries happen."""
-
-    __tablename__ = "payments"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    idempotency_key: Mapped[str] = mapped_column(String(120), unique=True)
-    kind: Mapped[str] = mapped_column(String(20))  # claim_payout / refund
-    claim_id: Mapped[int | None] = mapped_column(ForeignKey("claims.id"), index=True)
-    policy_id: Mapped[int] = mapped_column(ForeignKey("policies.id"), index=True)
-    amount: Mapped[Decimal] = mapped_column(Money)
-    payee_account_enc: Mapped[bytes] = mapped_column(LargeBinary)
-    status: Mapped[str] = mapped_column(String(20))  # pending / accepted / failed
-    gateway_ref: Mapped[str | None] = mapped_column(String(80))
-    failure: Mapped[str | None] = mapped_column(Text)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
-
-
-class PremiumPaymentRecord(DomainBase):
-    """Premium received, for AML screening (cash per payer per day) and refunds to the originating account;
-    held in suspense until cleared."""
-
-    __tablename__ = "premium_payments"
-    __table_args__ = (Index("ix_premium_payer_day", "payer_hash", "paid_on"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    idempotency_key: Mapped[str] = mapped_column(String(120), unique=True)
-    holder_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
-    payer_hash: Mapped[str] = mapped_column(String(64))
-    payer_name: Mapped[str] = mapped_column(String(100))
-    amount: Mapped[Decimal] = mapped_column(Money)
-    method: Mapped[str] = mapped_column(String(20))  # cash / transfer / card
-    paid_on: Mapped[date] = mapped_column(Date)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    # Not income until AML screening clears it (tasks/sales_records.py PREMIUM_STATUSES).
-    status: Mapped[str] = mapped_column(String(20), default="cleared", server_default="cleared")
-    # The account the premium came from (none for cash) — where a refund may go back to — and the sale's case.
-    payer_account_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
-    payer_account_hash: Mapped[str | None] = mapped_column(String(64))
-    instance_id: Mapped[int | None] = mapped_column(Integer, index=True)
-
-
-class SurveyorRecord(DomainBase):
-    __tablename__ = "surveyors"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    username: Mapped[str] = mapped_column(String(80), unique=True)
-    name: Mapped[str] = mapped_column(String(100))
-    kind: Mapped[str] = mapped_column(String(20), default="surveyor")  # surveyor / examiner (medical exams)
-    regions: Mapped[list[Any]] = mapped_column()
-    work_start: Mapped[time] = mapped_column(Time)
-    work_end: Mapped[time] = mapped_column(Time)
-    slot_minutes: Mapped[int] = mapped_column(Integer, default=120)
-    active: Mapped[bool] = mapped_column(default=True)
-
-
-class AppointmentRecord(DomainBase):
-    """A surveyor's (or examiner's) booked slot; the unique key makes double-booking impossible."""
-
-    __tablename__ = "appointments"
-    __table_args__ = (UniqueConstraint("surveyor_id", "starts_at"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    surveyor_id: Mapped[int] = mapped_column(ForeignKey("surveyors.id"), index=True)
-    claim_id: Mapped[int | None] = mapped_column(ForeignKey("claims.id"), index=True)
-    purpose: Mapped[str] = mapped_column(String(30))  # survey / medical_exam
-    reference: Mapped[str] = mapped_column(String(120), unique=True)  # idempotency key of the booking
-    starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    ends_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
-
-
-class CompanyDayRecord(DomainBase):
-    """A company-specific day that overrides the statutory calendar: closed (`working` false) or opened."""
-
-    __tablename__ = "company_days"
-
-    day: Mapped[date] = mapped_column(Date, primary_key=True)
-    working: Mapped[bool] = mapped_column(Boolean, default=False)
-    name: Mapped[str] = mapped_column(String(100))
-
-
 class WatchListRecord(DomainBase):
     """Sanctions and fraud watch list: matched by name, ID number hash or account hash."""
 
@@ -322,22 +217,3 @@ class UnderwritingOutcomeRecord(DomainBase):
     instance_id: Mapped[int | None] = mapped_column(Integer)
     # An acceptance's exclusion clause (underwriting.bpmn "accept with exclusion"); issue_policy copies it.
     exclusion: Mapped[str | None] = mapped_column(Text)
-
-
-class NotificationRecord(DomainBase):
-    """The outbox of customer messages."""
-
-    __tablename__ = "notifications"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    idempotency_key: Mapped[str] = mapped_column(String(120), unique=True)
-    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
-    channel: Mapped[str] = mapped_column(String(20))  # sms / email / letter
-    template: Mapped[str] = mapped_column(String(60))
-    params: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-
-# Money leaving the insurer: the decisive columns are sealed into the history event that wrote or changed them.
-seal_table(PaymentRecord.__table__, ("idempotency_key", "kind", "claim_id", "policy_id", "amount",
-                                     "payee_account_enc", "status", "gateway_ref"))

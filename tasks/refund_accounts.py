@@ -14,7 +14,8 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from .account_names import AccountNameService
 from .crypto import PersonalDataCipher
-from .records import CustomerRecord, DomainBase, PolicyRecord, PremiumPaymentRecord, UTCDateTime
+from .payment_records import PremiumPaymentRecord
+from .records import CustomerRecord, DomainBase, PolicyRecord, UTCDateTime
 
 REFUND_TARGETS = ("premium_account", "holder_account")
 BANK_NAME_CHECK = "bank_name_check"  # how an account became verified: the bank's account-name verification

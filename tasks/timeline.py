@@ -8,7 +8,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .records import ClaimRecord, ClaimStatusRecord, NotificationRecord
+from .office_records import NotificationRecord
+from .records import ClaimRecord, ClaimStatusRecord
 
 # A claim denied — at the review of a failed verification, at the assessment, or after an SIU finding — is
 # "rejected": the customer's status page shows it as 已拒赔 ("Rejected"); the coded reason is on the claim.

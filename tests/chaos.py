@@ -32,7 +32,7 @@ from typing import Any
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from engine.models import HumanTaskModel, IncidentModel, InstanceModel
+from engine.workflow.models import HumanTaskModel, IncidentModel, InstanceModel
 from insureflow import instance_folder
 from insureflow.bootstrap import build_app
 from insureflow.cli import cli

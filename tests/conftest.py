@@ -14,12 +14,13 @@ import pytest
 import werkzeug.test
 from sqlalchemy import create_engine, text
 
-from engine.audit_keys import AuditKeys
-from engine.database import make_engine, make_session_factory
-from engine.identity import OPERATOR, Actor, actor_for, add_user
+from engine.identity.users import add_user
 from engine.registry import HandlerRegistry
-from engine.runtime import Runtime
-from engine.settings import EngineSettings
+from engine.workflow.actors import OPERATOR, Actor, actor_for
+from engine.workflow.audit_keys import AuditKeys
+from engine.workflow.database import make_engine, make_session_factory
+from engine.workflow.runtime import Runtime
+from engine.workflow.settings import EngineSettings
 from insureflow import schema
 from tests.fixtures.handlers import register
 
@@ -100,7 +101,7 @@ class World:
     def actor(self, name: str) -> Actor:
         """The Actor of a test user."""
         with self.rt.uow() as uow:
-            return actor_for(uow.session, name)
+            return actor_for(uow, name)
 
     def at(self, moment: datetime) -> Runtime:
         """The runtime with the clock fixed at `moment`."""
@@ -144,7 +145,7 @@ def world(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Itera
 @pytest.fixture
 def deployed(world: World) -> World:
     """The claim-review fixture deployed."""
-    from engine.deployments import deploy
+    from engine.workflow.deployments import deploy
 
     deploy(world.rt, fixture_files(), OPERATOR)
     return world

@@ -9,9 +9,9 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from engine.history import GENESIS, event_hash
-from engine.models import EventModel, InstanceModel
-from engine.runtime import Runtime
+from engine.workflow.history import GENESIS, event_hash
+from engine.workflow.models import EventModel, InstanceModel
+from engine.workflow.runtime import Runtime
 
 
 def rechain(rt: Runtime, instance_id: int, edit: Callable[[EventModel, dict[str, Any]], None], *,

@@ -1,5 +1,5 @@
 """The administrator's area: users and their roles, activation, passwords, the unmask permission, API
-tokens and the administration log. The engine (engine.user_admin) checks every call itself."""
+tokens and the administration log. The engine (engine.identity.user_admin) checks every call itself."""
 
 from __future__ import annotations
 
@@ -16,10 +16,9 @@ from wtforms import BooleanField, PasswordField, SelectMultipleField, StringFiel
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from engine import user_admin
 from engine.errors import ConflictError, EngineError, ForbiddenError, InvalidInputError, NotFoundError
-from engine.identity import Actor, require
-from engine.user_admin import MAX_DISPLAY_NAME_LENGTH, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
+from engine.identity import MAX_DISPLAY_NAME_LENGTH, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, user_admin
+from engine.workflow import Actor, require
 from services.users import change_user, create_user, find_users, user_page
 
 from .auth import acting, role_label

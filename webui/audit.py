@@ -14,8 +14,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import login_required
 
-from engine import audit, replay
-from engine.audit_integrity import check_checkpoint, report_dict, verify_all, verify_case
+from engine.audit import case_audit, check_checkpoint, replay, report_dict, verify_all, verify_case
 from engine.errors import EngineError, ForbiddenError, InvalidInputError, NotFoundError
 from tasks.common import BUSINESS_TZ
 
@@ -65,7 +64,7 @@ def index() -> ResponseReturnValue:
         start_to += timedelta(days=1)  # "to" is the last day searched, inclusive
     page = max(1, args.get("page", 1, type=int) or 1)
     try:
-        hits, total = audit.search_cases(
+        hits, total = case_audit.search_cases(
             runtime(), actor, business_key=args.get("key", "").strip() or None,
             process_key=args.get("process") or None, status=args.get("status") or None, started_from=start_from,
             started_to=start_to, person=args.get("person", "").strip() or None, limit=PAGE_SIZE,
@@ -96,7 +95,7 @@ def _render_case(instance_id: int, status: int = 200, **results: Any) -> Respons
 def diagram_xml(instance_id: int, deployment_id: int) -> ResponseReturnValue:
     """The exact BPMN file the case ran on in one of its deployments (before and after a migration)."""
     try:
-        content = audit.case_diagram(runtime(), acting(), instance_id, deployment_id,
+        content = case_audit.case_diagram(runtime(), acting(), instance_id, deployment_id,
                                      drawing_lang(request.args.get("lang")))
     except NotFoundError as exc:
         abort(404, exc.message)
@@ -145,7 +144,7 @@ def unmask(instance_id: int) -> ResponseReturnValue:
     step = request.form.get("step", type=int)
     reason = request.form.get("reason", "")
     try:
-        revealed = audit.unmask(runtime(), acting(), instance_id, reason, step=step or None)
+        revealed = case_audit.unmask(runtime(), acting(), instance_id, reason, step=step or None)
     except NotFoundError:
         abort(404)
     except ForbiddenError:

@@ -10,11 +10,9 @@ from typing import Any
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from engine import audit, instances, jsonutil, replay
-from engine.audit_integrity import verify_case
-from engine.decisions import describe as describe_decision
-from engine.identity import Actor
-from engine.runtime import Runtime
+from engine.audit import case_audit, replay, verify_case
+from engine.workflow import Actor, Runtime, instances, jsonutil
+from engine.workflow import describe as describe_decision
 from services.case_page import case_page
 
 from .case_text import EVENT_LABELS, Labels, data_rows, localtime
@@ -31,7 +29,8 @@ CHAIN_REASONS = (  # the engine's reasons for a broken chain, in words (by how t
     ("forged:", _l("it carries no audit-key seal where one is required: the event was forged in the database")),
     ("chained with audit key", _l("it was sealed with an audit key that is not in the key ring: restore the key "
                                   "ring from its backup")),
-    # the stored states, the money rows and the signed checkpoint (engine/seal_checks.py, engine/checkpoints.py)
+    # the stored states, the money rows and the signed checkpoint
+    # (engine/audit/seal_checks.py, engine/workflow/checkpoints.py)
     ("the stored state is not the one", _l("its stored state is not the one its last event recorded: it was "
                                            "altered or replaced")),
     ("the stored state cannot be read", _l("its stored state cannot be read: it was altered or damaged")),
@@ -147,7 +146,7 @@ class AuditView:
 
 def build_audit(rt: Runtime, actor: Actor, instance_id: int, lang: str) -> AuditView:
     """A case as the auditor sees it; the engine checks the actor may audit it."""
-    walked = audit.case_steps(rt, actor, instance_id)
+    walked = case_audit.case_steps(rt, actor, instance_id)
     case = case_view(case_page(rt, actor, instance_id), actor, lang)
     labels, clear = case.labels, case.clear
     events = [{**e, "payload": mask(rt.reveal(e["type"], e["payload"]), clear)}

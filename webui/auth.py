@@ -31,7 +31,7 @@ from wtforms import HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from engine.errors import ForbiddenError, NotFoundError
-from engine.identity import Actor
+from engine.workflow import Actor
 from services.accounts import password_ok
 from services.dashboard import may_see_dashboard
 

@@ -11,8 +11,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 
-from engine.forms import SECTION_KEYWORD, SECTIONS
-from engine.parsing import ParsedDeployment
+from engine.workflow import SECTION_KEYWORD, SECTIONS, ParsedDeployment
 
 from .case_text import Labels, Row, data_rows
 from .forms_render import title

@@ -15,7 +15,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from engine.parsing import ParsedDeployment
+from engine.workflow import ParsedDeployment
 from tasks.common import BUSINESS_TZ
 
 from .forms_render import enum_options, is_money, title
@@ -83,7 +83,7 @@ class Labels:
     # Choice codes are the same across forms (documents, regions…): a label for a code outside its form.
     any_choice: dict[str, str] = field(default_factory=dict)
     money: set[str] = field(default_factory=set)  # fields holding CNY amounts (the forms' money fields)
-    texts: Any = None  # the deployment's diagram texts in the user's language (engine/translations.py Texts)
+    texts: Any = None  # the deployment's diagram texts in the user's language (engine/workflow/translations.py Texts)
 
     def decision(self, payload: dict[str, Any]) -> dict[str, Any]:
         """A decision record with the table's name, rule annotations and outputs in the user's language."""
@@ -138,7 +138,7 @@ def labels_of(parsed: ParsedDeployment, process_key: str, lang: str) -> Labels:
                         labels.any_choice.setdefault(code, label)
     process = parsed.processes.get(process_key)
     specs = [process.spec, *process.subprocess_specs.values()] if process else []
-    for spec in specs:  # step names: the deployment's translation (engine/translations.py), else the diagram's
+    for spec in specs:  # step names: the deployment's translation (engine/workflow/translations.py), else the diagram's
         for key, task_spec in spec.task_specs.items():
             name = parsed.name_in(lang, process_key, key) or getattr(task_spec, "bpmn_name", None) or key
             labels.tasks.setdefault(key, name)

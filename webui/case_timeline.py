@@ -9,8 +9,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 
-from engine.parsing import ParsedDeployment
-from engine.roles import lane_role
+from engine.workflow import ParsedDeployment, lane_role
 
 from .auth import role_label
 from .case_sections import CLAIM_STATUS, FINDINGS, HANDLER_VALUES, PAYMENT_STATUS, Shown

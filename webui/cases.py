@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from flask_login import login_required
 
 from engine.errors import ForbiddenError, NotFoundError
-from engine.identity import Actor
+from engine.workflow import Actor
 from services.case_page import CaseFile, case_diagram, case_document, case_page
 from services.errors import DocumentsClosedError, NoDocumentError
 
@@ -71,7 +71,7 @@ class CaseView:
     # house still waiting for an answer (a payment the bank has not answered yet).
     incidents: list[str] = field(default_factory=list)
     calls_out: list[str] = field(default_factory=list)
-    clear: bool = False  # personal fields shown in clear (engine/access.py: the actor holds a task of it now)
+    clear: bool = False  # personal fields shown in clear (engine/workflow/access.py: the actor holds a task of it now)
 
 
 def case_view(file: CaseFile, actor: Actor, lang: str, recent: int | None = None) -> CaseView:

@@ -7,8 +7,7 @@ from typing import Any
 from flask import current_app, g, request
 from flask_login import UserMixin, current_user
 
-from engine.identity import Actor
-from engine.runtime import Runtime
+from engine.workflow import Actor, Runtime
 from services.accounts import signed_in_actor, token_actor
 
 from .extensions import login_manager

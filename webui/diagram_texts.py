@@ -1,5 +1,5 @@
 """Deployed diagrams drawn in the staff's language: the names in the XML replaced from the deployment's
-translation (engine/translations.py) when served for drawing; the deployed file itself never changes."""
+translation (engine/workflow/translations.py) when served for drawing; the deployed file itself never changes."""
 
 from __future__ import annotations
 
@@ -8,8 +8,7 @@ from typing import Any
 from flask import request
 from flask_babel import get_locale
 
-from engine.parsing import ParsedDeployment
-from engine.translations import LANGUAGES, relabel
+from engine.workflow import LANGUAGES, ParsedDeployment, relabel
 
 
 def drawing_lang(asked: str | None) -> str | None:

@@ -9,7 +9,7 @@ from typing import Any
 
 from werkzeug.datastructures import MultiDict
 
-from engine.forms import UPLOAD_KEYWORD
+from engine.workflow import UPLOAD_KEYWORD
 
 PLAIN = ("string", "number", "integer")
 # Rows a record list shows (at most its `maxItems`), and blank rows after those already filled.

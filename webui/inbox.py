@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from flask_login import login_required
 
 from engine.errors import ConflictError, EngineError, ForbiddenError, NotFoundError
-from engine.inbox import COUNT_CAP
+from engine.workflow import COUNT_CAP
 from services.human_tasks import assign_task, claim_task, release_task
 from services.inbox import DUE_FILTERS, SCOPES, SORTS, InboxQuery, inbox_page
 

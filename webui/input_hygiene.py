@@ -27,7 +27,7 @@ from webargs import core
 from webargs.flaskparser import FlaskParser, abort, is_json_request
 from werkzeug.routing import IntegerConverter
 
-from engine import jsonutil
+from engine.workflow import jsonutil
 
 MAX_DEPTH = 64
 MAX_ID = 2**31 - 1  # PostgreSQL's integer; SQLite's is larger

@@ -27,7 +27,7 @@ def mask_value(value: str, *, keep: int = 4) -> str:
 
 
 def shows_clear(roles: Collection[str], holder: bool) -> bool:
-    """Whether personal data is shown in clear: to someone holding a task of the case now (engine/access.py
+    """Whether personal data is shown in clear: to someone holding a task of the case now (engine/workflow/access.py
     decides `holder`) whose role needs it; anyone else reveals it through the logged unmask."""
     return holder and sees_personal_data(roles)
 

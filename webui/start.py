@@ -14,9 +14,8 @@ from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 from flask_login import login_required
 
-from engine import instances
 from engine.errors import EngineError, ForbiddenError, NotFoundError
-from engine.identity import Actor
+from engine.workflow import Actor, instances
 from services.human_tasks import claim_task
 
 from .auth import acting

@@ -14,9 +14,9 @@ from flask_babel import gettext as _
 from flask_login import login_required
 from markupsafe import Markup
 
-from engine import deployments, drafts, migration, translations, version_diff
-from engine.deployments import DEPLOYERS
+from engine.authoring import drafts, migration, version_diff
 from engine.errors import ConflictError, DeploymentInvalidError, InvalidInputError, NotFoundError, Problem
+from engine.workflow import DEPLOYERS, deployments, translations
 
 from . import forms_render
 from .auth import acting, role_label

@@ -16,18 +16,14 @@ from flask_babel import gettext as _
 from flask_login import login_required
 from markupsafe import Markup
 
-from engine import forms
 from engine.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
-from engine.identity import Actor
-from engine.instances import InstanceSummary
-from engine.runtime import Runtime
-from engine.task_service import TaskView
+from engine.workflow import Actor, InstanceSummary, Runtime, TaskView, forms
 from services import human_tasks
 from services.documents import file_ceiling, upload_documents
 from services.human_tasks import TaskPage, check_may_keep_draft, task_page
 from tasks.crypto import PersonalDataError, is_personal
 
-from . import form_errors, forms_render
+from . import form_errors, forms_posted, forms_render
 from .auth import acting
 from .case_text import localtime, masked
 from .cases import case_view
@@ -140,7 +136,7 @@ def show(task_id: int) -> ResponseReturnValue:
     data = task.data or {}
     if not shows_clear(actor.roles, task.clear):  # never put masked values into inputs that would be submitted
         data = {k: v for k, v in data.items() if not is_personal(k)}
-    raw = forms_render.raw_from_data(task.form_schema, data) if task.form_schema else {}
+    raw = forms_posted.raw_from_data(task.form_schema, data) if task.form_schema else {}
     return _render(page, actor, raw, {})
 
 
@@ -158,7 +154,7 @@ def submit(task_id: int) -> ResponseReturnValue:
     """Complete the task, save or discard the draft, or upload its files."""
     actor, rt = acting(), runtime()
     page = _page_or_abort(rt, task_id, actor)
-    raw = forms_render.raw_values(page.task.form_schema, request.form) if page.task.form_schema else {}
+    raw = forms_posted.raw_values(page.task.form_schema, request.form) if page.task.form_schema else {}
     action = request.form.get("action", "complete")
     if action == "draft":
         return _keep_draft(rt, actor, task_id, raw)
@@ -201,7 +197,7 @@ def _keep_draft(rt: Runtime, actor: Actor, task_id: int, raw: dict[str, Any]) ->
 def _complete(rt: Runtime, actor: Actor, page: TaskPage, raw: dict[str, Any]) -> ResponseReturnValue:
     """Complete the task with what was entered; the form again with every problem marked when refused."""
     task = page.task
-    data = forms_render.to_data(task.form_schema, raw) if task.form_schema else {}
+    data = forms_posted.to_data(task.form_schema, raw) if task.form_schema else {}
     try:
         summary = human_tasks.complete_task(rt, actor, task.id, data)
     except InvalidInputError as exc:

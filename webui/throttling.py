@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from engine.rate_limits import RateLimit
+from engine.identity import RateLimit
 from engine.worker import RATE_LIMIT_MEMORY
 from services import claim_access, throttles
 

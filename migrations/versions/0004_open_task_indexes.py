@@ -17,7 +17,7 @@ branch_labels = None
 depends_on = None
 
 OPEN = "status = 'open'"
-# engine.models.NO_DUE_DATE as stored (naive UTC)
+# engine.workflow.models.NO_DUE_DATE as stored (naive UTC)
 NO_DUE_DATE = datetime(9999, 12, 31)
 INDEXES = {
     'ix_human_tasks_open_role_due': ['candidate_role', 'due_sort', sa.text('priority DESC'), 'id', 'assignee'],

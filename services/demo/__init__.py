@@ -8,12 +8,9 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from engine import deployments
-from engine.identity import OPERATOR, add_user
-from engine.models import InstanceModel, UserModel
-from engine.progress import Progress, quiet
-from engine.runtime import Runtime
-from engine.settings import DEFAULT_ROLES
+from engine.identity import add_user
+from engine.workflow import DEFAULT_ROLES, OPERATOR, Progress, Runtime, deployments, quiet
+from engine.workflow.models import InstanceModel, UserModel
 
 from .cancellation import seed_refund_accounts
 from .data import SURVEYORS, seed_customers, seed_reference_data

@@ -11,11 +11,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import instances
-from engine.identity import OPERATOR
+from engine.workflow import OPERATOR, instances
 from tasks.crypto import PersonalDataCipher
+from tasks.office_records import NotificationRecord
 from tasks.outbox_sender import take_notification
-from tasks.records import CustomerRecord, NotificationRecord
+from tasks.records import CustomerRecord
 from tasks.refund_accounts import HolderAccountRecord, StaffAccountRecord
 
 from .data import CUSTOMERS, demo_identity

@@ -18,15 +18,8 @@ from tasks.beneficiaries import designate
 from tasks.crypto import PersonalDataCipher
 from tasks.handlers.sales import add_years
 from tasks.idcard import check_digit
-from tasks.records import (
-    CustomerRecord,
-    PolicyRecord,
-    ProductRecord,
-    RateRecord,
-    SurrenderValueRecord,
-    SurveyorRecord,
-    WatchListRecord,
-)
+from tasks.office_records import SurveyorRecord
+from tasks.records import CustomerRecord, PolicyRecord, ProductRecord, RateRecord, SurrenderValueRecord, WatchListRecord
 
 PRODUCTS = [
     # code, name, Chinese name, line, risk, min age, max age, claim types, deductible

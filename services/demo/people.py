@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from engine.settings import DEFAULT_ROLES
+from engine.workflow import DEFAULT_ROLES
 
 from .data import CUSTOMERS, POLICIES, PRODUCTS, SURVEYORS, id_number
 

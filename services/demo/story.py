@@ -10,12 +10,10 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from engine import instances, task_service, worker
-from engine.decisions import describe as describe_decision
-from engine.identity import OPERATOR, actor_for
-from engine.models import HumanTaskModel
-from engine.progress import Progress, quiet
-from engine.runtime import Runtime
+from engine import worker
+from engine.workflow import OPERATOR, Progress, Runtime, actor_for, instances, quiet, task_service
+from engine.workflow import describe as describe_decision
+from engine.workflow.models import HumanTaskModel
 from tasks.common import BUSINESS_TZ
 from tasks.idcard import check_digit
 from tasks.records import ClaimRecord, PolicyRecord
@@ -41,7 +39,7 @@ class Driver:
 
     def _actor(self, user: str) -> Any:
         with self.rt.uow() as uow:
-            return actor_for(uow.session, user)
+            return actor_for(uow, user)
 
     def start(self, process: str, user: str) -> int:
         """Start a process and tell what happened."""

@@ -12,7 +12,8 @@ from engine.registry import HandlerContext
 from ..claim_access import refuse_bad_note, send_acknowledgement
 from ..claimant_notes import ClaimantNoteRecord
 from ..common import services
-from ..records import ClaimRecord, NotificationRecord
+from ..office_records import NotificationRecord
+from ..records import ClaimRecord
 
 
 def acknowledge_claim(ctx: HandlerContext, claim_id: int) -> dict[str, Any]:

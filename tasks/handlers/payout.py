@@ -1,6 +1,6 @@
 """Payout handlers: claim payments and refunds through the payment gateway, exactly once.
 
-A payout is an external side effect, made through the engine's outbox (`engine/effects.py`):
+A payout is an external side effect, made through the engine's outbox (`engine/workflow/effects.py`):
 - first run of the step (in the case's transaction): the checks, then the *intent* — a pending payment
   row under its key — and `Effect("payment", key)`; the engine commits the intent and leaves the step
   started;
@@ -30,7 +30,8 @@ from engine.registry import BpmnError, Effect, EffectKind, HandlerContext
 from ..beneficiaries import beneficiary_share
 from ..common import money, services
 from ..payment_gateway import GatewayAnswer
-from ..records import ClaimRecord, CustomerRecord, PaymentRecord, PolicyRecord
+from ..payment_records import PaymentRecord
+from ..records import ClaimRecord, CustomerRecord, PolicyRecord
 from ..refund_accounts import refund_account
 from ..timeline import set_claim_status
 from .claims import watch_listed

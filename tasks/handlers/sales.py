@@ -20,7 +20,8 @@ from ..beneficiaries import LEGAL_HEIRS, designate, designation_problems
 from ..common import business_date, money
 from ..common import services as domain_services
 from ..idcard import iso7064_mod11_2
-from ..records import PolicyRecord, PremiumPaymentRecord, ProductRecord
+from ..payment_records import PremiumPaymentRecord
+from ..records import PolicyRecord, ProductRecord
 from ..termination_requests import cancellation_pending
 from ..timeline import queue_notification
 from .customers import get_customer, on_watch_list

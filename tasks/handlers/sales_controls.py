@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 from engine.registry import BpmnError, Effect, EffectKind, HandlerContext
 
 from ..common import money
-from ..records import CustomerRecord, PremiumPaymentRecord
+from ..payment_records import PremiumPaymentRecord
+from ..records import CustomerRecord
 from ..sales_records import (
     PREMIUM_STATUSES,
     LargeCashReportRecord,

@@ -22,7 +22,8 @@ from sqlalchemy.orm import Session
 from engine.registry import BpmnError, HandlerContext
 
 from ..business_calendar import BusinessCalendar
-from ..records import AppointmentRecord, ClaimRecord, CustomerRecord, SurveyorRecord
+from ..office_records import AppointmentRecord, SurveyorRecord
+from ..records import ClaimRecord, CustomerRecord
 from ..timeline import set_claim_status
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")

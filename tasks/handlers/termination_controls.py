@@ -15,7 +15,8 @@ from engine.registry import HandlerContext
 
 from ..common import money, services
 from ..crypto import PersonalDataCipher
-from ..records import CustomerRecord, NotificationRecord, PolicyRecord
+from ..office_records import NotificationRecord
+from ..records import CustomerRecord, PolicyRecord
 from ..refund_accounts import BANK_NAME_CHECK, RefundAccount, refund_account, verify_with_bank
 from ..termination_requests import close_request
 from ..timeline import queue_notification

@@ -12,14 +12,16 @@ import pytest
 from cryptography.fernet import Fernet
 from sqlalchemy import select
 
-from engine import deployments, instances, task_service, worker
-from engine.audit_keys import AuditKeys
-from engine.database import make_engine, make_session_factory
-from engine.identity import OPERATOR, Actor, actor_for, add_user
-from engine.models import HumanTaskModel
+from engine import worker
+from engine.identity.users import add_user
 from engine.registry import HandlerRegistry
-from engine.runtime import Runtime
-from engine.settings import EngineSettings
+from engine.workflow import deployments, instances, task_service
+from engine.workflow.actors import OPERATOR, Actor, actor_for
+from engine.workflow.audit_keys import AuditKeys
+from engine.workflow.database import make_engine, make_session_factory
+from engine.workflow.models import HumanTaskModel
+from engine.workflow.runtime import Runtime
+from engine.workflow.settings import EngineSettings
 from insureflow import schema
 from insureflow.bootstrap import FIELD_CHECKERS
 from services.demo.data import seed_customers, seed_reference_data
@@ -56,7 +58,7 @@ class Insurer:
     def actor(self, name: str) -> Actor:
         """A staff member."""
         with self.rt.uow() as uow:
-            return actor_for(uow.session, name)
+            return actor_for(uow, name)
 
     def start(self, process: str, user: str, data: dict[str, Any] | None = None) -> int:
         """Start a process as a user; the instance id."""

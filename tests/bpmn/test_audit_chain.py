@@ -12,12 +12,12 @@ from pathlib import Path
 from sqlalchemy import select, update
 
 from engine import worker
-from engine.audit_integrity import verify_all
-from engine.checkpoints import PUBLIC_NAME, CheckpointStore, load_signing_key
-from engine.identity import OPERATOR
-from engine.models import EventModel, InstanceModel
-from engine.sealed_rows import PAYLOAD_KEY
-from tasks.records import PaymentRecord
+from engine.audit.integrity import verify_all
+from engine.workflow.actors import OPERATOR
+from engine.workflow.checkpoints import PUBLIC_NAME, CheckpointStore, load_signing_key
+from engine.workflow.models import EventModel, InstanceModel
+from engine.workflow.sealed_rows import PAYLOAD_KEY
+from tasks.payment_records import PaymentRecord
 from tasks.sales_records import PremiumRefundRecord
 from tests.bpmn.conftest import Insurer, insurer
 from tests.bpmn.test_sales_controls import THIRD_PARTY, refused_by_two_officers

@@ -15,11 +15,11 @@ import re
 import pytest
 from sqlalchemy import select
 
-from engine import instances
-from engine.access import CaseAccess, check_deliver
 from engine.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
-from engine.identity import OPERATOR, Actor
-from engine.models import EventModel
+from engine.workflow import instances
+from engine.workflow.access import CaseAccess, check_deliver
+from engine.workflow.actors import OPERATOR, Actor
+from engine.workflow.models import EventModel
 from services.claim_access import (
     WRONG_CODES,
     ClaimAccess,
@@ -31,7 +31,8 @@ from tasks.claim_access import ALPHABET
 from tasks.claim_status import claim_status
 from tasks.claimant_notes import ClaimantNoteRecord
 from tasks.notices import render_notice
-from tasks.records import ClaimRecord, NotificationRecord
+from tasks.office_records import NotificationRecord
+from tasks.records import ClaimRecord
 from tests.bpmn.conftest import Insurer
 from tests.bpmn.test_claims_scenarios import (
     assert_replays,

@@ -19,7 +19,9 @@ import pytest
 
 from engine.errors import ForbiddenError
 from tasks.fraud import FraudCaseRecord
-from tasks.records import ClaimRecord, CustomerRecord, NotificationRecord, PaymentRecord
+from tasks.office_records import NotificationRecord
+from tasks.payment_records import PaymentRecord
+from tasks.records import ClaimRecord, CustomerRecord
 from tests.bpmn.conftest import Insurer
 from tests.bpmn.test_claims_decisions import instructions, letter, public_status, refused
 from tests.bpmn.test_claims_scenarios import (

@@ -17,12 +17,14 @@ import pytest
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from sqlalchemy import select
 
-from engine import task_service
 from engine.errors import ForbiddenError, InvalidInputError
+from engine.workflow import task_service
 from services.demo.data import CUSTOMERS, demo_identity
 from tasks.claim_status import claim_status
 from tasks.notices import render_notice
-from tasks.records import ClaimRecord, CustomerRecord, NotificationRecord, PaymentRecord, PolicyRecord
+from tasks.office_records import NotificationRecord
+from tasks.payment_records import PaymentRecord
+from tasks.records import ClaimRecord, CustomerRecord, PolicyRecord
 from tests.bpmn.conftest import Insurer
 from tests.bpmn.test_claims_scenarios import (
     DOCUMENTS,

@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 
 from engine.errors import ForbiddenError
-from tasks.records import ClaimRecord, PaymentRecord
+from tasks.payment_records import PaymentRecord
+from tasks.records import ClaimRecord
 from tests.bpmn.conftest import Insurer
 from tests.bpmn.test_claims_controls import assert_no_tipping_off, claim_hit_at_payout, sent
 from tests.bpmn.test_claims_decisions import (

@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 
 from engine.errors import ForbiddenError
-from tasks.records import CustomerRecord, PaymentRecord
+from tasks.payment_records import PaymentRecord
+from tasks.records import CustomerRecord
 from tasks.refund_accounts import HolderAccountRecord, StaffAccountRecord
 from tests.bpmn.conftest import Insurer
 from tests.bpmn.test_claims_decisions import (

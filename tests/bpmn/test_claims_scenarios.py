@@ -18,23 +18,15 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from engine.audit.replay import replay_instance
 from engine.errors import ForbiddenError
-from engine.identity import OPERATOR
-from engine.instances import show_instance
-from engine.models import HumanTaskModel
-from engine.replay import replay_instance
+from engine.workflow.actors import OPERATOR
+from engine.workflow.instances import show_instance
+from engine.workflow.models import HumanTaskModel
 from services.demo.data import CUSTOMERS, POLICIES, demo_identity
-from tasks.records import (
-    AppointmentRecord,
-    ClaimRecord,
-    ClaimStatusRecord,
-    CustomerRecord,
-    NotificationRecord,
-    PaymentRecord,
-    PolicyRecord,
-    SurveyorRecord,
-    WatchListRecord,
-)
+from tasks.office_records import AppointmentRecord, NotificationRecord, SurveyorRecord
+from tasks.payment_records import PaymentRecord
+from tasks.records import ClaimRecord, ClaimStatusRecord, CustomerRecord, PolicyRecord, WatchListRecord
 from tests.bpmn.conftest import Insurer
 from tests.conftest import TestClock
 

@@ -18,12 +18,13 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from engine import effects, incidents
 from engine.errors import ConflictError
-from engine.identity import OPERATOR
-from engine.models import EffectModel, IncidentModel
+from engine.workflow import effects, incidents
+from engine.workflow.actors import OPERATOR
+from engine.workflow.models import EffectModel, IncidentModel
 from tasks.payment_gateway import SimulatedGateway
-from tasks.records import ClaimRecord, PaymentRecord
+from tasks.payment_records import PaymentRecord
+from tasks.records import ClaimRecord
 from tests.bpmn.conftest import Insurer
 from tests.bpmn.test_claims_scenarios import (
     approval,
@@ -116,8 +117,8 @@ def recovered_by_the_worker(insurer: Insurer, case: int, step: str, task: str) -
 
 def _resend(insurer: Insurer, case: int) -> None:
     """Send the completed step's request again, as a client that lost the answer would."""
-    from engine import task_service
-    from engine.models import HumanTaskModel
+    from engine.workflow import task_service
+    from engine.workflow.models import HumanTaskModel
 
     with insurer.rt.uow(read_only=True) as uow:
         done = uow.session.scalars(select(HumanTaskModel).where(
@@ -303,8 +304,8 @@ def test_a_premium_payment_killed_before_its_commit_is_recorded_once_when_submit
         insurer: Insurer, monkeypatch: pytest.MonkeyPatch) -> None:
     """Collecting a premium calls no one outside: the payment the agent took is recorded in the step's own
     transaction, so a crash undoes the record with the submission and the resubmission records it once."""
-    from engine import task_service
-    from tasks.records import PremiumPaymentRecord
+    from engine.workflow import task_service
+    from tasks.payment_records import PremiumPaymentRecord
     from tests.bpmn.test_sales_scenarios import payment, sale_at_terms
 
     sale = sale_at_terms(insurer)

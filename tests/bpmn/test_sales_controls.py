@@ -24,8 +24,10 @@ from sqlalchemy import select
 from engine.errors import ForbiddenError, InvalidInputError
 from tasks.gateway_ledger import LedgerEntry
 from tasks.notices import render_notice
+from tasks.office_records import NotificationRecord
 from tasks.payment_ledger import reconcile
-from tasks.records import NotificationRecord, PolicyRecord, PremiumPaymentRecord
+from tasks.payment_records import PremiumPaymentRecord
+from tasks.records import PolicyRecord
 from tasks.sales_records import LargeCashReportRecord, PremiumRefundRecord, SuspiciousTransactionReportRecord
 from tests.bpmn.conftest import Insurer
 from tests.bpmn.test_sales_scenarios import (

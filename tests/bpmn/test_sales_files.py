@@ -21,10 +21,10 @@ from lxml import etree
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 
 from engine.registry import HandlerRegistry
-from engine.sandbox import Limits
-from engine.script_engine import SandboxedScriptEngine
-from engine.settings import EngineSettings
-from engine.validation import validate_files
+from engine.workflow.sandbox import Limits
+from engine.workflow.script_engine import SandboxedScriptEngine
+from engine.workflow.settings import EngineSettings
+from engine.workflow.validation import validate_files
 
 BPMN_DIR = Path(__file__).resolve().parents[2] / "bpmn"
 DIAGRAMS = ("sales.bpmn", "underwriting.bpmn")

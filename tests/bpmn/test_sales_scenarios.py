@@ -15,22 +15,17 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from engine.audit.replay import replay_instance
 from engine.errors import ForbiddenError, InvalidInputError
-from engine.identity import OPERATOR
-from engine.instances import show_instance
-from engine.models import HumanTaskModel
-from engine.replay import replay_instance
+from engine.workflow.actors import OPERATOR
+from engine.workflow.instances import show_instance
+from engine.workflow.models import HumanTaskModel
 from services.demo.data import CUSTOMERS
 from tasks.handlers.sales import valid_policy_number
 from tasks.idcard import check_digit
-from tasks.records import (
-    CustomerRecord,
-    NotificationRecord,
-    PaymentRecord,
-    PolicyRecord,
-    PremiumPaymentRecord,
-    UnderwritingOutcomeRecord,
-)
+from tasks.office_records import NotificationRecord
+from tasks.payment_records import PaymentRecord, PremiumPaymentRecord
+from tasks.records import CustomerRecord, PolicyRecord, UnderwritingOutcomeRecord
 from tests.bpmn.conftest import Insurer
 
 APPLICANT = "Sun Li 孙丽"

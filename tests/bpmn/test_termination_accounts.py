@@ -11,7 +11,8 @@ from decimal import Decimal
 
 from services.demo.data import demo_identity
 from tasks.account_names import SimulatedBank
-from tasks.records import NotificationRecord, PaymentRecord
+from tasks.office_records import NotificationRecord
+from tasks.payment_records import PaymentRecord
 from tasks.refund_accounts import HolderAccountRecord
 from tests.bpmn.conftest import Insurer
 from tests.bpmn.test_claims_scenarios import assert_replays, events, messages, policy, rows

@@ -13,7 +13,9 @@ from typing import Any
 import pytest
 
 from engine.errors import ForbiddenError
-from tasks.records import NotificationRecord, PaymentRecord, PolicyRecord
+from tasks.office_records import NotificationRecord
+from tasks.payment_records import PaymentRecord
+from tasks.records import PolicyRecord
 from tests.bpmn.conftest import Insurer
 from tests.bpmn.test_claims_decisions import instructions, refused
 from tests.bpmn.test_claims_scenarios import (

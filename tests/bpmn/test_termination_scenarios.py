@@ -16,9 +16,11 @@ import pytest
 from sqlalchemy import select
 
 from engine.errors import ForbiddenError
-from engine.identity import add_user
+from engine.identity.users import add_user
 from services.demo.data import demo_identity
-from tasks.records import CustomerRecord, NotificationRecord, PaymentRecord, PolicyRecord
+from tasks.office_records import NotificationRecord
+from tasks.payment_records import PaymentRecord
+from tasks.records import CustomerRecord, PolicyRecord
 from tasks.refund_accounts import HolderAccountRecord, StaffAccountRecord
 from tests.bpmn.conftest import Insurer
 from tests.bpmn.test_claims_scenarios import (

@@ -11,8 +11,8 @@ from typing import Any
 from sqlalchemy import LargeBinary, MetaData, String, Text, select
 from sqlalchemy.types import JSON
 
+from tasks.office_records import NotificationRecord
 from tasks.outbox_sender import take_notification
-from tasks.records import NotificationRecord
 from tests.bpmn.conftest import Insurer
 from tests.bpmn.test_claims_scenarios import assert_replays, open_keys, rows
 from tests.bpmn.test_termination_scenarios import confirm, request_termination

@@ -12,10 +12,11 @@ from typing import Any
 
 import pytest
 
-from engine import task_service
 from engine.errors import ForbiddenError
+from engine.workflow import task_service
 from tasks.notices import render_notice
-from tasks.records import NotificationRecord, PolicyRecord, UnderwritingOutcomeRecord, WatchListRecord
+from tasks.office_records import NotificationRecord
+from tasks.records import PolicyRecord, UnderwritingOutcomeRecord, WatchListRecord
 from tests.bpmn.conftest import Insurer
 from tests.bpmn.test_claims_decisions import instructions, refused
 from tests.bpmn.test_sales_scenarios import (

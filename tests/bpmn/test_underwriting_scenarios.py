@@ -13,17 +13,12 @@ from typing import Any
 
 import pytest
 
-from engine import task_service
 from engine.errors import ForbiddenError
-from engine.identity import add_user
-from tasks.records import (
-    AppointmentRecord,
-    NotificationRecord,
-    PolicyRecord,
-    PremiumPaymentRecord,
-    SurveyorRecord,
-    UnderwritingOutcomeRecord,
-)
+from engine.identity.users import add_user
+from engine.workflow import task_service
+from tasks.office_records import AppointmentRecord, NotificationRecord, SurveyorRecord
+from tasks.payment_records import PremiumPaymentRecord
+from tasks.records import PolicyRecord, UnderwritingOutcomeRecord
 from tests.bpmn.conftest import Insurer
 from tests.bpmn.test_sales_scenarios import (
     MED01_PREMIUM,

@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import Browser, Page
 from sqlalchemy import select
 
-from engine.models import HumanTaskModel
+from engine.workflow.models import HumanTaskModel
 from tests.browser.axe import serious
 from tests.browser.conftest import LiveSite
 

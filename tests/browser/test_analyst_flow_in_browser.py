@@ -10,9 +10,9 @@ import re
 
 from playwright.sync_api import Page, expect
 
-from engine import instances
-from engine.identity import OPERATOR
-from engine.replay import replay_instance
+from engine.audit.replay import replay_instance
+from engine.workflow import instances
+from engine.workflow.actors import OPERATOR
 from tests.browser.conftest import LiveSite
 from tests.e2e.test_ui_studio_dry_run import _actor, _complete, claims_waiting, notice, pinned
 

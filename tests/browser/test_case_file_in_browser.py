@@ -6,7 +6,7 @@ from __future__ import annotations
 from playwright.sync_api import Browser, expect
 from sqlalchemy import select
 
-from engine.models import HumanTaskModel
+from engine.workflow.models import HumanTaskModel
 from tests.browser.conftest import LiveSite
 
 

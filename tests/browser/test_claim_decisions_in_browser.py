@@ -9,7 +9,9 @@ from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 
 from services.demo.data import demo_identity
-from tasks.records import ClaimRecord, NotificationRecord, PaymentRecord
+from tasks.office_records import NotificationRecord
+from tasks.payment_records import PaymentRecord
+from tasks.records import ClaimRecord
 from tests.browser.conftest import LiveSite
 from tests.browser.test_claim_in_browser import _open_task_of_case, _register_claim
 from tests.e2e.claim_codes import access_code

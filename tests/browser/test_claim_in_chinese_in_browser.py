@@ -13,7 +13,7 @@ from typing import Any
 from lxml import etree
 from playwright.sync_api import Browser, Page, expect
 
-from engine.translations import translatable
+from engine.workflow.translations import translatable
 from services.demo.data import demo_identity
 from tests.browser.conftest import LiveSite
 

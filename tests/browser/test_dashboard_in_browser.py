@@ -8,7 +8,7 @@ from pathlib import Path
 from playwright.sync_api import Page, expect
 from sqlalchemy import func, select
 
-from engine.models import HumanTaskModel
+from engine.workflow.models import HumanTaskModel
 from tests.browser.conftest import LiveSite
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"

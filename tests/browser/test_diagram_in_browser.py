@@ -10,7 +10,7 @@ from pathlib import Path
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 
-from engine.models import HumanTaskModel
+from engine.workflow.models import HumanTaskModel
 from tests.browser.conftest import LiveSite
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"

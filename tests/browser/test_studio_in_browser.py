@@ -11,9 +11,9 @@ from typing import Any
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
-from engine import instances, task_service
-from engine.identity import actor_for
-from engine.models import HumanTaskModel
+from engine.workflow import instances, task_service
+from engine.workflow.actors import actor_for
+from engine.workflow.models import HumanTaskModel
 from tests.browser.conftest import LiveSite
 from tests.e2e.test_api_claim_flow import first_notice
 
@@ -23,7 +23,7 @@ NEW_CONDITION = "survey_needed and claimed_amount > 500000"
 
 def _actor(site: LiveSite, name: str):
     with site.wired.runtime.uow() as uow:
-        return actor_for(uow.session, name)
+        return actor_for(uow, name)
 
 
 def _open_tasks(site: LiveSite, instance_id: int) -> list[str]:

@@ -8,7 +8,7 @@ import json
 
 from playwright.sync_api import Page, expect
 
-from engine import deployments
+from engine.workflow import deployments
 from tests.browser.conftest import LiveSite
 
 ROW = '#translation-table tr[data-element="svc_verify_claim"][data-section="names"] input'

@@ -15,10 +15,10 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from engine.history import GENESIS, event_hash
-from engine.models import EventModel, InstanceModel
+from engine.workflow.history import GENESIS, event_hash
+from engine.workflow.models import EventModel, InstanceModel
 from insureflow import instance_folder
-from tasks.records import PaymentRecord
+from tasks.payment_records import PaymentRecord
 from tests.cli.conftest import Cli
 from tests.conftest import FIXTURES
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, select, update
 
-from engine.models import DeploymentFileModel, EventModel
+from engine.workflow.models import DeploymentFileModel, EventModel
 from insureflow import instance_folder
 from tests.cli.conftest import Cli
 from tests.conftest import FIXTURES

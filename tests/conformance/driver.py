@@ -28,13 +28,14 @@ from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition, 
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
-from engine import deployments, execution, incidents, instances, task_service, worker
-from engine.database import make_engine, make_session_factory
+from engine import worker
 from engine.errors import ConflictError, ForbiddenError
-from engine.identity import OPERATOR, Actor
-from engine.jsonutil import to_plain
-from engine.models import HumanTaskModel
-from engine.runtime import Runtime, SpecCache, WorkflowCache
+from engine.workflow import deployments, execution, incidents, instances, task_service
+from engine.workflow.actors import OPERATOR, Actor
+from engine.workflow.database import make_engine, make_session_factory
+from engine.workflow.jsonutil import to_plain
+from engine.workflow.models import HumanTaskModel
+from engine.workflow.runtime import Runtime, SpecCache, WorkflowCache
 from tests.conftest import World
 
 from .model import Action, Advance, Complete, Message, Outcome, Scenario, describe

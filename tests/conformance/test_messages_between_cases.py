@@ -10,10 +10,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from engine import instances, worker
+from engine import worker
 from engine.errors import ConflictError, InvalidInputError
-from engine.identity import OPERATOR
-from engine.models import InstanceModel
+from engine.workflow import instances
+from engine.workflow.actors import OPERATOR
+from engine.workflow.models import InstanceModel
 from tests.conformance.driver import START, EngineCase, EngineRun, deploy, run_bare
 from tests.conformance.model import Complete, Message
 from tests.conformance.scenarios import s

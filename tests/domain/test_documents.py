@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select, text
 
 from engine.errors import InvalidInputError
-from engine.forms import SubmissionContext, check_submission
+from engine.workflow.forms import SubmissionContext, check_submission
 from insureflow.bootstrap import check_document_references
 from tasks.documents import (
     DocumentError,

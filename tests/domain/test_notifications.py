@@ -10,7 +10,8 @@ from sqlalchemy import select
 
 from tasks.handlers.notifications import notify_customer
 from tasks.notices import render_notice
-from tasks.records import CustomerRecord, NotificationRecord
+from tasks.office_records import NotificationRecord
+from tasks.records import CustomerRecord
 
 AT = datetime(2026, 1, 1, tzinfo=UTC)
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from tasks.gateway_ledger import LedgerEntry
 from tasks.payment_ledger import reconcile, subject_prefix
-from tasks.records import PaymentRecord
+from tasks.payment_records import PaymentRecord
 from tests.domain.test_payout import PAYOUT_1, PAYOUT_2, REFUND_1, case
 
 __all__ = ["case"]

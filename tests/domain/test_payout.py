@@ -18,17 +18,10 @@ from sqlalchemy import func, select
 
 from engine.registry import BpmnError, Effect
 from tasks.handlers.payout import PAYMENT, pay_claim, pay_refund
+from tasks.office_records import NotificationRecord
 from tasks.payment_gateway import GatewayAnswer, GatewayTimeoutError, SimulatedGateway
-from tasks.records import (
-    ClaimRecord,
-    ClaimStatusRecord,
-    CustomerRecord,
-    NotificationRecord,
-    PaymentRecord,
-    PolicyRecord,
-    ProductRecord,
-    WatchListRecord,
-)
+from tasks.payment_records import PaymentRecord
+from tasks.records import ClaimRecord, ClaimStatusRecord, CustomerRecord, PolicyRecord, ProductRecord, WatchListRecord
 from tasks.refund_accounts import HolderAccountRecord, StaffAccountRecord
 from tasks.services import DomainServices
 

@@ -15,14 +15,9 @@ from tasks.handlers.sales import (
     policy_number,
     valid_policy_number,
 )
-from tasks.records import (
-    CustomerRecord,
-    NotificationRecord,
-    PolicyRecord,
-    PremiumPaymentRecord,
-    ProductRecord,
-    WatchListRecord,
-)
+from tasks.office_records import NotificationRecord
+from tasks.payment_records import PremiumPaymentRecord
+from tasks.records import CustomerRecord, PolicyRecord, ProductRecord, WatchListRecord
 
 AT = datetime(2026, 1, 1, tzinfo=UTC)
 HOLDER_ID = "11010519491231002X"

@@ -19,16 +19,8 @@ from tasks.handlers.scheduling import (
     schedule_medical_exam,
     schedule_survey,
 )
-from tasks.records import (
-    AppointmentRecord,
-    ClaimRecord,
-    ClaimStatusRecord,
-    CompanyDayRecord,
-    CustomerRecord,
-    PolicyRecord,
-    ProductRecord,
-    SurveyorRecord,
-)
+from tasks.office_records import AppointmentRecord, CompanyDayRecord, SurveyorRecord
+from tasks.records import ClaimRecord, ClaimStatusRecord, CustomerRecord, PolicyRecord, ProductRecord
 
 _seq = count(1)
 # November 2026: Monday the 2nd … Friday the 6th, Saturday 7, Sunday 8, Monday 9, Tuesday 10.

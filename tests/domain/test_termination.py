@@ -13,14 +13,8 @@ from sqlalchemy import func, select
 
 from tasks.handlers.payout import pay_claim
 from tasks.handlers.termination import compute_refund, terminate_liability, terminate_policy, verify_requester
-from tasks.records import (
-    ClaimRecord,
-    CustomerRecord,
-    NotificationRecord,
-    PolicyRecord,
-    ProductRecord,
-    SurrenderValueRecord,
-)
+from tasks.office_records import NotificationRecord
+from tasks.records import ClaimRecord, CustomerRecord, PolicyRecord, ProductRecord, SurrenderValueRecord
 from tests.domain.test_payout import as_engine_step
 
 _seq = count(1)

@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from werkzeug.test import TestResponse
 
-from engine.models import HumanTaskModel
+from engine.workflow.models import HumanTaskModel
 from tasks.common import BUSINESS_TZ
 from tests.conftest import fresh_database
 from tests.e2e.conftest import Site, _site

@@ -7,7 +7,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from tasks.records import ClaimRecord, NotificationRecord
+from tasks.office_records import NotificationRecord
+from tasks.records import ClaimRecord
 from tests.e2e.conftest import Site
 
 

@@ -37,7 +37,7 @@ class Site:
 
     def token(self, username: str) -> dict[str, str]:
         """An Authorization header with a fresh API token of the user."""
-        from engine.identity import create_token
+        from engine.identity.users import create_token
 
         rt = self.wired.runtime
         with rt.uow() as uow:

@@ -8,7 +8,7 @@ import io
 import pytest
 from sqlalchemy import select, update
 
-from engine.models import EventModel
+from engine.workflow.models import EventModel
 from services.demo.data import demo_identity
 from tests.e2e.api_support import Caller, demo_task, error, ok, shared_site
 from tests.e2e.conftest import Site

@@ -8,7 +8,7 @@ import json
 import pytest
 from sqlalchemy import select, update
 
-from engine.models import DeploymentFileModel, UserModel
+from engine.workflow.models import DeploymentFileModel, UserModel
 from services.demo.data import demo_identity
 from tests.e2e.api_support import Caller, error, ok, shared_site
 from tests.e2e.conftest import Site

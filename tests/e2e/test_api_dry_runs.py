@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from engine.models import EventModel, InstanceModel
-from engine.settings import DEFAULT_ROLES
+from engine.workflow.models import EventModel, InstanceModel
+from engine.workflow.settings import DEFAULT_ROLES
 from tests.bpmn.test_claims_scenarios import assessment, claim_form
 from tests.e2e.api_support import Caller, days_ago, error, ok, shared_site
 from tests.e2e.conftest import Site

@@ -9,7 +9,7 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from engine.models import EventModel, InstanceModel
+from engine.workflow.models import EventModel, InstanceModel
 from tests.e2e.api_support import Caller, error, ok, shared_site
 from tests.e2e.conftest import Site
 from tests.e2e.test_api_dry_runs import SCENARIO, draft

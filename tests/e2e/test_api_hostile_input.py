@@ -65,6 +65,6 @@ def test_control_characters_in_text_are_422_and_nothing_changes(shared_site: Sit
 
 
 def test_newlines_and_tabs_are_text(shared_site: Site) -> None:
-    from engine.forms import refuse_control_characters
+    from engine.workflow.forms import refuse_control_characters
 
     refuse_control_characters({"note": "line one\r\nline two\tand a tab", "items": ["ok"], "amount": 1.5})

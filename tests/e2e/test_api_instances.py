@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from engine.identity import add_user
-from engine.models import UserModel
+from engine.identity.users import add_user
+from engine.workflow.models import UserModel
 from services.demo.story import _story_identity
 from tasks.common import BUSINESS_TZ
 from tests.e2e.api_support import Caller, demo_task, error, ok, open_task, shared_site

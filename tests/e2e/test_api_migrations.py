@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from openapi_spec_validator import validate
 
-from engine.settings import DEFAULT_ROLES
+from engine.workflow.settings import DEFAULT_ROLES
 from tests.e2e.api_support import Caller, error, ok, shared_site
 from tests.e2e.conftest import Site
 

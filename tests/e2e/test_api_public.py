@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from werkzeug.test import TestResponse
 
-from engine.models import EventModel
+from engine.workflow.models import EventModel
 from tasks.claimant_notes import ClaimantNoteRecord
 from tasks.common import BUSINESS_TZ
 from tasks.records import ClaimRecord, ClaimStatusRecord, CustomerRecord, PolicyRecord

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 import pytest
 from flask.testing import FlaskClient
 
-from engine import deployments
-from engine.identity import OPERATOR, add_user, create_token
+from engine.identity.users import add_user, create_token
+from engine.workflow import deployments
+from engine.workflow.actors import OPERATOR
 from insureflow import instance_folder, schema
 from insureflow.bootstrap import build_app
 from tests.conftest import fixture_files, fresh_database

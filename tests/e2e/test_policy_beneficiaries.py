@@ -9,7 +9,7 @@ from typing import Any
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from engine.models import InstanceModel
+from engine.workflow.models import InstanceModel
 from services.demo.data import beneficiary_designation
 from tests.e2e.api_support import Caller, error, ok, open_task
 from tests.e2e.conftest import Site

@@ -12,9 +12,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from werkzeug.test import TestResponse
 
-from engine.identity import Actor, actor_for
-from engine.models import UserModel
-from engine.settings import DEFAULT_ROLES
+from engine.workflow.actors import Actor, actor_for
+from engine.workflow.models import UserModel
+from engine.workflow.settings import DEFAULT_ROLES
 from services.demo import demo_password
 from tests.e2e.api_support import shared_site
 from tests.e2e.conftest import Site
@@ -57,7 +57,7 @@ def _create(client: FlaskClient, username: str, roles: list[str], **extra: str) 
 def _user(site: Site, username: str) -> Actor:
     """The stored user as the engine's Actor (raises when deactivated)."""
     with site.wired.runtime.uow(read_only=True) as uow:
-        return actor_for(uow.session, username)
+        return actor_for(uow, username)
 
 
 _addresses = itertools.count(1)

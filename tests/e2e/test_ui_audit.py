@@ -11,10 +11,10 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import func, select, update
 
-from engine import task_service
 from engine.errors import ForbiddenError
-from engine.identity import actor_for
-from engine.models import DeploymentModel, EventModel, HumanTaskModel, InstanceModel, UserModel
+from engine.workflow import task_service
+from engine.workflow.actors import actor_for
+from engine.workflow.models import DeploymentModel, EventModel, HumanTaskModel, InstanceModel, UserModel
 from services.demo.data import demo_identity
 from tasks.common import BUSINESS_TZ
 from tests.e2e.api_support import demo_task, shared_site
@@ -37,7 +37,7 @@ def pay_demo_claim(site: Site) -> tuple[int, str]:
     rt = site.wired.runtime
     task_id, case = demo_task(site, "approve_payout")
     with rt.uow() as uow:
-        manager = actor_for(uow.session, "claims.manager")
+        manager = actor_for(uow, "claims.manager")
     task_service.complete(rt, task_id, manager, {"approved": True, "reason": "documents complete"})
     with rt.uow() as uow:
         key = uow.session.scalar(select(InstanceModel.business_key).where(InstanceModel.id == case))

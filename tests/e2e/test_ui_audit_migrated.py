@@ -7,10 +7,11 @@ import json
 import re
 from pathlib import Path
 
-from engine import migration, replay
-from engine.deployments import deploy, deployed_file
-from engine.identity import actor_for
-from engine.models import InstanceModel
+from engine.audit import replay
+from engine.authoring import migration
+from engine.workflow.actors import actor_for
+from engine.workflow.deployments import deploy, deployed_file
+from engine.workflow.models import InstanceModel
 from tests.e2e.api_support import demo_task
 from tests.e2e.conftest import Site
 
@@ -33,7 +34,7 @@ def test_each_step_of_a_migrated_case_shows_the_diagram_it_ran_on(site: Site) ->
     rt = site.wired.runtime
     _task, case = demo_task(site, "assess_amount")
     with rt.uow() as uow:
-        analyst, auditor = actor_for(uow.session, "analyst"), actor_for(uow.session, "auditor")
+        analyst, auditor = actor_for(uow, "analyst"), actor_for(uow, "auditor")
         first = uow.session.get(InstanceModel, case).deployment_id
     newer = deploy(rt, _files(b'name="Approve payout"', b'name="Approve the payout"'), analyst,
                    "renamed a task the case has not reached")

@@ -6,9 +6,9 @@ from __future__ import annotations
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
-from engine.audit_integrity import write_signed_checkpoint
-from engine.models import InstanceModel
-from tasks.records import PaymentRecord
+from engine.audit.integrity import write_signed_checkpoint
+from engine.workflow.models import InstanceModel
+from tasks.payment_records import PaymentRecord
 from tests.e2e.conftest import Site
 from tests.e2e.test_ui_audit import pay_demo_claim
 

@@ -8,9 +8,9 @@ import re
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from engine.access import case_access, visible_cases
-from engine.identity import actor_for
-from engine.models import InstanceModel, UserModel
+from engine.workflow.access import case_access, visible_cases
+from engine.workflow.actors import actor_for
+from engine.workflow.models import InstanceModel, UserModel
 from services.demo.data import CUSTOMERS, id_number
 from tasks.records import ClaimRecord, PolicyRecord
 from tests.e2e.conftest import Site
@@ -34,7 +34,7 @@ def test_the_database_decides_visibility_exactly_as_opening_the_case_does(site: 
         users = uow.session.scalars(select(UserModel.username)).all()
         cases = uow.session.scalars(select(InstanceModel)).all()
         for username in users:
-            actor = actor_for(uow.session, username)
+            actor = actor_for(uow, username)
             shown = set(uow.session.scalars(select(InstanceModel.id).where(visible_cases(rt.settings, actor))))
             readable = {c.id for c in cases if case_access(uow.session, rt.settings, c, actor).read}
             assert shown == readable, username

@@ -10,7 +10,7 @@ from datetime import timedelta
 from flask.testing import FlaskClient
 from sqlalchemy import func, select, update
 
-from engine.models import HumanTaskModel
+from engine.workflow.models import HumanTaskModel
 from tasks.common import BUSINESS_TZ
 from tasks.records import ClaimRecord
 from tests.e2e.api_support import demo_task

@@ -12,8 +12,8 @@ from flask_babel import Babel
 from werkzeug.datastructures import MultiDict
 
 from engine.errors import InvalidInputError
-from engine.forms import check_submission
-from webui import form_errors, forms_render
+from engine.workflow.forms import check_submission
+from webui import form_errors, forms_posted, forms_render
 
 FORMS = Path(__file__).resolve().parents[2] / "bpmn" / "forms"
 
@@ -59,7 +59,7 @@ def test_posted_values_become_typed_task_data() -> None:
     posted = MultiDict({"product_line": "medical", "smoker": "false", "height_cm": "172.5", "weight_kg": "70",
                         "chronic_disease": "true",
                         "occupation_class": "2", "health_declaration": "  "})
-    data = forms_render.to_data(schema, forms_render.raw_values(schema, posted))
+    data = forms_posted.to_data(schema, forms_posted.raw_values(schema, posted))
     assert data == {"product_line": "medical", "smoker": False, "height_cm": 172.5, "weight_kg": 70,
                     "chronic_disease": True,
                     "occupation_class": 2}
@@ -67,27 +67,27 @@ def test_posted_values_become_typed_task_data() -> None:
 
 def test_money_accepts_thousands_separators_and_bad_numbers_go_to_validation_as_typed() -> None:
     schema = _schema("claims_register_claim")
-    assert forms_render.to_data(schema, {"claimed_amount": "12,500.50"})["claimed_amount"] == 12500.5
-    assert forms_render.to_data(schema, {"claimed_amount": "¥ 3 000"})["claimed_amount"] == 3000
-    assert forms_render.to_data(schema, {"claimed_amount": "lots"})["claimed_amount"] == "lots"
-    assert forms_render.to_data(_schema("sales_needs_analysis"), {"dependents": "1.5"})["dependents"] == "1.5"
+    assert forms_posted.to_data(schema, {"claimed_amount": "12,500.50"})["claimed_amount"] == 12500.5
+    assert forms_posted.to_data(schema, {"claimed_amount": "¥ 3 000"})["claimed_amount"] == 3000
+    assert forms_posted.to_data(schema, {"claimed_amount": "lots"})["claimed_amount"] == "lots"
+    assert forms_posted.to_data(_schema("sales_needs_analysis"), {"dependents": "1.5"})["dependents"] == "1.5"
 
 
 def test_checkboxes_become_lists_and_unchecked_lists_are_empty() -> None:
     schema = _schema("claims_register_claim")
-    raw = forms_render.raw_values(schema, MultiDict([("documents", "photos"), ("documents", "id_copy")]))
-    assert forms_render.to_data(schema, raw)["documents"] == ["photos", "id_copy"]
-    assert forms_render.to_data(schema, forms_render.raw_values(schema, MultiDict()))["documents"] == []
+    raw = forms_posted.raw_values(schema, MultiDict([("documents", "photos"), ("documents", "id_copy")]))
+    assert forms_posted.to_data(schema, raw)["documents"] == ["photos", "id_copy"]
+    assert forms_posted.to_data(schema, forms_posted.raw_values(schema, MultiDict()))["documents"] == []
 
 
 def test_an_unticked_box_that_must_be_ticked_is_left_out_so_it_reads_as_missing() -> None:
     schema = _schema("sales_customer_acknowledgement")
-    assert "acknowledged" not in forms_render.to_data(schema, {})
-    assert forms_render.to_data(schema, {"acknowledged": "true"})["acknowledged"] is True
+    assert "acknowledged" not in forms_posted.to_data(schema, {})
+    assert forms_posted.to_data(schema, {"acknowledged": "true"})["acknowledged"] is True
 
 
 def test_task_data_fills_the_form_again() -> None:
-    raw = forms_render.raw_from_data(_schema("sales_application"), {"smoker": True, "occupation_class": 3,
+    raw = forms_posted.raw_from_data(_schema("sales_application"), {"smoker": True, "occupation_class": 3,
                                                                     "unrelated": "x"})
     assert raw == {"smoker": "true", "occupation_class": "3"}
 

@@ -9,7 +9,7 @@ from datetime import timedelta
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
-from engine.models import HumanTaskModel
+from engine.workflow.models import HumanTaskModel
 from tests.e2e.api_support import demo_task
 from tests.e2e.conftest import Site
 

@@ -8,7 +8,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from engine.models import HumanTaskModel
+from engine.workflow.models import HumanTaskModel
 from services.demo import demo_password
 from tests.e2e.api_support import demo_task
 from tests.e2e.conftest import Site

@@ -11,7 +11,7 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from engine.models import HumanTaskModel
+from engine.workflow.models import HumanTaskModel
 from services.demo.data import demo_identity
 from tasks.claimant_notes import ClaimantNoteRecord
 from tasks.common import BUSINESS_TZ

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from engine.models import HumanTaskModel
+from engine.workflow.models import HumanTaskModel
 from tests.e2e.api_support import shared_site
 from tests.e2e.conftest import Site
 

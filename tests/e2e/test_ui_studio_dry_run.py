@@ -16,9 +16,9 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from engine import deployments, instances, task_service
-from engine.identity import OPERATOR, Actor, actor_for
-from engine.models import HumanTaskModel, InstanceModel
+from engine.workflow import deployments, instances, task_service
+from engine.workflow.actors import OPERATOR, Actor, actor_for
+from engine.workflow.models import HumanTaskModel, InstanceModel
 from services.demo import demo_password
 from tasks.payment_gateway import GatewayAnswer
 from tasks.services import DomainServices
@@ -45,7 +45,7 @@ def _english(site: Site, user: str = "analyst") -> FlaskClient:
 
 def _actor(site: Site, username: str) -> Actor:
     with site.wired.runtime.uow() as uow:
-        return actor_for(uow.session, username)
+        return actor_for(uow, username)
 
 
 def _complete(site: Site, instance_id: int, task_key: str, username: str, data: dict[str, Any]) -> None:

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from engine import task_service
 from engine.errors import ConflictError
+from engine.workflow import task_service
 from services.demo.data import demo_identity
 from tests.e2e.api_support import days_ago, demo_task, open_task
 from tests.e2e.conftest import Site

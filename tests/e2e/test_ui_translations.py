@@ -13,8 +13,8 @@ from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 from lxml import etree
 
-from engine.parsing import file_kind, parse_deployment
-from engine.translations import translatable
+from engine.workflow.parsing import file_kind, parse_deployment
+from engine.workflow.translations import translatable
 from insureflow.cli_context import read_files
 
 ROOT = Path(__file__).resolve().parents[2]

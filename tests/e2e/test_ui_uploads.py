@@ -15,13 +15,13 @@ from sqlalchemy import func, select
 from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import encode_multipart
 
-from engine.models import HumanTaskModel
+from engine.workflow.models import HumanTaskModel
 from services.demo.data import demo_identity
 from tasks.records import ClaimDocumentRecord, ClaimRecord
 from tests.conftest import ROOT
 from tests.e2e.api_support import days_ago, open_task, shared_site
 from tests.e2e.conftest import Site
-from webui import forms_render
+from webui import forms_posted, forms_render
 
 __all__ = ["shared_site"]
 
@@ -230,9 +230,9 @@ def test_roles_outside_claims_may_not_open_a_document(shared_site: Site) -> None
 def test_an_uploaded_file_ticks_its_kind_on_the_checklist_its_field_names() -> None:
     schema = json.loads((ROOT / "bpmn" / "forms" / "claims_request_documents.json").read_text(encoding="utf-8"))
     ref = {"document_id": 5, "kind": "police_report", "filename": "report.pdf", "size": 10, "sha256": "0" * 64}
-    raw = forms_render.raw_values(schema, MultiDict([("documents_received", "photos"),
+    raw = forms_posted.raw_values(schema, MultiDict([("documents_received", "photos"),
                                                      ("files_received", json.dumps(ref))]))
-    data = forms_render.to_data(schema, raw)
+    data = forms_posted.to_data(schema, raw)
     assert data == {"documents_received": ["photos", "police_report"], "files_received": [ref]}
     field = next(f for f in forms_render.fields(schema, raw, {}, "zh") if f.name == "files_received")
     assert field.kind == "upload" and field.attrs["max_bytes"] == 10 * 1024 * 1024

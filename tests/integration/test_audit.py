@@ -11,14 +11,15 @@ from itertools import pairwise
 import pytest
 from sqlalchemy import delete, select, update
 
-from engine.audit import case_steps, search_cases, unmask
-from engine.audit_integrity import check_checkpoint, make_checkpoint, verify_all
-from engine.deployment_integrity import verify_deployments
+from engine.audit.case_audit import case_steps, search_cases, unmask
+from engine.audit.deployment_integrity import verify_deployments
+from engine.audit.integrity import check_checkpoint, make_checkpoint, verify_all
+from engine.audit.replay import replay_instance
 from engine.errors import ForbiddenError, InvalidInputError, NotFoundError
-from engine.history import GENESIS, event_hash, verify_chains
-from engine.identity import OPERATOR, add_user
-from engine.models import DeploymentFileModel, DeploymentModel, EventModel, InstanceModel, UserModel
-from engine.replay import replay_instance
+from engine.identity.users import add_user
+from engine.workflow.actors import OPERATOR
+from engine.workflow.history import GENESIS, event_hash, verify_chains
+from engine.workflow.models import DeploymentFileModel, DeploymentModel, EventModel, InstanceModel, UserModel
 from tests.bpmn.conftest import Insurer, insurer
 from tests.bpmn.test_claims_scenarios import approval, assessment, claim_at_approval, claim_form, report_claim
 from tests.bpmn.test_sales_scenarios import sale_at_terms, sold
@@ -237,7 +238,7 @@ def test_a_file_rewritten_with_its_recorded_hash_is_caught_by_the_set_hash(insur
     (problem,) = verify_deployments(insurer.rt, OPERATOR).problems
     assert problem.file is None and "no longer matches" in problem.reason
     # Rewriting the deployment's own hash as well: the cases recorded the hash they started on.
-    from engine.parsing import content_hash
+    from engine.workflow.parsing import content_hash
 
     with insurer.rt.uow() as uow:
         files = {f.name: f.content for f in uow.session.scalars(select(DeploymentFileModel))}

@@ -7,11 +7,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, text
 
-from engine import deployments, instances, task_service
+from engine.audit.replay import replay_instance
 from engine.errors import ForbiddenError
-from engine.identity import OPERATOR, add_user
-from engine.models import HumanTaskModel, IncidentModel, InstanceModel
-from engine.replay import replay_instance
+from engine.identity.users import add_user
+from engine.workflow import deployments, instances, task_service
+from engine.workflow.actors import OPERATOR
+from engine.workflow.models import HumanTaskModel, IncidentModel, InstanceModel
 from tests.conftest import World, fixture_files
 
 

@@ -1,4 +1,4 @@
-"""A message the customer sends (`deliveredBy="customer"`, engine/access.py): validated at deploy, delivered
+"""A message the customer sends (`deliveredBy="customer"`, engine/workflow/access.py): validated at deploy, delivered
 only by the customer of that one case (the public claim path builds that actor after checking the claim's
 access code, tasks/claim_access.py); staff, even the starter, and the operator are refused, and the customer
 delivers nothing else. A refused delivery changes nothing."""
@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import pytest
 
-from engine import deployments, instances
 from engine.errors import DeploymentInvalidError, ForbiddenError
-from engine.identity import OPERATOR, Actor
+from engine.workflow import deployments, instances
+from engine.workflow.actors import OPERATOR, Actor
 from tests.conftest import World
 from tests.integration.test_message_deliverers import case_file, events, registered
 

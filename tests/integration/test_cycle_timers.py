@@ -18,12 +18,13 @@ from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
-from engine import deployments, instances, task_service, worker
-from engine.database import make_engine, make_session_factory
-from engine.identity import OPERATOR
-from engine.models import HumanTaskModel, WaitModel
-from engine.replay import replay_instance
-from engine.runtime import SpecCache, WorkflowCache
+from engine import worker
+from engine.audit.replay import replay_instance
+from engine.workflow import deployments, instances, task_service
+from engine.workflow.actors import OPERATOR
+from engine.workflow.database import make_engine, make_session_factory
+from engine.workflow.models import HumanTaskModel, WaitModel
+from engine.workflow.runtime import SpecCache, WorkflowCache
 from tests.conftest import FIXTURES, World, fixture_files
 
 FOLDER = "bpmn_cycle_timers"

@@ -6,11 +6,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select, update
 
-from engine import instances
-from engine.audit_integrity import report_dict, verify_all
+from engine.audit.integrity import report_dict, verify_all
 from engine.errors import DamagedStateError
-from engine.identity import OPERATOR
-from engine.models import InstanceModel
+from engine.workflow import instances
+from engine.workflow.actors import OPERATOR
+from engine.workflow.models import InstanceModel
 from tests.bpmn.conftest import Insurer, insurer
 from tests.bpmn.test_claims_scenarios import claim_at_assessment
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from engine.decisions import describe
-from engine.identity import OPERATOR
-from engine.models import EventModel
-from engine.replay import replay_instance
+from engine.audit.replay import replay_instance
+from engine.workflow.actors import OPERATOR
+from engine.workflow.decisions import describe
+from engine.workflow.models import EventModel
 from tests.bpmn.conftest import Insurer, insurer
 from tests.bpmn.test_claims_scenarios import claim_at_assessment, events
 from tests.tamper import rechain

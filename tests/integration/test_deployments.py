@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from engine import deployments, instances, task_service
 from engine.errors import DeploymentInvalidError, ForbiddenError, NotFoundError
-from engine.identity import OPERATOR, add_user
-from engine.models import DeploymentModel, HumanTaskModel, IncidentModel, InstanceModel
+from engine.identity.users import add_user
+from engine.workflow import deployments, instances, task_service
+from engine.workflow.actors import OPERATOR
+from engine.workflow.models import DeploymentModel, HumanTaskModel, IncidentModel, InstanceModel
 from tests.conftest import World, fixture_files
 
 

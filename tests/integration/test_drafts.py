@@ -8,9 +8,11 @@ import dataclasses
 
 import pytest
 
-from engine import deployments, drafts
+from engine.authoring import drafts
 from engine.errors import ConflictError, DeploymentInvalidError, ForbiddenError, InvalidInputError, NotFoundError
-from engine.identity import OPERATOR, add_user
+from engine.identity.users import add_user
+from engine.workflow import deployments
+from engine.workflow.actors import OPERATOR
 from tests.conftest import World, fixture_files
 
 

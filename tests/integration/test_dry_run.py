@@ -8,12 +8,13 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from engine import deployments
-from engine.dry_run import dry_run
-from engine.dry_run_scenarios import delete_scenario, get_scenario, list_scenarios, save_scenario
+from engine.authoring.dry_run import dry_run
+from engine.authoring.dry_run_scenarios import delete_scenario, get_scenario, list_scenarios, save_scenario
 from engine.errors import ConflictError, DeploymentInvalidError, ForbiddenError, InvalidInputError, NotFoundError
-from engine.identity import OPERATOR, add_user
-from engine.models import Base
+from engine.identity.users import add_user
+from engine.workflow import deployments
+from engine.workflow.actors import OPERATOR
+from engine.workflow.models import Base
 from tasks.payment_gateway import SimulatedGateway
 from tasks.records import DomainBase
 from tasks.services import DomainServices

@@ -14,11 +14,11 @@ from typing import Any
 
 from sqlalchemy import select
 
-from engine import deployments, instances, task_service
-from engine.identity import OPERATOR
-from engine.models import HumanTaskModel, InstanceModel
-from engine.replay import replay_instance
-from engine.runtime import Runtime, SpecCache, WorkflowCache
+from engine.audit.replay import replay_instance
+from engine.workflow import deployments, instances, task_service
+from engine.workflow.actors import OPERATOR
+from engine.workflow.models import HumanTaskModel, InstanceModel
+from engine.workflow.runtime import Runtime, SpecCache, WorkflowCache
 from tests.conftest import World, fixture_files
 
 WITHDRAWAL = {"reason": "sold the car"}
@@ -153,7 +153,7 @@ def test_a_case_whose_event_subprocess_ran_replays_consistently(world: World) ->
 
 
 def test_a_case_whose_event_subprocess_runs_is_assessed_for_migration_with_a_reason_not_a_crash(world: World) -> None:
-    from engine.migration import plan_migration
+    from engine.authoring.migration import plan_migration
 
     files = fixture_files("bpmn_event_subprocess")
     old = deployments.deploy(world.rt, files, OPERATOR).id

@@ -3,8 +3,9 @@ give the same answer. The incident says what to do instead."""
 
 from __future__ import annotations
 
-from engine import deployments, incidents, instances, task_service, worker
-from engine.identity import OPERATOR
+from engine import worker
+from engine.workflow import deployments, incidents, instances, task_service
+from engine.workflow.actors import OPERATOR
 from tests.conftest import World, fixture_files
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select, text, update
 
-from engine import instances, task_service
-from engine.history import verify_chains
-from engine.models import EventModel, HumanTaskModel
+from engine.workflow import instances, task_service
+from engine.workflow.history import verify_chains
+from engine.workflow.models import EventModel, HumanTaskModel
 from tests.conftest import World
 
 
@@ -73,7 +73,7 @@ def test_editing_the_time_of_an_event_is_located(history) -> None:
 def test_rehashing_an_edited_event_breaks_the_next_link(history) -> None:
     """An attacker who recomputes the edited event's own hash (holding even the audit key) is caught at the
     following event."""
-    from engine.history import event_hash
+    from engine.workflow.history import event_hash
 
     world, instance_id = history
     events = _events(world, instance_id)

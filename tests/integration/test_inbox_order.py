@@ -9,11 +9,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from engine import inbox, store
-from engine.deployments import deploy
-from engine.identity import OPERATOR
-from engine.inbox import InboxFilter, query_inbox
-from engine.models import ProcessDefinitionModel
+from engine.workflow import inbox, store
+from engine.workflow.actors import OPERATOR
+from engine.workflow.deployments import deploy
+from engine.workflow.inbox import InboxFilter, query_inbox
+from engine.workflow.models import ProcessDefinitionModel
 from tests.conftest import World, fixture_files
 
 

@@ -7,10 +7,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, text
 
-from engine import incidents, instances, task_service, worker
+from engine import worker
 from engine.errors import ConflictError, ForbiddenError
-from engine.identity import OPERATOR
-from engine.models import EventModel, HumanTaskModel, IncidentModel, InstanceModel
+from engine.workflow import incidents, instances, task_service
+from engine.workflow.actors import OPERATOR
+from engine.workflow.models import EventModel, HumanTaskModel, IncidentModel, InstanceModel
 from tests.conftest import World
 
 

@@ -7,10 +7,11 @@ import json
 import pytest
 from sqlalchemy import select
 
-from engine import instances, task_service, worker
+from engine import worker
 from engine.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
-from engine.history import verify_chains
-from engine.models import HumanTaskModel, InstanceModel, WaitModel
+from engine.workflow import instances, task_service
+from engine.workflow.history import verify_chains
+from engine.workflow.models import HumanTaskModel, InstanceModel, WaitModel
 from tests.conftest import World
 
 

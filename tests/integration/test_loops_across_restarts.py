@@ -7,10 +7,10 @@ from dataclasses import replace
 
 from sqlalchemy import select
 
-from engine import deployments, incidents, instances, parsing, task_service
-from engine.identity import OPERATOR
-from engine.models import HumanTaskModel
-from engine.runtime import Runtime, SpecCache, WorkflowCache
+from engine.workflow import deployments, incidents, instances, parsing, task_service
+from engine.workflow.actors import OPERATOR
+from engine.workflow.models import HumanTaskModel
+from engine.workflow.runtime import Runtime, SpecCache, WorkflowCache
 from tests.conftest import World, fixture_files
 
 

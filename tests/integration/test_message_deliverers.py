@@ -1,4 +1,4 @@
-"""Who may deliver a message into a running case (README "Who sees a case", engine/access.py): the catching
+"""Who may deliver a message into a running case (README "Who sees a case", engine/workflow/access.py): the catching
 event names them with `deliveredBy` (checked at deploy); an event naming nobody takes messages from the engine
 only. A refused delivery changes nothing."""
 
@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from engine import deployments, instances, task_service
 from engine.errors import DeploymentInvalidError, ForbiddenError
-from engine.identity import OPERATOR, add_user
+from engine.identity.users import add_user
+from engine.workflow import deployments, instances, task_service
+from engine.workflow.actors import OPERATOR
 from tests.conftest import World, fixture_files
 
 NOTE = '<spiffworkflow:property name="deliveredBy" value="starter" />'

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from engine import deployments, instances, task_service, worker
-from engine.identity import OPERATOR
-from engine.models import HumanTaskModel, MessageModel
+from engine import worker
+from engine.workflow import deployments, instances, task_service
+from engine.workflow.actors import OPERATOR
+from engine.workflow.models import HumanTaskModel, MessageModel
 from tests.conftest import World, fixture_files
 
 

@@ -1,4 +1,4 @@
-"""Messages from outside a case, by name and correlation (`engine.messages.send_message`, the API's
+"""Messages from outside a case, by name and correlation (`engine.workflow.messages.send_message`, the API's
 `POST /api/messages/{name}` and `insureflow message --name`): a process whose start event catches the message
 is started by it; a case waiting for it receives it when the correlation picks exactly that case; anything
 else is refused with a reason and changes nothing."""
@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import pytest
 
-from engine import deployments, instances, messages, task_service
+from engine.audit.replay import replay_instance
 from engine.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
-from engine.identity import OPERATOR
-from engine.replay import replay_instance
+from engine.workflow import deployments, instances, messages, task_service
+from engine.workflow.actors import OPERATOR
 from tests.conftest import World, fixture_files
 
 

@@ -8,13 +8,14 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from engine import deployments, instances, task_service
+from engine.audit.replay import replay_instance
+from engine.authoring.migration import migrate, plan_migration
 from engine.errors import ForbiddenError, InvalidInputError
-from engine.history import verify_chains
-from engine.identity import OPERATOR, add_user
-from engine.migration import migrate, plan_migration
-from engine.models import EventModel, InstanceModel, WaitModel
-from engine.replay import replay_instance
+from engine.identity.users import add_user
+from engine.workflow import deployments, instances, task_service
+from engine.workflow.actors import OPERATOR
+from engine.workflow.history import verify_chains
+from engine.workflow.models import EventModel, InstanceModel, WaitModel
 from tests.bpmn.conftest import BPMN, Insurer
 from tests.bpmn.conftest import insurer as demo_insurer  # noqa: F401 — a fixture, by this name
 from tests.bpmn.test_claims_scenarios import assessment, claim_at_assessment, claim_form, open_keys, report_claim

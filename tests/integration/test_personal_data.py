@@ -8,9 +8,10 @@ from pathlib import Path
 from cryptography.fernet import Fernet
 from sqlalchemy import text
 
-from engine import deployments, instances, worker
-from engine.identity import OPERATOR
-from engine.replay import replay_instance
+from engine import worker
+from engine.audit.replay import replay_instance
+from engine.workflow import deployments, instances
+from engine.workflow.actors import OPERATOR
 from tasks.crypto import PersonalDataCipher
 from tests.conftest import World, fixture_files
 

@@ -7,9 +7,10 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from engine import rate_limits, worker
-from engine.models import RateLimitHitModel
-from engine.rate_limits import RateLimit
+from engine import worker
+from engine.identity import rate_limits
+from engine.identity.rate_limits import RateLimit
+from engine.workflow.models import RateLimitHitModel
 from tests.conftest import World
 
 RULE = RateLimit("sign-in failures", 5, 900)

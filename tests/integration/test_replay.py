@@ -7,11 +7,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from engine import deployments, incidents, instances, task_service, worker
+from engine import worker
+from engine.audit.replay import replay_all, replay_instance
 from engine.errors import ForbiddenError
-from engine.identity import OPERATOR, add_user
-from engine.models import HumanTaskModel
-from engine.replay import replay_all, replay_instance
+from engine.identity.users import add_user
+from engine.workflow import deployments, incidents, instances, task_service
+from engine.workflow.actors import OPERATOR
+from engine.workflow.models import HumanTaskModel
 from tests.conftest import World, fixture_files
 from tests.tamper import rechain
 
@@ -95,7 +97,7 @@ def _rechain(world: World, instance_id: int, edit) -> None:
 
 
 def test_altered_inputs_rehashed_by_an_insider_are_caught_by_replay(deployed: World) -> None:
-    from engine.history import verify_chains
+    from engine.workflow.history import verify_chains
 
     world = deployed
     instance_id = _claim_to_completion(world)

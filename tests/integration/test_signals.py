@@ -1,4 +1,4 @@
-"""Signals from outside (`engine.messages.send_signal`, `POST /api/signals/{name}`, `insureflow signal NAME`):
+"""Signals from outside (`engine.workflow.messages.send_signal`, `POST /api/signals/{name}`, `insureflow signal NAME`):
 a broadcast that reaches every case waiting for it and no other, recorded as `signal_received` in each history
 and replayed; sent only by administrators (and the local operator), because it reaches cases the sender has no
 part in."""
@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import pytest
 
-from engine import deployments, instances, messages, task_service
+from engine.audit.replay import replay_instance
 from engine.errors import ForbiddenError, InvalidInputError, NotFoundError
-from engine.identity import OPERATOR, add_user
-from engine.replay import replay_instance
+from engine.identity.users import add_user
+from engine.workflow import deployments, instances, messages, task_service
+from engine.workflow.actors import OPERATOR
 from tests.conftest import World, fixture_files
 
 

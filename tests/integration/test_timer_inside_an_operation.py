@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from engine import deployments, instances, task_service, worker
-from engine.identity import OPERATOR
-from engine.models import HumanTaskModel, WaitModel
-from engine.replay import replay_instance
+from engine import worker
+from engine.audit.replay import replay_instance
+from engine.workflow import deployments, instances, task_service
+from engine.workflow.actors import OPERATOR
+from engine.workflow.models import HumanTaskModel, WaitModel
 from tests.conftest import World, fixture_files
 
 

@@ -11,10 +11,11 @@ from typing import Any
 import pytest
 from sqlalchemy import select, text
 
-from engine import user_admin, user_directory
 from engine.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
-from engine.identity import OPERATOR, Actor, actor_for, actor_for_token, check_password, create_token
-from engine.models import UserModel
+from engine.identity import user_admin, user_directory
+from engine.identity.users import check_password, create_token
+from engine.workflow.actors import OPERATOR, Actor, actor_for, actor_for_token
+from engine.workflow.models import UserModel
 from tests.conftest import World
 
 GOOD_PASSWORD = "correct horse battery"
@@ -188,13 +189,13 @@ def test_a_deactivated_user_can_neither_sign_in_nor_use_a_token_until_reactivate
     _do(world, user_admin.set_active, root, "clerk", False)
     with rt.uow(read_only=True) as uow:
         with pytest.raises(ForbiddenError, match="deactivated"):
-            actor_for(uow.session, "clerk")
+            actor_for(uow, "clerk")
         with pytest.raises(ForbiddenError, match="deactivated"):
-            actor_for_token(uow.session, token)
+            actor_for_token(uow, token)
     _do(world, user_admin.set_active, root, "clerk", True)
     with rt.uow(read_only=True) as uow:
-        assert actor_for_token(uow.session, token).username == "clerk"
-        assert actor_for(uow.session, "clerk").roles == {"claims_clerk"}
+        assert actor_for_token(uow, token).username == "clerk"
+        assert actor_for(uow, "clerk").roles == {"claims_clerk"}
 
 
 def test_a_new_password_replaces_the_old_and_the_log_keeps_neither(world: World) -> None:
@@ -251,8 +252,8 @@ def test_tokens_are_listed_without_the_token_and_a_revoked_one_stops_working(wor
     assert revoked.revoked_at == world.clock.now
     with rt.uow(read_only=True) as uow:
         with pytest.raises(ForbiddenError, match="unknown or revoked"):
-            actor_for_token(uow.session, first)
-        assert actor_for_token(uow.session, second).username == "adj"
+            actor_for_token(uow, first)
+        assert actor_for_token(uow, second).username == "adj"
     with pytest.raises(ConflictError, match="already revoked"):
         _do(world, user_admin.revoke_token, root, "adj", tokens[1].id)
     with pytest.raises(NotFoundError, match="clerk has no API token"):  # a token id of someone else

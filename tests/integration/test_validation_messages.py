@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from engine import deployments
-from engine.database import make_engine, make_session_factory
 from engine.errors import DeploymentInvalidError, Problem
-from engine.identity import OPERATOR
-from engine.runtime import Runtime
+from engine.workflow import deployments
+from engine.workflow.actors import OPERATOR
+from engine.workflow.database import make_engine, make_session_factory
+from engine.workflow.runtime import Runtime
 from insureflow import schema
 from tests.conftest import fresh_database, make_registry
 

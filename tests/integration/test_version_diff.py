@@ -9,10 +9,11 @@ import json
 import pytest
 from sqlalchemy import select
 
-from engine import deployments, instances, task_service, version_diff
+from engine.authoring import version_diff
 from engine.errors import ConflictError, ForbiddenError, NotFoundError
-from engine.identity import OPERATOR
-from engine.models import HumanTaskModel, InstanceModel
+from engine.workflow import deployments, instances, task_service
+from engine.workflow.actors import OPERATOR
+from engine.workflow.models import HumanTaskModel, InstanceModel
 from tests.conftest import FIXTURES, World, fixture_files
 
 RISK_DMN = (FIXTURES / "hostile" / "risk.dmn").read_bytes()

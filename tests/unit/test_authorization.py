@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-from engine.authorization import can_assign, check_assign, check_claim, check_complete, check_release
 from engine.errors import ConflictError, ForbiddenError
-from engine.identity import OPERATOR, Actor
-from engine.models import HumanTaskModel
-from engine.settings import EngineSettings
+from engine.workflow.actors import OPERATOR, Actor
+from engine.workflow.authorization import can_assign, check_assign, check_claim, check_complete, check_release
+from engine.workflow.models import HumanTaskModel
+from engine.workflow.settings import EngineSettings
 
 SETTINGS = EngineSettings()
 NOBODY: frozenset[str] = frozenset()

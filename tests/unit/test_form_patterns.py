@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from engine.errors import InvalidInputError
-from engine.form_checks import form_problems as _form_problems
-from engine.forms import check_submission
+from engine.workflow.form_checks import form_problems as _form_problems
+from engine.workflow.forms import check_submission
 
 CATASTROPHIC = {"type": "object", "properties": {"code": {"type": "string", "pattern": "^(a+)+$"}}}
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from engine.errors import InvalidInputError
-from engine.forms import check_submission
+from engine.workflow.forms import check_submission
 
 CLAIM = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",

@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy import create_engine, delete, select, update
 from sqlalchemy.orm import Session
 
-from engine import history
-from engine.history import GENESIS, append, append_many, event_hash, events_of, verify_chains
-from engine.jsonutil import canonical_dumps
-from engine.models import Base, DeploymentModel, EventModel, InstanceModel, ProcessDefinitionModel
+from engine.workflow import history
+from engine.workflow.history import GENESIS, append, append_many, event_hash, events_of, verify_chains
+from engine.workflow.jsonutil import canonical_dumps
+from engine.workflow.models import Base, DeploymentModel, EventModel, InstanceModel, ProcessDefinitionModel
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 HASH_ARGS: dict[str, Any] = {

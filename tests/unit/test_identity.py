@@ -8,22 +8,14 @@ from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import create_engine, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from engine.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
-from engine.identity import (
-    OPERATOR,
-    Actor,
-    actor_for,
-    actor_for_token,
-    add_user,
-    check_password,
-    create_token,
-    hash_password,
-    require,
-)
-from engine.models import ApiTokenModel, Base, UserModel
-from engine.settings import EngineSettings
+from engine.identity.users import add_user, check_password, create_token, hash_password
+from engine.workflow.actors import OPERATOR, Actor, actor_for, actor_for_token, require
+from engine.workflow.models import ApiTokenModel, Base, UserModel
+from engine.workflow.settings import EngineSettings
+from engine.workflow.unit_of_work import UnitOfWork
 
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 SETTINGS = EngineSettings()
@@ -35,6 +27,15 @@ def session() -> Iterator[Session]:
     Base.metadata.create_all(db)
     with Session(db) as s:
         yield s
+    db.dispose()
+
+
+@pytest.fixture
+def uow() -> Iterator[UnitOfWork]:
+    db = create_engine("sqlite://")
+    Base.metadata.create_all(db)
+    with UnitOfWork(sessionmaker(db)) as unit:
+        yield unit
     db.dispose()
 
 
@@ -140,24 +141,24 @@ def test_add_user_refuses_a_duplicate_name(session: Session) -> None:
 
 # --- actors -------------------------------------------------------------------------------------
 
-def test_actor_for_carries_the_users_roles(session: Session) -> None:
-    add_user(session, SETTINGS, "mgr", ["claims_manager", "adjuster"], None, NOW)
-    actor = actor_for(session, "mgr")
+def test_actor_for_carries_the_users_roles(uow: UnitOfWork) -> None:
+    add_user(uow.session, SETTINGS, "mgr", ["claims_manager", "adjuster"], None, NOW)
+    actor = actor_for(uow, "mgr")
     assert actor == Actor("mgr", frozenset({"claims_manager", "adjuster"}))
     assert not actor.is_operator
 
 
-def test_actor_for_an_unknown_user_is_not_found(session: Session) -> None:
+def test_actor_for_an_unknown_user_is_not_found(uow: UnitOfWork) -> None:
     with pytest.raises(NotFoundError):
-        actor_for(session, "ghost")
+        actor_for(uow, "ghost")
 
 
-def test_a_deactivated_user_is_refused(session: Session) -> None:
-    user = add_user(session, SETTINGS, "li", ["adjuster"], None, NOW)
+def test_a_deactivated_user_is_refused(uow: UnitOfWork) -> None:
+    user = add_user(uow.session, SETTINGS, "li", ["adjuster"], None, NOW)
     user.active = False
-    session.flush()
+    uow.session.flush()
     with pytest.raises(ForbiddenError, match="deactivated"):
-        actor_for(session, "li")
+        actor_for(uow, "li")
 
 
 def test_require_accepts_the_operator_or_a_holder_of_one_role() -> None:
@@ -188,33 +189,33 @@ def test_create_token_for_an_unknown_user_is_not_found(session: Session) -> None
         create_token(session, "ghost", NOW)
 
 
-def test_a_token_stands_for_its_users_actor(session: Session) -> None:
-    add_user(session, SETTINGS, "li", ["adjuster"], None, NOW)
-    token = create_token(session, "li", NOW)
-    assert actor_for_token(session, token) == Actor("li", frozenset({"adjuster"}))
+def test_a_token_stands_for_its_users_actor(uow: UnitOfWork) -> None:
+    add_user(uow.session, SETTINGS, "li", ["adjuster"], None, NOW)
+    token = create_token(uow.session, "li", NOW)
+    assert actor_for_token(uow, token) == Actor("li", frozenset({"adjuster"}))
 
 
 @pytest.mark.parametrize("token", ["", "ifw_unknown", "not-a-token"])
-def test_an_unknown_token_is_refused(session: Session, token: str) -> None:
-    add_user(session, SETTINGS, "li", [], None, NOW)
-    create_token(session, "li", NOW)
+def test_an_unknown_token_is_refused(uow: UnitOfWork, token: str) -> None:
+    add_user(uow.session, SETTINGS, "li", [], None, NOW)
+    create_token(uow.session, "li", NOW)
     with pytest.raises(ForbiddenError, match="unknown or revoked"):
-        actor_for_token(session, token)
+        actor_for_token(uow, token)
 
 
-def test_a_revoked_token_is_refused(session: Session) -> None:
-    add_user(session, SETTINGS, "li", [], None, NOW)
-    token = create_token(session, "li", NOW)
-    session.scalars(select(ApiTokenModel)).one().revoked_at = NOW
-    session.flush()
+def test_a_revoked_token_is_refused(uow: UnitOfWork) -> None:
+    add_user(uow.session, SETTINGS, "li", [], None, NOW)
+    token = create_token(uow.session, "li", NOW)
+    uow.session.scalars(select(ApiTokenModel)).one().revoked_at = NOW
+    uow.session.flush()
     with pytest.raises(ForbiddenError, match="unknown or revoked"):
-        actor_for_token(session, token)
+        actor_for_token(uow, token)
 
 
-def test_a_token_of_a_deactivated_user_is_refused(session: Session) -> None:
-    user = add_user(session, SETTINGS, "li", ["adjuster"], None, NOW)
-    token = create_token(session, "li", NOW)
+def test_a_token_of_a_deactivated_user_is_refused(uow: UnitOfWork) -> None:
+    user = add_user(uow.session, SETTINGS, "li", ["adjuster"], None, NOW)
+    token = create_token(uow.session, "li", NOW)
     user.active = False
-    session.flush()
+    uow.session.flush()
     with pytest.raises(ForbiddenError, match="deactivated"):
-        actor_for_token(session, token)
+        actor_for_token(uow, token)

@@ -1,5 +1,6 @@
-"""Masking personal data: in clear only for the holder of a step of the case whose role needs it (engine/access.py
-decides who holds a step); identifiers keep their last 4 characters, free text keeps nothing."""
+"""Masking personal data: in clear only for the holder of a step of the case whose role needs it
+(engine/workflow/access.py decides who holds a step); identifiers keep their last 4 characters,
+free text keeps nothing."""
 
 from __future__ import annotations
 

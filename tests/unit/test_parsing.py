@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.parsing import content_hash, file_kind, parse_deployment
+from engine.workflow.parsing import content_hash, file_kind, parse_deployment
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "bpmn"
 

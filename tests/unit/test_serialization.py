@@ -15,9 +15,9 @@ from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.util.task import TaskState
 
-from engine.parsing import ProcessSpecs, parse_deployment
-from engine.serialization import WorkflowStateSerializer
-from engine.service_results import with_exact_service_tasks
+from engine.workflow.parsing import ProcessSpecs, parse_deployment
+from engine.workflow.serialization import WorkflowStateSerializer
+from engine.workflow.service_results import with_exact_service_tasks
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "bpmn"
 

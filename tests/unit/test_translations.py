@@ -1,5 +1,6 @@
-"""Diagram translations (engine/translations.py): a `<diagram>.zh.json` deploys beside its diagram or decision table,
-must translate every name, lane and instruction and nothing else, is untrusted input, and is what the staff read."""
+"""Diagram translations (engine/workflow/translations.py): a `<diagram>.zh.json` deploys beside its diagram or decision
+table, must translate every name, lane and instruction and nothing else, is untrusted input,
+and is what the staff read."""
 
 from __future__ import annotations
 
@@ -10,14 +11,14 @@ from typing import Any
 import pytest
 from lxml import etree
 
+from engine.authoring.version_diff import diff_files, process_files
 from engine.errors import Problem
-from engine.parsing import file_kind, parse_deployment
 from engine.registry import HandlerRegistry
-from engine.settings import EngineSettings
-from engine.translation_checks import translation_problems
-from engine.translations import LANGUAGES, relabel, translatable
-from engine.validation import validate_files
-from engine.version_diff import diff_files, process_files
+from engine.workflow.parsing import file_kind, parse_deployment
+from engine.workflow.settings import EngineSettings
+from engine.workflow.translation_checks import translation_problems
+from engine.workflow.translations import LANGUAGES, relabel, translatable
+from engine.workflow.validation import validate_files
 from insureflow.bootstrap import build_registry
 from insureflow.cli_context import read_files
 from tests.fixtures.handlers import register

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from engine.errors import Problem
-from engine.parsing import ParsedDeployment
 from engine.registry import HandlerRegistry
-from engine.settings import EngineSettings
-from engine.validation import validate_files
+from engine.workflow.parsing import ParsedDeployment
+from engine.workflow.settings import EngineSettings
+from engine.workflow.validation import validate_files
 from tests.fixtures.handlers import register
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -398,7 +398,7 @@ def test_a_form_field_names_a_known_case_page_section() -> None:
 
 def test_every_field_of_the_shipped_forms_names_its_case_page_section() -> None:
     """bpmn/forms: the case page groups each form field by its `x-section`, so none falls into "Other"."""
-    from engine.forms import SECTIONS
+    from engine.workflow.forms import SECTIONS
 
     for path in sorted((FIXTURES.parents[1] / "bpmn" / "forms").glob("*.json")):
         for name, spec in json.loads(path.read_text(encoding="utf-8"))["properties"].items():

@@ -11,9 +11,17 @@ from flask import Response, render_template
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
-from engine import audit, instances, jsonutil, replay
-from engine.audit_integrity import check_checkpoint, check_dict, make_checkpoint, report_dict, verify_all
-from engine.replay import ReplayResult
+from engine.audit import (
+    ReplayResult,
+    case_audit,
+    check_checkpoint,
+    check_dict,
+    make_checkpoint,
+    replay,
+    report_dict,
+    verify_all,
+)
+from engine.workflow import instances, jsonutil
 
 from ..audit_report import report_data
 from ..context import runtime
@@ -46,7 +54,7 @@ def history(args: dict[str, Any], instance_id: int) -> Any:
     caller = actor()
     rt = runtime()
     # History payloads are stored with personal fields encrypted: revealed here, then masked unless the caller
-    # holds a task of the case now (engine/access.py).
+    # holds a task of the case now (engine/workflow/access.py).
     found = instances.instance_history(rt, instance_id, caller)
     clear = shows_clear(caller.roles, instances.access_to(rt, instance_id, caller).clear)
     events = [{**e, "payload": mask(rt.reveal(e["type"], e["payload"]), clear)} for e in found]
@@ -126,10 +134,10 @@ def report(args: dict[str, Any], instance_id: int) -> Any:
 @bp.post("/instances/<int:instance_id>/unmask")
 @bp.arguments(UnmaskArgsSchema)
 @bp.response(200, UnmaskSchema)
-def unmask(args: dict[str, Any], instance_id: int) -> audit.Unmasked:
+def unmask(args: dict[str, Any], instance_id: int) -> case_audit.Unmasked:
     """Reveal the case's personal data (now, or after one step) for a stated reason; needs the unmask
     permission, and every reveal is recorded in the case's history."""
-    return audit.unmask(runtime(), actor(), instance_id, args["reason"], step=args["step"])
+    return case_audit.unmask(runtime(), actor(), instance_id, args["reason"], step=args["step"])
 
 
 def report_pdf(data: dict[str, Any]) -> bytes:

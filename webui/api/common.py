@@ -13,7 +13,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, default_excepti
 from wtforms.validators import ValidationError
 
 from engine.errors import EngineError
-from engine.identity import Actor
+from engine.workflow import Actor
 
 from ..context import current_actor
 from ..errors import engine_error_response, error_body

@@ -9,9 +9,7 @@ from typing import Any
 from flask import request
 from marshmallow import Schema, fields, validate
 
-from engine import dry_run, dry_run_scenarios
-from engine.dry_run import DryRunResult
-from engine.dry_run_scenarios import SavedScenario
+from engine.authoring import DryRunResult, SavedScenario, dry_run, dry_run_scenarios
 from engine.errors import InvalidInputError
 from tasks.services import simulated
 

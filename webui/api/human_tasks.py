@@ -7,8 +7,7 @@ from typing import Any
 
 from flask import request, url_for
 
-from engine.instances import InstanceSummary
-from engine.task_service import TaskView
+from engine.workflow import InstanceSummary, TaskView
 from services import documents, human_tasks
 from services.human_tasks import assign_task, claim_task, open_tasks, release_task, show_task
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine import incidents
-from engine.incidents import IncidentView
+from engine.workflow import IncidentView, incidents
 
 from ..context import runtime
 from .case_event_schemas import IncidentArgsSchema, IncidentSchema

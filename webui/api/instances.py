@@ -6,8 +6,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from engine import instances, messages
-from engine.instances import InstanceSummary
+from engine.workflow import InstanceSummary, instances, messages
 
 from ..context import runtime
 from ..masking import mask, shows_clear

@@ -7,8 +7,7 @@ from typing import Any
 
 from marshmallow import Schema, fields, pre_dump, validate
 
-from engine import migration
-from engine.migration import MigrationReport
+from engine.authoring import MigrationReport, migration
 
 from ..context import runtime
 from .common import actor, blueprint

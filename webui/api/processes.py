@@ -6,8 +6,8 @@ from typing import Any
 
 from flask import Response, request
 
-from engine import deployments
 from engine.errors import DeploymentInvalidError, InvalidInputError
+from engine.workflow import deployments
 
 from ..context import runtime
 from .common import actor, blueprint, page

@@ -6,9 +6,8 @@ from typing import Any
 
 from marshmallow import Schema, fields, validate
 
-from engine import deployments, drafts, version_diff
-from engine.deployments import DEPLOYERS
-from engine.identity import require
+from engine.authoring import drafts, version_diff
+from engine.workflow import DEPLOYERS, deployments, require
 
 from ..context import runtime
 from .common import actor, blueprint

@@ -9,7 +9,7 @@ import { getBusinessObject, is } from "bpmn-js/lib/util/ModelUtil";
 
 const ISO_DURATION = /^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?$/;
 
-/** Lane "Claims clerk" → role claims_clerk (engine/roles.py's rule). */
+/** Lane "Claims clerk" → role claims_clerk (engine/workflow/roles.py's rule). */
 export function laneRole(name) {
   const text = (name || "").trim().toLowerCase();
   return text ? text.split(/\s+/).join("_") : "";

@@ -1,0 +1,170 @@
+"""Inbox queries: open tasks assigned to someone, open to their roles, or (for managers) their team's —
+with filters, sorting, counts per scope and paging, and no deserialization.
+
+A scope is a union of *streams* — the tasks assigned to one person, or open to one role — each read
+from a partial index over open tasks already in page order; the page is the merge of the streams'
+heads, so a page costs the same with a hundred open tasks or a hundred thousand. Counts stop at
+COUNT_CAP: an inbox of more than a thousand tasks shows "1000+" — nobody pages that far — not a full count.
+"""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, func, select, text
+from sqlalchemy.orm import Session
+
+from .actors import Actor
+from .authorization import managed_roles
+from .models import HumanTaskModel, InstanceModel, ProcessDefinitionModel
+from .roles import lane_role
+from .runtime import Runtime
+
+SCOPES = ("mine", "role", "team", "all")
+COUNT_CAP = 1_000
+_T = HumanTaskModel
+
+
+@dataclass(frozen=True)
+class InboxFilter:
+    """What the inbox shows and in which order."""
+
+    scope: str = "all"
+    process_key: str | None = None
+    task_key: str | None = None
+    due_before: datetime | None = None
+    sort: str = "due"  # or "priority"
+    limit: int = 50
+    offset: int = 0
+
+
+@dataclass
+class InboxResult:
+    """A page of tasks (each with its instance's deployment), the total (at most COUNT_CAP; `capped` says
+    there are more), counts per scope and the process/task pairs the scope can hold (for filter menus)."""
+
+    rows: list[tuple[HumanTaskModel, int]]
+    total: int
+    capped: bool = False
+    counts: dict[str, int] = field(default_factory=dict)
+    choices: list[tuple[str, str, str]] = field(default_factory=list)
+
+
+def team_roles(rt: Runtime, actor: Actor) -> frozenset[str]:
+    """The candidate roles whose tasks the actor may hand to others."""
+    return managed_roles(rt.settings, actor.roles)
+
+
+def _streams(actor: Actor, scope: str, team: frozenset[str]) -> list[ColumnElement[bool]]:
+    """The conditions, one per index range, whose union is the scope."""
+    mine = [_T.assignee == actor.username]
+    pool = [(_T.candidate_role == role) & _T.assignee.is_(None) for role in sorted(actor.roles)]
+    if scope == "mine":
+        return mine
+    if scope == "role":
+        return pool
+    if scope == "team":
+        return [_T.candidate_role == role for role in sorted(team)]  # assigned or not; disjoint by role
+    return mine + pool  # disjoint: pool tasks have no assignee
+
+
+# A literal, not a bound parameter: only then may SQLite's planner use the partial indexes over open tasks.
+_IS_OPEN = text("human_tasks.status = 'open'")
+
+
+def _filtered(query: Select[Any], wanted: InboxFilter) -> Select[Any]:
+    query = query.where(_IS_OPEN)
+    if wanted.process_key:
+        query = query.where(_T.process_key == wanted.process_key)
+    if wanted.task_key:
+        query = query.where(_T.task_key == wanted.task_key)
+    if wanted.due_before is not None:
+        query = query.where(_T.due_at < wanted.due_before)
+    return query
+
+
+def _sort_key(wanted: InboxFilter) -> tuple[Any, ...]:
+    # Earliest due first (undated last), then the most urgent; or the reverse emphasis. The id breaks ties.
+    if wanted.sort == "priority":
+        return (_T.priority.desc(), _T.due_sort, _T.id)
+    return (_T.due_sort, _T.priority.desc(), _T.id)
+
+
+def _page_ids(session: Session, streams: list[ColumnElement[bool]], wanted: InboxFilter) -> list[int]:
+    """The ids of the page: the first offset+limit of each stream in order, merged."""
+    depth = wanted.offset + wanted.limit
+    by_priority = wanted.sort == "priority"
+    heads = []
+    for condition in streams:
+        query = _filtered(select(_T.id, _T.due_sort, _T.priority), wanted).where(condition)
+        heads.append([(-priority, due, id_) if by_priority else (due, -priority, id_)
+                      for id_, due, priority in session.execute(query.order_by(*_sort_key(wanted)).limit(depth))])
+    return [key[2] for key in heapq.merge(*heads)][wanted.offset:depth]
+
+
+def _count(session: Session, streams: list[ColumnElement[bool]], wanted: InboxFilter) -> tuple[int, bool]:
+    """How many tasks the streams hold together (they never overlap), counting at most COUNT_CAP + 1 index
+    entries of each."""
+    total = 0
+    for condition in streams:
+        matching = _filtered(select(_T.id), wanted).where(condition).limit(COUNT_CAP + 1).subquery()
+        total += session.scalar(select(func.count()).select_from(matching)) or 0
+    return min(total, COUNT_CAP), total > COUNT_CAP
+
+
+def _deployed_user_tasks(rt: Runtime, session: Session) -> list[tuple[str, str, str, str | None]]:
+    """(process key, task key, task name, role) of every user task of every deployed process version,
+    called processes' tasks under the calling process (as their task rows are); from the parsed specs the
+    runtime keeps per deployment (deployments never change), so no query over tasks and no parsing per page."""
+    result = []
+    for (deployment_id,) in session.execute(select(ProcessDefinitionModel.deployment_id).distinct()):
+        if deployment_id not in rt.deployment_user_tasks:
+            parsed = rt.specs.get(session, deployment_id)
+            rt.deployment_user_tasks[deployment_id] = [
+                (process.key, spec.bpmn_id, spec.bpmn_name or spec.bpmn_id, lane_role(spec.lane))
+                for process in parsed.processes.values()
+                for tree in (process.spec, *process.subprocess_specs.values())
+                for spec in tree.task_specs.values() if spec.manual]  # what the engine makes task rows of
+        result.extend(rt.deployment_user_tasks[deployment_id])
+    return result
+
+
+def _choices(
+    rt: Runtime, session: Session, actor: Actor, scope: str, team: frozenset[str]
+) -> list[tuple[str, str, str]]:
+    """The process/task pairs the scope can hold: the deployed user tasks of its roles, and the actor's own."""
+    roles = set(team) if scope == "team" else set() if scope == "mine" else set(actor.roles)
+    found: dict[tuple[str, str], str] = {}
+    if roles:
+        for process_key, task_key, name, role in _deployed_user_tasks(rt, session):
+            if role in roles:
+                found.setdefault((process_key, task_key), name)
+    if scope in ("mine", "all"):
+        own = (select(_T.process_key, _T.task_key, func.min(_T.task_name))
+               .where(_IS_OPEN, _T.assignee == actor.username).group_by(_T.process_key, _T.task_key))
+        for process_key, task_key, name in session.execute(own):
+            found.setdefault((process_key, task_key), name)
+    return sorted((p, t, n) for (p, t), n in found.items())
+
+
+def query_inbox(rt: Runtime, actor: Actor, wanted: InboxFilter, *, with_counts: bool = False) -> InboxResult:
+    """The actor's inbox page."""
+    team = team_roles(rt, actor)
+    streams = _streams(actor, wanted.scope, team)
+    with rt.uow(read_only=True) as uow:
+        session = uow.session
+        ids = _page_ids(session, streams, wanted) if streams else []
+        by_id = {task.id: (task, deployment) for task, deployment in session.execute(
+            select(_T, InstanceModel.deployment_id).join(InstanceModel, InstanceModel.id == _T.instance_id)
+            .where(_T.id.in_(ids)))} if ids else {}
+        total, capped = _count(session, streams, wanted)
+        result = InboxResult([by_id[i] for i in ids if i in by_id], total, capped)
+        if with_counts:
+            unfiltered = InboxFilter()
+            result.counts = {scope: _count(session, _streams(actor, scope, team), unfiltered)[0]
+                             for scope in ("mine", "role", "team") if scope != "team" or team}
+            result.choices = _choices(rt, session, actor, wanted.scope, team)
+    return result
