@@ -15,15 +15,17 @@ from . import jsonutil
 _JSON = {"json_serializer": jsonutil.dumps, "json_deserializer": jsonutil.loads}
 
 
-def make_engine(url: str, *, echo: bool = False) -> Engine:
-    """An SQLAlchemy engine tuned for InsureFlow's access pattern."""
+def make_engine(url: str, *, echo: bool = False, pool_size: int = 5, max_overflow: int = 10) -> Engine:
+    """An SQLAlchemy engine tuned for InsureFlow's access pattern; the pool sizes apply to PostgreSQL (SQLite's
+    connections are files)."""
     if url.startswith("sqlite"):
         engine = create_engine(url, echo=echo, connect_args={"timeout": 30}, **_JSON)
         if engine.url.database and engine.url.database != ":memory:":
             private_file(engine.url.database)
         _tune_sqlite(engine)
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=5, max_overflow=10, **_JSON)
+    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=pool_size,
+                         max_overflow=max_overflow, **_JSON)
 
 
 def private_file(path: str | os.PathLike[str]) -> None:
