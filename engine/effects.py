@@ -26,9 +26,10 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
 from .errors import ConflictError
-from .execution import incident_failed_again, load, persist, raise_incident, run_steps
+from .execution import load, persist, run_steps
 from .models import EffectModel, IncidentModel
 from .runtime import Runtime
+from .step_incidents import incident_failed_again, raise_incident
 
 log = logging.getLogger("insureflow.effects")
 # Calls run here so that one that outlives its timeout is left behind (its answer is asked for again
@@ -40,13 +41,16 @@ class NoAnswerError(Exception):
     """The outside party did not answer within the call's time limit."""
 
 
-def make_call(rt: Runtime, effect_id: int, *, owner: bool = False, actor: str | None = None) -> str:
+def make_call(rt: Runtime, effect_id: int, *, owner: bool = False, actor: str | None = None,
+              taken: tuple[Any, str, Any] | None = None) -> str:
     """Make the call of an open effect and settle its outcome into its case. `owner`: the caller committed
-    the intent (or an operator retries it) and need not wait for its lease. Never raises for the call's
-    own failures — they become the case's incident. Returns settled / failed / conflict / skipped."""
+    the intent (or an operator retries it) and need not wait for its lease. `taken`: the intent's transaction
+    leased the effect to this process and read what to send (`outbox.add`), so no transaction of its own leases
+    it first. Never raises for the call's own failures — they become the case's incident. Returns settled /
+    failed / conflict / skipped."""
     rt = rt.frozen()
     try:
-        taken = _take(rt, effect_id, owner)
+        taken = taken or _take(rt, effect_id, owner)
         if taken is None:
             return "skipped"
         kind, key, request = taken
