@@ -23,9 +23,26 @@ def make_engine(url: str, *, echo: bool = False, pool_size: int = 5, max_overflo
         if engine.url.database and engine.url.database != ":memory:":
             private_file(engine.url.database)
         _tune_sqlite(engine)
-        return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=pool_size,
-                         max_overflow=max_overflow, **_JSON)
+    else:
+        engine = create_engine(url, echo=echo, pool_pre_ping=True, pool_size=pool_size, max_overflow=max_overflow,
+                               **_JSON)
+    event.listen(engine, "before_cursor_execute", _refuse_writes_while_reading)
+    return engine
+
+
+READS_ONLY_CALL = "insureflow_reads_only_call"  # set on a connection while a reads-only handler runs on it
+_READING = ("SELECT", "WITH", "SAVEPOINT", "RELEASE", "ROLLBACK", "BEGIN", "PRAGMA")
+
+
+class WriteWhileReadingError(RuntimeError):
+    """A handler marked reads-only tried to write."""
+
+
+def _refuse_writes_while_reading(conn: object, _cursor: object, statement: str, *_args: object) -> None:
+    handler = conn.info.get(READS_ONLY_CALL)  # type: ignore[attr-defined]
+    if handler and not statement.lstrip()[:9].upper().startswith(_READING):
+        raise WriteWhileReadingError(f"handler {handler} is marked reads-only but tried to write: "
+                                     f"{statement.split(None, 3)[:3]}")
 
 
 def private_file(path: str | os.PathLike[str]) -> None:

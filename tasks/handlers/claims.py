@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import func, insert, or_, select
 from sqlalchemy.orm import Session
 
-from engine.registry import HandlerContext
+from engine.registry import HandlerContext, reads_only
 
 from ..beneficiaries import beneficiary_share, claimant_problems
 from ..common import as_date, business_date, customer_by_id_number, money, services
@@ -144,6 +144,7 @@ def verify_claim(
             "only_documents_missing": only_documents}
 
 
+@reads_only
 def fraud_features(ctx: HandlerContext, claim_id: int) -> dict[str, Any]:
     """The features fraud_screening.dmn scores a claim on."""
     session = ctx.session
