@@ -52,6 +52,11 @@ class Loaded:
     firing_wait: int | None = None  # the timer the worker fires in this operation (it records that one)
     fired_repetitions: int = 0  # how often that timer fired here: more than once for a cycle timer run late
     calls_asked: int = 0  # external calls its steps asked for, made once the operation has committed
+    # What is known of the case's rows without reading them: `fresh`, its row was inserted by this operation (no
+    # task or wait rows yet); `no_waits`, the cached workflow's last persist left no pending wait row (a cache hit
+    # means no other operation persisted the case since, and only persisting writes wait rows).
+    fresh: bool = False
+    no_waits: bool = False
 
     def record(self, type_: str, actor: str | None, task_key: str | None, payload: dict[str, Any]) -> None:
         """Queue a history event; `persist` appends the queue in order."""
@@ -76,10 +81,15 @@ def load(
     run = RunContext(session, rt.clock, instance.id, instance.business_key, actor, rt.services,
                      audit_keys=rt.audit_keys)
     workflow = rt.workflows.take(instance.id, instance.version) if lock else None
+    no_waits = workflow is not None and getattr(workflow, _NO_WAITS, False)
     if workflow is None:
         workflow = read_state(rt, instance, process)
     workflow.script_engine = new_engine(rt, run)
-    return Loaded(instance, workflow, parsed, process, run, incident_open=instance.status == "incident")
+    return Loaded(instance, workflow, parsed, process, run, incident_open=instance.status == "incident",
+                  no_waits=no_waits)
+
+
+_NO_WAITS = "insureflow_no_waits"  # set on a workflow as it is cached: its persist left no pending wait row
 
 
 def read_state(rt: Runtime, instance: InstanceRecord, process: ProcessSpecs) -> BpmnWorkflow:
@@ -212,7 +222,7 @@ def persist(rt: Runtime, session: Session, loaded: Loaded) -> None:
     if isinstance(key, str) and key and key != instance.business_key:
         instance.business_key = key[:120]
     ready = sync_human_tasks(conn, loaded, now)
-    sync_waits(conn, loaded, now)
+    setattr(workflow, _NO_WAITS, not sync_waits(conn, loaded, now))
     previous = instance.status
     if workflow.is_completed():
         instance.status = "completed"
