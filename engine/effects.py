@@ -119,7 +119,8 @@ def _settle(rt: Runtime, effect_id: int, outcome: dict[str, Any], actor: str | N
         now = rt.clock()
         task = loaded.workflow.get_task_from_id(UUID(effect.spiff_task_id))
         effect.status, effect.settled_at = "settled", now
-        incident = _incident_of(session, effect)
+        # An open incident of the case makes it `incident`: a case in any other status has none to look up.
+        incident = _incident_of(session, effect) if loaded.incident_open else None
         if task is None or task.state != TaskState.STARTED:
             # The step was withdrawn (an interrupting event) while its call was out: the outcome has no
             # step to go to. Never silent: the case says what the outside party holds.
