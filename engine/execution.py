@@ -57,6 +57,8 @@ class Loaded:
     # means no other operation persisted the case since, and only persisting writes wait rows).
     fresh: bool = False
     no_waits: bool = False
+    # The case's open task rows as this operation read them under the case lock (None: not read yet).
+    open_rows: list[HumanTaskRecord] | None = None
 
     def record(self, type_: str, actor: str | None, task_key: str | None, payload: dict[str, Any]) -> None:
         """Queue a history event; `persist` appends the queue in order."""

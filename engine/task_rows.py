@@ -22,7 +22,8 @@ def sync_human_tasks(conn: Connection, loaded: Loaded, now: datetime) -> list[An
     """A row for each newly ready user task, the rows of tasks no longer ready cancelled; the ready tasks."""
     instance = loaded.instance
     ready = loaded.workflow.get_tasks(state=TaskState.READY, manual=True)
-    open_rows = {} if loaded.fresh else {row.spiff_task_id: row for row in store.open_tasks(conn, instance.id)}
+    known = [] if loaded.fresh else loaded.open_rows
+    open_rows = {row.spiff_task_id: row for row in (store.open_tasks(conn, instance.id) if known is None else known)}
     still_open = []
     for task in ready:
         task_id = str(task.id)
