@@ -33,8 +33,8 @@ sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 from engine_bench import spiff_specs  # noqa: E402  (bench/ is on sys.path when this file runs as a script)
 
-from engine.jsonutil import canonical_dumps, loads  # noqa: E402
-from engine.models import EventModel, InstanceModel  # noqa: E402
+from engine.workflow.jsonutil import canonical_dumps, loads  # noqa: E402
+from engine.workflow.models import EventModel, InstanceModel  # noqa: E402
 from insureflow import bootstrap, instance_folder  # noqa: E402
 
 BPMN = ROOT / "bpmn"

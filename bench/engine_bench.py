@@ -27,11 +27,12 @@ from SpiffWorkflow.util.task import TaskState
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from engine import deployments, instances, task_service  # noqa: E402
-from engine.database import make_engine, make_session_factory  # noqa: E402
-from engine.identity import OPERATOR, actor_for, add_user  # noqa: E402
+from engine.workflow import deployments, instances, task_service  # noqa: E402
+from engine.workflow.database import make_engine, make_session_factory  # noqa: E402
+from engine.workflow.actors import OPERATOR, actor_for  # noqa: E402
+from engine.identity.users import add_user  # noqa: E402
 from engine.registry import HandlerContext, HandlerRegistry  # noqa: E402
-from engine.runtime import Runtime  # noqa: E402
+from engine.workflow.runtime import Runtime  # noqa: E402
 from insureflow import schema  # noqa: E402
 
 DIAGRAMS = Path(__file__).resolve().parent / "diagrams"
@@ -112,7 +113,7 @@ def insureflow(n: int, folder: Path) -> tuple[float, int, int]:
         for name, roles in {"clerk": ["claims_clerk"], "adj": ["adjuster"], "mgr": ["claims_manager"]}.items():
             add_user(uow.session, rt.settings, name, roles, None, rt.clock())
         uow.commit()
-        actors = {name: actor_for(uow.session, name) for name in ("clerk", "adj", "mgr")}
+        actors = {name: actor_for(uow, name) for name in ("clerk", "adj", "mgr")}
     deployments.deploy(rt, files(), OPERATOR)
     completions = 0
     started = time.perf_counter()

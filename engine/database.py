@@ -9,9 +9,9 @@ import sqlite3
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-from . import jsonutil
+from engine.workflow import jsonutil
 
-# JSON columns hold amounts as exact decimals, like everything else the engine stores (engine/jsonutil.py).
+# JSON columns hold amounts as exact decimals, like everything else the engine stores (engine/workflow/jsonutil.py).
 _JSON = {"json_serializer": jsonutil.dumps, "json_deserializer": jsonutil.loads}
 
 

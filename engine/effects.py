@@ -2,7 +2,7 @@
 
 The life of one call (a payment), each stage its own transaction or none:
 1. The step's handler writes its intent and returns an `Effect`; the step stays started, and the case
-   commits with `effect_intended` in its history and an open row in `effects` (`engine/outbox.py`).
+   commits with `effect_intended` in its history and an open row in `effects` (`engine/workflow/outbox.py`).
 2. `make_call`, with no transaction open and within `effect_timeout_seconds`: the effect kind's `call`,
    which asks the outside party what it holds for the key before it calls — a call that reached it
    before a crash is read back (`reconciled`), never repeated.
@@ -25,11 +25,11 @@ from uuid import UUID
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
-from .errors import ConflictError
-from .execution import load, persist, run_steps
-from .models import EffectModel, IncidentModel
-from .runtime import Runtime
-from .step_incidents import incident_failed_again, raise_incident
+from engine.errors import ConflictError
+from engine.workflow.execution import load, persist, run_steps
+from engine.workflow.models import EffectModel, IncidentModel
+from engine.workflow.runtime import Runtime
+from engine.step_incidents import incident_failed_again, raise_incident
 
 log = logging.getLogger("insureflow.effects")
 # Calls run here so that one that outlives its timeout is left behind (its answer is asked for again

@@ -20,21 +20,21 @@ from SpiffWorkflow.spiff.specs.event_definitions import ErrorEventDefinition
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy.orm import Session
 
-from . import history, outbox, sealed_rows, store
-from .clock import using_clock
-from .errors import DamagedStateError
-from .jsonutil import canonical_dumps, to_plain
-from .models import IncidentModel, MessageModel
-from .parsing import ParsedDeployment, ProcessSpecs
-from .registry import BpmnError
-from .runtime import Runtime
-from .sandbox import SandboxError
-from .script_engine import EffectDeferred, RunContext, SandboxedScriptEngine
-from .step_incidents import incident_failed_again, raise_incident, raise_stall
-from .store import HumanTaskRecord, InstanceRecord
-from .task_rows import sync_human_tasks
-from .unit_of_work import after_commit
-from .waits import sync_waits
+from engine.workflow import history, outbox, sealed_rows, store
+from engine.workflow.clock import using_clock
+from engine.errors import DamagedStateError
+from engine.workflow.jsonutil import canonical_dumps, to_plain
+from engine.workflow.models import IncidentModel, MessageModel
+from engine.workflow.parsing import ParsedDeployment, ProcessSpecs
+from engine.workflow.registry import BpmnError
+from engine.workflow.runtime import Runtime
+from engine.workflow.sandbox import SandboxError
+from engine.workflow.script_engine import EffectDeferred, RunContext, SandboxedScriptEngine
+from engine.step_incidents import incident_failed_again, raise_incident, raise_stall
+from engine.workflow.store import HumanTaskRecord, InstanceRecord
+from engine.task_rows import sync_human_tasks
+from engine.workflow.unit_of_work import after_commit
+from engine.workflow.waits import sync_waits
 
 
 @dataclass

@@ -16,11 +16,11 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, func, select, text, union_all
 from sqlalchemy.orm import Session
 
-from .authorization import managed_roles
-from .identity import Actor
-from .models import HumanTaskModel, InstanceModel, ProcessDefinitionModel
-from .roles import lane_role
-from .runtime import Runtime
+from engine.workflow.authorization import managed_roles
+from engine.workflow.actors import Actor
+from engine.workflow.models import HumanTaskModel, InstanceModel, ProcessDefinitionModel
+from engine.workflow.roles import lane_role
+from engine.workflow.runtime import Runtime
 
 SCOPES = ("mine", "role", "team", "all")
 COUNT_CAP = 1_000

@@ -12,19 +12,19 @@ from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition, SignalEventDefinition
 from sqlalchemy import func, select
 
-from . import access, history, paths, store
-from .clock import using_clock
-from .errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
-from .execution import Loaded, current_data, load, new_engine, persist, run_steps
-from .forms import check_submission, refuse_control_characters
-from .identity import Actor
-from .jsonutil import to_plain
-from .models import DeploymentModel, HumanTaskModel, InstanceModel, ProcessDefinitionModel
-from .roles import lane_role
-from .runtime import Runtime
-from .script_engine import RunContext
-from .store import InstanceRecord
-from .waits import message_catchers
+from engine.workflow import access, history, paths, store
+from engine.workflow.clock import using_clock
+from engine.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
+from engine.workflow.execution import Loaded, current_data, load, new_engine, persist, run_steps
+from engine.workflow.forms import check_submission, refuse_control_characters
+from engine.workflow.actors import Actor
+from engine.workflow.jsonutil import to_plain
+from engine.workflow.models import DeploymentModel, HumanTaskModel, InstanceModel, ProcessDefinitionModel
+from engine.workflow.roles import lane_role
+from engine.workflow.runtime import Runtime
+from engine.workflow.script_engine import RunContext
+from engine.workflow.store import InstanceRecord
+from engine.workflow.waits import message_catchers
 
 READ_ALL_ROLES = access.READERS
 # A signal is a broadcast that reaches cases the sender may have no part in: administrators (and the local
@@ -47,9 +47,9 @@ class InstanceSummary:
     ended_at: datetime | None
     open_tasks: list[dict[str, Any]]
     data: dict[str, Any] | None = None
-    # Whether the person it was shown to sees its personal fields in clear (engine/access.py).
+    # Whether the person it was shown to sees its personal fields in clear (engine/workflow/access.py).
     clear: bool = False
-    # The diagram elements it has passed (engine/paths.py), when it was shown with its workflow.
+    # The diagram elements it has passed (engine/workflow/paths.py), when it was shown with its workflow.
     passed: tuple[str, ...] = ()
 
 
@@ -92,7 +92,7 @@ def start_instance(
     message: tuple[str, dict[str, Any] | None] | None = None,
 ) -> InstanceSummary:
     """Start the newest version of a process with initial data and run it until it waits; `message`
-    (name, payload) is then delivered to its message start event (see engine/messages.py)."""
+    (name, payload) is then delivered to its message start event (see engine/workflow/messages.py)."""
     rt = rt.frozen()
     check_submission(data or {}, None)
     with rt.uow() as uow:
@@ -240,7 +240,7 @@ def deliver_message(
 def deliver_signal(
     rt: Runtime, instance_id: int, name: str, payload: dict[str, Any] | None, actor: Actor
 ) -> InstanceSummary:
-    """Deliver a signal to one instance that is waiting for it (engine/messages.py broadcasts one)."""
+    """Deliver a signal to one instance that is waiting for it (engine/workflow/messages.py broadcasts one)."""
     rt = rt.frozen()
     if payload is not None and not isinstance(payload, dict):
         raise InvalidInputError("signal data must be a JSON object")

@@ -2,7 +2,7 @@
 
 A service task whose handler returns an `Effect` is left started; its call gets an open row in
 `effects` in the same transaction as the intent the handler wrote. Once that transaction has committed,
-the process that committed it makes the call (`engine/effects.py`); should it die first, the worker
+the process that committed it makes the call (`engine/workflow/effects.py`); should it die first, the worker
 takes the call over when the row's lease runs out. Either way the call is made from committed state only.
 """
 
@@ -16,10 +16,10 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .models import EffectModel
-from .runtime import Runtime
-from .script_engine import HandlerCall
-from .unit_of_work import after_commit
+from engine.workflow.models import EffectModel
+from engine.workflow.runtime import Runtime
+from engine.workflow.script_engine import HandlerCall
+from engine.workflow.unit_of_work import after_commit
 
 
 def add(rt: Runtime, session: Session, instance_id: int, call: HandlerCall) -> None:
@@ -48,7 +48,7 @@ def add(rt: Runtime, session: Session, instance_id: int, call: HandlerCall) -> N
 
 
 def _make(rt: Runtime, effect_id: int, taken: tuple[Any, str, Any]) -> None:
-    from .effects import make_call  # the outbox is written from execution, which effects builds on
+    from engine.workflow.effects import make_call  # the outbox is written from execution, which effects builds on
 
     make_call(rt, effect_id, owner=True, taken=taken)
 

@@ -18,10 +18,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from .clock import Clock
-from .database import private_file  # noqa: F401  (re-exported: a domain file only its owner reads, 0600)
-from .errors import FieldProblem  # noqa: F401  (re-exported: what a domain's field checker reports)
-from .sealed_rows import register as seal_table  # noqa: F401  (re-exported: the domain seals its money rows)
+from engine.workflow.clock import Clock
+from engine.workflow.database import private_file  # noqa: F401  (re-exported: a domain file only its owner reads, 0600)
+from engine.errors import FieldProblem  # noqa: F401  (re-exported: what a domain's field checker reports)
+from engine.workflow.sealed_rows import register as seal_table  # noqa: F401  (re-exported: the domain seals its money rows)
 
 
 class BpmnError(Exception):
@@ -99,7 +99,7 @@ class Handler:
     optional: frozenset[str]
     description: str = ""
     # Marked with `reads_only`: the engine runs it without a savepoint (nothing of it to undo); a write it
-    # attempts anyway is refused before it reaches the database (engine/database.py), and the step fails.
+    # attempts anyway is refused before it reaches the database (engine/workflow/database.py), and the step fails.
     reads_only: bool = False
 
 

@@ -12,17 +12,17 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from .audit_keys import AuditKeys
-from .checkpoints import CheckpointStore
-from .clock import Clock, system_clock
-from .history import PayloadProtector, no_protection
-from .models import DeploymentFileModel
-from .parsing import ParsedDeployment, parse_deployment
-from .registry import HandlerRegistry
-from .sandbox import Limits
-from .serialization import WorkflowStateSerializer
-from .settings import EngineSettings
-from .unit_of_work import UnitOfWork
+from engine.workflow.audit_keys import AuditKeys
+from engine.workflow.checkpoints import CheckpointStore
+from engine.workflow.clock import Clock, system_clock
+from engine.workflow.history import PayloadProtector, no_protection
+from engine.workflow.models import DeploymentFileModel
+from engine.workflow.parsing import ParsedDeployment, parse_deployment
+from engine.workflow.registry import HandlerRegistry
+from engine.workflow.sandbox import Limits
+from engine.workflow.serialization import WorkflowStateSerializer
+from engine.workflow.settings import EngineSettings
+from engine.workflow.unit_of_work import UnitOfWork
 
 
 def _same(data: bytes) -> bytes:
@@ -118,17 +118,17 @@ class Runtime:
     # Encryption of the stored workflow state (it holds the process data, personal data included).
     seal: Callable[[bytes], bytes] = _same
     unseal: Callable[[bytes], bytes] = _same
-    # The audit key ring (engine/audit_keys.py), loaded once: chains new events with HMAC-SHA256 and seals the
+    # The audit key ring (engine/workflow/audit_keys.py), loaded once: chains new events with HMAC-SHA256 and seals the
     # stored states and money rows. None: the legacy unkeyed chain (tools and tests that need no keys).
     audit_keys: AuditKeys | None = None
-    # Where signed checkpoints are written (the worker) and read (`verify`): engine/checkpoints.py.
+    # Where signed checkpoints are written (the worker) and read (`verify`): engine/workflow/checkpoints.py.
     checkpoints: CheckpointStore | None = None
     specs: SpecCache = field(default_factory=SpecCache)
     serializer: WorkflowStateSerializer = field(default_factory=WorkflowStateSerializer)
     workflows: WorkflowCache = field(default_factory=WorkflowCache)
-    # Handed to every handler as `ctx.services` (see engine.registry.HandlerContext).
+    # Handed to every handler as `ctx.services` (see engine.workflow.registry.HandlerContext).
     services: Any = None
-    # engine.forms.FieldChecker functions run on every task submission inside its transaction.
+    # engine.workflow.forms.FieldChecker functions run on every task submission inside its transaction.
     field_checkers: tuple[Callable[..., Any], ...] = ()
     # Process definitions never change once deployed: their version numbers are remembered here,
     definition_versions: dict[int, int] = field(default_factory=dict)

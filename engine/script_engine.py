@@ -8,14 +8,14 @@ from typing import Any
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from sqlalchemy.orm import Session
 
-from . import sealed_rows
-from .audit_keys import AuditKeys
-from .clock import Clock
-from .database import READS_ONLY_CALL
-from .decisions import DecisionRecord
-from .jsonutil import canonical_dumps, to_plain
-from .registry import BpmnError, Effect, HandlerContext, HandlerRegistry
-from .sandbox import Limits, RestrictedEnvironment
+from engine.workflow import sealed_rows
+from engine.workflow.audit_keys import AuditKeys
+from engine.workflow.clock import Clock
+from engine.workflow.database import READS_ONLY_CALL
+from engine.workflow.decisions import DecisionRecord
+from engine.workflow.jsonutil import canonical_dumps, to_plain
+from engine.workflow.registry import BpmnError, Effect, HandlerContext, HandlerRegistry
+from engine.workflow.sandbox import Limits, RestrictedEnvironment
 
 
 class HandlerMissingError(RuntimeError):
@@ -46,7 +46,7 @@ class HandlerCall:
     # task's evaluation: `result` is the `decision_evaluated` payload)
     phase: str = "executed"
     outcome: dict[str, Any] | None = None
-    # The sealed rows (money) the call wrote or changed: engine/sealed_rows.py, recorded in its event.
+    # The sealed rows (money) the call wrote or changed: engine/workflow/sealed_rows.py, recorded in its event.
     sealed: dict[str, str] = field(default_factory=dict)
 
 

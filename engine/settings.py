@@ -31,7 +31,7 @@ class EngineSettings:
         "senior_underwriter": frozenset({"underwriter", "senior_underwriter"}),
         "admin": frozenset(DEFAULT_ROLES),
     })
-    # Roles with a duty across every case of a process: they see and act on all of them (engine/access.py).
+    # Roles with a duty across every case of a process: they see and act on all of them (engine/workflow/access.py).
     duty_roles: dict[str, frozenset[str]] = field(default_factory=lambda: {
         "claims": frozenset({"siu", "claims_manager"}),
         "sales": frozenset({"compliance"}),

@@ -1,6 +1,6 @@
 """Incidents of a step: a failing step (or one failing again while retried) and a case that can no longer move.
 
-`execution.run_steps` and `persist` raise them; the worker and operators retry them (engine/incidents.py).
+`execution.run_steps` and `persist` raise them; the worker and operators retry them (engine/workflow/incidents.py).
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from SpiffWorkflow.bpmn.specs.mixins.inclusive_gateway import InclusiveGateway
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy.orm import Session
 
-from .models import IncidentModel
-from .runtime import Runtime
+from engine.workflow.models import IncidentModel
+from engine.workflow.runtime import Runtime
 
 if TYPE_CHECKING:
-    from .execution import Loaded
+    from engine.workflow.execution import Loaded
 
 
 def _error_text(exc: BaseException) -> tuple[str, str]:

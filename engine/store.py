@@ -10,8 +10,8 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, or_, select, update
 
-from .errors import ConflictError, NotFoundError
-from .models import NO_DUE_DATE, EventModel, HumanTaskModel, InstanceModel, WaitModel
+from engine.errors import ConflictError, NotFoundError
+from engine.workflow.models import NO_DUE_DATE, EventModel, HumanTaskModel, InstanceModel, WaitModel
 
 INSTANCES = InstanceModel.__table__
 TASKS = HumanTaskModel.__table__

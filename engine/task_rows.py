@@ -9,11 +9,11 @@ import isodate
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import Connection
 
-from . import store
-from .roles import lane_role
+from .workflow import store
+from engine.workflow.roles import lane_role
 
 if TYPE_CHECKING:
-    from .execution import Loaded
+    from engine.workflow.execution import Loaded
 
 STARTER = "starter"  # assignTo: the task goes to whoever started the case
 

@@ -11,19 +11,19 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
-from . import access, authorization, history, store
-from .clock import using_clock
-from .errors import ConflictError
-from .execution import current_data, load, persist, run_steps
-from .forms import SubmissionContext, check_submission
-from .identity import Actor, actor_for
-from .inbox import InboxFilter, query_inbox
-from .instances import InstanceSummary, _summary, _version_of, summary_after_calls, to_plain_safe
-from .jsonutil import to_plain
-from .models import HumanTaskModel
-from .roles import separate_from_ids
-from .runtime import Runtime
-from .store import HumanTaskRecord, InstanceRecord
+from engine.workflow import access, authorization, history, store
+from engine.workflow.clock import using_clock
+from engine.errors import ConflictError
+from engine.workflow.execution import current_data, load, persist, run_steps
+from engine.workflow.forms import SubmissionContext, check_submission
+from engine.workflow.actors import Actor, actor_for
+from engine.workflow.inbox import InboxFilter, query_inbox
+from engine.workflow.instances import InstanceSummary, _summary, _version_of, summary_after_calls, to_plain_safe
+from engine.workflow.jsonutil import to_plain
+from engine.workflow.models import HumanTaskModel
+from engine.workflow.roles import separate_from_ids
+from engine.workflow.runtime import Runtime
+from engine.workflow.store import HumanTaskRecord, InstanceRecord
 
 
 @dataclass(frozen=True)
@@ -48,10 +48,10 @@ class TaskView:
     form_schema: dict[str, Any] | None = None
     instructions: str | None = None
     data: dict[str, Any] | None = None
-    # Whether the person it was shown to sees the case's personal fields in clear (engine/access.py).
+    # Whether the person it was shown to sees the case's personal fields in clear (engine/workflow/access.py).
     clear: bool = False
     # The task's name and instructions in each staff language the deployment translates them to
-    # (engine/translations.py): language → {"name": …, "instructions": …}.
+    # (engine/workflow/translations.py): language → {"name": …, "instructions": …}.
     texts: dict[str, dict[str, str]] = field(default_factory=dict)
 
 

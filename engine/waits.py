@@ -25,11 +25,11 @@ from SpiffWorkflow.exceptions import TaskNotFoundException
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import Connection
 
-from . import store
-from .store import WaitRecord
+from engine.workflow import store
+from engine.workflow.store import WaitRecord
 
 if TYPE_CHECKING:
-    from .execution import Loaded
+    from engine.workflow.execution import Loaded
 
 
 @dataclass(frozen=True)

@@ -14,14 +14,14 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from engine import audit_keys
-from engine.checkpoints import PUBLIC_NAME, CheckpointStore, CheckpointStoreError, load_signing_key
-from engine.database import make_engine, make_session_factory
-from engine.forms import SubmissionContext, upload_fields
-from engine.models import EventModel
+from engine.workflow import audit_keys
+from engine.workflow.checkpoints import PUBLIC_NAME, CheckpointStore, CheckpointStoreError, load_signing_key
+from engine.workflow.database import make_engine, make_session_factory
+from engine.workflow.forms import SubmissionContext, upload_fields
+from engine.workflow.models import EventModel
 from engine.registry import HandlerRegistry
-from engine.runtime import Runtime, SpecCache, WorkflowCache
-from engine.settings import EngineSettings
+from engine.workflow.runtime import Runtime, SpecCache, WorkflowCache
+from engine.workflow.settings import EngineSettings
 from tasks.beneficiaries import form_problems as beneficiary_form_problems
 from tasks.common import BUSINESS_TZ
 from tasks.cover import cover_problems

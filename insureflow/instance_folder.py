@@ -11,7 +11,7 @@ from typing import Any
 
 from cryptography.fernet import Fernet
 
-from engine import audit_keys, checkpoints
+from engine.workflow import audit_keys, checkpoints
 
 CONFIG_NAME = "insureflow.toml"
 DEFAULT_FOLDER = "instance"

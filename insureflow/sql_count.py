@@ -13,7 +13,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import Engine, event
 
-from engine.runtime import WorkflowCache
+from engine.workflow.runtime import WorkflowCache
 
 ENVIRONMENT = "INSUREFLOW_COUNT_SQL"
 HEADER = "X-SQL-Statements"

@@ -11,13 +11,13 @@ from sqlalchemy.orm import Session
 
 from engine.registry import HandlerContext, reads_only
 
-from ..beneficiaries import beneficiary_share, claimant_problems
-from ..common import as_date, business_date, customer_by_id_number, money, services
-from ..documents import kinds_on_file, link_case_files
-from ..idcard import parse_id_number
-from ..numbering import next_in_series
-from ..records import ClaimDocumentRecord, ClaimRecord, CustomerRecord, PolicyRecord, ProductRecord, WatchListRecord
-from ..timeline import CLOSED_STATUSES, set_claim_status
+from tasks.beneficiaries import beneficiary_share, claimant_problems
+from tasks.common import as_date, business_date, customer_by_id_number, money, services
+from tasks.documents import kinds_on_file, link_case_files
+from tasks.idcard import parse_id_number
+from tasks.numbering import next_in_series
+from tasks.records import ClaimDocumentRecord, ClaimRecord, CustomerRecord, PolicyRecord, ProductRecord, WatchListRecord
+from tasks.timeline import CLOSED_STATUSES, set_claim_status
 
 # The fraud feature "claims in 12 months" is defined over this window; the DMN table owns the threshold.
 CLAIMS_WINDOW = timedelta(days=365)

@@ -10,11 +10,11 @@ from uuid import uuid4
 import pytest
 from sqlalchemy import event, func, select, text
 
-from engine.database import WriteWhileReadingError
-from engine.models import UserModel
+from engine.workflow.database import WriteWhileReadingError
+from engine.workflow.models import UserModel
 from engine.registry import HandlerContext, HandlerRegistry, reads_only
-from engine.sandbox import Limits
-from engine.script_engine import RunContext, SandboxedScriptEngine
+from engine.workflow.sandbox import Limits
+from engine.workflow.script_engine import RunContext, SandboxedScriptEngine
 
 
 @reads_only
