@@ -80,6 +80,7 @@ class Client:
         self.tokens = tokens
         self.timings: Timings = defaultdict(list)
         self.statements: dict[str, int] = defaultdict(int)  # SQL statements the server ran, by kind of request
+        self.caches: dict[int, dict[str, int]] = {}  # each answering worker's pid → its workflow cache's figures
 
     def call(self, kind: str, method: str, path: str, user: str, body: dict | None = None) -> dict:
         """One request as `user`; an answer other than 2xx stops the benchmark."""
@@ -90,6 +91,10 @@ class Client:
         data = response.read()
         self.timings[kind].append(time.perf_counter() - started)
         self.statements[kind] += int(response.getheader(sql_count.HEADER) or 0)
+        cache = response.getheader(sql_count.CACHE_HEADER)
+        if cache:
+            figures = {k: int(v) for k, v in (part.split("=") for part in cache.split(";"))}
+            self.caches[figures.pop("pid")] = figures
         if response.status >= 300:
             raise BenchError(f"{method} {path} as {user}: {response.status} {data[:500]!r}")
         return json.loads(data)
@@ -127,10 +132,11 @@ def db_bytes(db: Path) -> tuple[int, dict[str, int]]:
     return db.stat().st_size + (wal.stat().st_size if wal.exists() else 0), tables
 
 
-def run_clients(port: int, tokens: dict[str, str], clients: int, claims: int, first: int,
-                seconds: float) -> tuple[float, int, Timings, dict[str, int]]:
+def run_clients(port: int, tokens: dict[str, str], clients: int, claims: int, first: int, seconds: float,
+                caches: dict[int, dict[str, int]] | None = None) -> tuple[float, int, Timings, dict[str, int]]:
     """`clients` threads, each with its own connection, share `claims` claims and start no new one after
-    `seconds`. Returns the wall time, the claims done, and the timings and SQL statements of all clients."""
+    `seconds`. Returns the wall time, the claims done, and the timings and SQL statements of all clients;
+    `caches` gets the last workflow cache figures each server worker answered with (by pid)."""
     numbers, lock, deadline = iter(range(first, first + claims)), threading.Lock(), time.monotonic() + seconds
     workers, done, errors = [Client(port, tokens) for _ in range(clients)], [], []
 
@@ -155,6 +161,10 @@ def run_clients(port: int, tokens: dict[str, str], clients: int, claims: int, fi
     elapsed = time.perf_counter() - started
     if errors:
         raise BenchError(f"a client failed: {errors[0]}") from errors[0]
+    for c in workers if caches is not None else ():
+        for pid, figures in c.caches.items():  # the latest answer of each worker: the most takes counted
+            if pid not in caches or sum(figures.values()) > sum(caches[pid].values()):
+                caches[pid] = figures
     kinds = workers[0].timings
     return (elapsed, len(done), {kind: [v for c in workers for v in c.timings[kind]] for kind in kinds},
             {kind: sum(c.statements[kind] for c in workers) for kind in kinds})

@@ -5,7 +5,15 @@ two modules; the implementation is engine/workflow/registry.py."""
 from engine.errors import FieldProblem  # what a domain's field checker reports
 from engine.workflow.database import private_file  # a domain file only its owner reads (0600)
 from engine.workflow.models import UTCDateTime  # the engine's timestamp column: naive UTC stored, aware UTC read
-from engine.workflow.registry import BpmnError, Effect, EffectKind, Handler, HandlerContext, HandlerRegistry
+from engine.workflow.registry import (
+    BpmnError,
+    Effect,
+    EffectKind,
+    Handler,
+    HandlerContext,
+    HandlerRegistry,
+    reads_only,
+)
 from engine.workflow.sealed_rows import register as seal_table  # the domain seals its money rows
 
 __all__ = [
@@ -18,5 +26,6 @@ __all__ = [
     "HandlerRegistry",
     "UTCDateTime",
     "private_file",
+    "reads_only",
     "seal_table",
 ]

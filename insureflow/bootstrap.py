@@ -29,6 +29,7 @@ from engine.workflow import (
     upload_fields,
 )
 from engine.workflow.models import EventModel
+from engine.workflow.runtime import SpecCache, WorkflowCache
 from tasks.beneficiaries import form_problems as beneficiary_form_problems
 from tasks.common import BUSINESS_TZ
 from tasks.cover import cover_problems
@@ -84,6 +85,11 @@ def build_settings(overrides: dict[str, object]) -> EngineSettings:
     if grace <= timeout:
         raise InstanceFolderError(f"[engine] effect_grace_seconds ({grace}) must be longer than effect_timeout_seconds "
                                   f"({timeout}): the worker must not take over a call still being made")
+    for name, least in (("workflow_cache_size", 0), ("spec_cache_size", 1), ("database_pool_size", 1),
+                        ("database_max_overflow", 0)):
+        value = getattr(settings, name)
+        if isinstance(value, bool) or not isinstance(value, int) or value < least:
+            raise InstanceFolderError(f"[engine] {name} must be a whole number of at least {least}, not {value!r}")
     return settings
 
 
@@ -180,14 +186,18 @@ def load_audit_keys(config: InstanceConfig, db: Engine) -> audit_keys.AuditKeys:
 
 def build_app(config: InstanceConfig) -> App:
     """Wire the runtime for an instance folder."""
-    db = make_engine(config.database_url)
+    settings = build_settings(config.engine)
+    db = make_engine(config.database_url, pool_size=settings.database_pool_size,
+                     max_overflow=settings.database_max_overflow)
     keys = load_audit_keys(config, db)
     services = build_services(config)
     cipher = services.cipher
     runtime = Runtime(
         session_factory=make_session_factory(db),
         registry=build_registry(config.handler_modules),
-        settings=build_settings(config.engine),
+        settings=settings,
+        specs=SpecCache(settings.spec_cache_size),
+        workflows=WorkflowCache(settings.workflow_cache_size),
         protect=cipher.protect,
         reveal=cipher.reveal,
         seal=cipher.seal,

@@ -13,8 +13,13 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import Engine, event
 
+from engine.workflow.runtime import WorkflowCache
+
 ENVIRONMENT = "INSUREFLOW_COUNT_SQL"
 HEADER = "X-SQL-Statements"
+# With it, also: the answering process's id and its workflow cache (entries, bound, hits, misses), as
+# `pid=…;size=…;capacity=…;hits=…;misses=…`: the benchmark's memory figure reads each worker's RSS and hit rate.
+CACHE_HEADER = "X-Workflow-Cache"
 
 
 def enabled() -> bool:
@@ -22,8 +27,9 @@ def enabled() -> bool:
     return os.environ.get(ENVIRONMENT, "") not in ("", "0")
 
 
-def count_statements(app: Flask, engine: Engine) -> None:
-    """Count the statements `engine` executes during each request and send the count as a response header."""
+def count_statements(app: Flask, engine: Engine, cache: WorkflowCache | None = None) -> None:
+    """Count the statements `engine` executes during each request and send the count as a response header; with
+    `cache`, its figures too."""
     counter = threading.local()  # gunicorn's sync workers serve one request at a time; threads stay apart anyway
 
     @event.listens_for(engine, "before_cursor_execute")
@@ -36,7 +42,11 @@ def count_statements(app: Flask, engine: Engine) -> None:
         counter.n = 0
 
         def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-            return start_response(status, [*headers, (HEADER, str(counter.n))], exc_info)
+            extra = [(HEADER, str(counter.n))]
+            if cache is not None:
+                extra.append((CACHE_HEADER, ";".join(f"{k}={v}" for k, v in
+                                                     {"pid": os.getpid(), **cache.stats()}.items())))
+            return start_response(status, [*headers, *extra], exc_info)
 
         return inner(environ, start)
 

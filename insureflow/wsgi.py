@@ -15,5 +15,5 @@ def create(folder: str | None = None) -> Flask:
     wired = build_app(instance_folder.load(instance_folder.resolve(folder)))
     app = create_app(wired)
     if sql_count.enabled():  # the benchmarks' statement count (bench/http_bench.py); off in production
-        sql_count.count_statements(app, wired.db)
+        sql_count.count_statements(app, wired.db, wired.runtime.workflows)
     return app

@@ -9,21 +9,40 @@ import sqlite3
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-from . import jsonutil
+from engine.workflow import jsonutil
 
 # JSON columns hold amounts as exact decimals, like everything else the engine stores (engine/workflow/jsonutil.py).
 _JSON = {"json_serializer": jsonutil.dumps, "json_deserializer": jsonutil.loads}
 
 
-def make_engine(url: str, *, echo: bool = False) -> Engine:
-    """An SQLAlchemy engine tuned for InsureFlow's access pattern."""
+def make_engine(url: str, *, echo: bool = False, pool_size: int = 5, max_overflow: int = 10) -> Engine:
+    """An SQLAlchemy engine tuned for InsureFlow's access pattern; the pool sizes apply to PostgreSQL (SQLite's
+    connections are files)."""
     if url.startswith("sqlite"):
         engine = create_engine(url, echo=echo, connect_args={"timeout": 30}, **_JSON)
         if engine.url.database and engine.url.database != ":memory:":
             private_file(engine.url.database)
         _tune_sqlite(engine)
-        return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=5, max_overflow=10, **_JSON)
+    else:
+        engine = create_engine(url, echo=echo, pool_pre_ping=True, pool_size=pool_size, max_overflow=max_overflow,
+                               **_JSON)
+    event.listen(engine, "before_cursor_execute", _refuse_writes_while_reading)
+    return engine
+
+
+READS_ONLY_CALL = "insureflow_reads_only_call"  # set on a connection while a reads-only handler runs on it
+_READING = ("SELECT", "WITH", "SAVEPOINT", "RELEASE", "ROLLBACK", "BEGIN", "PRAGMA")
+
+
+class WriteWhileReadingError(RuntimeError):
+    """A handler marked reads-only tried to write."""
+
+
+def _refuse_writes_while_reading(conn: object, _cursor: object, statement: str, *_args: object) -> None:
+    handler = conn.info.get(READS_ONLY_CALL)  # type: ignore[attr-defined]
+    if handler and not statement.lstrip()[:9].upper().startswith(_READING):
+        raise WriteWhileReadingError(f"handler {handler} is marked reads-only but tried to write: "
+                                     f"{statement.split(None, 3)[:3]}")
 
 
 def private_file(path: str | os.PathLike[str]) -> None:

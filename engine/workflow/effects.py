@@ -27,9 +27,10 @@ from sqlalchemy import select
 
 from engine.errors import ConflictError
 
-from .execution import incident_failed_again, load, persist, raise_incident, run_steps
+from .execution import load, persist, run_steps
 from .models import EffectModel, IncidentModel
 from .runtime import Runtime
+from .step_incidents import incident_failed_again, raise_incident
 
 log = logging.getLogger("insureflow.effects")
 # Calls run here so that one that outlives its timeout is left behind (its answer is asked for again
@@ -41,13 +42,16 @@ class NoAnswerError(Exception):
     """The outside party did not answer within the call's time limit."""
 
 
-def make_call(rt: Runtime, effect_id: int, *, owner: bool = False, actor: str | None = None) -> str:
+def make_call(rt: Runtime, effect_id: int, *, owner: bool = False, actor: str | None = None,
+              taken: tuple[Any, str, Any] | None = None) -> str:
     """Make the call of an open effect and settle its outcome into its case. `owner`: the caller committed
-    the intent (or an operator retries it) and need not wait for its lease. Never raises for the call's
-    own failures — they become the case's incident. Returns settled / failed / conflict / skipped."""
+    the intent (or an operator retries it) and need not wait for its lease. `taken`: the intent's transaction
+    leased the effect to this process and read what to send (`outbox.add`), so no transaction of its own leases
+    it first. Never raises for the call's own failures — they become the case's incident. Returns settled /
+    failed / conflict / skipped."""
     rt = rt.frozen()
     try:
-        taken = _take(rt, effect_id, owner)
+        taken = taken or _take(rt, effect_id, owner)
         if taken is None:
             return "skipped"
         kind, key, request = taken
@@ -116,7 +120,8 @@ def _settle(rt: Runtime, effect_id: int, outcome: dict[str, Any], actor: str | N
         now = rt.clock()
         task = loaded.workflow.get_task_from_id(UUID(effect.spiff_task_id))
         effect.status, effect.settled_at = "settled", now
-        incident = _incident_of(session, effect)
+        # An open incident of the case makes it `incident`: a case in any other status has none to look up.
+        incident = _incident_of(session, effect) if loaded.incident_open else None
         if task is None or task.state != TaskState.STARTED:
             # The step was withdrawn (an interrupting event) while its call was out: the outcome has no
             # step to go to. Never silent: the case says what the outside party holds.

@@ -8,21 +8,16 @@ the workflow, and saves the state under the instance's optimistic lock.
 from __future__ import annotations
 
 import hashlib
-import traceback
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-import isodate
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
-from SpiffWorkflow.bpmn.specs.mixins.exclusive_gateway import ExclusiveGateway
-from SpiffWorkflow.bpmn.specs.mixins.inclusive_gateway import InclusiveGateway
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.spiff.specs.event_definitions import ErrorEventDefinition
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from engine.errors import DamagedStateError
@@ -33,11 +28,12 @@ from .jsonutil import canonical_dumps, to_plain
 from .models import IncidentModel, MessageModel
 from .parsing import ParsedDeployment, ProcessSpecs
 from .registry import BpmnError
-from .roles import lane_role
 from .runtime import Runtime
 from .sandbox import SandboxError
 from .script_engine import EffectDeferred, RunContext, SandboxedScriptEngine
+from .step_incidents import incident_failed_again, raise_incident, raise_stall
 from .store import HumanTaskRecord, InstanceRecord
+from .task_rows import sync_human_tasks
 from .unit_of_work import after_commit
 from .waits import sync_waits
 
@@ -59,6 +55,13 @@ class Loaded:
     firing_wait: int | None = None  # the timer the worker fires in this operation (it records that one)
     fired_repetitions: int = 0  # how often that timer fired here: more than once for a cycle timer run late
     calls_asked: int = 0  # external calls its steps asked for, made once the operation has committed
+    # What is known of the case's rows without reading them: `fresh`, its row was inserted by this operation (no
+    # task or wait rows yet); `no_waits`, the cached workflow's last persist left no pending wait row (a cache hit
+    # means no other operation persisted the case since, and only persisting writes wait rows).
+    fresh: bool = False
+    no_waits: bool = False
+    # The case's open task rows as this operation read them under the case lock (None: not read yet).
+    open_rows: list[HumanTaskRecord] | None = None
 
     def record(self, type_: str, actor: str | None, task_key: str | None, payload: dict[str, Any]) -> None:
         """Queue a history event; `persist` appends the queue in order."""
@@ -83,10 +86,15 @@ def load(
     run = RunContext(session, rt.clock, instance.id, instance.business_key, actor, rt.services,
                      audit_keys=rt.audit_keys)
     workflow = rt.workflows.take(instance.id, instance.version) if lock else None
+    no_waits = workflow is not None and getattr(workflow, _NO_WAITS, False)
     if workflow is None:
         workflow = read_state(rt, instance, process)
     workflow.script_engine = new_engine(rt, run)
-    return Loaded(instance, workflow, parsed, process, run, incident_open=instance.status == "incident")
+    return Loaded(instance, workflow, parsed, process, run, incident_open=instance.status == "incident",
+                  no_waits=no_waits)
+
+
+_NO_WAITS = "insureflow_no_waits"  # set on a workflow as it is cached: its persist left no pending wait row
 
 
 def read_state(rt: Runtime, instance: InstanceRecord, process: ProcessSpecs) -> BpmnWorkflow:
@@ -202,79 +210,10 @@ def _record_calls(rt: Runtime, loaded: Loaded) -> None:
     loaded.run.calls.clear()
 
 
-def _error_text(exc: BaseException) -> tuple[str, str]:
-    message = f"{type(exc).__name__}: {exc}".split("\n")[0][:2000]
-    return message, "".join(traceback.format_exception(exc))[-20000:]
-
-
-def incident_failed_again(rt: Runtime, loaded: Loaded, incident: IncidentModel,
-                          exc: BaseException) -> IncidentModel:
-    """The incident being retried failed again: its error now, and the next retry while retries are left."""
-    now = rt.clock()
-    incident.error, incident.traceback = _error_text(exc)
-    failed = loaded.workflow.get_tasks(state=TaskState.ERROR)
-    if failed:
-        incident.spiff_task_id, incident.task_key = str(failed[0].id), failed[0].task_spec.bpmn_id
-    if incident.attempts < rt.settings.incident_max_retries:
-        incident.next_retry_at = now + timedelta(seconds=rt.settings.incident_backoff_seconds * 2**incident.attempts)
-    else:
-        incident.next_retry_at = None
-    loaded.record("incident_failed_again", loaded.run.actor, incident.task_key,
-                  {"incident": incident.id, "attempt": incident.attempts, "error": incident.error})
-    return incident
-
-
-def raise_incident(rt: Runtime, session: Session, loaded: Loaded, exc: BaseException,
-                   task: Any = None) -> IncidentModel:
-    """An open incident for the failed step (the task in ERROR, or `task`); the worker retries it unless
-    retrying cannot help."""
-    failed = loaded.workflow.get_tasks(state=TaskState.ERROR)
-    task = failed[0] if failed else task
-    now = rt.clock()
-    message, trace = _error_text(exc)
-    retry = rt.settings.incident_max_retries > 0
-    if task is not None and isinstance(task.task_spec, ExclusiveGateway | InclusiveGateway):
-        # The case's data decides, and a retry runs on the same data: it cannot help, so none is scheduled.
-        message = (f"{message.rstrip()} — no outgoing condition of gateway {task.task_spec.bpmn_id!r} holds for "
-                   "the case's data; retrying cannot change that: give the gateway a default flow or correct the "
-                   "data, then retry")[:2000]
-        retry = False
-    incident = IncidentModel(
-        instance_id=loaded.instance.id, spiff_task_id=str(task.id) if task else "",
-        task_key=task.task_spec.bpmn_id if task else "", error=message,
-        traceback=trace, status="open", attempts=0,
-        next_retry_at=now + timedelta(seconds=rt.settings.incident_backoff_seconds) if retry else None,
-        created_at=now,
-    )
-    session.add(incident)
-    session.flush()
-    loaded.record("incident_raised", loaded.run.actor, incident.task_key,
-                  {"incident": incident.id, "error": message})
-    return incident
-
-
 def _ends_reached(workflow: BpmnWorkflow) -> list[str]:
     """The ids of the end events the main process finished on (one, unless parallel paths ended apart)."""
     return [t.task_spec.bpmn_id for t in workflow.tasks.values()
             if isinstance(t.task_spec, EndEvent) and t.state == TaskState.COMPLETED]
-
-
-STALLED = "stalled: the case has no task ready and waits for no timer, message or signal"
-
-
-def _raise_stall(rt: Runtime, session: Session, loaded: Loaded) -> None:
-    """An incident for a case that cannot move on by itself or by anyone, naming the steps it holds."""
-    held = sorted(
-        f"{task.task_spec.bpmn_id or task.task_spec.name} ({TaskState.get_name(task.state)})"
-        for wf in (loaded.workflow, *loaded.workflow.subprocesses.values()) for task in wf.tasks.values()
-        if task.state & (TaskState.READY | TaskState.WAITING | TaskState.STARTED | TaskState.ERROR))
-    message = f"{STALLED}; its unfinished steps: {', '.join(held) or 'none'}"
-    incident = IncidentModel(instance_id=loaded.instance.id, spiff_task_id="", task_key="", error=message,
-                             traceback="", status="open", attempts=0, next_retry_at=None, created_at=rt.clock())
-    session.add(incident)
-    session.flush()
-    loaded.incident_open = True
-    loaded.record("incident_raised", loaded.run.actor, None, {"incident": incident.id, "error": message})
 
 
 def persist(rt: Runtime, session: Session, loaded: Loaded) -> None:
@@ -287,8 +226,8 @@ def persist(rt: Runtime, session: Session, loaded: Loaded) -> None:
     key = data.get("business_key")
     if isinstance(key, str) and key and key != instance.business_key:
         instance.business_key = key[:120]
-    ready = _sync_human_tasks(conn, loaded, now)
-    sync_waits(conn, loaded, now)
+    ready = sync_human_tasks(conn, loaded, now)
+    setattr(workflow, _NO_WAITS, not sync_waits(conn, loaded, now))
     previous = instance.status
     if workflow.is_completed():
         instance.status = "completed"
@@ -299,7 +238,7 @@ def persist(rt: Runtime, session: Session, loaded: Loaded) -> None:
         instance.status = "running"
     elif not workflow.event_manager.tasks and not outbox.started_tasks(workflow):
         # nothing to do, nothing to wait for: never silent
-        _raise_stall(rt, session, loaded)
+        raise_stall(rt, session, loaded)
         instance.status = "incident"
     else:
         instance.status = "waiting"
@@ -333,38 +272,3 @@ def _route_thrown_messages(rt: Runtime, session: Session, loaded: Loaded, now: d
                 to_plain(event.correlations or {})), source_instance_id=loaded.instance.id, status="pending",
             created_at=now))
         loaded.record("message_sent", loaded.run.actor, None, {"name": definition.name, "payload": payload})
-
-
-def _sync_human_tasks(conn: Connection, loaded: Loaded, now: datetime) -> list[Any]:
-    instance = loaded.instance
-    ready = loaded.workflow.get_tasks(state=TaskState.READY, manual=True)
-    open_rows = {row.spiff_task_id: row for row in store.open_tasks(conn, instance.id)}
-    still_open = []
-    for task in ready:
-        task_id = str(task.id)
-        row = open_rows.pop(task_id, None)
-        if row is None:
-            spec = task.task_spec
-            props = (spec.extensions or {}).get("properties", {})
-            role = lane_role(spec.lane)
-            due = props.get("dueIn")
-            # assignTo names a data variable holding the user who must do this task (e.g. the
-            # surveyor a scheduling handler chose), or `starter`: whoever started the case (the agent's
-            # own sale stays theirs: need to know). The lane's role is still required of them.
-            assign_to = props.get("assignTo")
-            named = (instance.started_by if assign_to == STARTER
-                     else task.data.get(assign_to) if assign_to else None)
-            row = store.insert_task(
-                conn, instance_id=instance.id, spiff_task_id=task_id, process_key=instance.process_key,
-                business_key=instance.business_key, task_key=spec.bpmn_id, task_name=spec.bpmn_name or spec.bpmn_id,
-                lane=spec.lane, candidate_role=role, status="open",
-                assignee=named if isinstance(named, str) and named else (None if role else instance.started_by),
-                form=props.get("formJsonSchemaFilename"), separate_from=props.get("separateFrom"),
-                priority=int(props.get("priority", 50)), created_at=now,
-                due_at=now + isodate.parse_duration(due) if due else None,
-            )
-        still_open.append(row)
-    for row in open_rows.values():  # no longer ready: withdrawn by a boundary event, a gateway…
-        store.update_task(conn, row, status="cancelled", completed_at=now)
-    loaded.open_tasks = still_open
-    return ready

@@ -9,12 +9,11 @@ COUNT_CAP: an inbox of more than a thousand tasks shows "1000+" — nobody pages
 
 from __future__ import annotations
 
-import heapq
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, select, text
+from sqlalchemy import ColumnElement, Select, func, select, text, union_all
 from sqlalchemy.orm import Session
 
 from .actors import Actor
@@ -94,24 +93,34 @@ def _sort_key(wanted: InboxFilter) -> tuple[Any, ...]:
 
 
 def _page_ids(session: Session, streams: list[ColumnElement[bool]], wanted: InboxFilter) -> list[int]:
-    """The ids of the page: the first offset+limit of each stream in order, merged."""
+    """The ids of the page: the first offset+limit of each stream in order (one statement: each stream's head is
+    its own index range, the heads joined by UNION ALL), merged."""
     depth = wanted.offset + wanted.limit
     by_priority = wanted.sort == "priority"
-    heads = []
-    for condition in streams:
-        query = _filtered(select(_T.id, _T.due_sort, _T.priority), wanted).where(condition)
-        heads.append([(-priority, due, id_) if by_priority else (due, -priority, id_)
-                      for id_, due, priority in session.execute(query.order_by(*_sort_key(wanted)).limit(depth))])
-    return [key[2] for key in heapq.merge(*heads)][wanted.offset:depth]
+    heads = [_filtered(select(_T.id, _T.due_sort, _T.priority), wanted).where(condition)
+             .order_by(*_sort_key(wanted)).limit(depth).subquery() for condition in streams]
+    query = union_all(*(select(head.c.id, head.c.due_sort, head.c.priority) for head in heads)) \
+        if len(heads) > 1 else select(heads[0].c.id, heads[0].c.due_sort, heads[0].c.priority)
+    keys = sorted((-priority, due, id_) if by_priority else (due, -priority, id_)
+                  for id_, due, priority in session.execute(query))
+    return [key[2] for key in keys][wanted.offset:depth]
+
+
+def _count_of(streams: list[ColumnElement[bool]], wanted: InboxFilter) -> ColumnElement[int]:
+    """How many tasks the streams hold together (they never overlap), counting at most COUNT_CAP + 1 index
+    entries of each: one expression, to ask for on its own or beside the page's rows."""
+    counts = [select(func.count()).select_from(_filtered(select(_T.id), wanted).where(condition)
+                                               .limit(COUNT_CAP + 1).subquery()).scalar_subquery()
+              for condition in streams]
+    total: ColumnElement[int] = counts[0]
+    for count in counts[1:]:
+        total = total + count
+    return total
 
 
 def _count(session: Session, streams: list[ColumnElement[bool]], wanted: InboxFilter) -> tuple[int, bool]:
-    """How many tasks the streams hold together (they never overlap), counting at most COUNT_CAP + 1 index
-    entries of each."""
-    total = 0
-    for condition in streams:
-        matching = _filtered(select(_T.id), wanted).where(condition).limit(COUNT_CAP + 1).subquery()
-        total += session.scalar(select(func.count()).select_from(matching)) or 0
+    """The streams' total, capped at COUNT_CAP, and whether there are more."""
+    total = session.scalar(select(_count_of(streams, wanted))) or 0 if streams else 0
     return min(total, COUNT_CAP), total > COUNT_CAP
 
 
@@ -157,10 +166,16 @@ def query_inbox(rt: Runtime, actor: Actor, wanted: InboxFilter, *, with_counts: 
     with rt.uow(read_only=True) as uow:
         session = uow.session
         ids = _page_ids(session, streams, wanted) if streams else []
-        by_id = {task.id: (task, deployment) for task, deployment in session.execute(
-            select(_T, InstanceModel.deployment_id).join(InstanceModel, InstanceModel.id == _T.instance_id)
-            .where(_T.id.in_(ids)))} if ids else {}
-        total, capped = _count(session, streams, wanted)
+        if ids:  # the page's rows and the total in one statement
+            found = session.execute(select(_T, InstanceModel.deployment_id, _count_of(streams, wanted))
+                                    .join(InstanceModel, InstanceModel.id == _T.instance_id)
+                                    .where(_T.id.in_(ids))).all()
+            by_id = {task.id: (task, deployment) for task, deployment, _total in found}
+            counted = found[0][2] if found else 0
+            total, capped = min(counted, COUNT_CAP), counted > COUNT_CAP
+        else:
+            by_id = {}
+            total, capped = _count(session, streams, wanted)
         result = InboxResult([by_id[i] for i in ids if i in by_id], total, capped)
         if with_counts:
             unfiltered = InboxFilter()

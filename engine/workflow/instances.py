@@ -134,7 +134,7 @@ def start_in(
                      audit_keys=rt.audit_keys)
     workflow.script_engine = new_engine(rt, run)
     workflow.task_tree.data.update(data or {})
-    loaded = Loaded(instance, workflow, parsed, process, run)
+    loaded = Loaded(instance, workflow, parsed, process, run, fresh=True)
     digest = session.scalar(select(DeploymentModel.hash).where(DeploymentModel.id == definition.deployment_id))
     loaded.record("instance_started", actor.username, None, {
         "process": process_key, "version": definition.version, "deployment": digest,

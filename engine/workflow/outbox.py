@@ -16,36 +16,41 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .models import EffectModel
-from .runtime import Runtime
-from .script_engine import HandlerCall
-from .unit_of_work import after_commit
+from engine.workflow.models import EffectModel
+from engine.workflow.runtime import Runtime
+from engine.workflow.script_engine import HandlerCall
+from engine.workflow.unit_of_work import after_commit
 
 
 def add(rt: Runtime, session: Session, instance_id: int, call: HandlerCall) -> None:
-    """Queue the call a step asked for (an open row, or the one already open for this step and key) and
-    have it made once the case's transaction has committed."""
+    """Queue the call a step asked for (an open row, or the one already open for this step and key), leased to
+    this process, and have it made once the case's transaction has committed. What to send is read here, from the
+    intent this transaction writes: the call then needs no transaction of its own before it is made."""
     now, key = rt.clock(), call.result["key"]
+    kind = rt.registry.effect_kind(call.result["effect"])
+    if kind is None:
+        raise RuntimeError(f"effect kind {call.result['effect']!r} of {call.operator} is not registered")
     effect = session.scalar(select(EffectModel).where(
         EffectModel.instance_id == instance_id, EffectModel.spiff_task_id == call.task_id,
         EffectModel.key == key, EffectModel.status == "open"))
     lease = now + timedelta(seconds=rt.settings.effect_grace_seconds)
     if effect is None:
         effect = EffectModel(instance_id=instance_id, spiff_task_id=call.task_id, task_key=call.task_key,
-                             operator=call.operator, kind=call.result["effect"], key=key, status="open",
-                             calls=0, created_at=now, lease_until=lease)
+                             operator=call.operator, kind=kind.name, key=key, status="open",
+                             calls=1, created_at=now, lease_until=lease)
         session.add(effect)
         session.flush()
     else:
         effect.lease_until = lease
-    effect_id = effect.id
-    after_commit(session, lambda: _make(rt, effect_id))
+        effect.calls += 1
+    effect_id, request = effect.id, kind.describe(session, rt.services, key)
+    after_commit(session, lambda: _make(rt, effect_id, (kind, key, request)))
 
 
-def _make(rt: Runtime, effect_id: int) -> None:
-    from .effects import make_call  # the outbox is written from execution, which effects builds on
+def _make(rt: Runtime, effect_id: int, taken: tuple[Any, str, Any]) -> None:
+    from engine.workflow.effects import make_call  # the outbox is written from execution, which effects builds on
 
-    make_call(rt, effect_id, owner=True)
+    make_call(rt, effect_id, owner=True, taken=taken)
 
 
 def started_tasks(workflow: Any) -> list[Any]:

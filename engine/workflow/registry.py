@@ -94,6 +94,18 @@ class Handler:
     required: frozenset[str]
     optional: frozenset[str]
     description: str = ""
+    # Marked with `reads_only`: the engine runs it without a savepoint (nothing of it to undo); a write it
+    # attempts anyway is refused before it reaches the database (engine/workflow/database.py), and the step fails.
+    reads_only: bool = False
+
+
+_READS_ONLY = "insureflow_reads_only"
+
+
+def reads_only(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark a handler that only reads: it needs no savepoint of its own, and may not write."""
+    setattr(func, _READS_ONLY, True)
+    return func
 
 
 @dataclass
@@ -125,7 +137,8 @@ class HandlerRegistry:
                 continue
             (optional if p.default is not p.empty else required).add(p.name)
         doc = (inspect.getdoc(func) or "").splitlines()
-        self._handlers[name] = Handler(name, func, frozenset(required), frozenset(optional), doc[0] if doc else "")
+        self._handlers[name] = Handler(name, func, frozenset(required), frozenset(optional), doc[0] if doc else "",
+                                       getattr(func, _READS_ONLY, False))
 
     def add_effect_kind(self, kind: EffectKind) -> None:
         """Register how to make the external calls handlers ask for with `Effect(kind.name, …)`."""

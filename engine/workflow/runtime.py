@@ -12,17 +12,17 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from .audit_keys import AuditKeys
-from .checkpoints import CheckpointStore
-from .clock import Clock, system_clock
-from .history import PayloadProtector, no_protection
-from .models import DeploymentFileModel
-from .parsing import ParsedDeployment, parse_deployment
-from .registry import HandlerRegistry
-from .sandbox import Limits
-from .serialization import WorkflowStateSerializer
-from .settings import EngineSettings
-from .unit_of_work import UnitOfWork
+from engine.workflow.audit_keys import AuditKeys
+from engine.workflow.checkpoints import CheckpointStore
+from engine.workflow.clock import Clock, system_clock
+from engine.workflow.history import PayloadProtector, no_protection
+from engine.workflow.models import DeploymentFileModel
+from engine.workflow.parsing import ParsedDeployment, parse_deployment
+from engine.workflow.registry import HandlerRegistry
+from engine.workflow.sandbox import Limits
+from engine.workflow.serialization import WorkflowStateSerializer
+from engine.workflow.settings import EngineSettings
+from engine.workflow.unit_of_work import UnitOfWork
 
 
 def _same(data: bytes) -> bytes:
@@ -75,12 +75,22 @@ class WorkflowCache:
         self._capacity = capacity
         self._items: OrderedDict[int, tuple[int, Any]] = OrderedDict()
         self._lock = threading.Lock()
+        self.hits = self.misses = 0  # takes answered from the cache, and those that had to deserialize
 
     def take(self, instance_id: int, version: int) -> Any:
         """The workflow saved as `version` of the instance, or None."""
         with self._lock:
             entry = self._items.pop(instance_id, None)
-        return entry[1] if entry is not None and entry[0] == version else None
+            hit = entry is not None and entry[0] == version
+            if hit:
+                self.hits += 1
+            else:
+                self.misses += 1
+        return entry[1] if hit else None
+
+    def stats(self) -> dict[str, int]:
+        """Entries held, the bound, hits and misses since the process started (the benchmark prints them)."""
+        return {"size": len(self._items), "capacity": self._capacity, "hits": self.hits, "misses": self.misses}
 
     def put(self, instance_id: int, version: int, workflow: Any) -> None:
         """Remember the workflow as it was committed at `version`."""

@@ -8,13 +8,14 @@ from typing import Any
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from sqlalchemy.orm import Session
 
-from . import sealed_rows
-from .audit_keys import AuditKeys
-from .clock import Clock
-from .decisions import DecisionRecord
-from .jsonutil import canonical_dumps, to_plain
-from .registry import BpmnError, Effect, HandlerContext, HandlerRegistry
-from .sandbox import Limits, RestrictedEnvironment
+from engine.workflow import sealed_rows
+from engine.workflow.audit_keys import AuditKeys
+from engine.workflow.clock import Clock
+from engine.workflow.database import READS_ONLY_CALL
+from engine.workflow.decisions import DecisionRecord
+from engine.workflow.jsonutil import canonical_dumps, to_plain
+from engine.workflow.registry import BpmnError, Effect, HandlerContext, HandlerRegistry
+from engine.workflow.sandbox import Limits, RestrictedEnvironment
 
 
 class HandlerMissingError(RuntimeError):
@@ -108,7 +109,9 @@ class SandboxedScriptEngine(PythonScriptEngine):
         # A savepoint: when the handler fails, what it wrote is undone, and the rest of the
         # operation (earlier steps, the incident record) still commits. A BpmnError is an outcome,
         # not a failure: its writes stay, and it is recorded like a result so replay can repeat it.
-        savepoint = run.session.begin_nested()
+        # A handler that only reads has nothing to undo: no savepoint (two statements a call saved), and a write
+        # it attempts is refused before it reaches the database.
+        savepoint = _NoSavepoint(run.session, operation_name) if handler.reads_only else run.session.begin_nested()
         try:
             result = handler.func(ctx, **params)
         except BpmnError as exc:
@@ -132,3 +135,16 @@ class SandboxedScriptEngine(PythonScriptEngine):
         text = canonical_dumps(result)
         record(to_plain(result))
         return text
+
+
+class _NoSavepoint:
+    """Stands in for a reads-only handler's savepoint: marks the connection while the handler runs."""
+
+    def __init__(self, session: Session, operation_name: str):
+        self.conn = session.connection()
+        self.conn.info[READS_ONLY_CALL] = operation_name
+
+    def commit(self) -> None:
+        self.conn.info.pop(READS_ONLY_CALL, None)
+
+    rollback = commit

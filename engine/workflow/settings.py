@@ -38,3 +38,10 @@ class EngineSettings:
     })
     script_max_steps: int = 1_000_000
     script_max_seconds: float = 2.0
+    # Per process (each web worker, each timer worker): live workflows of recently changed cases kept to skip
+    # deserializing them on the next step (0: none), and parsed deployments.
+    workflow_cache_size: int = 256
+    spec_cache_size: int = 64
+    # PostgreSQL connections per process: the pool kept open, and how many more it may open under load.
+    database_pool_size: int = 5
+    database_max_overflow: int = 10

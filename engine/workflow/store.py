@@ -8,7 +8,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, or_, select, update
 
 from engine.errors import ConflictError, NotFoundError
 
@@ -93,6 +93,10 @@ _SAVE_INSTANCE = (update(INSTANCES)
 _GET_TASK = select(TASKS).where(TASKS.c.id == bindparam("id"))
 _OPEN_TASKS = (select(TASKS).where(TASKS.c.instance_id == bindparam("instance"), TASKS.c.status == "open")
                .order_by(TASKS.c.id))
+# A task and its case's open tasks (the task among them while it is open), in one statement.
+_TASK_AND_OPEN = (select(TASKS).where(
+    TASKS.c.instance_id == select(TASKS.c.instance_id).where(TASKS.c.id == bindparam("id")).scalar_subquery(),
+    or_(TASKS.c.id == bindparam("id"), TASKS.c.status == "open")).order_by(TASKS.c.id))
 _PERFORMERS = select(TASKS.c.completed_by).where(
     TASKS.c.instance_id == bindparam("instance"), TASKS.c.task_key.in_(bindparam("task_keys", expanding=True)),
     TASKS.c.status == "completed")
@@ -145,6 +149,15 @@ def get_task(conn: Connection, task_id: int) -> HumanTaskRecord:
 def open_tasks(conn: Connection, instance_id: int) -> list[HumanTaskRecord]:
     """The instance's open human tasks, oldest first."""
     return [_record(HumanTaskRecord, r) for r in conn.execute(_OPEN_TASKS, {"instance": instance_id})]
+
+
+def task_and_open_tasks(conn: Connection, task_id: int) -> tuple[HumanTaskRecord, list[HumanTaskRecord]]:
+    """One human-task row and its case's open human-task rows, oldest first, read together."""
+    rows = [_record(HumanTaskRecord, r) for r in conn.execute(_TASK_AND_OPEN, {"id": task_id})]
+    task = next((r for r in rows if r.id == task_id), None)
+    if task is None:
+        raise NotFoundError(f"no task {task_id}")
+    return task, [r for r in rows if r.status == "open"]
 
 
 def performers(conn: Connection, instance_id: int, task_keys: list[str]) -> set[str]:

@@ -79,6 +79,17 @@ def _locked_task(conn: Connection, task_id: int) -> tuple[HumanTaskRecord, Insta
     return task, instance
 
 
+def _locked_task_and_open_rows(conn: Connection, task_id: int) -> tuple[HumanTaskRecord, InstanceRecord,
+                                                                          list[HumanTaskRecord]]:
+    """`_locked_task`, with the case's open task rows read together with the task (after the lock)."""
+    if conn.dialect.name == "sqlite":  # one writer at a time: what is read now stays so until the commit
+        task, open_rows = store.task_and_open_tasks(conn, task_id)
+        return task, store.get_instance(conn, task.instance_id, lock=True), open_rows
+    instance = store.get_instance(conn, store.get_task(conn, task_id).instance_id, lock=True)
+    task, open_rows = store.task_and_open_tasks(conn, task_id)
+    return task, instance, open_rows
+
+
 def inbox(
     rt: Runtime, actor: Actor, *, scope: str = "all", process_key: str | None = None, limit: int = 50,
     offset: int = 0,
@@ -187,7 +198,7 @@ def complete(rt: Runtime, task_id: int, actor: Actor, data: dict[str, Any] | Non
     with rt.uow() as uow:
         session = uow.session
         conn = session.connection()
-        row, instance = _locked_task(conn, task_id)
+        row, instance, open_rows = _locked_task_and_open_rows(conn, task_id)
         authorization.check_complete(row, actor, _performers(conn, row))
         loaded = load(rt, session, row.instance_id, actor.username, instance=instance)
         task = loaded.workflow.get_task_from_id(UUID(row.spiff_task_id))
@@ -202,6 +213,7 @@ def complete(rt: Runtime, task_id: int, actor: Actor, data: dict[str, Any] | Non
         now = rt.clock()
         store.update_task(conn, row, status="completed", completed_by=actor.username, completed_at=now,
                           assignee=row.assignee or actor.username)
+        loaded.open_rows = [r for r in open_rows if r.id != row.id]  # read under the lock: persist needs no reread
         submitted = to_plain(data)
         # What changed, without a second copy of the submission: the earlier value of each field whose
         # value the submission changed (its new value is in "data").

@@ -25,11 +25,11 @@ from SpiffWorkflow.exceptions import TaskNotFoundException
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import Connection
 
-from . import store
-from .store import WaitRecord
+from engine.workflow import store
+from engine.workflow.store import WaitRecord
 
 if TYPE_CHECKING:
-    from .execution import Loaded
+    from engine.workflow.execution import Loaded
 
 
 @dataclass(frozen=True)
@@ -123,11 +123,15 @@ def message_catchers(workflow: BpmnWorkflow, name: str) -> list[Any]:
     return found + [start for start in _subprocess_starts(workflow) if catches([start.event_definition])]
 
 
-def sync_waits(conn: Connection, loaded: Loaded, now: datetime) -> None:
-    """Make the wait rows match what the workflow waits for, recording the timers that fired in this operation."""
+def sync_waits(conn: Connection, loaded: Loaded, now: datetime) -> bool:
+    """Make the wait rows match what the workflow waits for, recording the timers that fired in this operation;
+    whether the case has pending wait rows now. The rows are read only when some may exist."""
     instance, workflow = loaded.instance, loaded.workflow
     current = {w.key: w for w in waiting(workflow)}
-    rows = {(r.spiff_task_id, r.kind, r.name): r for r in store.pending_waits(conn, instance.id)}
+    if loaded.fresh or (loaded.no_waits and not current):
+        rows = {}
+    else:
+        rows = {(r.spiff_task_id, r.kind, r.name): r for r in store.pending_waits(conn, instance.id)}
     store.insert_waits(conn, [
         {"instance_id": instance.id, "spiff_task_id": w.spiff_task_id, "kind": w.kind, "name": w.name,
          "due_at": w.due, "task_key": w.task_key, "status": "pending", "created_at": now}
@@ -151,6 +155,7 @@ def sync_waits(conn: Connection, loaded: Loaded, now: datetime) -> None:
         else:  # due while someone did something else in this case: it fired here, not in the worker
             loaded.record("timer_fired", None, fired, {
                 "due": row.due_at.isoformat() if row.due_at else None, "wait": row.id})
+    return bool(current)
 
 
 def _record_repetitions(loaded: Loaded, row: WaitRecord, dues: list[datetime]) -> None:

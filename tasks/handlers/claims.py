@@ -6,24 +6,20 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, insert, or_, select
 from sqlalchemy.orm import Session
 
-from engine.registry import HandlerContext
-
-from ..beneficiaries import beneficiary_share, claimant_problems
-from ..common import as_date, business_date, customer_by_id_number, money, services
-from ..documents import kinds_on_file, link_case_files
-from ..idcard import parse_id_number
-from ..numbering import next_in_series
-from ..records import ClaimDocumentRecord, ClaimRecord, CustomerRecord, PolicyRecord, ProductRecord, WatchListRecord
-from ..timeline import CLOSED_STATUSES, set_claim_status
+from engine.registry import HandlerContext, reads_only
+from tasks.beneficiaries import beneficiary_share, claimant_problems
+from tasks.common import as_date, business_date, customer_by_id_number, money, services
+from tasks.documents import kinds_on_file, link_case_files
+from tasks.idcard import parse_id_number
+from tasks.numbering import next_in_series
+from tasks.records import ClaimDocumentRecord, ClaimRecord, CustomerRecord, PolicyRecord, ProductRecord, WatchListRecord
+from tasks.timeline import CLOSED_STATUSES, set_claim_status
 
 # The fraud feature "claims in 12 months" is defined over this window; the DMN table owns the threshold.
 CLAIMS_WINDOW = timedelta(days=365)
-
-
-# Claim numbers a registration tries before it gives up (each lost to a concurrent registration).
 
 
 def open_claim(
@@ -109,7 +105,7 @@ def record_documents(ctx: HandlerContext, claim_id: int, documents: list[Any]) -
     """Add the documents not yet on file for a claim: the kinds ticked and the files uploaded for the case."""
     claim = _claim(ctx.session, claim_id)
     _add_documents(ctx.session, claim, documents, ctx.now())
-    return {"documents": _documents_on_file(ctx.session, claim.id)}
+    return {"documents": kinds_on_file(ctx.session, claim.id)}
 
 
 def verify_claim(
@@ -130,7 +126,7 @@ def verify_claim(
         reasons.append("waiting_period")
     if claim.claim_type not in (product.claim_types or []):
         reasons.append("claim_type_not_covered")
-    on_file = _documents_on_file(session, claim.id)
+    on_file = kinds_on_file(session, claim.id)
     # Who may claim: the insured, a named beneficiary, or a legal heir with proof (tasks/beneficiaries.py).
     claimant_reasons, heir_missing = claimant_problems(session, claim, policy, on_file)
     reasons += claimant_reasons
@@ -147,6 +143,7 @@ def verify_claim(
             "only_documents_missing": only_documents}
 
 
+@reads_only
 def fraud_features(ctx: HandlerContext, claim_id: int) -> dict[str, Any]:
     """The features fraud_screening.dmn scores a claim on."""
     session = ctx.session
@@ -281,14 +278,10 @@ def _kinds(documents: list[Any]) -> set[str]:
 def _add_documents(session: Session, claim: ClaimRecord, documents: list[Any], at: Any) -> None:
     # Files uploaded for the case count as their kind; a ticked kind without a file is one row of its own.
     link_case_files(session, claim.id, claim.instance_id)
-    on_file = set(_documents_on_file(session, claim.id))
-    for kind in sorted(_kinds(documents) - on_file):
-        session.add(ClaimDocumentRecord(claim_id=claim.id, instance_id=claim.instance_id, kind=kind, received_at=at))
-    session.flush()
-
-
-def _documents_on_file(session: Session, claim_id: int) -> list[str]:
-    return kinds_on_file(session, claim_id)
+    new = sorted(_kinds(documents) - set(kinds_on_file(session, claim.id)))
+    if new:  # one statement for all of them
+        session.execute(insert(ClaimDocumentRecord), [
+            {"claim_id": claim.id, "instance_id": claim.instance_id, "kind": kind, "received_at": at} for kind in new])
 
 
 def _has_open_duplicate(session: Session, claim: ClaimRecord) -> bool:

@@ -79,6 +79,32 @@ def test_payment_timeouts_that_do_not_fit_are_refused_when_the_instance_starts(e
         build_settings(engine)
 
 
+# --- caches and connections per process ----------------------------------------------------------------
+
+def test_the_cache_and_pool_sizes_are_documented_and_reach_the_runtime_and_the_pool(tmp_path: Path) -> None:
+    from insureflow.bootstrap import build_app
+
+    config = _folder(tmp_path)
+    text = (config.path / instance_folder.CONFIG_NAME).read_text(encoding="utf-8")
+    assert "# workflow_cache_size = 256" in text and "# database_pool_size = 5" in text
+    config.engine = {"workflow_cache_size": 3, "spec_cache_size": 2}
+    wired = build_app(config)
+    try:
+        assert wired.runtime.workflows.stats()["capacity"] == 3
+    finally:
+        wired.db.dispose()
+
+
+@pytest.mark.parametrize("engine", [{"workflow_cache_size": -1}, {"spec_cache_size": 0},
+                                    {"database_pool_size": 0}, {"database_max_overflow": "10"},
+                                    {"workflow_cache_size": True}])
+def test_cache_and_pool_sizes_that_make_no_sense_are_refused_when_the_instance_starts(engine: dict) -> None:
+    from insureflow.bootstrap import build_settings
+
+    with pytest.raises(InstanceFolderError, match=f"{next(iter(engine))} must be a whole number of at least"):
+        build_settings(engine)
+
+
 # --- files: the owner's alone -----------------------------------------------------------------------------
 
 def test_the_instance_folder_database_ledger_and_keys_are_the_owners_alone(tmp_path: Path) -> None:
