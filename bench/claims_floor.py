@@ -16,22 +16,17 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
-from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
-from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
-from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import func, select
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
-from engine_bench import spiff_specs  # noqa: E402  (bench/ is on sys.path when this file runs as a script)
+from engine_bench import save_load_runs, spiff_specs  # noqa: E402  (bench/ is on sys.path when this file runs as a script)
 
 from engine.workflow.jsonutil import canonical_dumps, loads  # noqa: E402
 from engine.workflow.models import EventModel, InstanceModel  # noqa: E402
@@ -106,30 +101,8 @@ class StandInEngine(PythonScriptEngine):
 def bare_claims(record: RecordedClaim, n: int) -> tuple[float, int]:
     """`n` claims on bare SpiffWorkflow; the seconds they took and the human tasks completed."""
     spec, subprocess_specs = spiff_specs(BPMN, "claims")
-    serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SPIFF_CONFIG))
-    engine = StandInEngine(record.answers)
-    completions = 0
-    started = time.perf_counter()
-    for _ in range(n):
-        workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=engine)
-        workflow.task_tree.data.update(record.start)
-        workflow.do_engine_steps()
-        state = serializer.serialize_json(workflow)
-        while True:
-            workflow = serializer.deserialize_json(state)
-            workflow.script_engine = engine
-            ready = workflow.get_tasks(state=TaskState.READY, manual=True)
-            if not ready:
-                break
-            task = ready[0]
-            task.data.update(record.forms[task.task_spec.bpmn_id])
-            task.run()
-            workflow.do_engine_steps()
-            completions += 1
-            state = serializer.serialize_json(workflow)
-        if not workflow.is_completed():
-            raise RuntimeError("the bare claim did not finish: the stand-ins took it another way")
-    return time.perf_counter() - started, completions
+    return save_load_runs(spec, subprocess_specs, StandInEngine(record.answers), n,
+                          lambda _i, task_id: record.forms[task_id], record.start)
 
 
 def main() -> None:
