@@ -32,18 +32,20 @@ def acting_user(rt: Runtime, username: str) -> Actor:
 
 
 def signed_in_actor(rt: Runtime, username: str) -> Actor | None:
-    """The Actor of a signed-in user; None when deleted or deactivated since signing in."""
-    with rt.uow(read_only=True) as uow:
+    """The Actor of a signed-in user; None when deleted or deactivated since signing in (one statement, asked on
+    every request)."""
+    with rt.one_statement() as conn:
         try:
-            return actor_for(uow, username)
+            return actor_for(conn, username)
         except (NotFoundError, ForbiddenError):
             return None
 
 
 def token_actor(rt: Runtime, token: str) -> Actor | None:
-    """The Actor an API token stands for; None for an unknown or revoked token, or a deactivated user."""
-    with rt.uow(read_only=True) as uow:
+    """The Actor an API token stands for; None for an unknown or revoked token, or a deactivated user (one
+    statement, asked on every request)."""
+    with rt.one_statement() as conn:
         try:
-            return actor_for_token(uow, token)
+            return actor_for_token(conn, token)
         except ForbiddenError:
             return None

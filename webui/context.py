@@ -32,7 +32,8 @@ class SignedIn(UserMixin):
 
 @login_manager.user_loader
 def _load_user(username: str) -> SignedIn | None:
-    if signed_in_actor(runtime(), username) is None:
+    g.signed_in = signed_in_actor(runtime(), username)  # asked once a request: current_actor takes it from here
+    if g.signed_in is None:
         return None  # deleted or deactivated since signing in
     return SignedIn(username)
 
@@ -46,6 +47,6 @@ def current_actor() -> Actor | None:
     if header.startswith("Bearer "):
         actor = token_actor(runtime(), header.removeprefix("Bearer ").strip())
     elif current_user.is_authenticated:
-        actor = signed_in_actor(runtime(), current_user.id)
+        actor = g.pop("signed_in", None) or signed_in_actor(runtime(), current_user.id)
     g.actor = actor
     return actor

@@ -7,7 +7,8 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Connection, bindparam, select
+from sqlalchemy.orm import Session
 
 from engine.errors import EngineError, ForbiddenError, NotFoundError
 
@@ -54,6 +55,10 @@ _ROLES_OF_TOKEN = (select(UserModel.username, UserModel.active, UserRoleModel.ro
                    .where(ApiTokenModel.token_hash == bindparam("digest")))
 
 
+def _executor(where: UnitOfWork | Connection) -> Session | Connection:
+    return where.session if isinstance(where, UnitOfWork) else where
+
+
 def _actor_from_rows(rows: list[Any], missing: EngineError) -> Actor:
     if not rows:
         raise missing
@@ -63,9 +68,10 @@ def _actor_from_rows(rows: list[Any], missing: EngineError) -> Actor:
     return Actor(username, frozenset(row[2] for row in rows if row[2]), may_unmask=bool(rows[0][3]))
 
 
-def actor_for(uow: UnitOfWork, username: str) -> Actor:
-    """The Actor of an active user, in the caller's unit of work (one query: every request asks it)."""
-    rows = list(uow.session.execute(_ROLES_OF_USER, {"username": username}))
+def actor_for(where: UnitOfWork | Connection, username: str) -> Actor:
+    """The Actor of an active user, in the caller's unit of work or on a connection of its own (one query: every
+    request asks it)."""
+    rows = list(_executor(where).execute(_ROLES_OF_USER, {"username": username}))
     return _actor_from_rows(rows, NotFoundError(f"no user named {username!r}"))
 
 
@@ -74,9 +80,9 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def actor_for_token(uow: UnitOfWork, token: str) -> Actor:
+def actor_for_token(where: UnitOfWork | Connection, token: str) -> Actor:
     """The Actor a bearer token stands for, or ForbiddenError."""
-    rows = list(uow.session.execute(_ROLES_OF_TOKEN, {"digest": token_digest(token)}))
+    rows = list(_executor(where).execute(_ROLES_OF_TOKEN, {"digest": token_digest(token)}))
     if rows and rows[0][4] is not None:
         rows = []
     return _actor_from_rows(rows, ForbiddenError("unknown or revoked token"))

@@ -5,8 +5,9 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+from collections.abc import Iterator
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.workflow import jsonutil
@@ -84,11 +85,24 @@ def _tune_sqlite(engine: Engine) -> None:
         # one waits its turn and then reads the state the previous writer left — the single-writer
         # lock. Read-only units (inboxes, case pages, sign-in checks) read a WAL snapshot instead
         # and never wait for writers.
-        read_only = conn.get_execution_options().get(READ_ONLY, False)  # type: ignore[attr-defined]
-        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")  # type: ignore[attr-defined]
+        options = conn.get_execution_options()  # type: ignore[attr-defined]
+        if options.get(ONE_STATEMENT, False):
+            return  # one statement on its own: SQLite runs it in a transaction of its own (autocommit)
+        conn.exec_driver_sql("BEGIN" if options.get(READ_ONLY, False) else "BEGIN IMMEDIATE")  # type: ignore[attr-defined]
 
 
 READ_ONLY = "insureflow_read_only"
+ONE_STATEMENT = "insureflow_one_statement"
+
+
+@contextlib.contextmanager
+def one_statement(engine: Engine) -> Iterator[Connection]:
+    """A connection for a single read that needs no transaction around it (the statement is its own snapshot):
+    no BEGIN, no session, no rollback — who is calling, asked on every request. Never for a write, nor for
+    two reads that must agree with each other."""
+    options = {ONE_STATEMENT: True} if engine.dialect.name == "sqlite" else {"isolation_level": "AUTOCOMMIT"}
+    with engine.connect().execution_options(**options) as conn:
+        yield conn
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import threading
 from collections import OrderedDict
@@ -9,12 +10,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.workflow.audit_keys import AuditKeys
 from engine.workflow.checkpoints import CheckpointStore
 from engine.workflow.clock import Clock, system_clock
+from engine.workflow.database import one_statement
 from engine.workflow.history import PayloadProtector, no_protection
 from engine.workflow.models import DeploymentFileModel
 from engine.workflow.parsing import ParsedDeployment, parse_deployment
@@ -149,3 +151,7 @@ class Runtime:
     def uow(self, read_only: bool = False) -> UnitOfWork:
         """A new unit of work; a read-only one never waits for (or blocks) writers."""
         return UnitOfWork(self.session_factory, read_only)
+
+    def one_statement(self) -> contextlib.AbstractContextManager[Connection]:
+        """A connection for one read on its own, outside any transaction (engine.workflow.database.one_statement)."""
+        return one_statement(self.session_factory.kw["bind"])
