@@ -9,11 +9,12 @@ COUNT_CAP: an inbox of more than a thousand tasks shows "1000+" — nobody pages
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, select, text, union_all
+from sqlalchemy import ColumnElement, Select, bindparam, func, select, text, union_all
 from sqlalchemy.orm import Session
 
 from .actors import Actor
@@ -57,16 +58,42 @@ def team_roles(rt: Runtime, actor: Actor) -> frozenset[str]:
     return managed_roles(rt.settings, actor.roles)
 
 
-def _streams(actor: Actor, scope: str, team: frozenset[str]) -> list[ColumnElement[bool]]:
+@dataclass(frozen=True)
+class _Shape:
+    """What an inbox statement looks like, apart from its values: built once per shape (a few per deployment)
+    with bound parameters, so a page only binds values — building and keying the statement cost more than
+    running it."""
+
+    scope: str
+    roles: int  # how many role streams (pool or team)
+    process: bool
+    task: bool
+    due: bool
+    sort: str
+
+
+def _shape(actor: Actor, wanted: InboxFilter, scope: str, team: frozenset[str]) -> tuple[_Shape, dict[str, Any]]:
+    """The shape of the scope's statements and the values they bind."""
+    roles = sorted(team) if scope == "team" else [] if scope == "mine" else sorted(actor.roles)
+    values: dict[str, Any] = {f"role{i}": role for i, role in enumerate(roles)}
+    values["me"] = actor.username
+    values.update(process_key=wanted.process_key, task_key=wanted.task_key, due_before=wanted.due_before,
+                  depth=wanted.offset + wanted.limit)
+    return _Shape(scope, len(roles), bool(wanted.process_key), bool(wanted.task_key),
+                  wanted.due_before is not None, wanted.sort), values
+
+
+def _streams(shape: _Shape) -> list[ColumnElement[bool]]:
     """The conditions, one per index range, whose union is the scope."""
-    mine = [_T.assignee == actor.username]
-    pool = [(_T.candidate_role == role) & _T.assignee.is_(None) for role in sorted(actor.roles)]
-    if scope == "mine":
+    roles = [bindparam(f"role{i}") for i in range(shape.roles)]
+    if shape.scope == "team":
+        return [_T.candidate_role == role for role in roles]  # assigned or not; disjoint by role
+    mine = [_T.assignee == bindparam("me")]
+    pool = [(_T.candidate_role == role) & _T.assignee.is_(None) for role in roles]
+    if shape.scope == "mine":
         return mine
-    if scope == "role":
+    if shape.scope == "role":
         return pool
-    if scope == "team":
-        return [_T.candidate_role == role for role in sorted(team)]  # assigned or not; disjoint by role
     return mine + pool  # disjoint: pool tasks have no assignee
 
 
@@ -74,54 +101,74 @@ def _streams(actor: Actor, scope: str, team: frozenset[str]) -> list[ColumnEleme
 _IS_OPEN = text("human_tasks.status = 'open'")
 
 
-def _filtered(query: Select[Any], wanted: InboxFilter) -> Select[Any]:
+def _filtered(query: Select[Any], shape: _Shape) -> Select[Any]:
     query = query.where(_IS_OPEN)
-    if wanted.process_key:
-        query = query.where(_T.process_key == wanted.process_key)
-    if wanted.task_key:
-        query = query.where(_T.task_key == wanted.task_key)
-    if wanted.due_before is not None:
-        query = query.where(_T.due_at < wanted.due_before)
+    if shape.process:
+        query = query.where(_T.process_key == bindparam("process_key"))
+    if shape.task:
+        query = query.where(_T.task_key == bindparam("task_key"))
+    if shape.due:
+        query = query.where(_T.due_at < bindparam("due_before"))
     return query
 
 
-def _sort_key(wanted: InboxFilter) -> tuple[Any, ...]:
+def _sort_key(shape: _Shape) -> tuple[Any, ...]:
     # Earliest due first (undated last), then the most urgent; or the reverse emphasis. The id breaks ties.
-    if wanted.sort == "priority":
+    if shape.sort == "priority":
         return (_T.priority.desc(), _T.due_sort, _T.id)
     return (_T.due_sort, _T.priority.desc(), _T.id)
 
 
-def _page_ids(session: Session, streams: list[ColumnElement[bool]], wanted: InboxFilter) -> list[int]:
-    """The ids of the page: the first offset+limit of each stream in order (one statement: each stream's head is
-    its own index range, the heads joined by UNION ALL), merged."""
-    depth = wanted.offset + wanted.limit
-    by_priority = wanted.sort == "priority"
-    heads = [_filtered(select(_T.id, _T.due_sort, _T.priority), wanted).where(condition)
-             .order_by(*_sort_key(wanted)).limit(depth).subquery() for condition in streams]
-    query = union_all(*(select(head.c.id, head.c.due_sort, head.c.priority) for head in heads)) \
+@functools.lru_cache(maxsize=256)
+def _heads_statement(shape: _Shape) -> Select[Any]:
+    """Each stream's first `depth` tasks in page order (each its own index range), joined by UNION ALL."""
+    heads = [_filtered(select(_T.id, _T.due_sort, _T.priority), shape).where(condition)
+             .order_by(*_sort_key(shape)).limit(bindparam("depth")).subquery() for condition in _streams(shape)]
+    return union_all(*(select(head.c.id, head.c.due_sort, head.c.priority) for head in heads)) \
         if len(heads) > 1 else select(heads[0].c.id, heads[0].c.due_sort, heads[0].c.priority)
+
+
+def _page_ids(session: Session, shape: _Shape, values: dict[str, Any], wanted: InboxFilter) -> list[int]:
+    """The ids of the page: the first offset+limit of each stream in order (one statement), merged."""
+    by_priority = shape.sort == "priority"
     keys = sorted((-priority, due, id_) if by_priority else (due, -priority, id_)
-                  for id_, due, priority in session.execute(query))
-    return [key[2] for key in keys][wanted.offset:depth]
+                  for id_, due, priority in session.execute(_heads_statement(shape), values))
+    return [key[2] for key in keys][wanted.offset:wanted.offset + wanted.limit]
 
 
-def _count_of(streams: list[ColumnElement[bool]], wanted: InboxFilter) -> ColumnElement[int]:
+def _count_of(shape: _Shape) -> ColumnElement[int]:
     """How many tasks the streams hold together (they never overlap), counting at most COUNT_CAP + 1 index
     entries of each: one expression, to ask for on its own or beside the page's rows."""
-    counts = [select(func.count()).select_from(_filtered(select(_T.id), wanted).where(condition)
+    counts = [select(func.count()).select_from(_filtered(select(_T.id), shape).where(condition)
                                                .limit(COUNT_CAP + 1).subquery()).scalar_subquery()
-              for condition in streams]
+              for condition in _streams(shape)]
     total: ColumnElement[int] = counts[0]
     for count in counts[1:]:
         total = total + count
     return total
 
 
-def _count(session: Session, streams: list[ColumnElement[bool]], wanted: InboxFilter) -> tuple[int, bool]:
+@functools.lru_cache(maxsize=256)
+def _count_statement(shape: _Shape) -> Select[Any]:
+    return select(_count_of(shape))
+
+
+@functools.lru_cache(maxsize=256)
+def _rows_statement(shape: _Shape) -> Select[Any]:
+    """The page's task rows with their deployments, and the total beside them."""
+    return (select(_T, InstanceModel.deployment_id, _count_of(shape))
+            .join(InstanceModel, InstanceModel.id == _T.instance_id)
+            .where(_T.id.in_(bindparam("ids", expanding=True))))
+
+
+def _count(session: Session, shape: _Shape, values: dict[str, Any]) -> tuple[int, bool]:
     """The streams' total, capped at COUNT_CAP, and whether there are more."""
-    total = session.scalar(select(_count_of(streams, wanted))) or 0 if streams else 0
+    total = session.scalar(_count_statement(shape), values) or 0 if _has_streams(shape) else 0
     return min(total, COUNT_CAP), total > COUNT_CAP
+
+
+def _has_streams(shape: _Shape) -> bool:
+    return shape.roles > 0 or shape.scope in ("mine", "all")
 
 
 def _deployed_user_tasks(rt: Runtime, session: Session) -> list[tuple[str, str, str, str | None]]:
@@ -162,24 +209,22 @@ def _choices(
 def query_inbox(rt: Runtime, actor: Actor, wanted: InboxFilter, *, with_counts: bool = False) -> InboxResult:
     """The actor's inbox page."""
     team = team_roles(rt, actor)
-    streams = _streams(actor, wanted.scope, team)
+    shape, values = _shape(actor, wanted, wanted.scope, team)
     with rt.uow(read_only=True) as uow:
         session = uow.session
-        ids = _page_ids(session, streams, wanted) if streams else []
+        ids = _page_ids(session, shape, values, wanted) if _has_streams(shape) else []
         if ids:  # the page's rows and the total in one statement
-            found = session.execute(select(_T, InstanceModel.deployment_id, _count_of(streams, wanted))
-                                    .join(InstanceModel, InstanceModel.id == _T.instance_id)
-                                    .where(_T.id.in_(ids))).all()
+            found = session.execute(_rows_statement(shape), {**values, "ids": ids}).all()
             by_id = {task.id: (task, deployment) for task, deployment, _total in found}
             counted = found[0][2] if found else 0
             total, capped = min(counted, COUNT_CAP), counted > COUNT_CAP
         else:
             by_id = {}
-            total, capped = _count(session, streams, wanted)
+            total, capped = _count(session, shape, values)
         result = InboxResult([by_id[i] for i in ids if i in by_id], total, capped)
         if with_counts:
             unfiltered = InboxFilter()
-            result.counts = {scope: _count(session, _streams(actor, scope, team), unfiltered)[0]
+            result.counts = {scope: _count(session, *_shape(actor, unfiltered, scope, team))[0]
                              for scope in ("mine", "role", "team") if scope != "team" or team}
             result.choices = _choices(rt, session, actor, wanted.scope, team)
     return result
