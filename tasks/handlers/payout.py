@@ -22,7 +22,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.registry import BpmnError, Effect, EffectKind, HandlerContext
@@ -69,9 +69,8 @@ def pay_claim(ctx: HandlerContext, claim_id: int, amount: float,
         if not screening_cleared and watch_listed(session, claim.payee_account_hash,
                                                   session.get(CustomerRecord, claim.claimant_id)):
             raise BpmnError("payment_failed", AML_HIT, {"reason": "aml_hit"})
-        key = payment_key(session, "claim_payout", f"claim:{claim.number}:{claim.uid[:12]}:payout",
-                          claim_id=claim.id)
-        payment = _intent(ctx, key, "claim_payout", claim.policy_id, claim.id, value, claim.payee_account_enc)
+        key, payment = _intent(ctx, f"claim:{claim.number}:{claim.uid[:12]}:payout", "claim_payout",
+                               claim.policy_id, claim.id, value, claim.payee_account_enc)
         if payment.status == "pending":
             return Effect(PAYMENT.name, key)
     payment, reconciled = _outcome(ctx, key if ctx.outcome is None else ctx.outcome["key"])
@@ -104,33 +103,27 @@ def pay_refund(ctx: HandlerContext, policy_id: int, amount: float, payee_account
                             {"reason": "account_refused", "reasons": list(found.reasons)})
         if watch_listed(session, cipher.lookup_hash(found.account), session.get(CustomerRecord, policy.holder_id)):
             raise BpmnError("payment_failed", AML_HIT, {"reason": "aml_hit"})
-        key = payment_key(session, "refund", f"policy:{policy.number}:{policy.uid[:12]}:refund",
-                          policy_id=policy.id)
-        payment = _intent(ctx, key, "refund", policy.id, None, value, cipher.encrypt(found.account))
+        key, payment = _intent(ctx, f"policy:{policy.number}:{policy.uid[:12]}:refund", "refund", policy.id, None,
+                               value, cipher.encrypt(found.account))
         if payment.status == "pending":
             return Effect(PAYMENT.name, key)
     payment, reconciled = _outcome(ctx, key if ctx.outcome is None else ctx.outcome["key"])
     return _result(payment, reconciled)
 
 
-def payment_key(session: Session, kind: str, prefix: str, *, claim_id: int | None = None,
-                policy_id: int | None = None) -> str:
-    """`<prefix>:<attempt>`: the attempt after the committed final declines of this payment (a declined
-    key is spent at the gateway; a finance retry needs a new one)."""
-    subject = PaymentRecord.claim_id == claim_id if claim_id is not None else PaymentRecord.policy_id == policy_id
-    declines = session.scalar(select(func.count(PaymentRecord.id)).where(
-        subject, PaymentRecord.kind == kind, PaymentRecord.status == "failed")) or 0
-    return f"{prefix}:{declines + 1}"
-
-
 def _intent(
-    ctx: HandlerContext, key: str, kind: str, policy_id: int, claim_id: int | None, amount: Decimal,
+    ctx: HandlerContext, prefix: str, kind: str, policy_id: int, claim_id: int | None, amount: Decimal,
     account_enc: bytes,
-) -> PaymentRecord:
-    """The payment under `key`: found (an earlier run wrote it) or written now as pending — the intent
-    the engine commits before anyone calls the gateway."""
+) -> tuple[str, PaymentRecord]:
+    """The key of this attempt — `<prefix>:<attempt>`, the attempt after the committed final declines of this
+    payment (a declined key is spent at the gateway; a finance retry needs a new one) — and the payment under it:
+    found (an earlier run wrote it) or written now as pending, the intent the engine commits before anyone calls
+    the gateway. One read: the subject's payments of this kind."""
     session, now = ctx.session, ctx.now()
-    payment = session.scalar(select(PaymentRecord).where(PaymentRecord.idempotency_key == key))
+    subject = PaymentRecord.claim_id == claim_id if claim_id is not None else PaymentRecord.policy_id == policy_id
+    earlier = list(session.scalars(select(PaymentRecord).where(subject, PaymentRecord.kind == kind)))
+    key = f"{prefix}:{sum(1 for p in earlier if p.status == 'failed') + 1}"
+    payment = next((p for p in earlier if p.idempotency_key == key), None)
     if payment is None:
         payment = PaymentRecord(idempotency_key=key, kind=kind, claim_id=claim_id, policy_id=policy_id,
                                 amount=amount, payee_account_enc=account_enc, status="pending", attempts=0,
@@ -141,14 +134,23 @@ def _intent(
         # The step was run again with another amount while the first is still open: never silent.
         raise RuntimeError(f"payment {key} is open for {payment.amount}, not the {amount} asked now: reconcile "
                            "the payment before going on")
-    return payment
+    return key, payment
+
+
+def _payment(session: Session, key: str) -> PaymentRecord | None:
+    """The payment under `key`: the one this transaction already holds (the intent it wrote, no statement), else
+    read."""
+    for held in session.identity_map.values():
+        if isinstance(held, PaymentRecord) and held.idempotency_key == key:
+            return held
+    return session.scalar(select(PaymentRecord).where(PaymentRecord.idempotency_key == key))
 
 
 def _outcome(ctx: HandlerContext, key: str) -> tuple[PaymentRecord, bool]:
     """Record the gateway's answer (in `ctx.outcome`) on the payment; the accepted payment and whether the
     answer was read back rather than paid now; raises `payment_failed` on a decline."""
     session, outcome = ctx.session, ctx.outcome
-    payment = session.scalar(select(PaymentRecord).where(PaymentRecord.idempotency_key == key))
+    payment = _payment(session, key)
     if payment is None:
         raise LookupError(f"no payment intent {key}")
     if outcome is not None and payment.status == "pending":
@@ -169,7 +171,7 @@ def _outcome(ctx: HandlerContext, key: str) -> tuple[PaymentRecord, bool]:
 
 def _describe(session: Session, services_: Any, key: str) -> dict[str, Any]:
     """What to send for the intent under `key`: its amount, the payee's account (sealed) and purpose."""
-    payment = session.scalar(select(PaymentRecord).where(PaymentRecord.idempotency_key == key))
+    payment = _payment(session, key)
     if payment is None:
         raise LookupError(f"no payment intent {key}")
     if payment.claim_id is not None:

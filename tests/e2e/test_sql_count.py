@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from sqlalchemy import event
 
 from insureflow import instance_folder, schema, sql_count
 from insureflow.bootstrap import build_app
@@ -41,3 +42,16 @@ def test_a_production_server_never_sends_the_count(folder: Path, monkeypatch, se
     app = create(str(folder))
     assert sql_count.HEADER not in app.test_client().get("/api/health").headers
     app.extensions["insureflow"].db.dispose()
+
+
+def test_who_is_calling_is_one_statement_outside_any_transaction(folder: Path) -> None:
+    """Every request asks who is calling: one SELECT on its own (no BEGIN, no session around it), whether the
+    token is known or not."""
+    app = create(str(folder))
+    engine = app.extensions["insureflow"].db
+    seen: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda _c, _cur, sql, *_a: seen.append(sql.split()[0].upper()))
+    answer = app.test_client().get("/api/tasks", headers={"Authorization": "Bearer not-a-token-of-anyone"})
+    assert answer.status_code == 401
+    assert seen == ["SELECT"]
+    engine.dispose()
