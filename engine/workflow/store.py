@@ -93,10 +93,10 @@ _SAVE_INSTANCE = (update(INSTANCES)
 _GET_TASK = select(TASKS).where(TASKS.c.id == bindparam("id"))
 _OPEN_TASKS = (select(TASKS).where(TASKS.c.instance_id == bindparam("instance"), TASKS.c.status == "open")
                .order_by(TASKS.c.id))
-# A task and its case's open tasks (the task among them while it is open), in one statement.
+# A task and its case's open and completed tasks (the task among them), in one statement.
 _TASK_AND_OPEN = (select(TASKS).where(
     TASKS.c.instance_id == select(TASKS.c.instance_id).where(TASKS.c.id == bindparam("id")).scalar_subquery(),
-    or_(TASKS.c.id == bindparam("id"), TASKS.c.status == "open")).order_by(TASKS.c.id))
+    or_(TASKS.c.id == bindparam("id"), TASKS.c.status.in_(("open", "completed")))).order_by(TASKS.c.id))
 _PERFORMERS = select(TASKS.c.completed_by).where(
     TASKS.c.instance_id == bindparam("instance"), TASKS.c.task_key.in_(bindparam("task_keys", expanding=True)),
     TASKS.c.status == "completed")
@@ -151,13 +151,30 @@ def open_tasks(conn: Connection, instance_id: int) -> list[HumanTaskRecord]:
     return [_record(HumanTaskRecord, r) for r in conn.execute(_OPEN_TASKS, {"instance": instance_id})]
 
 
-def task_and_open_tasks(conn: Connection, task_id: int) -> tuple[HumanTaskRecord, list[HumanTaskRecord]]:
-    """One human-task row and its case's open human-task rows, oldest first, read together."""
+@dataclass(frozen=True)
+class TaskWithCase:
+    """A human-task row with its case's open task rows (oldest first) and who completed which of its tasks."""
+
+    task: HumanTaskRecord
+    open_rows: list[HumanTaskRecord]
+    completed_by: dict[str, set[str]]  # task key → the users who completed it
+
+    def performers(self, task_keys: list[str]) -> set[str]:
+        """Who completed any of `task_keys` in this case (four eyes)."""
+        return {user for key in task_keys for user in self.completed_by.get(key, ())}
+
+
+def task_and_open_tasks(conn: Connection, task_id: int) -> TaskWithCase:
+    """One human-task row, its case's open human-task rows and who completed what, read together."""
     rows = [_record(HumanTaskRecord, r) for r in conn.execute(_TASK_AND_OPEN, {"id": task_id})]
     task = next((r for r in rows if r.id == task_id), None)
     if task is None:
         raise NotFoundError(f"no task {task_id}")
-    return task, [r for r in rows if r.status == "open"]
+    completed_by: dict[str, set[str]] = {}
+    for row in rows:
+        if row.status == "completed" and row.completed_by:
+            completed_by.setdefault(row.task_key, set()).add(row.completed_by)
+    return TaskWithCase(task, [r for r in rows if r.status == "open"], completed_by)
 
 
 def performers(conn: Connection, instance_id: int, task_keys: list[str]) -> set[str]:

@@ -79,15 +79,14 @@ def _locked_task(conn: Connection, task_id: int) -> tuple[HumanTaskRecord, Insta
     return task, instance
 
 
-def _locked_task_and_open_rows(conn: Connection, task_id: int) -> tuple[HumanTaskRecord, InstanceRecord,
-                                                                          list[HumanTaskRecord]]:
-    """`_locked_task`, with the case's open task rows read together with the task (after the lock)."""
+def _locked_task_with_case(conn: Connection, task_id: int) -> tuple[store.TaskWithCase, InstanceRecord]:
+    """`_locked_task`, with the case's open task rows and its performers read together with the task (after the
+    lock)."""
     if conn.dialect.name == "sqlite":  # one writer at a time: what is read now stays so until the commit
-        task, open_rows = store.task_and_open_tasks(conn, task_id)
-        return task, store.get_instance(conn, task.instance_id, lock=True), open_rows
+        found = store.task_and_open_tasks(conn, task_id)
+        return found, store.get_instance(conn, found.task.instance_id, lock=True)
     instance = store.get_instance(conn, store.get_task(conn, task_id).instance_id, lock=True)
-    task, open_rows = store.task_and_open_tasks(conn, task_id)
-    return task, instance, open_rows
+    return store.task_and_open_tasks(conn, task_id), instance
 
 
 def inbox(
@@ -198,8 +197,9 @@ def complete(rt: Runtime, task_id: int, actor: Actor, data: dict[str, Any] | Non
     with rt.uow() as uow:
         session = uow.session
         conn = session.connection()
-        row, instance, open_rows = _locked_task_and_open_rows(conn, task_id)
-        authorization.check_complete(row, actor, _performers(conn, row))
+        found, instance = _locked_task_with_case(conn, task_id)
+        row, open_rows = found.task, found.open_rows
+        authorization.check_complete(row, actor, found.performers(separate_from_ids(row.separate_from)))
         loaded = load(rt, session, row.instance_id, actor.username, instance=instance)
         task = loaded.workflow.get_task_from_id(UUID(row.spiff_task_id))
         if task is None or task.state != TaskState.READY:
