@@ -113,11 +113,14 @@ def start_in(
     this one — the diagrams' collaboration decides then, not the roles of `actor` (that case's starter, named
     as the starter of this one)."""
     now = rt.clock()
-    definition = session.scalar(
-        select(ProcessDefinitionModel).where(ProcessDefinitionModel.key == process_key)
-        .order_by(ProcessDefinitionModel.version.desc()).limit(1))
-    if definition is None:
+    newest = session.execute(  # the newest version, with its deployment's digest for the history: one statement
+        select(ProcessDefinitionModel, DeploymentModel.hash)
+        .join(DeploymentModel, DeploymentModel.id == ProcessDefinitionModel.deployment_id)
+        .where(ProcessDefinitionModel.key == process_key)
+        .order_by(ProcessDefinitionModel.version.desc()).limit(1)).first()
+    if newest is None:
         raise NotFoundError(f"no deployed process {process_key!r}")
+    definition, digest = newest
     parsed = rt.specs.get(session, definition.deployment_id)
     process = parsed.processes[process_key]
     workflow = BpmnWorkflow(process.spec, process.subprocess_specs)
@@ -135,7 +138,6 @@ def start_in(
     workflow.script_engine = new_engine(rt, run)
     workflow.task_tree.data.update(data or {})
     loaded = Loaded(instance, workflow, parsed, process, run, fresh=True)
-    digest = session.scalar(select(DeploymentModel.hash).where(DeploymentModel.id == definition.deployment_id))
     loaded.record("instance_started", actor.username, None, {
         "process": process_key, "version": definition.version, "deployment": digest,
         "data": to_plain(data or {}), "business_key": business_key,
