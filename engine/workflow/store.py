@@ -94,7 +94,7 @@ _GET_TASK = select(TASKS).where(TASKS.c.id == bindparam("id"))
 _OPEN_TASKS = (select(TASKS).where(TASKS.c.instance_id == bindparam("instance"), TASKS.c.status == "open")
                .order_by(TASKS.c.id))
 # A task and its case's open and completed tasks (the task among them), in one statement.
-_TASK_AND_OPEN = (select(TASKS).where(
+_TASK_WITH_CASE = (select(TASKS).where(
     TASKS.c.instance_id == select(TASKS.c.instance_id).where(TASKS.c.id == bindparam("id")).scalar_subquery(),
     or_(TASKS.c.id == bindparam("id"), TASKS.c.status.in_(("open", "completed")))).order_by(TASKS.c.id))
 _PERFORMERS = select(TASKS.c.completed_by).where(
@@ -164,9 +164,9 @@ class TaskWithCase:
         return {user for key in task_keys for user in self.completed_by.get(key, ())}
 
 
-def task_and_open_tasks(conn: Connection, task_id: int) -> TaskWithCase:
+def task_with_case(conn: Connection, task_id: int) -> TaskWithCase:
     """One human-task row, its case's open human-task rows and who completed what, read together."""
-    rows = [_record(HumanTaskRecord, r) for r in conn.execute(_TASK_AND_OPEN, {"id": task_id})]
+    rows = [_record(HumanTaskRecord, r) for r in conn.execute(_TASK_WITH_CASE, {"id": task_id})]
     task = next((r for r in rows if r.id == task_id), None)
     if task is None:
         raise NotFoundError(f"no task {task_id}")

@@ -83,10 +83,10 @@ def _locked_task_with_case(conn: Connection, task_id: int) -> tuple[store.TaskWi
     """`_locked_task`, with the case's open task rows and its performers read together with the task (after the
     lock)."""
     if conn.dialect.name == "sqlite":  # one writer at a time: what is read now stays so until the commit
-        found = store.task_and_open_tasks(conn, task_id)
+        found = store.task_with_case(conn, task_id)
         return found, store.get_instance(conn, found.task.instance_id, lock=True)
     instance = store.get_instance(conn, store.get_task(conn, task_id).instance_id, lock=True)
-    return store.task_and_open_tasks(conn, task_id), instance
+    return store.task_with_case(conn, task_id), instance
 
 
 def inbox(
